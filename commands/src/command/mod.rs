@@ -1,0 +1,181 @@
+//! From a message body to a typed [`Command`] (parse), and from a command plus the facts to a
+//! [`Decision`] (decide). Both are pure.
+//!
+//! One module per command family; each declares its grammar in [`SPECS`] and has its own `parse`
+//! and `decide`.
+
+mod about;
+mod args;
+mod forget_me;
+mod help;
+mod lang;
+mod notify;
+mod pay;
+mod status;
+
+use chrono::{DateTime, Utc};
+
+pub use self::args::Args;
+pub use self::pay::PayCommand;
+pub use self::status::StatusCommand;
+use crate::error::{CommandError, ErrorCode};
+use crate::ids::{Lang, MemberId};
+use crate::lexer;
+use crate::outcome::Decision;
+use crate::profile::{LedgerFacts, Profile};
+use crate::text::Text;
+
+/// Longest message body the parser looks at (bytes). Longer ones are refused with `limit_exceeded`.
+pub const MAX_COMMAND_BYTES: usize = 4000;
+
+/// Where a command may be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Any room the bot is in, or a DM (SPEC §3.1).
+    Anywhere,
+}
+
+/// The grammar and documentation of one command.
+#[derive(Debug)]
+pub struct Spec {
+    pub name: &'static str,
+    /// Usage lines, without the prefix.
+    pub usage: &'static [&'static str],
+    /// One example, without the prefix.
+    pub example: &'static str,
+    /// Fluent ID of the one-line description.
+    pub summary: &'static str,
+    pub scope: Scope,
+}
+
+/// Every command the bot knows, in the order `help` lists them.
+pub const SPECS: &[Spec] = &[
+    help::SPEC,
+    status::SPEC,
+    about::SPEC,
+    pay::SPEC,
+    lang::SPEC,
+    notify::SPEC,
+    forget_me::SPEC,
+];
+
+pub fn spec(name: &str) -> Option<&'static Spec> {
+    SPECS.iter().find(|s| s.name == name)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Help { topic: Option<&'static str> },
+    Status(StatusCommand),
+    About { text: Option<String> },
+    Pay(PayCommand),
+    /// `None`: show the current language.
+    Lang(Option<Lang>),
+    /// `None`: show the current setting.
+    Notify(Option<bool>),
+    ForgetMe { confirm: bool },
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Help { .. } => help::SPEC.name,
+            Command::Status(_) => status::SPEC.name,
+            Command::About { .. } => about::SPEC.name,
+            Command::Pay(_) => pay::SPEC.name,
+            Command::Lang(_) => lang::SPEC.name,
+            Command::Notify(_) => notify::SPEC.name,
+            Command::ForgetMe { .. } => forget_me::SPEC.name,
+        }
+    }
+
+    /// Whether deciding the command needs the ledger facts (storage computes them only then).
+    pub fn needs_ledger_facts(&self) -> bool {
+        matches!(self, Command::Status(_))
+    }
+}
+
+/// A message that is a command attempt, parsed or not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parsed {
+    /// The command name for `org.exodus.result` (`command`): the keyword as typed (lower case,
+    /// at most 32 characters) when it is not a known command.
+    pub name: String,
+    pub command: Result<Command, CommandError>,
+}
+
+/// Recognises a command in a message body. `None`: the body does not start with a prefix, so it is
+/// ordinary conversation and gets no reply.
+pub fn parse(body: &str, prefixes: &[String]) -> Option<Parsed> {
+    let trimmed = body.trim_start();
+    let prefix = prefixes.iter().filter(|p| !p.is_empty()).find(|p| trimmed.starts_with(p.as_str()))?;
+    let line = &trimmed[prefix.len()..];
+    let keyword: String = line
+        .split(char::is_whitespace)
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(32)
+        .flat_map(char::to_lowercase)
+        .collect();
+    if body.len() > MAX_COMMAND_BYTES {
+        let error = CommandError::new(
+            ErrorCode::LimitExceeded,
+            Text::new("err-command-too-long").num("max", MAX_COMMAND_BYTES as i64),
+        );
+        return Some(Parsed { name: keyword, command: Err(error) });
+    }
+    let command = parse_line(line, &keyword);
+    Some(Parsed { name: command.as_ref().map(|c| c.name().to_owned()).unwrap_or(keyword), command })
+}
+
+fn parse_line(line: &str, keyword: &str) -> Result<Command, CommandError> {
+    if keyword.is_empty() {
+        return Err(CommandError::new(ErrorCode::UnknownCommand, Text::new("err-empty-command")));
+    }
+    let Some(spec) = spec(keyword) else {
+        return Err(CommandError::new(ErrorCode::UnknownCommand, Text::new("err-unknown-command").arg("word", keyword)));
+    };
+    let words = lexer::tokenize(line).map_err(|e| {
+        CommandError::bad_arguments(Text::new("err-unterminated-quote").arg("at", e.at)).with_usage(spec.name)
+    })?;
+    let args = Args::new(line, words);
+    let parsed = match spec.name {
+        "help" => help::parse(&args),
+        "status" => status::parse(&args),
+        "about" => about::parse(&args),
+        "pay" => pay::parse(&args),
+        "lang" => lang::parse(&args),
+        "notify" => notify::parse(&args),
+        "forget-me" => forget_me::parse(&args),
+        other => Err(CommandError::new(ErrorCode::UnknownCommand, Text::new("err-unknown-command").arg("word", other))),
+    };
+    parsed.map_err(|e| e.with_usage(spec.name))
+}
+
+/// The facts a profile command is decided on. The Matrix adapter establishes them (membership,
+/// DM or not); storage supplies the profile and ledger facts.
+#[derive(Clone, Copy, Debug)]
+pub struct Ctx<'a> {
+    pub sender: &'a MemberId,
+    /// The command came from the sender's direct chat with the bot.
+    pub in_dm: bool,
+    pub now: DateTime<Utc>,
+}
+
+/// Decides a command about the sender's own profile. Pure: no I/O, no clock.
+pub fn decide(cmd: &Command, ctx: &Ctx<'_>, profile: &Profile, facts: &LedgerFacts) -> Result<Decision, CommandError> {
+    let decision = match cmd {
+        Command::Help { topic } => Ok(help::decide(*topic)),
+        Command::Status(c) => status::decide(c, ctx, profile, facts),
+        Command::About { text } => Ok(about::decide(text.as_deref(), profile)),
+        Command::Pay(c) => pay::decide(c, ctx, profile),
+        Command::Lang(l) => Ok(lang::decide(*l, profile)),
+        Command::Notify(on) => Ok(notify::decide(*on, profile)),
+        Command::ForgetMe { confirm } => forget_me::decide(*confirm, ctx, profile),
+    };
+    decision.map_err(|e| e.with_usage(cmd.name()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,94 @@
+//! Validated identifiers and small value types shared by every command.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// A member is a Matrix user ID (SPEC §1, V5): `@localpart:server.name[:port]`.
+///
+/// The Matrix adapter builds these from ruma's already-validated `UserId`; parsing here guards the
+/// pure layer against text typed by users (full user IDs given as arguments).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MemberId(String);
+
+impl MemberId {
+    pub fn parse(text: &str) -> Option<MemberId> {
+        let rest = text.strip_prefix('@')?;
+        let (local, server) = rest.split_once(':')?;
+        let local_ok = !local.is_empty()
+            && local.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._=-/+".contains(&b));
+        let server_ok = !server.is_empty()
+            && server.len() <= 230
+            && server.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+        (local_ok && server_ok && text.len() <= 255).then(|| MemberId(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for MemberId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// The languages replies and notifications are written in (`lang en|ru`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Lang {
+    #[default]
+    En,
+    Ru,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Ru];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ru => "ru",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.code().eq_ignore_ascii_case(code))
+    }
+}
+
+impl Serialize for Lang {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_ids_are_validated() {
+        assert!(MemberId::parse("@alice:example.org").is_some());
+        assert!(MemberId::parse("@bob-1:localhost:8448").is_some());
+        assert!(MemberId::parse("@x:[::1]:8448").is_some());
+        for bad in ["alice", "@alice", "@:example.org", "@Alice:example.org", "@a b:x", "@a:"] {
+            assert!(MemberId::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn languages_round_trip() {
+        for l in Lang::ALL {
+            assert_eq!(Lang::from_code(l.code()), Some(l));
+        }
+        assert_eq!(Lang::from_code("RU"), Some(Lang::Ru));
+        assert_eq!(Lang::from_code("de"), None);
+    }
+}

@@ -1,0 +1,22 @@
+//! Exodus bot's command language and domain rules. Pure: no I/O, no clock, no randomness.
+//!
+//! `parse` turns a message body into a typed command; `decide` applies a command to the facts
+//! (profile, ledger, `now`) and returns what to persist and what to say; `render` puts that into a
+//! member's language as text, HTML and the `org.exodus.result` object (SPEC §3).
+
+pub mod amount;
+pub mod command;
+pub mod error;
+pub mod ids;
+pub mod lexer;
+pub mod outcome;
+pub mod profile;
+pub mod render;
+pub mod text;
+
+pub use amount::Amount;
+pub use command::{Command, Ctx, Parsed, decide, parse};
+pub use error::{CommandError, ErrorCode};
+pub use ids::{Lang, MemberId};
+pub use outcome::{Change, Decision, Reply};
+pub use profile::{LedgerFacts, Need, Profile};
