@@ -1,0 +1,361 @@
+//! Exodus bot's persistence: one API over SQLite (embedded default) and PostgreSQL, with numbered
+//! migrations per backend (`migrations/<backend>/NNNN_*.sql`, never edited once landed).
+//!
+//! Every command is applied in one [`Tx`]: its event ID, the room cursor, the effects and the
+//! outbox rows commit together or not at all (SPEC §8). On SQLite write transactions start with
+//! `BEGIN IMMEDIATE` in WAL mode; on PostgreSQL rows read for a decision are locked `FOR UPDATE`.
+
+mod migrations;
+mod profile;
+pub mod testing;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use exodus_commands::{MemberId, Profile};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL (expected sqlite:… or postgres://…): {0}")]
+    UnsupportedUrl(String),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Runs the same statement code on whichever backend `$tx` holds. SQL is written once, with `$N`
+/// placeholders, which both SQLite and PostgreSQL accept.
+macro_rules! on_backend {
+    ($backend:expr, $conn:ident => $body:expr) => {
+        match $backend {
+            Backend::Sqlite($conn) => $body,
+            Backend::Postgres($conn) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Backend<S, P> {
+    Sqlite(S),
+    Postgres(P),
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Backend<SqlitePool, PgPool>,
+}
+
+/// A command event as the exactly-once bookkeeping sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRef {
+    pub event_id: String,
+    pub room_id: String,
+    /// `origin_server_ts` in milliseconds.
+    pub origin_ts: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub event_id: String,
+    pub origin_ts: i64,
+}
+
+/// What happened to a command event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Executed (successfully or answered with an error).
+    Applied,
+    /// Not executed, by rule (V6: the sender is no longer joined, …); recorded so that a later
+    /// re-read of the history decides the same way.
+    Ignored,
+}
+
+impl Outcome {
+    fn code(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Ignored => "ignored",
+        }
+    }
+}
+
+/// Where an outbox message goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Room(String),
+    /// The member's direct chat with the bot, opened when first needed.
+    Dm(MemberId),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxMessage {
+    /// Stable across restarts: derived from the source event (SPEC §8).
+    pub txn_id: String,
+    pub target: Target,
+    pub event_type: String,
+    pub content: serde_json::Value,
+}
+
+/// An outbox row still to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingMessage {
+    pub id: i64,
+    pub attempts: i32,
+    pub message: OutboxMessage,
+}
+
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
+}
+
+impl Store {
+    /// Opens the database named by `url` (`sqlite:path`, `sqlite://path`, `postgres://…`) and brings
+    /// its schema up to date.
+    pub async fn connect(url: &str) -> Result<Store> {
+        let pool = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // NORMAL is safe with WAL here: a transaction lost to power failure loses its
+                // cursor with it, so the command is read again from the homeserver (SPEC §9).
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+            migrations::sqlite().run(&pool).await?;
+            Backend::Sqlite(pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new().max_connections(8).connect_with(options).await?;
+            migrations::postgres().run(&pool).await?;
+            Backend::Postgres(pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        Ok(Store { pool })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.pool {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite).
+    pub async fn begin(&self) -> Result<Tx> {
+        let tx = match &self.pool {
+            Backend::Sqlite(pool) => Backend::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres(pool) => Backend::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { tx })
+    }
+
+    pub async fn close(&self) {
+        on_backend!(&self.pool, pool => pool.close().await)
+    }
+
+    /// Whether a command event was already decided on (a fast check before a transaction; the
+    /// transaction's own claim is what guarantees exactly once).
+    pub async fn is_processed(&self, event_id: &str) -> Result<bool> {
+        const SQL: &str = "SELECT 1 FROM processed_events WHERE event_id = $1";
+        let found = on_backend!(&self.pool, pool => sqlx::query(SQL).bind(event_id).fetch_optional(pool).await?.is_some());
+        Ok(found)
+    }
+
+    pub async fn processed_count(&self) -> Result<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM processed_events";
+        let n: i64 = on_backend!(&self.pool, pool => sqlx::query(SQL).fetch_one(pool).await?.try_get(0)?);
+        Ok(n)
+    }
+
+    pub async fn cursor(&self, room_id: &str) -> Result<Option<Cursor>> {
+        const SQL: &str = "SELECT event_id, origin_ts FROM room_cursors WHERE room_id = $1";
+        let row = on_backend!(&self.pool, pool => {
+            match sqlx::query(SQL).bind(room_id).fetch_optional(pool).await? {
+                Some(row) => Some(Cursor { event_id: row.try_get(0)?, origin_ts: row.try_get(1)? }),
+                None => None,
+            }
+        });
+        Ok(row)
+    }
+
+    /// Sets a room's cursor if it has none yet (the bot's join event: history before it is never
+    /// executed, V7). Returns whether it was set.
+    pub async fn init_cursor(&self, room_id: &str, cursor: &Cursor, now: DateTime<Utc>) -> Result<bool> {
+        const SQL: &str = "INSERT INTO room_cursors (room_id, event_id, origin_ts, updated_ms) VALUES ($1, $2, $3, $4) \
+                           ON CONFLICT (room_id) DO NOTHING";
+        let done = on_backend!(&self.pool, pool => sqlx::query(SQL)
+            .bind(room_id).bind(&cursor.event_id).bind(cursor.origin_ts).bind(millis(now))
+            .execute(pool).await?.rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Moves a room's cursor past events that needed no transaction of their own (ordinary
+    /// messages) once every command before them is committed.
+    pub async fn advance_cursor(&self, room_id: &str, cursor: &Cursor, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.set_cursor(room_id, cursor, now).await?;
+        tx.commit().await
+    }
+
+    pub async fn forget_cursor(&self, room_id: &str) -> Result<()> {
+        const SQL: &str = "DELETE FROM room_cursors WHERE room_id = $1";
+        on_backend!(&self.pool, pool => { sqlx::query(SQL).bind(room_id).execute(pool).await?; });
+        Ok(())
+    }
+
+    /// The oldest unsent outbox rows, in the order they were written.
+    pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<PendingMessage>> {
+        const SQL: &str = "SELECT id, txn_id, room_id, recipient, event_type, content, attempts FROM outbox \
+                           WHERE sent_ms IS NULL AND failed_ms IS NULL ORDER BY id LIMIT $1";
+        let rows = on_backend!(&self.pool, pool => sqlx::query(SQL).bind(limit).fetch_all(pool).await?
+            .into_iter().map(|row| -> Result<PendingMessage> {
+                let room: Option<String> = row.try_get(2)?;
+                let recipient: Option<String> = row.try_get(3)?;
+                let target = match (room, recipient) {
+                    (Some(room), None) => Target::Room(room),
+                    (None, Some(user)) => Target::Dm(MemberId::parse(&user)
+                        .ok_or_else(|| StoreError::Corrupt(format!("recipient {user}")))?),
+                    _ => return Err(StoreError::Corrupt("outbox target".into())),
+                };
+                let content: String = row.try_get(5)?;
+                Ok(PendingMessage {
+                    id: row.try_get(0)?,
+                    attempts: row.try_get(6)?,
+                    message: OutboxMessage {
+                        txn_id: row.try_get(1)?,
+                        target,
+                        event_type: row.try_get(4)?,
+                        content: serde_json::from_str(&content).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    },
+                })
+            }).collect::<Result<Vec<_>>>()?);
+        Ok(rows)
+    }
+
+    pub async fn mark_sent(&self, id: i64, event_id: &str, now: DateTime<Utc>) -> Result<()> {
+        const SQL: &str = "UPDATE outbox SET sent_ms = $2, sent_event_id = $3, attempts = attempts + 1 WHERE id = $1";
+        on_backend!(&self.pool, pool => { sqlx::query(SQL).bind(id).bind(millis(now)).bind(event_id).execute(pool).await?; });
+        Ok(())
+    }
+
+    /// Records a failed attempt; `give_up` stops retrying the row (it stays for the record).
+    pub async fn mark_failed(&self, id: i64, error: &str, give_up: bool, now: DateTime<Utc>) -> Result<()> {
+        const SQL: &str = "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
+                           failed_ms = CASE WHEN $3 THEN $4 ELSE NULL END WHERE id = $1";
+        on_backend!(&self.pool, pool => { sqlx::query(SQL).bind(id).bind(error).bind(give_up).bind(millis(now)).execute(pool).await?; });
+        Ok(())
+    }
+
+    pub async fn dm_room(&self, member: &MemberId) -> Result<Option<String>> {
+        const SQL: &str = "SELECT room_id FROM dm_rooms WHERE user_id = $1";
+        let room = on_backend!(&self.pool, pool => match sqlx::query(SQL).bind(member.as_str()).fetch_optional(pool).await? {
+            Some(row) => Some(row.try_get::<String, _>(0)?),
+            None => None,
+        });
+        Ok(room)
+    }
+
+    pub async fn set_dm_room(&self, member: &MemberId, room_id: &str, now: DateTime<Utc>) -> Result<()> {
+        const SQL: &str = "INSERT INTO dm_rooms (user_id, room_id, created_ms) VALUES ($1, $2, $3) \
+                           ON CONFLICT (user_id) DO UPDATE SET room_id = excluded.room_id, created_ms = excluded.created_ms";
+        on_backend!(&self.pool, pool => { sqlx::query(SQL).bind(member.as_str()).bind(room_id).bind(millis(now)).execute(pool).await?; });
+        Ok(())
+    }
+
+    /// Forgets a DM room (the member left it); returns the member it belonged to.
+    pub async fn forget_dm_room(&self, room_id: &str) -> Result<Option<MemberId>> {
+        const SQL: &str = "DELETE FROM dm_rooms WHERE room_id = $1 RETURNING user_id";
+        let user = on_backend!(&self.pool, pool => match sqlx::query(SQL).bind(room_id).fetch_optional(pool).await? {
+            Some(row) => Some(row.try_get::<String, _>(0)?),
+            None => None,
+        });
+        Ok(user.as_deref().and_then(MemberId::parse))
+    }
+
+    /// Whether a room is some member's DM with the bot; returns that member.
+    pub async fn dm_owner(&self, room_id: &str) -> Result<Option<MemberId>> {
+        const SQL: &str = "SELECT user_id FROM dm_rooms WHERE room_id = $1";
+        let user = on_backend!(&self.pool, pool => match sqlx::query(SQL).bind(room_id).fetch_optional(pool).await? {
+            Some(row) => Some(row.try_get::<String, _>(0)?),
+            None => None,
+        });
+        Ok(user.as_deref().and_then(MemberId::parse))
+    }
+
+    /// A member's profile outside any write (`None` when the bot has none).
+    pub async fn profile(&self, member: &MemberId) -> Result<Option<Profile>> {
+        let mut tx = self.begin().await?;
+        let found = tx.find_profile(member, false).await?;
+        tx.rollback().await?;
+        Ok(found)
+    }
+}
+
+/// One write transaction. Dropped without [`Tx::commit`], it rolls back.
+pub struct Tx {
+    pub(crate) tx: Backend<Transaction<'static, Sqlite>, Transaction<'static, Postgres>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        on_backend!(self.tx, tx => tx.commit().await?);
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        on_backend!(self.tx, tx => tx.rollback().await?);
+        Ok(())
+    }
+
+    /// Records a command event as decided. `false`: it already was, and the caller must roll back
+    /// and do nothing (exactly once, V7 and SPEC §8).
+    pub async fn claim_event(&mut self, event: &EventRef, outcome: Outcome, now: DateTime<Utc>) -> Result<bool> {
+        const SQL: &str = "INSERT INTO processed_events (event_id, room_id, outcome, processed_ms) VALUES ($1, $2, $3, $4) \
+                           ON CONFLICT (event_id) DO NOTHING";
+        let n = on_backend!(&mut self.tx, tx => sqlx::query(SQL)
+            .bind(&event.event_id).bind(&event.room_id).bind(outcome.code()).bind(millis(now))
+            .execute(&mut **tx).await?.rows_affected());
+        Ok(n == 1)
+    }
+
+    pub async fn set_cursor(&mut self, room_id: &str, cursor: &Cursor, now: DateTime<Utc>) -> Result<()> {
+        const SQL: &str = "INSERT INTO room_cursors (room_id, event_id, origin_ts, updated_ms) VALUES ($1, $2, $3, $4) \
+                           ON CONFLICT (room_id) DO UPDATE SET event_id = excluded.event_id, origin_ts = excluded.origin_ts, \
+                           updated_ms = excluded.updated_ms";
+        on_backend!(&mut self.tx, tx => { sqlx::query(SQL)
+            .bind(room_id).bind(&cursor.event_id).bind(cursor.origin_ts).bind(millis(now))
+            .execute(&mut **tx).await?; });
+        Ok(())
+    }
+
+    pub async fn enqueue(&mut self, message: &OutboxMessage, now: DateTime<Utc>) -> Result<()> {
+        const SQL: &str = "INSERT INTO outbox (txn_id, room_id, recipient, event_type, content, created_ms) \
+                           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (txn_id) DO NOTHING";
+        let (room, recipient) = match &message.target {
+            Target::Room(room) => (Some(room.as_str()), None),
+            Target::Dm(member) => (None, Some(member.as_str())),
+        };
+        let content = message.content.to_string();
+        on_backend!(&mut self.tx, tx => { sqlx::query(SQL)
+            .bind(&message.txn_id).bind(room).bind(recipient).bind(&message.event_type).bind(&content).bind(millis(now))
+            .execute(&mut **tx).await?; });
+        Ok(())
+    }
+}

@@ -1,0 +1,27 @@
+//! The numbered migrations of each backend, embedded in the binary.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+const SQLITE: &[(i64, &str, &str)] =
+    &[(1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql"))];
+
+const POSTGRES: &[(i64, &str, &str)] =
+    &[(1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql"))];
+
+fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        list.iter()
+            .map(|(version, name, sql)| Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, sqlx::SqlSafeStr::into_sql_str(*sql), false))
+            .collect(),
+    )
+}
+
+pub fn sqlite() -> Migrator {
+    migrator(SQLITE)
+}
+
+pub fn postgres() -> Migrator {
+    migrator(POSTGRES)
+}

@@ -1,0 +1,267 @@
+//! The store conformance suite: every case runs against SQLite and against PostgreSQL.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use exodus_commands::profile::{PaymentMethod, Settled};
+use exodus_commands::{Amount, Lang, MemberId, Need, Profile};
+use exodus_storage::testing::{create_postgres_database, drop_postgres_database, postgres_base_url};
+use exodus_storage::{Cursor, EventRef, OutboxMessage, Outcome, Store, Target};
+
+/// A fresh, migrated store of one backend; dropping it removes the PostgreSQL database.
+struct Fixture {
+    store: Store,
+    pg_url: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Fixture {
+    async fn sqlite() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("exodus.db").display());
+        Fixture { store: Store::connect(&url).await.unwrap(), pg_url: None, _dir: Some(dir) }
+    }
+
+    async fn postgres() -> Fixture {
+        let base = postgres_base_url();
+        let url = create_postgres_database(&base, "exodus_conformance")
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL is required at {base} (set EXODUS_TEST_PG_URL): {e}"));
+        Fixture { store: Store::connect(&url).await.unwrap(), pg_url: Some(url), _dir: None }
+    }
+
+    async fn finish(self) {
+        self.store.close().await;
+        if let Some(url) = self.pg_url {
+            drop_postgres_database(&url).await.unwrap();
+        }
+    }
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let f = super::Fixture::sqlite().await;
+                super::$name(&f.store).await;
+                f.finish().await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let f = super::Fixture::postgres().await;
+                super::$name(&f.store).await;
+                f.finish().await;
+            })*
+        }
+    };
+}
+
+conformance!(
+    migrations_can_run_again,
+    an_event_is_claimed_once,
+    a_rolled_back_transaction_leaves_nothing,
+    profiles_round_trip,
+    erasing_a_member_removes_profile_and_payment,
+    cursors_start_once_and_move,
+    outbox_keeps_order_and_state,
+    dm_rooms_are_remembered_and_forgotten,
+    concurrent_claims_of_one_event_apply_it_once,
+    concurrent_updates_of_one_profile_lose_nothing,
+);
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(1_790_000_000_000).unwrap()
+}
+
+fn member(name: &str) -> MemberId {
+    MemberId::parse(&format!("@{name}:example.org")).unwrap()
+}
+
+fn event(id: &str) -> EventRef {
+    EventRef { event_id: format!("${id}"), room_id: "!room:example.org".into(), origin_ts: 1 }
+}
+
+fn message(txn: &str, target: Target) -> OutboxMessage {
+    OutboxMessage { txn_id: txn.into(), target, event_type: "m.room.message".into(), content: serde_json::json!({"body": txn}) }
+}
+
+async fn migrations_can_run_again(store: &Store) {
+    // Connecting runs the migrations; a second pass over a migrated database must be a no-op.
+    assert!(store.processed_count().await.unwrap() == 0);
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.claim_event(&event("m"), Outcome::Applied, now()).await.unwrap());
+    tx.commit().await.unwrap();
+    assert!(store.is_processed("$m").await.unwrap());
+}
+
+async fn an_event_is_claimed_once(store: &Store) {
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.claim_event(&event("a"), Outcome::Applied, now()).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(!tx.claim_event(&event("a"), Outcome::Ignored, now()).await.unwrap());
+    tx.rollback().await.unwrap();
+    assert!(store.is_processed("$a").await.unwrap());
+    assert!(!store.is_processed("$b").await.unwrap());
+    assert_eq!(store.processed_count().await.unwrap(), 1);
+}
+
+async fn a_rolled_back_transaction_leaves_nothing(store: &Store) {
+    let alice = member("alice");
+    let mut tx = store.begin().await.unwrap();
+    tx.claim_event(&event("r"), Outcome::Applied, now()).await.unwrap();
+    tx.set_cursor("!room:example.org", &Cursor { event_id: "$r".into(), origin_ts: 5 }, now()).await.unwrap();
+    let before = tx.profile_for_update(&alice).await.unwrap();
+    let mut after = before.clone();
+    after.about = Some("hello".into());
+    tx.save_profile(&before, &after, now()).await.unwrap();
+    tx.enqueue(&message("t-r", Target::Room("!room:example.org".into())), now()).await.unwrap();
+    drop(tx); // no commit
+    assert!(!store.is_processed("$r").await.unwrap());
+    assert_eq!(store.cursor("!room:example.org").await.unwrap(), None);
+    assert_eq!(store.profile(&alice).await.unwrap(), None);
+    assert!(store.pending_outbox(10).await.unwrap().is_empty());
+}
+
+async fn profiles_round_trip(store: &Store) {
+    let alice = member("alice");
+    let mut orange = Profile::new(alice.clone());
+    orange.need = Need::Orange { requested: Amount::parse("300.50").unwrap(), note: Some("rent «и еда»".into()) };
+    orange.about = Some("Baker".into());
+    orange.lang = Some(Lang::Ru);
+    orange.notify = false;
+    orange.forget_requested_at = Some(now());
+    orange.payment = vec![
+        PaymentMethod { label: "bank".into(), details: "IBAN 1".into(), is_default: true },
+        PaymentMethod { label: "cash".into(), details: "hand".into(), is_default: false },
+    ];
+    let mut red = orange.clone();
+    red.need = orange.need.red(Amount::parse("1000").unwrap(), 7, None, now());
+    red.payment.pop();
+    for (before, after) in [(Profile::new(alice.clone()), orange.clone()), (orange, red.clone())] {
+        let mut tx = store.begin().await.unwrap();
+        tx.save_profile(&before, &after, now()).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.profile(&alice).await.unwrap().as_ref(), Some(&after));
+    }
+    let Need::Red { previous, deadline, .. } = red.need else { panic!() };
+    assert!(matches!(previous, Settled::Orange { .. }));
+    assert_eq!(deadline, now() + Duration::days(7));
+}
+
+async fn erasing_a_member_removes_profile_and_payment(store: &Store) {
+    let bob = member("bob");
+    let mut p = Profile::new(bob.clone());
+    p.payment.push(PaymentMethod { label: "bank".into(), details: "x".into(), is_default: true });
+    let mut tx = store.begin().await.unwrap();
+    tx.save_profile(&Profile::new(bob.clone()), &p, now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.erase_member(&bob).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.profile(&bob).await.unwrap(), None);
+    // A new profile after erasure starts empty: no payment rows were left behind.
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.profile_for_update(&bob).await.unwrap(), Profile::new(bob.clone()));
+    tx.rollback().await.unwrap();
+}
+
+async fn cursors_start_once_and_move(store: &Store) {
+    let room = "!c:example.org";
+    let join = Cursor { event_id: "$join".into(), origin_ts: 10 };
+    assert!(store.init_cursor(room, &join, now()).await.unwrap());
+    assert!(!store.init_cursor(room, &Cursor { event_id: "$other".into(), origin_ts: 1 }, now()).await.unwrap());
+    assert_eq!(store.cursor(room).await.unwrap(), Some(join));
+    let later = Cursor { event_id: "$later".into(), origin_ts: 20 };
+    store.advance_cursor(room, &later, now()).await.unwrap();
+    assert_eq!(store.cursor(room).await.unwrap(), Some(later));
+    store.forget_cursor(room).await.unwrap();
+    assert_eq!(store.cursor(room).await.unwrap(), None);
+}
+
+async fn outbox_keeps_order_and_state(store: &Store) {
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..5 {
+        tx.enqueue(&message(&format!("t{i}"), Target::Room("!r:x".into())), now()).await.unwrap();
+    }
+    tx.enqueue(&message("dm", Target::Dm(member("carol"))), now()).await.unwrap();
+    // The same transaction ID twice is one message (a re-decided command cannot double a reply).
+    tx.enqueue(&message("t0", Target::Room("!r:x".into())), now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let pending = store.pending_outbox(100).await.unwrap();
+    let txns: Vec<_> = pending.iter().map(|p| p.message.txn_id.as_str()).collect();
+    assert_eq!(txns, ["t0", "t1", "t2", "t3", "t4", "dm"]);
+    assert_eq!(pending[5].message.target, Target::Dm(member("carol")));
+    assert_eq!(pending[0].message.content["body"], "t0");
+    store.mark_sent(pending[0].id, "$sent", now()).await.unwrap();
+    store.mark_failed(pending[1].id, "timeout", false, now()).await.unwrap();
+    store.mark_failed(pending[2].id, "forbidden", true, now()).await.unwrap();
+    let pending = store.pending_outbox(100).await.unwrap();
+    let txns: Vec<_> = pending.iter().map(|p| (p.message.txn_id.as_str(), p.attempts)).collect();
+    assert_eq!(txns, [("t1", 1), ("t3", 0), ("t4", 0), ("dm", 0)]);
+}
+
+async fn dm_rooms_are_remembered_and_forgotten(store: &Store) {
+    let dave = member("dave");
+    assert_eq!(store.dm_room(&dave).await.unwrap(), None);
+    store.set_dm_room(&dave, "!dm1:x", now()).await.unwrap();
+    store.set_dm_room(&dave, "!dm2:x", now()).await.unwrap();
+    assert_eq!(store.dm_room(&dave).await.unwrap().as_deref(), Some("!dm2:x"));
+    assert_eq!(store.dm_owner("!dm2:x").await.unwrap(), Some(dave.clone()));
+    assert_eq!(store.forget_dm_room("!dm2:x").await.unwrap(), Some(dave.clone()));
+    assert_eq!(store.dm_room(&dave).await.unwrap(), None);
+}
+
+async fn concurrent_claims_of_one_event_apply_it_once(store: &Store) {
+    let store = Arc::new(store.clone());
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                let won = tx.claim_event(&event("race"), Outcome::Applied, now()).await.unwrap();
+                if won {
+                    tx.enqueue(&message("race-reply", Target::Room("!r:x".into())), now()).await.unwrap();
+                    tx.commit().await.unwrap();
+                } else {
+                    tx.rollback().await.unwrap();
+                }
+                won
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        winners += usize::from(t.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+    assert_eq!(store.pending_outbox(10).await.unwrap().len(), 1);
+}
+
+async fn concurrent_updates_of_one_profile_lose_nothing(store: &Store) {
+    let erin = member("erin");
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = store.clone();
+            let erin = erin.clone();
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                let before = tx.profile_for_update(&erin).await.unwrap();
+                let mut after = before.clone();
+                after.payment.push(PaymentMethod { label: format!("l{i:02}"), details: "d".into(), is_default: false });
+                after.payment.sort_by(|a, b| a.label.cmp(&b.label));
+                tokio::task::yield_now().await;
+                tx.save_profile(&before, &after, now()).await.unwrap();
+                tx.commit().await.unwrap();
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let p = store.profile(&erin).await.unwrap().unwrap();
+    assert_eq!(p.payment.len(), 10, "a read-modify-write was lost: {:?}", p.payment);
+}
