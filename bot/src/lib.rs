@@ -1,0 +1,92 @@
+//! Exodus bot: the Matrix adapter around the pure command layer (`exodus-commands`) and the store
+//! (`exodus-storage`). `run` is the whole bot; `main` only reads arguments and installs logging.
+
+pub mod classify;
+pub mod config;
+pub mod http;
+pub mod matrix;
+pub mod metrics;
+pub mod outbox;
+pub mod pipeline;
+pub mod sync;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use exodus_storage::Store;
+use tokio::sync::{Notify, watch};
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::pipeline::{Pipeline, Settings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("storage: {0}")]
+    Store(#[from] exodus_storage::StoreError),
+    #[error("matrix: {0}")]
+    Matrix(String),
+    #[error("startup: {0}")]
+    Startup(String),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the bot until `shutdown` turns true.
+pub async fn run(config: Config, shutdown: watch::Receiver<bool>) -> Result<(), BotError> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let store = Store::connect(config.database_url.expose()).await?;
+    info!(backend = store.backend_name(), "database ready");
+    let metrics = Arc::new(Metrics::default());
+    let ready = Arc::new(AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind(config.http_addr)
+        .await
+        .map_err(|e| BotError::Startup(format!("cannot listen on http_addr {}: {e}", config.http_addr)))?;
+    let http = tokio::spawn(http::serve(listener, ready.clone(), metrics.clone(), shutdown.clone()));
+
+    // The homeserver may not be up yet (both started by one script, or a reboot): keep trying.
+    let mut backoff = Duration::from_secs(1);
+    let client = loop {
+        match matrix::connect(&config).await {
+            Ok(client) => break client,
+            Err(e @ (BotError::Startup(_) | BotError::Io(_))) => return Err(e),
+            Err(e) => {
+                warn!(error = %e, retry_in = ?backoff, "cannot reach the homeserver yet");
+                let mut shutdown = shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    };
+
+    let settings = Settings {
+        prefixes: config.prefixes.clone(),
+        unit: config.unit.clone(),
+        default_language: config.default_language,
+    };
+    let pipeline = Arc::new(Pipeline::new(store.clone(), settings));
+    let wake = Arc::new(Notify::new());
+    let outbox = outbox::Outbox { client: client.clone(), store: store.clone(), wake: wake.clone(), metrics: metrics.clone() };
+    let outbox = tokio::spawn(outbox.run(shutdown.clone()));
+    let syncer = sync::Syncer::new(client, pipeline, metrics, wake, ready, config.invite_policy.clone(), config.admins.clone());
+    syncer.run(shutdown.clone()).await;
+
+    if let Err(e) = outbox.await {
+        error!(error = %e, "outbox task failed");
+    }
+    match http.await {
+        Ok(Err(e)) => error!(error = %e, "http server failed"),
+        Err(e) => error!(error = %e, "http task failed"),
+        Ok(Ok(())) => {}
+    }
+    store.close().await;
+    info!("stopped");
+    Ok(())
+}

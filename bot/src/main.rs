@@ -1,0 +1,43 @@
+use std::path::PathBuf;
+
+use clap::Parser;
+use tokio::signal::unix::{SignalKind, signal};
+use tracing_subscriber::EnvFilter;
+
+/// Exodus bot: a Matrix bot for mutual aid.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// TOML configuration file; every key can also be set as EXODUS_<KEY>.
+    #[arg(long, env = "EXODUS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Validate the configuration and exit.
+    #[arg(long)]
+    check_config: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,matrix_sdk=warn,matrix_sdk_crypto=warn,matrix_sdk_base=warn")))
+        .init();
+    let config = exodus_bot::config::Config::load(args.config.as_deref(), std::env::vars())?;
+    if args.check_config {
+        println!("configuration is valid");
+        return Ok(());
+    }
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("stopping");
+        let _ = stop.send(true);
+    });
+    exodus_bot::run(config, shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,408 @@
+//! The bot's own supervised sync loop (SPEC §8, §9).
+//!
+//! matrix-sdk's `Client::sync` sleeps a second between syncs that return quickly (`delay_sync` in
+//! matrix-sdk 0.18's `sync.rs`), which would add a second to every reply, so the loop drives
+//! `sync_once` itself and backs off only on errors. matrix-sdk stores its sync token before the
+//! caller sees the events, so the token is not the bot's cursor: each room has its own cursor in
+//! the database, committed with each command, and a room is caught up from it with `/context` and
+//! `/messages` whenever the live timeline might have a gap (start, a `limited` timeline, a retry).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use exodus_commands::MemberId;
+use exodus_storage::{Cursor, EventRef};
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::deserialized_responses::{SyncOrStrippedState, TimelineEvent, TimelineEventKind};
+use matrix_sdk::ruma::events::SyncStateEvent;
+use matrix_sdk::room::MessagesOptions;
+use matrix_sdk::ruma::api::client::filter::FilterDefinition;
+use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
+use matrix_sdk::ruma::events::room::member::MembershipState;
+use matrix_sdk::ruma::{OwnedRoomId, UserId, uint};
+use matrix_sdk::sync::SyncResponse;
+use matrix_sdk::{Client, Room, RoomState};
+use serde_json::Value;
+use tokio::sync::{Notify, watch};
+use tracing::{debug, error, info, instrument, warn};
+
+use crate::classify::{Classified, classify};
+use crate::config::InvitePolicy;
+use crate::metrics::Metrics;
+use crate::pipeline::{Handled, Incoming, Pipeline};
+
+/// How long an undecryptable event holds up its room while waiting for its key.
+const UTD_GRACE: Duration = Duration::from_secs(60);
+const LONG_POLL: Duration = Duration::from_secs(30);
+const RETRY_POLL: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+pub struct Syncer {
+    pub client: Client,
+    pub pipeline: Arc<Pipeline>,
+    pub metrics: Arc<Metrics>,
+    pub outbox_wake: Arc<Notify>,
+    pub ready: Arc<AtomicBool>,
+    pub invite_policy: InvitePolicy,
+    pub admins: Vec<MemberId>,
+    /// Rooms to catch up from their cursor at the next turn (a gap, an error, a missing key).
+    retry: BTreeSet<OwnedRoomId>,
+    utd_seen: BTreeMap<String, Instant>,
+    invites_tried: BTreeMap<OwnedRoomId, Instant>,
+}
+
+/// Why a room's events stopped before the end.
+#[derive(Debug)]
+enum Stop {
+    /// An event could not be decrypted yet; retry later.
+    WaitingForKey,
+    /// The database or the homeserver failed; retry later.
+    Failed(String),
+}
+
+impl Syncer {
+    pub fn new(
+        client: Client,
+        pipeline: Arc<Pipeline>,
+        metrics: Arc<Metrics>,
+        outbox_wake: Arc<Notify>,
+        ready: Arc<AtomicBool>,
+        invite_policy: InvitePolicy,
+        admins: Vec<MemberId>,
+    ) -> Syncer {
+        Syncer {
+            client,
+            pipeline,
+            metrics,
+            outbox_wake,
+            ready,
+            invite_policy,
+            admins,
+            retry: BTreeSet::new(),
+            utd_seen: BTreeMap::new(),
+            invites_tried: BTreeMap::new(),
+        }
+    }
+
+    fn settings(&self, timeout: Duration) -> SyncSettings {
+        let mut filter = FilterDefinition::default();
+        filter.room.timeline.limit = Some(uint!(50));
+        SyncSettings::default().filter(Filter::FilterDefinition(filter)).timeout(timeout)
+    }
+
+    /// Runs until `shutdown` turns true. Errors are retried with capped exponential backoff, so a
+    /// homeserver restart or HTTP 429 only delays the bot.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut backoff = Duration::from_millis(500);
+        let mut first = true;
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let timeout = if first {
+                Duration::ZERO
+            } else if self.retry.is_empty() {
+                LONG_POLL
+            } else {
+                RETRY_POLL
+            };
+            let result = tokio::select! {
+                r = self.client.sync_once(self.settings(timeout)) => r,
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            };
+            match result {
+                Ok(response) => {
+                    backoff = Duration::from_millis(500);
+                    if first {
+                        self.start(&response).await;
+                        first = false;
+                    } else {
+                        self.process(response).await;
+                    }
+                }
+                Err(e) => {
+                    self.metrics.sync_errors.inc();
+                    warn!(error = %e, retry_in = ?backoff, "sync failed");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.wait_for(|stop| *stop) => return,
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// After the first sync: catch up every joined room from its cursor, then report healthy.
+    async fn start(&mut self, response: &SyncResponse) {
+        self.handle_invites().await;
+        let mut rooms = self.client.joined_rooms();
+        rooms.sort_by(|a, b| a.room_id().cmp(b.room_id()));
+        for room in rooms {
+            self.catch_up_or_retry(&room).await;
+        }
+        for room_id in response.rooms.left.keys() {
+            self.forget_room(room_id).await;
+        }
+        info!(rooms = self.client.joined_rooms().len(), pending = self.retry.len(), "caught up; ready");
+        self.ready.store(true, Ordering::Release);
+    }
+
+    async fn process(&mut self, response: SyncResponse) {
+        for room_id in response.rooms.left.keys() {
+            self.forget_room(room_id).await;
+        }
+        self.handle_invites().await;
+        let mut retry = std::mem::take(&mut self.retry);
+        for (room_id, update) in response.rooms.joined {
+            let Some(room) = self.client.get_room(&room_id) else { continue };
+            if retry.remove(&room_id) || update.timeline.limited || self.pipeline.store().cursor(room_id.as_str()).await.ok().flatten().is_none() {
+                // A gap, a room new to the bot, or a pending retry: read from the cursor.
+                self.catch_up_or_retry(&room).await;
+                continue;
+            }
+            if let Err(stop) = self.handle_events(&room, update.timeline.events).await {
+                debug!(%room_id, ?stop, "room stopped; catching up from its cursor next turn");
+                self.retry.insert(room_id);
+            }
+        }
+        for room_id in retry {
+            if let Some(room) = self.client.get_room(&room_id) {
+                self.catch_up_or_retry(&room).await;
+            }
+        }
+    }
+
+    async fn catch_up_or_retry(&mut self, room: &Room) {
+        if let Err(stop) = self.catch_up(room).await {
+            match &stop {
+                Stop::WaitingForKey => debug!(room_id = %room.room_id(), "waiting for a room key"),
+                Stop::Failed(e) => warn!(room_id = %room.room_id(), error = %e, "catch-up failed; will retry"),
+            }
+            self.retry.insert(room.room_id().to_owned());
+        }
+    }
+
+    /// Reads a room from its cursor to the present, handling every event in order. A room without
+    /// a cursor starts at the bot's own join event: history from before the bot joined is never
+    /// executed (V7).
+    #[instrument(skip_all, fields(room_id = %room.room_id()))]
+    async fn catch_up(&mut self, room: &Room) -> Result<(), Stop> {
+        if room.state() != RoomState::Joined {
+            return Ok(());
+        }
+        let store = self.pipeline.store().clone();
+        let room_id = room.room_id().as_str();
+        let cursor = match store.cursor(room_id).await.map_err(|e| Stop::Failed(e.to_string()))? {
+            Some(cursor) => cursor,
+            None => {
+                let cursor = self.join_cursor(room).await?;
+                info!(event_id = %cursor.event_id, "new room: starting after the bot's join");
+                store.init_cursor(room_id, &cursor, Utc::now()).await.map_err(|e| Stop::Failed(e.to_string()))?;
+                store.cursor(room_id).await.map_err(|e| Stop::Failed(e.to_string()))?.unwrap_or(cursor)
+            }
+        };
+        let event_id = matrix_sdk::ruma::OwnedEventId::try_from(cursor.event_id.as_str()).map_err(|e| Stop::Failed(e.to_string()))?;
+        let context = room.event_with_context(&event_id, false, uint!(0), None).await.map_err(|e| Stop::Failed(format!("/context: {e}")))?;
+        let mut from = context.next_batch_token;
+        loop {
+            let mut options = MessagesOptions::forward();
+            options.from = from.clone();
+            options.limit = uint!(100);
+            let page = room.messages(options).await.map_err(|e| Stop::Failed(format!("/messages: {e}")))?;
+            if page.chunk.is_empty() {
+                return Ok(());
+            }
+            self.handle_events(room, page.chunk).await?;
+            match page.end {
+                Some(end) if Some(&end) != from.as_ref() => from = Some(end),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// The bot's own membership event in the room, where its cursor starts.
+    async fn join_cursor(&self, room: &Room) -> Result<Cursor, Stop> {
+        let own = room.own_user_id().to_owned();
+        let member = room.get_member_no_sync(&own).await.map_err(|e| Stop::Failed(e.to_string()))?;
+        let event = member.as_ref().map(|m| m.event());
+        match event.and_then(|e| Some((e.event_id()?.to_owned(), e.origin_server_ts()?))) {
+            Some((event_id, ts)) => Ok(Cursor { event_id: event_id.to_string(), origin_ts: i64::from(ts.get()) }),
+            None => Err(Stop::Failed("the bot's membership event is unknown".into())),
+        }
+    }
+
+    /// Handles events in order. Stops at the first event that cannot be handled yet, so the room
+    /// cursor never passes it.
+    async fn handle_events(&mut self, room: &Room, events: Vec<TimelineEvent>) -> Result<(), Stop> {
+        let room_id = room.room_id().as_str().to_owned();
+        let own = room.own_user_id().as_str().to_owned();
+        let mut last: Option<Cursor> = None;
+        let mut cursor_written = true;
+        let mut membership_changed = false;
+        for event in events {
+            let Some(event_id) = event.event_id() else { continue };
+            let raw: Value = match serde_json::from_str(event.raw().json().get()) {
+                Ok(v) => v,
+                Err(e) => {
+                    warn!(%event_id, error = %e, "unreadable event skipped");
+                    continue;
+                }
+            };
+            let origin_ts = raw["origin_server_ts"].as_i64().unwrap_or_default();
+            if matches!(event.kind, TimelineEventKind::UnableToDecrypt { .. }) {
+                let first_seen = *self.utd_seen.entry(event_id.to_string()).or_insert_with(Instant::now);
+                if first_seen.elapsed() < UTD_GRACE {
+                    self.flush_cursor(&room_id, last.as_ref(), cursor_written).await?;
+                    return Err(Stop::WaitingForKey);
+                }
+                warn!(%event_id, "no key arrived for this event in time; it is skipped");
+            }
+            self.utd_seen.remove(event_id.as_str());
+            match classify(&raw, &own) {
+                Classified::Candidate { sender, body } => {
+                    let Some(sender) = MemberId::parse(&sender) else { continue };
+                    let incoming = Incoming {
+                        event: EventRef { event_id: event_id.to_string(), room_id: room_id.clone(), origin_ts },
+                        in_dm: self.is_dm_of(room, &sender).await.map_err(Stop::Failed)?,
+                        sender_joined: joined(room, &sender).await.map_err(Stop::Failed)?,
+                        sender,
+                        body: &body,
+                    };
+                    let started = Instant::now();
+                    match self.pipeline.handle(&incoming, Utc::now()).await {
+                        Ok(Handled::NotACommand) => cursor_written = false,
+                        Ok(handled) => {
+                            self.metrics.command_seconds.observe(started.elapsed().as_secs_f64());
+                            let outcome = match &handled {
+                                Handled::Applied { ok: true, .. } => "ok",
+                                Handled::Applied { ok: false, .. } => "error",
+                                Handled::Ignored => "ignored",
+                                _ => "duplicate",
+                            };
+                            self.metrics.count_command(outcome);
+                            self.outbox_wake.notify_one();
+                            // A duplicate wrote nothing, so the cursor may still be behind it.
+                            cursor_written = !matches!(handled, Handled::Duplicate);
+                        }
+                        Err(e) => {
+                            error!(%event_id, error = %e, "command not handled; will retry from the cursor");
+                            self.flush_cursor(&room_id, last.as_ref(), cursor_written).await?;
+                            return Err(Stop::Failed(e.to_string()));
+                        }
+                    }
+                }
+                Classified::Membership => {
+                    membership_changed = true;
+                    cursor_written = false;
+                }
+                Classified::Skip(_) => cursor_written = false,
+            }
+            last = Some(Cursor { event_id: event_id.to_string(), origin_ts });
+        }
+        self.flush_cursor(&room_id, last.as_ref(), cursor_written).await?;
+        if membership_changed {
+            self.check_dm_room(room).await;
+        }
+        Ok(())
+    }
+
+    /// Moves the cursor past events that needed no transaction of their own.
+    async fn flush_cursor(&self, room_id: &str, last: Option<&Cursor>, written: bool) -> Result<(), Stop> {
+        match last {
+            Some(cursor) if !written => self
+                .pipeline
+                .store()
+                .advance_cursor(room_id, cursor, Utc::now())
+                .await
+                .map_err(|e| Stop::Failed(e.to_string())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the room is the sender's direct chat with the bot: recorded as theirs, and nobody
+    /// else in it.
+    async fn is_dm_of(&self, room: &Room, sender: &MemberId) -> Result<bool, String> {
+        let owner = self.pipeline.store().dm_owner(room.room_id().as_str()).await.map_err(|e| e.to_string())?;
+        Ok(owner.as_ref() == Some(sender) && room.joined_members_count() <= 2)
+    }
+
+    /// A DM room whose member left is forgotten and left; the next DM opens a new one.
+    async fn check_dm_room(&self, room: &Room) {
+        let store = self.pipeline.store();
+        let Ok(Some(owner)) = store.dm_owner(room.room_id().as_str()).await else { return };
+        let Ok(user) = UserId::parse(owner.as_str()) else { return };
+        let still_there = match room.get_member_no_sync(&user).await {
+            Ok(Some(m)) => matches!(m.membership(), MembershipState::Join | MembershipState::Invite),
+            _ => false,
+        };
+        if !still_there {
+            info!(room_id = %room.room_id(), member = %owner, "member left their DM; leaving it too");
+            let _ = store.forget_dm_room(room.room_id().as_str()).await;
+            let _ = room.leave().await;
+        }
+    }
+
+    /// A room the bot left or was removed from: its cursor goes, so a later re-join starts at the
+    /// new join event and never runs what happened in between (V6, V7).
+    async fn forget_room(&mut self, room_id: &matrix_sdk::ruma::RoomId) {
+        self.retry.remove(room_id);
+        let store = self.pipeline.store();
+        if let Err(e) = store.forget_cursor(room_id.as_str()).await {
+            warn!(%room_id, error = %e, "could not forget the cursor of a left room");
+        }
+        let _ = store.forget_dm_room(room_id.as_str()).await;
+    }
+
+    /// Accepts invites allowed by `invite_policy` and declines the others.
+    async fn handle_invites(&mut self) {
+        for room in self.client.invited_rooms() {
+            let room_id = room.room_id().to_owned();
+            if self.invites_tried.get(&room_id).is_some_and(|t| t.elapsed() < Duration::from_secs(10)) {
+                continue;
+            }
+            self.invites_tried.insert(room_id.clone(), Instant::now());
+            let details = match room.invite_details().await {
+                Ok(d) => d,
+                Err(e) => {
+                    warn!(%room_id, error = %e, "cannot read the invite");
+                    continue;
+                }
+            };
+            let inviter = details.inviter_id.to_string();
+            if !self.invite_policy.allows(&inviter, &self.admins) {
+                info!(%room_id, %inviter, "invite declined by invite_policy");
+                let _ = room.leave().await;
+                continue;
+            }
+            let is_direct = match &**details.invitee.event() {
+                SyncOrStrippedState::Sync(SyncStateEvent::Original(e)) => e.content.is_direct,
+                SyncOrStrippedState::Stripped(e) => e.content.is_direct,
+                SyncOrStrippedState::Sync(SyncStateEvent::Redacted(_)) => None,
+            }
+            .unwrap_or(false);
+            match room.join().await {
+                Ok(()) => {
+                    info!(%room_id, %inviter, is_direct, "joined");
+                    self.invites_tried.remove(&room_id);
+                    if is_direct {
+                        if let Some(member) = MemberId::parse(&inviter) {
+                            let _ = self.pipeline.store().set_dm_room(&member, room_id.as_str(), Utc::now()).await;
+                        }
+                    }
+                }
+                Err(e) => warn!(%room_id, error = %e, "join failed; will retry"),
+            }
+        }
+    }
+}
+
+/// Whether a member is joined to the room now, as the homeserver last reported (V6).
+async fn joined(room: &Room, member: &MemberId) -> Result<bool, String> {
+    let user = UserId::parse(member.as_str()).map_err(|e| e.to_string())?;
+    let found = room.get_member_no_sync(&user).await.map_err(|e| e.to_string())?;
+    Ok(found.is_some_and(|m| *m.membership() == MembershipState::Join))
+}
