@@ -117,8 +117,8 @@ impl Outbox {
     /// none or the member left the old one.
     async fn dm_room(&self, member: &MemberId) -> Result<Room, SendError> {
         let user = UserId::parse(member.as_str()).map_err(|e| SendError::Permanent(e.to_string()))?;
-        if let Some(room_id) = self.store.dm_room(member).await.map_err(|e| SendError::Transient(e.to_string()))? {
-            if let Some(room) = RoomId::parse(&room_id).ok().and_then(|id| self.client.get_room(&id)) {
+        if let Some(room_id) = self.store.dm_room(member).await.map_err(|e| SendError::Transient(e.to_string()))?
+            && let Some(room) = RoomId::parse(&room_id).ok().and_then(|id| self.client.get_room(&id)) {
                 let present = match room.get_member_no_sync(&user).await {
                     Ok(Some(m)) => matches!(m.membership(), MembershipState::Join | MembershipState::Invite),
                     _ => false,
@@ -127,7 +127,6 @@ impl Outbox {
                     return Ok(room);
                 }
             }
-        }
         let room = self.client.create_dm(&user).await.map_err(classify)?;
         info!(%member, room_id = %room.room_id(), "opened a direct chat");
         self.store

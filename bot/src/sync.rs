@@ -59,6 +59,8 @@ pub struct Syncer {
 enum Stop {
     /// An event could not be decrypted yet; retry later.
     WaitingForKey,
+    /// The room's state has not arrived yet (just joined); retry at the next sync.
+    NotYet,
     /// The database or the homeserver failed; retry later.
     Failed(String),
 }
@@ -180,6 +182,7 @@ impl Syncer {
         if let Err(stop) = self.catch_up(room).await {
             match &stop {
                 Stop::WaitingForKey => debug!(room_id = %room.room_id(), "waiting for a room key"),
+                Stop::NotYet => debug!(room_id = %room.room_id(), "room state not synced yet"),
                 Stop::Failed(e) => warn!(room_id = %room.room_id(), error = %e, "catch-up failed; will retry"),
             }
             self.retry.insert(room.room_id().to_owned());
@@ -231,7 +234,7 @@ impl Syncer {
         let event = member.as_ref().map(|m| m.event());
         match event.and_then(|e| Some((e.event_id()?.to_owned(), e.origin_server_ts()?))) {
             Some((event_id, ts)) => Ok(Cursor { event_id: event_id.to_string(), origin_ts: i64::from(ts.get()) }),
-            None => Err(Stop::Failed("the bot's membership event is unknown".into())),
+            None => Err(Stop::NotYet),
         }
     }
 
@@ -388,11 +391,10 @@ impl Syncer {
                 Ok(()) => {
                     info!(%room_id, %inviter, is_direct, "joined");
                     self.invites_tried.remove(&room_id);
-                    if is_direct {
-                        if let Some(member) = MemberId::parse(&inviter) {
+                    if is_direct
+                        && let Some(member) = MemberId::parse(&inviter) {
                             let _ = self.pipeline.store().set_dm_room(&member, room_id.as_str(), Utc::now()).await;
                         }
-                    }
                 }
                 Err(e) => warn!(%room_id, error = %e, "join failed; will retry"),
             }

@@ -13,9 +13,9 @@ help-lang = the language I write to you in: en or ru
 help-notify = switch my direct messages to you on or off
 help-forget-me = erase your profile, payment details and language
 
-status-green = Your status: ✅ green — you can help and need nothing.
-status-orange = Your status: 🔆 orange — monthly need 💰 { $requested } { $unit }.
-status-red = Your status: 🆘 red — emergency need 💰 { $requested } { $unit } before { $deadline }.
+status-green = Your status: ✅ green — you can help and need nothing
+status-orange = Your status: 🔆 orange — monthly need 💰 { $requested } { $unit }
+status-red = Your status: 🆘 red — emergency need 💰 { $requested } { $unit } before { $deadline }
 status-figures = ❤️ { $intentions } · 🤝 { $obligations } · 👍 { $fulfilled } · 🙏 { $needed } · { $supporters ->
     [one] { $supporters } supporter
    *[other] { $supporters } supporters
@@ -24,7 +24,7 @@ status-cycle = This cycle — given: ❤️ { $gi } 🤝 { $go } 👍 { $gf }; r
 
 about-set = About you: { $about }
 about-none = You have not written anything about yourself yet. For example: { $example }
-pay-none = You have saved no payment details, so people will ask you in person.
+pay-none = You have saved no payment details: ask in person.
 pay-title = Your payment details:
 pay-default-mark = (default)
 pay-sent-by-dm = I have sent your payment details to you in our direct chat.

@@ -13,9 +13,9 @@ help-lang = язык, на котором я вам пишу: en или ru
 help-notify = включить или выключить мои личные сообщения вам
 help-forget-me = стереть ваш профиль, реквизиты и язык
 
-status-green = Ваш статус: ✅ зелёный — вы можете помогать, вам ничего не нужно.
-status-orange = Ваш статус: 🔆 оранжевый — ежемесячная нужда 💰 { $requested } { $unit }.
-status-red = Ваш статус: 🆘 красный — срочная нужда 💰 { $requested } { $unit } до { $deadline }.
+status-green = Ваш статус: ✅ зелёный — вы можете помогать, вам ничего не нужно
+status-orange = Ваш статус: 🔆 оранжевый — ежемесячная нужда 💰 { $requested } { $unit }
+status-red = Ваш статус: 🆘 красный — срочная нужда 💰 { $requested } { $unit } до { $deadline }
 status-figures = ❤️ { $intentions } · 🤝 { $obligations } · 👍 { $fulfilled } · 🙏 { $needed } · { $supporters ->
     [one] { $supporters } сторонник
     [few] { $supporters } сторонника
@@ -25,7 +25,7 @@ status-cycle = В этом цикле — отдано: ❤️ { $gi } 🤝 { $g
 
 about-set = О вас: { $about }
 about-none = Вы пока ничего о себе не написали. Например: { $example }
-pay-none = Вы не сохранили платёжных реквизитов, поэтому вас спросят лично.
+pay-none = Вы не сохранили платёжных реквизитов: спросите лично.
 pay-title = Ваши платёжные реквизиты:
 pay-default-mark = (по умолчанию)
 pay-sent-by-dm = Я отправил вам реквизиты в личный чат.

@@ -55,6 +55,12 @@ impl Amount {
         self.0.checked_add(other.0).map(Amount)
     }
 
+    /// A sum that cannot overflow: it stops at `i64::MAX` cents (sums of stored amounts stay far
+    /// below it: 10^11 cents each at most).
+    pub fn saturating_add(self, other: Amount) -> Amount {
+        Amount(self.0.saturating_add(other.0))
+    }
+
     /// `self - other`, or zero when `other` is larger (the "needed 🙏 is never below 0" rule).
     pub fn saturating_sub(self, other: Amount) -> Amount {
         Amount((self.0 - other.0).max(0))

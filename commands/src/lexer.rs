@@ -47,15 +47,13 @@ pub fn tokenize(input: &str) -> Result<Vec<Word>, LexError> {
                     end = Some(i + ch.len_utf8());
                     break;
                 }
-                if ch == '\\' && c == '"' {
-                    if let Some(&(_, next)) = chars.peek() {
-                        if next == '"' || next == '\\' {
+                if ch == '\\' && c == '"'
+                    && let Some(&(_, next)) = chars.peek()
+                        && (next == '"' || next == '\\') {
                             text.push(next);
                             chars.next();
                             continue;
                         }
-                    }
-                }
                 text.push(ch);
             }
             let end = end.ok_or(LexError { at: start })?;

@@ -123,7 +123,9 @@ fn usage_lines(style: &Style<'_>, command: &str) -> Vec<Line> {
 pub fn render_error(command: &str, error: &CommandError, style: &Style<'_>) -> Rendered {
     let message = tr(style.lang, &error.text);
     let mut lines = vec![Line::Plain(format!("❌ {message}"))];
-    let usage = error.usage_of.and_then(spec).map(|s| s.usage.iter().map(|u| format!("{}{u}", style.prefix)).collect::<Vec<_>>());
+    // Without a command to show the usage of (an unknown one), the usage shown is `help`'s.
+    let usage_of = error.usage_of.unwrap_or("help");
+    let usage = spec(usage_of).map(|s| s.usage.iter().map(|u| format!("{}{u}", style.prefix)).collect::<Vec<_>>());
     match error.usage_of {
         Some(name) => lines.extend(usage_lines(style, name)),
         None => lines.push(Line::Plain(tr(style.lang, &Text::new("err-see-help").arg("prefix", style.prefix)))),

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! The store conformance suite: every case runs against SQLite and against PostgreSQL.
 
 use std::sync::Arc;

@@ -1,1 +1,244 @@
-fn main() {}
+//! The project's in-process benchmarks (SPEC §9), printing numbers.
+//!
+//! `exodus-bench b1 [--db sqlite|postgres|both] [--commands N] [--rooms R] [--workers W]`
+//!
+//! B1: command throughput of the real pipeline (parse, authorise, one transaction with the event
+//! claim, the room cursor, the profile change and the outbox rows), without Matrix. Every room's
+//! commands are handled in order, as the bot does; `--workers` rooms are handled at once. The run
+//! is checked afterwards (every command applied once and `ok`, one processed row per command, the
+//! expected number of outbox rows) and the process exits non-zero when a check fails, or, with
+//! `--require-targets`, when a target of SPEC §9 is missed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail, ensure};
+use chrono::Utc;
+use clap::{Parser, Subcommand, ValueEnum};
+use exodus_bot::pipeline::{Handled, Incoming, Pipeline, Settings};
+use exodus_commands::{Lang, MemberId};
+use exodus_storage::{EventRef, Store};
+
+#[derive(Parser)]
+#[command(about = "Exodus bot benchmarks (SPEC §9)")]
+struct Args {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// B1: in-process command throughput on SQLite and/or PostgreSQL.
+    B1(B1Args),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Db {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+#[derive(clap::Args)]
+struct B1Args {
+    #[arg(long, value_enum, default_value = "both")]
+    db: Db,
+    /// Commands per run.
+    #[arg(long, default_value_t = 50_000)]
+    commands: usize,
+    /// Rooms the commands are spread over (one member per room).
+    #[arg(long, default_value_t = 200)]
+    rooms: usize,
+    /// Rooms handled at once on SQLite (its writers are serialised anyway).
+    #[arg(long, default_value_t = 1)]
+    sqlite_workers: usize,
+    /// Rooms handled at once on PostgreSQL.
+    #[arg(long, default_value_t = 4)]
+    postgres_workers: usize,
+    /// PostgreSQL server to create the throwaway database on (default EXODUS_TEST_PG_URL or the
+    /// local server).
+    #[arg(long)]
+    postgres_url: Option<String>,
+    /// Exit non-zero when a target is missed (the checks always count).
+    #[arg(long)]
+    require_targets: bool,
+}
+
+/// A member's command cycle: every profile command, each valid in the state the previous ones
+/// left, so that every reply is `ok` and the cycle can repeat forever. `(body, messages it queues)`.
+const CYCLE: [(&str, usize); 12] = [
+    ("!status orange 300 rent", 1),
+    ("!about I fix bikes on Saturdays", 1),
+    ("!pay add bank \"DE89 3704 0044 0532 0130 00\"", 1),
+    ("!status", 1),
+    ("!pay", 2),
+    ("!pay remove bank", 1),
+    ("!lang ru", 1),
+    ("!status red 200 7 roof repair", 1),
+    ("!lang en", 1),
+    ("!notify off", 1),
+    ("!status green", 1),
+    ("!help status", 1),
+];
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let Args { bench } = Args::parse();
+    match bench {
+        Bench::B1(args) => b1(&args).await,
+    }
+}
+
+async fn b1(args: &B1Args) -> Result<()> {
+    ensure!(args.commands > 0 && args.rooms > 0, "--commands and --rooms must be positive");
+    println!(
+        "B1 in-process command throughput: {} commands over {} rooms, profile command mix of {} ({} build)",
+        args.commands,
+        args.rooms,
+        CYCLE.len(),
+        if cfg!(debug_assertions) { "debug" } else { "release" }
+    );
+    let mut missed = false;
+    if matches!(args.db, Db::Sqlite | Db::Both) {
+        let dir = tempfile::tempdir()?;
+        let url = format!("sqlite://{}", dir.path().join("b1.db").display());
+        missed |= !run_b1("SQLite", &url, args, args.sqlite_workers, 10_000).await?;
+    }
+    if matches!(args.db, Db::Postgres | Db::Both) {
+        let base = args.postgres_url.clone().unwrap_or_else(exodus_storage::testing::postgres_base_url);
+        let url = exodus_storage::testing::create_postgres_database(&base, "exodus_b1")
+            .await
+            .with_context(|| format!("PostgreSQL at {base} is needed for B1 (--postgres-url or EXODUS_TEST_PG_URL)"))?;
+        let result = run_b1("PostgreSQL", &url, args, args.postgres_workers, 3_000).await;
+        exodus_storage::testing::drop_postgres_database(&url).await?;
+        missed |= !result?;
+    }
+    if missed && args.require_targets {
+        bail!("B1 missed a target");
+    }
+    Ok(())
+}
+
+/// Runs B1 on one database; returns whether the target was met (the checks fail with an error).
+async fn run_b1(name: &str, url: &str, args: &B1Args, workers: usize, target: u64) -> Result<bool> {
+    let store = Store::connect(url).await.with_context(|| format!("connecting to {name}"))?;
+    let settings = Settings { prefixes: vec!["!".into(), "/".into()], unit: "EUR".into(), default_language: Lang::En };
+    let pipeline = Arc::new(Pipeline::new(store.clone(), settings));
+    let workers = workers.clamp(1, args.rooms);
+
+    // Room r holds member r's commands; worker w takes rooms r ≡ w (mod workers) and goes round
+    // them, one command each, so that consecutive transactions touch different rooms.
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let pipeline = Arc::clone(&pipeline);
+        let rooms: Vec<usize> = (w..args.rooms).step_by(workers).collect();
+        let total = args.commands;
+        let all_rooms = args.rooms;
+        tasks.push(tokio::spawn(async move { worker(&pipeline, &rooms, all_rooms, total).await }));
+    }
+    let mut handled = 0;
+    let mut expected_messages = 0;
+    let mut latencies = Vec::with_capacity(args.commands);
+    for task in tasks {
+        let report = task.await??;
+        handled += report.handled;
+        expected_messages += report.messages;
+        latencies.extend(report.latencies);
+    }
+    let elapsed = started.elapsed();
+
+    // Checks: every command recorded once, every expected reply queued.
+    ensure!(handled == args.commands, "{name}: {handled} of {} commands handled", args.commands);
+    let processed = usize::try_from(store.processed_count().await?)?;
+    ensure!(processed == args.commands, "{name}: {processed} processed rows for {} commands", args.commands);
+    let queued = store.pending_outbox(i64::MAX).await?.len();
+    ensure!(queued == expected_messages, "{name}: {queued} outbox rows, expected {expected_messages}");
+    store.close().await;
+
+    latencies.sort_unstable();
+    let rate = per_second(args.commands, elapsed);
+    let met = rate >= target;
+    println!(
+        "B1 {name:<10} {workers} worker(s): {} commands in {} s = {rate} commands/s (target ≥ {target}: {}); \
+         per command p50 {} ms, p99 {} ms; {queued} replies queued",
+        args.commands,
+        seconds(elapsed),
+        if met { "met" } else { "NOT met" },
+        millis(percentile(&latencies, 50)),
+        millis(percentile(&latencies, 99)),
+    );
+    Ok(met)
+}
+
+struct WorkerReport {
+    handled: usize,
+    messages: usize,
+    latencies: Vec<Duration>,
+}
+
+async fn worker(pipeline: &Pipeline, rooms: &[usize], all_rooms: usize, total: usize) -> Result<WorkerReport> {
+    let mut report = WorkerReport { handled: 0, messages: 0, latencies: Vec::new() };
+    // Command n goes to room n % all_rooms, as the k-th command of that room's member.
+    let mut round = 0;
+    loop {
+        let mut any = false;
+        for &room in rooms {
+            let n = round * all_rooms + room;
+            if n >= total {
+                continue;
+            }
+            any = true;
+            let (body, messages) = CYCLE[round % CYCLE.len()];
+            let member = MemberId::parse(&format!("@member{room}:bench.example")).context("member id")?;
+            let incoming = Incoming {
+                event: EventRef {
+                    event_id: format!("$b1-{n}"),
+                    room_id: format!("!room{room}:bench.example"),
+                    origin_ts: 1_700_000_000_000 + i64::try_from(n)?,
+                },
+                sender: member,
+                body,
+                in_dm: false,
+                sender_joined: true,
+            };
+            let t = Instant::now();
+            let handled = pipeline.handle(&incoming, Utc::now()).await?;
+            report.latencies.push(t.elapsed());
+            match handled {
+                Handled::Applied { ok: true, .. } => {}
+                other => bail!("{body:?} in room {room}: {other:?}"),
+            }
+            report.handled += 1;
+            report.messages += messages;
+        }
+        if !any {
+            return Ok(report);
+        }
+        round += 1;
+    }
+}
+
+fn per_second(count: usize, elapsed: Duration) -> u64 {
+    let micros = elapsed.as_micros().max(1);
+    u64::try_from(u128::try_from(count).unwrap_or(u128::MAX) * 1_000_000 / micros).unwrap_or(u64::MAX)
+}
+
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[(sorted.len() - 1) * p / 100]
+}
+
+/// Seconds with two decimals.
+fn seconds(d: Duration) -> String {
+    let centis = d.as_millis() / 10;
+    format!("{}.{:02}", centis / 100, centis % 100)
+}
+
+/// Milliseconds with two decimals (integer arithmetic: the workspace forbids floats).
+fn millis(d: Duration) -> String {
+    let micros = d.as_micros();
+    format!("{}.{:02}", micros / 1000, micros % 1000 / 10)
+}

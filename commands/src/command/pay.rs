@@ -97,11 +97,10 @@ pub fn decide(cmd: &PayCommand, ctx: &Ctx<'_>, profile: &Profile) -> Result<Deci
         PayCommand::Remove { label } => {
             let i = position(methods, label).ok_or_else(|| not_found(label))?;
             let removed = methods.remove(i);
-            if removed.is_default {
-                if let Some(first) = methods.first_mut() {
+            if removed.is_default
+                && let Some(first) = methods.first_mut() {
                     first.is_default = true;
                 }
-            }
             (PayAction::Remove, removed.label)
         }
         PayCommand::Default { label } => {

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The project's test command:
+#
+#   bash deploy/test.sh [<extra cargo test arguments>]
+#
+# Builds the workspace and runs every test (unit, store tests on SQLite and PostgreSQL,
+# end-to-end tests against two federated Synapses run by deploy/test-env.sh). Installs Synapse
+# from PyPI on first use (deploy/synapse.sh install). Everything it starts is stopped on exit,
+# failed or not. Exits with cargo's status. Logs of the run stay in target/e2e/run/ (Synapse)
+# and target/e2e/bots/ (bots of failed tests).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+START=$SECONDS
+RUN_DIR="$ROOT/target/e2e/run"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+elapsed() { local s=$((SECONDS - $1)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+
+command -v cargo >/dev/null || die "cargo is not installed (https://rustup.rs)"
+bash deploy/synapse.sh install
+
+# Servers of an earlier run that was killed before its cleanup ran.
+bash deploy/test-env.sh down "$RUN_DIR" >/dev/null 2>&1 || true
+bash deploy/test-env.sh down "$ROOT/target/e2e/env" >/dev/null 2>&1 || true
+rm -rf "$RUN_DIR" "$ROOT/target/e2e/bots"
+
+cleanup() {
+    local rc=$?
+    bash deploy/test-env.sh down "$RUN_DIR" || log "warning: could not stop everything in $RUN_DIR"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ENV_START=$SECONDS
+eval "$(bash deploy/test-env.sh up "$RUN_DIR")"
+ENV_TIME="$(elapsed "$ENV_START")"
+export EXODUS_BOT_BIN="${EXODUS_BOT_BIN:-$TARGET_DIR/debug/exodus-bot}"
+
+BUILD_START=$SECONDS
+status=0
+cargo build --workspace --bins || status=$?
+BUILD_TIME="$(elapsed "$BUILD_START")"
+
+TEST_START=$SECONDS
+TEST_TIME="not run"
+if [ "$status" -eq 0 ]; then
+    cargo test --workspace --no-fail-fast "$@" || status=$?
+    TEST_TIME="$(elapsed "$TEST_START")"
+fi
+
+{
+    echo "================ deploy/test.sh summary ================"
+    echo "homeservers + PostgreSQL up: $ENV_TIME"
+    echo "cargo build --workspace --bins: $BUILD_TIME"
+    echo "cargo test --workspace: $TEST_TIME"
+    echo "total wall time: $(elapsed "$START")"
+    if [ "$status" -eq 0 ]; then
+        echo "result: PASS"
+    else
+        echo "result: FAIL (exit status $status); Synapse logs: $RUN_DIR/hs-*/homeserver.log," \
+            "bot logs of failed tests: $ROOT/target/e2e/bots/"
+    fi
+} >&2
+exit "$status"

@@ -1,0 +1,300 @@
+//! The bot under test, run as a child process exactly as it is deployed.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read as _, Seek as _, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail, ensure};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde::Serialize;
+use sqlx::Connection as _;
+
+use crate::homeserver::{Homeserver, e2e_dir, random_suffix, register};
+use crate::workspace_root;
+
+/// How long the bot may take from spawn to `/health` answering 200.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long the bot may take to exit after SIGTERM.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Which database the bot uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Database {
+    /// The default: SQLite in `data_dir`.
+    #[default]
+    Sqlite,
+    /// A fresh database with a random name on the server of `EXODUS_TEST_PG_URL`
+    /// (default `postgres://postgres@127.0.0.1:5432/test`).
+    Postgres,
+}
+
+/// How [`BotProcess::start_new`] configures the bot.
+#[derive(Clone, Debug, Default)]
+pub struct BotOptions {
+    pub database: Database,
+    /// Full user IDs listed in `admins`.
+    pub admins: Vec<String>,
+    /// `invite_policy`; default `anyone`.
+    pub invite_policy: Option<String>,
+    /// `timezone`; default `UTC`.
+    pub timezone: Option<String>,
+}
+
+/// The bot's TOML configuration, as written into its temp dir.
+#[derive(Clone, Debug, Serialize)]
+pub struct BotConfig {
+    pub homeserver_url: String,
+    pub user_id: String,
+    pub password: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub http_addr: String,
+    pub admins: Vec<String>,
+    pub unit: String,
+    pub timezone: String,
+    pub prefixes: Vec<String>,
+    pub default_language: String,
+    pub invite_policy: String,
+}
+
+/// A running (or stopped) bot process with its own data dir and database, which survive
+/// `stop`/`kill` and `start`.
+pub struct BotProcess {
+    pub user_id: String,
+    pub config: BotConfig,
+    /// Temp dir holding `config.toml`, `bot.log` and `data/`; kept when a test fails.
+    pub dir: PathBuf,
+    temp: Option<tempfile::TempDir>,
+    child: Option<Child>,
+    log_path: PathBuf,
+}
+
+impl BotProcess {
+    /// Registers a bot user on `hs`, writes its configuration, starts it and waits until its
+    /// `/health` answers 200.
+    pub async fn start_new(hs: &Homeserver, options: BotOptions) -> Result<BotProcess> {
+        // Fail fast, before registering anything, when the binary was not built.
+        bot_binary()?;
+        let (user_id, password) = register(hs, "bot").await?;
+        let temp = tempfile::Builder::new()
+            .prefix("bot-")
+            .tempdir_in(e2e_dir("bots"))
+            .context("creating the bot's temp dir")?;
+        let dir = temp.path().to_owned();
+        let data_dir = dir.join("data");
+        fs::create_dir_all(&data_dir)?;
+
+        let database_url = match options.database {
+            Database::Sqlite => format!("sqlite://{}", data_dir.join("exodus.db").display()),
+            Database::Postgres => create_pg_database().await?,
+        };
+        let config = BotConfig {
+            homeserver_url: hs.url.clone(),
+            user_id: user_id.clone(),
+            password,
+            data_dir,
+            database_url,
+            http_addr: format!("127.0.0.1:{}", free_port()?),
+            admins: options.admins,
+            unit: "EUR".into(),
+            timezone: options.timezone.unwrap_or_else(|| "UTC".into()),
+            prefixes: vec!["!".into(), "/".into()],
+            default_language: "en".into(),
+            invite_policy: options.invite_policy.unwrap_or_else(|| "anyone".into()),
+        };
+        fs::write(dir.join("config.toml"), toml::to_string(&config)?)?;
+
+        let mut bot = BotProcess {
+            user_id,
+            config,
+            log_path: dir.join("bot.log"),
+            dir,
+            temp: Some(temp),
+            child: None,
+        };
+        bot.start().await?;
+        Ok(bot)
+    }
+
+    /// Starts the bot process (again, with the same data dir and database) and waits for
+    /// `/health`.
+    pub async fn start(&mut self) -> Result<()> {
+        ensure!(!self.is_running(), "the bot is already running");
+        let binary = bot_binary()?;
+        let log = OpenOptions::new().create(true).append(true).open(&self.log_path)?;
+        let mut command = Command::new(&binary);
+        command
+            .arg("--config")
+            .arg(self.dir.join("config.toml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        // The bot reads `EXODUS_*` variables as configuration: keep the test run's own
+        // (EXODUS_TEST_*, EXODUS_BOT_BIN, ...) out of its environment.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("EXODUS_") {
+                command.env_remove(key);
+            }
+        }
+        if std::env::var_os("RUST_LOG").is_none() {
+            command.env("RUST_LOG", "info");
+        }
+        let child = command.spawn().with_context(|| format!("spawning {}", binary.display()))?;
+        self.child = Some(child);
+        self.wait_healthy().await
+    }
+
+    async fn wait_healthy(&mut self) -> Result<()> {
+        let url = format!("http://{}/health", self.config.http_addr);
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
+        let deadline = tokio::time::Instant::now() + HEALTH_TIMEOUT;
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                self.child = None;
+                bail!("the bot exited with {status} before it was healthy\n{}", self.log_tail(60));
+            }
+            if let Ok(response) = http.get(&url).send().await
+                && response.status() == reqwest::StatusCode::OK
+            {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!("{url} did not answer 200 within {HEALTH_TIMEOUT:?}\n{}", self.log_tail(60));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Whether the process is alive.
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// SIGTERM, then waits for the process to exit (fails after [`STOP_TIMEOUT`]).
+    pub async fn stop(&mut self) -> Result<()> {
+        let Some(mut child) = self.child.take() else { bail!("the bot is not running") };
+        signal(&child, Signal::SIGTERM)?;
+        let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                tracing::info!(%status, "bot stopped");
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("the bot ignored SIGTERM for {STOP_TIMEOUT:?}\n{}", self.log_tail(60));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL, and reaps the process.
+    pub fn kill(&mut self) -> Result<()> {
+        let Some(mut child) = self.child.take() else { bail!("the bot is not running") };
+        signal(&child, Signal::SIGKILL)?;
+        child.wait()?;
+        Ok(())
+    }
+
+    /// The last `lines` lines of the bot's log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        tail(&self.log_path, lines)
+    }
+
+    /// Base URL of the bot's HTTP endpoint (`/health`, `/metrics`).
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.config.http_addr)
+    }
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            // Keep the data dir and log for the post-mortem.
+            if let Some(temp) = self.temp.take() {
+                let _ = temp.keep();
+            }
+            eprintln!(
+                "---- bot {} ({}), last lines of {} ----\n{}\n---- end of bot log ----",
+                self.user_id,
+                self.config.database_url,
+                self.log_path.display(),
+                self.log_tail(80)
+            );
+        }
+    }
+}
+
+fn signal(child: &Child, signal: Signal) -> Result<()> {
+    let pid = Pid::from_raw(i32::try_from(child.id())?);
+    kill(pid, signal).with_context(|| format!("sending {signal} to the bot"))
+}
+
+/// `EXODUS_BOT_BIN`, else `<workspace>/target/debug/exodus-bot`.
+pub fn bot_binary() -> Result<PathBuf> {
+    let path = match std::env::var_os("EXODUS_BOT_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => workspace_root().join("target/debug/exodus-bot"),
+    };
+    ensure!(
+        path.is_file(),
+        "the bot binary {} does not exist: run `cargo build --bins` first (or set EXODUS_BOT_BIN)",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// The server URL tests use for PostgreSQL.
+pub fn pg_url() -> String {
+    std::env::var("EXODUS_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// Creates `exodus_e2e_<random>` on the server of [`pg_url`]; returns its URL.
+pub async fn create_pg_database() -> Result<String> {
+    let admin_url = pg_url();
+    let mut conn = sqlx::PgConnection::connect(&admin_url).await.with_context(|| {
+        format!("connecting to PostgreSQL at {admin_url} (set EXODUS_TEST_PG_URL)")
+    })?;
+    let name = format!("exodus_e2e_{}", random_suffix());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .with_context(|| format!("creating database {name}"))?;
+    conn.close().await?;
+    let mut url = url::Url::parse(&admin_url)?;
+    url.set_path(&name);
+    Ok(url.to_string())
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let Ok(mut file) = File::open(path) else { return format!("({} missing)", path.display()) };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(256 * 1024);
+    let _ = file.seek(SeekFrom::Start(start));
+    let mut text = String::new();
+    let mut bytes = Vec::new();
+    let _ = file.read_to_end(&mut bytes);
+    text.push_str(&String::from_utf8_lossy(&bytes));
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

@@ -1,0 +1,205 @@
+//! Which Synapse the tests talk to, and registering users on it.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail, ensure};
+use hmac::{Hmac, Mac as _};
+use rand::Rng as _;
+use serde_json::json;
+use sha1::Sha1;
+
+use crate::workspace_root;
+
+/// A running Synapse: where its client API is, its server name, and the shared secret of its
+/// admin registration API.
+#[derive(Clone, Debug)]
+pub struct Homeserver {
+    /// Base URL of the client API, e.g. `http://127.0.0.1:18008`.
+    pub url: String,
+    /// The server name that user IDs end with, e.g. `localhost:18448`.
+    pub server_name: String,
+    /// `registration_shared_secret` of the server.
+    pub shared_secret: String,
+}
+
+impl Homeserver {
+    /// Homeserver A: from `EXODUS_TEST_HS_URL`, `EXODUS_TEST_HS_SECRET`, `EXODUS_TEST_HS_NAME`
+    /// (set by `deploy/test.sh`). When they are unset, a Synapse is started with
+    /// `deploy/synapse.sh` under `target/e2e/auto-hs/a` and left running for the next test
+    /// process (stop it with `deploy/synapse.sh stop target/e2e/auto-hs/a`).
+    ///
+    /// Panics when no homeserver is available: an end-to-end test never passes by skipping.
+    pub fn a() -> Homeserver {
+        static A: OnceLock<Homeserver> = OnceLock::new();
+        A.get_or_init(|| {
+            Self::from_env("EXODUS_TEST_HS").unwrap_or_else(|| auto_start("a", 18108, 18548))
+        })
+        .clone()
+    }
+
+    /// Homeserver B, federated with A: from `EXODUS_TEST_HS2_URL`, `EXODUS_TEST_HS2_SECRET`,
+    /// `EXODUS_TEST_HS2_NAME`, or started like [`Homeserver::a`] under `target/e2e/auto-hs/b`.
+    pub fn b() -> Homeserver {
+        static B: OnceLock<Homeserver> = OnceLock::new();
+        B.get_or_init(|| {
+            Self::from_env("EXODUS_TEST_HS2").unwrap_or_else(|| auto_start("b", 18109, 18549))
+        })
+        .clone()
+    }
+
+    fn from_env(prefix: &str) -> Option<Homeserver> {
+        let url = std::env::var(format!("{prefix}_URL")).ok()?;
+        let var = |suffix: &str| {
+            std::env::var(format!("{prefix}_{suffix}"))
+                .unwrap_or_else(|_| panic!("{prefix}_URL is set but {prefix}_{suffix} is not"))
+        };
+        Some(Homeserver {
+            url: url.trim_end_matches('/').to_owned(),
+            server_name: var("NAME"),
+            shared_secret: var("SECRET"),
+        })
+    }
+
+    /// The full user ID of `localpart` on this server.
+    pub fn user_id(&self, localpart: &str) -> String {
+        format!("@{localpart}:{}", self.server_name)
+    }
+}
+
+/// Starts (or reuses) a federation-mode Synapse in `target/e2e/auto-hs/<name>`, holding a file
+/// lock so that concurrently starting test binaries share one server.
+fn auto_start(name: &str, http_port: u16, tls_port: u16) -> Homeserver {
+    auto_start_inner(name, http_port, tls_port).unwrap_or_else(|e| {
+        panic!(
+            "no homeserver: EXODUS_TEST_HS_URL is unset and starting one failed: {e:#}\n\
+             Run the suite with `bash deploy/test.sh`, or install Synapse with \
+             `deploy/synapse.sh install`."
+        )
+    })
+}
+
+fn auto_start_inner(name: &str, http_port: u16, tls_port: u16) -> Result<Homeserver> {
+    let root = workspace_root();
+    let base = root.join("target/e2e/auto-hs");
+    fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
+    let lock = File::create(base.join("lock"))?;
+    lock.lock().context("locking target/e2e/auto-hs/lock")?;
+
+    let dir = base.join(name);
+    let url = format!("http://127.0.0.1:{http_port}");
+    if !(server_running(&dir) && answers(&url)) {
+        let script = root.join("deploy/synapse.sh");
+        let status = Command::new("bash").arg(&script).arg("install").status()?;
+        ensure!(status.success(), "`deploy/synapse.sh install` failed");
+        // A crashed server may have left its pid file behind.
+        let _ = Command::new("bash").arg(&script).arg("stop").arg(&dir).status();
+        let output = Command::new("bash")
+            .arg(&script)
+            .arg("start")
+            .arg(&dir)
+            .arg(http_port.to_string())
+            .arg(tls_port.to_string())
+            .stderr(std::process::Stdio::inherit())
+            .output()?;
+        ensure!(output.status.success(), "`deploy/synapse.sh start {}` failed", dir.display());
+    }
+    let read = |file: &str| -> Result<String> {
+        Ok(fs::read_to_string(dir.join(file))
+            .with_context(|| format!("reading {}", dir.join(file).display()))?
+            .trim()
+            .to_owned())
+    };
+    let hs = Homeserver { url, server_name: read("server_name")?, shared_secret: read("shared_secret")? };
+    drop(lock);
+    Ok(hs)
+}
+
+fn server_running(dir: &Path) -> bool {
+    let Ok(pid) = fs::read_to_string(dir.join("pid")) else { return false };
+    let Ok(pid) = pid.trim().parse::<i32>() else { return false };
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+fn answers(url: &str) -> bool {
+    // A blocking probe without a runtime: curl is a dependency of deploy/synapse.sh anyway.
+    Command::new("curl")
+        .args(["-fsS", "-o", "/dev/null", "--max-time", "2"])
+        .arg(format!("{url}/_matrix/client/versions"))
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A random lower-case suffix for user names, room names and databases.
+pub fn random_suffix() -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..10).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+}
+
+/// Registers `<prefix>-<random>` through Synapse's shared-secret admin API
+/// (`/_synapse/admin/v1/register`) and returns `(user_id, password)`.
+pub async fn register(hs: &Homeserver, prefix: &str) -> Result<(String, String)> {
+    let localpart = format!("{prefix}-{}", random_suffix());
+    let password = format!("pw-{}", random_suffix());
+    let user_id = register_exact(hs, &localpart, &password, false).await?;
+    Ok((user_id, password))
+}
+
+/// Registers exactly `localpart` with `password`; returns the user ID.
+pub async fn register_exact(
+    hs: &Homeserver,
+    localpart: &str,
+    password: &str,
+    admin: bool,
+) -> Result<String> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let endpoint = format!("{}/_synapse/admin/v1/register", hs.url);
+    let nonce: serde_json::Value = http
+        .get(&endpoint)
+        .send()
+        .await
+        .with_context(|| format!("GET {endpoint}"))?
+        .error_for_status()?
+        .json()
+        .await?;
+    let nonce = nonce["nonce"].as_str().context("no nonce in the register answer")?.to_owned();
+
+    let mut mac = Hmac::<Sha1>::new_from_slice(hs.shared_secret.as_bytes())?;
+    mac.update(nonce.as_bytes());
+    mac.update(b"\0");
+    mac.update(localpart.as_bytes());
+    mac.update(b"\0");
+    mac.update(password.as_bytes());
+    mac.update(b"\0");
+    mac.update(if admin { b"admin".as_slice() } else { b"notadmin".as_slice() });
+    let mac = hex::encode(mac.finalize().into_bytes());
+
+    let response = http
+        .post(&endpoint)
+        .json(&json!({
+            "nonce": nonce,
+            "username": localpart,
+            "password": password,
+            "admin": admin,
+            "mac": mac,
+        }))
+        .send()
+        .await?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("registering {localpart} on {}: HTTP {status}: {body}", hs.url);
+    }
+    Ok(body["user_id"].as_str().context("no user_id in the register answer")?.to_owned())
+}
+
+/// `target/e2e/<sub>` in the workspace, created.
+pub fn e2e_dir(sub: &str) -> PathBuf {
+    let dir = workspace_root().join("target/e2e").join(sub);
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    dir
+}
