@@ -4,7 +4,8 @@
 #   bash deploy/test.sh [<extra cargo test arguments>]
 #
 # Builds the workspace and runs every test (unit, store tests on SQLite and PostgreSQL,
-# end-to-end tests against two federated Synapses run by deploy/test-env.sh). Installs Synapse
+# end-to-end tests against two federated Synapses run by deploy/test-env.sh), then plays the
+# demo once with deploy/demo.sh --check (skipped when arguments narrow the run). Installs Synapse
 # from PyPI on first use (deploy/synapse.sh install). Everything it starts is stopped on exit,
 # failed or not. Exits with cargo's status. Logs of the run stay in target/e2e/run/ (Synapse)
 # and target/e2e/bots/ (bots of failed tests).
@@ -54,11 +55,22 @@ if [ "$status" -eq 0 ]; then
     TEST_TIME="$(elapsed "$TEST_START")"
 fi
 
+# The README's demo, played once non-interactively on the binaries just built (a smoke test of
+# deploy/demo.sh itself; it uses its own Synapse on port 18020).
+DEMO_TIME="not run"
+if [ "$status" -eq 0 ] && [ $# -eq 0 ]; then
+    DEMO_START=$SECONDS
+    EXODUS_DEMO_PROFILE=debug EXODUS_DEMO_PORT=18020 EXODUS_DEMO_DIR="$ROOT/target/e2e/demo" \
+        bash deploy/demo.sh --check || status=$?
+    DEMO_TIME="$(elapsed "$DEMO_START")"
+fi
+
 {
     echo "================ deploy/test.sh summary ================"
     echo "homeservers + PostgreSQL up: $ENV_TIME"
     echo "cargo build --workspace --bins: $BUILD_TIME"
     echo "cargo test --workspace: $TEST_TIME"
+    echo "deploy/demo.sh --check: $DEMO_TIME"
     echo "total wall time: $(elapsed "$START")"
     if [ "$status" -eq 0 ]; then
         echo "result: PASS"

@@ -20,11 +20,18 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,matrix_sdk=warn,matrix_sdk_crypto=warn,matrix_sdk_base=warn")))
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,matrix_sdk=warn,matrix_sdk_crypto=warn,matrix_sdk_crypto::backups=error,matrix_sdk_base=warn")))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let config = exodus_bot::config::Config::load(args.config.as_deref(), std::env::vars())?;
+    let config = match exodus_bot::config::Config::load(args.config.as_deref(), std::env::vars()) {
+        Ok(config) => config,
+        Err(e) => {
+            // A configuration mistake is the operator's to fix: the message, not a backtrace.
+            eprintln!("exodus-bot: {e}");
+            std::process::exit(2);
+        }
+    };
     if args.check_config {
         println!("configuration is valid");
         return Ok(());
