@@ -6,10 +6,13 @@ use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Classified {
-    /// A text message that may carry a command; `body` has any reply fallback removed.
-    Candidate { sender: String, body: String },
-    /// A membership change (the adapter checks DM rooms on these).
-    Membership,
+    /// A text message that may carry a command; `body` has any reply fallback removed;
+    /// `mentions`: the users it links to or lists in `m.mentions` (V5), never display names.
+    Candidate { sender: String, body: String, mentions: Vec<String> },
+    /// A 👍 reaction by someone else on event `target`.
+    ThumbsUp { sender: String, target: String },
+    /// A membership change of `user` (the adapter checks DM rooms and circle leaves on these).
+    Membership { user: String, membership: String },
     Skip(Skip),
 }
 
@@ -25,7 +28,23 @@ pub enum Skip {
 pub fn classify(event: &Value, own_user_id: &str) -> Classified {
     let kind = event["type"].as_str().unwrap_or_default();
     if kind == "m.room.member" {
-        return Classified::Membership;
+        return Classified::Membership {
+            user: event["state_key"].as_str().unwrap_or_default().to_owned(),
+            membership: event["content"]["membership"].as_str().unwrap_or_default().to_owned(),
+        };
+    }
+    if kind == "m.reaction" {
+        let sender = event["sender"].as_str().unwrap_or_default();
+        let relates_to = &event["content"]["m.relates_to"];
+        let key = relates_to["key"].as_str().unwrap_or_default();
+        // 👍 with or without the emoji variation selector, any skin tone.
+        let thumbs_up = key.starts_with('\u{1F44D}');
+        return match (relates_to["rel_type"].as_str(), relates_to["event_id"].as_str()) {
+            (Some("m.annotation"), Some(target)) if thumbs_up && sender != own_user_id => {
+                Classified::ThumbsUp { sender: sender.to_owned(), target: target.to_owned() }
+            }
+            _ => Classified::Skip(Skip::NotAMessage),
+        };
     }
     if kind != "m.room.message" {
         return Classified::Skip(Skip::NotAMessage);
@@ -48,7 +67,48 @@ pub fn classify(event: &Value, own_user_id: &str) -> Classified {
     let body = content["body"].as_str().unwrap_or_default();
     let is_reply = !relates_to["m.in_reply_to"].is_null();
     let body = if is_reply { strip_reply_fallback(body) } else { body };
-    Classified::Candidate { sender: sender.to_owned(), body: body.to_owned() }
+    Classified::Candidate { sender: sender.to_owned(), body: body.to_owned(), mentions: mentions(content, own_user_id) }
+}
+
+/// The users a message mentions: `m.mentions.user_ids` and `https://matrix.to/#/@…` links in the
+/// formatted body (a pill's link, not its text, names the member: V5). The bot itself is left out.
+pub fn mentions(content: &Value, own_user_id: &str) -> Vec<String> {
+    let mut found: Vec<String> = content["m.mentions"]["user_ids"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    if let Some(html) = content["formatted_body"].as_str() {
+        for piece in html.split("https://matrix.to/#/").skip(1) {
+            let end = piece.find(['"', '\'', '?', '>', ' ']).unwrap_or(piece.len());
+            let id = percent_decode(&piece[..end]);
+            if id.starts_with('@') {
+                found.push(id);
+            }
+        }
+    }
+    found.retain(|id| id != own_user_id);
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Decodes `%XX` escapes (user IDs in matrix.to links are often written `%40alice%3Aexample.org`).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Removes the quoted lines (`> …`) a client puts before the text of a reply, and the blank line
@@ -84,7 +144,7 @@ mod tests {
     #[test]
     fn plain_text_is_a_candidate() {
         let c = classify(&message(json!({"msgtype": "m.text", "body": "!status"})), BOT);
-        assert_eq!(c, Classified::Candidate { sender: "@alice:x".into(), body: "!status".into() });
+        assert_eq!(c, Classified::Candidate { sender: "@alice:x".into(), body: "!status".into(), mentions: vec![] });
     }
 
     #[test]
@@ -105,6 +165,12 @@ mod tests {
         let redacted = json!({"type": "m.room.message", "sender": "@alice:x", "content": {}, "unsigned": {"redacted_because": {}}});
         assert_eq!(classify(&redacted, BOT), Classified::Skip(Skip::Redacted));
         assert_eq!(classify(&json!({"type": "m.reaction", "content": {}}), BOT), Classified::Skip(Skip::NotAMessage));
+        let thumbs = |sender: &str, key: &str| json!({"type": "m.reaction", "sender": sender,
+            "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$n", "key": key}}});
+        assert_eq!(classify(&thumbs("@alice:x", "👍️"), BOT), Classified::ThumbsUp { sender: "@alice:x".into(), target: "$n".into() });
+        assert_eq!(classify(&thumbs("@alice:x", "👍🏽"), BOT), Classified::ThumbsUp { sender: "@alice:x".into(), target: "$n".into() });
+        assert_eq!(classify(&thumbs("@alice:x", "👎"), BOT), Classified::Skip(Skip::NotAMessage));
+        assert_eq!(classify(&thumbs(BOT, "👍"), BOT), Classified::Skip(Skip::NotAMessage));
     }
 
     #[test]
@@ -114,15 +180,31 @@ mod tests {
             "body": "> <@bob:x> !status orange 500\n> second line\n\nthanks, noted",
             "m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}
         }));
-        assert_eq!(classify(&reply, BOT), Classified::Candidate { sender: "@alice:x".into(), body: "thanks, noted".into() });
+        assert_eq!(classify(&reply, BOT), Classified::Candidate { sender: "@alice:x".into(), body: "thanks, noted".into(), mentions: vec![] });
         let reply_with_command = message(json!({
             "msgtype": "m.text",
             "body": "> <@bob:x> hi\n\n!status",
             "m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}
         }));
-        assert_eq!(classify(&reply_with_command, BOT), Classified::Candidate { sender: "@alice:x".into(), body: "!status".into() });
+        assert_eq!(classify(&reply_with_command, BOT), Classified::Candidate { sender: "@alice:x".into(), body: "!status".into(), mentions: vec![] });
         // Without a reply relation a leading `>` is just text.
         let quote = message(json!({"msgtype": "m.text", "body": "> !status"}));
-        assert_eq!(classify(&quote, BOT), Classified::Candidate { sender: "@alice:x".into(), body: "> !status".into() });
+        assert_eq!(classify(&quote, BOT), Classified::Candidate { sender: "@alice:x".into(), body: "> !status".into(), mentions: vec![] });
+    }
+
+    #[test]
+    fn mentions_come_from_links_and_m_mentions_never_from_display_names() {
+        // A pill whose text is another member's user ID: the link decides (V5).
+        let pill = message(json!({
+            "msgtype": "m.text",
+            "body": "!circle invite @alice:x",
+            "format": "org.matrix.custom.html",
+            "formatted_body": "!circle invite <a href=\"https://matrix.to/#/%40mallory%3Ay\">@alice:x</a>",
+        }));
+        let Classified::Candidate { mentions, .. } = classify(&pill, BOT) else { panic!("not a candidate") };
+        assert_eq!(mentions, vec!["@mallory:y".to_owned()]);
+        let listed = message(json!({"msgtype": "m.text", "body": "hi", "m.mentions": {"user_ids": ["@bob:x", BOT]}}));
+        let Classified::Candidate { mentions, .. } = classify(&listed, BOT) else { panic!("not a candidate") };
+        assert_eq!(mentions, vec!["@bob:x".to_owned()], "the bot itself is not a mention");
     }
 }

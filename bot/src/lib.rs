@@ -70,12 +70,13 @@ pub async fn run(config: Config, shutdown: watch::Receiver<bool>) -> Result<(), 
         prefixes: config.prefixes.clone(),
         unit: config.unit.clone(),
         default_language: config.default_language,
+        timezone: config.timezone,
     };
     let pipeline = Arc::new(Pipeline::new(store.clone(), settings));
     let wake = Arc::new(Notify::new());
     let outbox = outbox::Outbox { client: client.clone(), store: store.clone(), wake: wake.clone(), metrics: metrics.clone() };
     let outbox = tokio::spawn(outbox.run(shutdown.clone()));
-    let syncer = sync::Syncer::new(client, pipeline, metrics, wake, ready, config.invite_policy.clone(), config.admins.clone());
+    let syncer = sync::Syncer::new(client, pipeline, metrics, wake, ready, config.invite_policy.clone(), config.admins.clone(), config.prefixes.first().cloned().unwrap_or_else(|| "!".into()));
     syncer.run(shutdown.clone()).await;
 
     if let Err(e) = outbox.await {

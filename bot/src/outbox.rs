@@ -8,12 +8,16 @@ use chrono::Utc;
 use exodus_commands::MemberId;
 use exodus_storage::{PendingMessage, Store, Target};
 use matrix_sdk::ruma::events::room::member::MembershipState;
+use matrix_sdk::ruma::api::client::room::create_room;
+use matrix_sdk::ruma::api::client::room::create_room::v3::RoomPreset;
+use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedTransactionId, RoomId, UserId};
 use matrix_sdk::{Client, Room, RoomState};
 use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
 
 use crate::metrics::Metrics;
+use crate::pipeline::{ACTION_CREATE_CIRCLE, ACTION_INVITE};
 
 /// A message that failed this many times with a permanent error (4xx other than 429) is given up.
 const MAX_PERMANENT_FAILURES: i32 = 3;
@@ -94,6 +98,11 @@ impl Outbox {
 
     async fn send(&self, pending: &PendingMessage) -> Result<String, SendError> {
         let message = &pending.message;
+        match message.event_type.as_str() {
+            ACTION_CREATE_CIRCLE => return self.create_circle(&message.content).await,
+            ACTION_INVITE => return self.invite(message).await,
+            _ => {}
+        }
         let room = match &message.target {
             Target::Room(room_id) => {
                 let room_id = RoomId::parse(room_id).map_err(|e| SendError::Permanent(e.to_string()))?;
@@ -111,6 +120,72 @@ impl Outbox {
             .await
             .map_err(classify)?;
         Ok(response.response.event_id.to_string())
+    }
+
+    /// `circle open` from a DM: an encrypted room "Circle of <owner>", the owner invited with
+    /// power 100, bound as their circle. Returns the room ID (recorded as the row's event ID).
+    async fn create_circle(&self, content: &serde_json::Value) -> Result<String, SendError> {
+        let owner = content["owner"].as_str().and_then(MemberId::parse).ok_or_else(|| SendError::Permanent("no owner".into()))?;
+        // A retry after the room was made and bound must not make a second one.
+        if let Some(room_id) = self.store.circle_room_of(&owner).await.map_err(|e| SendError::Transient(e.to_string()))? {
+            return Ok(room_id);
+        }
+        let user = UserId::parse(owner.as_str()).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let mut request = create_room::v3::Request::new();
+        request.name = content["name"].as_str().map(str::to_owned);
+        request.invite = vec![user.clone()];
+        request.preset = Some(RoomPreset::PrivateChat);
+        request.initial_state = vec![
+            Raw::new(&serde_json::json!({
+                "type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}
+            }))
+            .map_err(|e| SendError::Permanent(e.to_string()))?
+            .cast_unchecked(),
+            // Only members read the ledger (V9).
+            Raw::new(&serde_json::json!({
+                "type": "m.room.history_visibility", "state_key": "", "content": {"history_visibility": "shared"}
+            }))
+            .map_err(|e| SendError::Permanent(e.to_string()))?
+            .cast_unchecked(),
+        ];
+        request.power_level_content_override = Some(
+            // The creator (the bot) must not be listed: since room version 12 it outranks
+            // everyone anyway; the owner gets the highest ordinary level.
+            Raw::new(&serde_json::json!({ "users": { user.as_str(): 100 } }))
+                .map_err(|e| SendError::Permanent(e.to_string()))?
+                .cast_unchecked(),
+        );
+        let room = self.client.create_room(request).await.map_err(classify)?;
+        let room_id = room.room_id().to_string();
+        let bound = async {
+            let mut tx = self.store.begin().await?;
+            let bound = tx.bind_circle(&owner, &room_id, Utc::now()).await?;
+            tx.commit().await?;
+            Ok::<_, exodus_storage::StoreError>(bound)
+        };
+        match bound.await {
+            Ok(true) => info!(%owner, %room_id, "created a circle room"),
+            Ok(false) => warn!(%owner, %room_id, "the owner already had a circle; the new room stays unbound"),
+            Err(e) => return Err(SendError::Transient(e.to_string())),
+        }
+        Ok(room_id)
+    }
+
+    /// `circle invite`: the bot invites a member to a room.
+    async fn invite(&self, message: &exodus_storage::OutboxMessage) -> Result<String, SendError> {
+        let Target::Room(room_id) = &message.target else { return Err(SendError::Permanent("invite without a room".into())) };
+        let room_id = RoomId::parse(room_id).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let room = self.client.get_room(&room_id).ok_or_else(|| SendError::Permanent(format!("the bot is not in {room_id}")))?;
+        let user = message.content["user_id"].as_str().ok_or_else(|| SendError::Permanent("no user".into()))?;
+        let user = UserId::parse(user).map_err(|e| SendError::Permanent(e.to_string()))?;
+        // Already joined or invited: nothing to do (a resend after a crash lands here).
+        if let Ok(Some(m)) = room.get_member_no_sync(&user).await
+            && matches!(m.membership(), MembershipState::Join | MembershipState::Invite)
+        {
+            return Ok(format!("invite:{user}"));
+        }
+        room.invite_user_by_id(&user).await.map_err(classify)?;
+        Ok(format!("invite:{user}"))
     }
 
     /// The member's DM room with the bot, opened (encrypted, the member invited) when there is

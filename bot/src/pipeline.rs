@@ -1,11 +1,18 @@
 //! One command event in, one committed transaction out (SPEC §8): claim the event ID, move the
 //! room cursor, decide, write the effects and the outbox rows, commit. Knows nothing of Matrix:
-//! the adapter establishes the facts (membership, DM) and the benchmark calls it directly.
+//! the adapter establishes the facts (membership, power, DM) through [`Rooms`], and the benchmark
+//! calls it directly.
+
+use std::future::Future;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use exodus_commands::circle::{CircleFacts, RoomFacts, World, Write, decide_ledger};
+use exodus_commands::ledger::{self, Cycle, Record};
+use exodus_commands::outcome::{Notice, Target as NoticeTarget};
 use exodus_commands::render::{Rendered, Style, render_error, render_reply};
-use exodus_commands::{Change, CommandError, ErrorCode, Lang, LedgerFacts, MemberId, Parsed, Reply, decide, parse};
-use exodus_storage::{Cursor, EventRef, OutboxMessage, Outcome, Store, StoreError, Target};
+use exodus_commands::{Change, Command, CommandError, ErrorCode, Lang, LedgerFacts, MemberId, Need, Parsed, Profile, Reply, decide, parse};
+use exodus_storage::{Cursor, EventRef, OutboxMessage, Outcome, Store, StoreError, Target, Tx};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -15,6 +22,30 @@ pub struct Settings {
     pub prefixes: Vec<String>,
     pub unit: String,
     pub default_language: Lang,
+    pub timezone: Tz,
+}
+
+/// Room facts the Matrix adapter answers from the homeserver's current room state. An error
+/// means the fact could not be established, and the pipeline then denies (SPEC §2.1).
+pub trait Rooms: Sync {
+    /// `member` is joined to `room_id` now (federated members included).
+    fn is_joined(&self, room_id: &str, member: &MemberId) -> impl Future<Output = Result<bool, String>> + Send;
+    /// `member`'s power level in `room_id`.
+    fn power_level(&self, room_id: &str, member: &MemberId) -> impl Future<Output = Result<i64, String>> + Send;
+    /// Anyone can read `room_id`'s history without joining (V9).
+    fn world_readable(&self, room_id: &str) -> impl Future<Output = Result<bool, String>> + Send;
+    /// The members joined to `room_id` now.
+    fn joined_members(&self, room_id: &str) -> impl Future<Output = Result<Vec<MemberId>, String>> + Send;
+}
+
+/// Where a command came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// A message typed by the sender.
+    Message,
+    /// A 👍 reaction on the bot's message `reacted_to`, standing for a command; only a successful
+    /// result is answered (a reaction is no request to be told off).
+    Reaction { reacted_to: String },
 }
 
 /// A message event that may be a command, with the facts the adapter established about it.
@@ -28,6 +59,9 @@ pub struct Incoming<'a> {
     pub in_dm: bool,
     /// The sender is joined to the room now (V6).
     pub sender_joined: bool,
+    /// Members the message mentions by link or `m.mentions`, never by display name (V5).
+    pub mentions: Vec<MemberId>,
+    pub via: Via,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +99,38 @@ pub fn notice_content(rendered: &Rendered, in_reply_to: Option<&str>) -> Value {
     content
 }
 
+/// Outbox event types that are actions of the bot rather than messages (see `outbox.rs`).
+pub const ACTION_CREATE_CIRCLE: &str = "org.exodus.action.create_circle";
+pub const ACTION_INVITE: &str = "org.exodus.action.invite";
+
+/// The facts read before the transaction: membership and power come from the homeserver, and
+/// asking it must not hold a database lock.
+#[derive(Clone, Debug, Default)]
+struct Prefetched {
+    /// The room of the circle the command concerns (the named record's, else the command room's).
+    circle_room: Option<String>,
+    joined_circle: bool,
+    sender_power: i64,
+    world_readable: bool,
+    /// Members joined to the sender's own circle (for status notifications).
+    own_circle_members: Vec<MemberId>,
+}
+
+/// Messages written in one transaction, numbered for their transaction IDs.
+struct Queue<'e> {
+    event: &'e EventRef,
+    next: u32,
+    messages: Vec<OutboxMessage>,
+}
+
+impl Queue<'_> {
+    fn push(&mut self, target: Target, event_type: &str, content: Value, tag: Option<String>) {
+        let txn_id = txn_id(&self.event.event_id, self.next);
+        self.next += 1;
+        self.messages.push(OutboxMessage { txn_id, target, event_type: event_type.to_owned(), content, tag });
+    }
+}
+
 pub struct Pipeline {
     store: Store,
     settings: Settings,
@@ -87,11 +153,19 @@ impl Pipeline {
         Style { lang, unit: &self.settings.unit, prefix: self.settings.prefixes.first().map_or("!", String::as_str) }
     }
 
+    fn cycle_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        Cycle::of(now, &self.settings.timezone).start(&self.settings.timezone)
+    }
+
     /// Handles one event. A database error leaves nothing written: the caller retries the event
     /// later from the room cursor.
-    pub async fn handle(&self, incoming: &Incoming<'_>, now: DateTime<Utc>) -> Result<Handled, StoreError> {
+    pub async fn handle<R: Rooms>(&self, incoming: &Incoming<'_>, rooms: &R, now: DateTime<Utc>) -> Result<Handled, StoreError> {
         let Some(parsed) = self.parse(incoming.body) else {
             return Ok(Handled::NotACommand);
+        };
+        let pre = match &parsed.command {
+            Ok(cmd) if incoming.sender_joined => self.prefetch(cmd, incoming, rooms).await?,
+            _ => Prefetched::default(),
         };
         let event = &incoming.event;
         let outcome = if incoming.sender_joined { Outcome::Applied } else { Outcome::Ignored };
@@ -107,75 +181,317 @@ impl Pipeline {
             return Ok(Handled::Ignored);
         }
 
-        let before = tx.profile_for_update(&incoming.sender).await?;
-        let mut lang = before.lang.unwrap_or(self.settings.default_language);
-        let decided = match &parsed.command {
-            Err(e) => Err(e.clone()),
-            Ok(cmd) => {
-                let ctx = exodus_commands::Ctx { sender: &incoming.sender, in_dm: incoming.in_dm, now };
-                // The ledger arrives with circles; until then every member's figures are zero.
-                decide(cmd, &ctx, &before, &LedgerFacts::default())
-            }
-        };
-        let mut messages = Vec::new();
-        let ok = match decided {
-            Ok(decision) => {
-                match &decision.change {
-                    Change::None => {}
-                    Change::Save(after) => {
-                        tx.save_profile(&before, after, now).await?;
-                        lang = after.lang.unwrap_or(self.settings.default_language);
-                    }
-                    Change::Erase => {
-                        tx.erase_member(&incoming.sender).await?;
-                        lang = self.settings.default_language;
-                    }
-                }
-                messages.push(self.reply(event, &parsed.name, &decision.reply, lang));
-                if let Some(private) = &decision.private {
-                    messages.push(self.private(event, &incoming.sender, &parsed.name, private, lang));
-                }
-                true
-            }
-            Err(error) => {
-                messages.push(self.error(event, &parsed.name, &error, lang));
+        let sender = tx.profile_for_update(&incoming.sender).await?;
+        let mut queue = Queue { event, next: 0, messages: Vec::new() };
+        let ok = match &parsed.command {
+            Err(e) => {
+                self.queue_error(&mut queue, incoming, &parsed.name, e, &sender);
                 false
             }
+            Ok(cmd) if cmd.is_ledger() => self.ledger(&mut tx, &mut queue, cmd, incoming, &pre, &sender, now).await?,
+            Ok(cmd) => self.profile(&mut tx, &mut queue, cmd, incoming, &pre, sender, now).await?,
         };
-        for message in &messages {
+        for message in &queue.messages {
             tx.enqueue(message, now).await?;
         }
         tx.commit().await?;
         Ok(Handled::Applied { command: parsed.name, ok })
     }
 
-    fn reply(&self, event: &EventRef, command: &str, reply: &Reply, lang: Lang) -> OutboxMessage {
-        let rendered = render_reply(command, reply, &self.style(lang));
-        self.to_room(event, 0, &rendered)
+    async fn prefetch<R: Rooms>(&self, cmd: &Command, incoming: &Incoming<'_>, rooms: &R) -> Result<Prefetched, StoreError> {
+        let mut pre = Prefetched::default();
+        let room_id = &incoming.event.room_id;
+        if let Command::Status(_) = cmd {
+            if let Some(own) = self.store.circle_room_of(&incoming.sender).await? {
+                pre.own_circle_members = rooms.joined_members(&own).await.unwrap_or_default();
+            }
+            return Ok(pre);
+        }
+        if !cmd.is_ledger() {
+            return Ok(pre);
+        }
+        pre.circle_room = match cmd.record_id() {
+            Some(id) => self.store.record_room(id).await?,
+            None => self.store.circle_owner_of(room_id).await?.map(|_| room_id.clone()),
+        };
+        pre.joined_circle = match &pre.circle_room {
+            Some(room) if room == room_id => incoming.sender_joined,
+            // V2: established from the homeserver's current state, denied when it cannot be.
+            Some(room) => rooms.is_joined(room, &incoming.sender).await.unwrap_or(false),
+            None => false,
+        };
+        if matches!(cmd, Command::Circle(_)) && !incoming.in_dm {
+            pre.sender_power = rooms.power_level(room_id, &incoming.sender).await.unwrap_or(0);
+            // Unknown counts as readable: a ledger is not bound where that cannot be ruled out.
+            pre.world_readable = rooms.world_readable(room_id).await.unwrap_or(true);
+        }
+        Ok(pre)
     }
 
-    fn error(&self, event: &EventRef, command: &str, error: &CommandError, lang: Lang) -> OutboxMessage {
+    /// The figures `status` shows: the member's circle and their giving and receiving this cycle.
+    async fn ledger_facts(&self, tx: &mut Tx, profile: &Profile, now: DateTime<Utc>) -> Result<LedgerFacts, StoreError> {
+        let cycle_start = self.cycle_start(now);
+        let (given, received) = tx.cycle_totals(&profile.member, cycle_start).await?;
+        let (circle, supporters) = match tx.circle_room_of(&profile.member).await? {
+            Some(room) => {
+                let records = tx.circle_records(&room, cycle_start, profile.need.deadline()).await?;
+                ledger::circle_totals(&records, &profile.need, cycle_start)
+            }
+            None => Default::default(),
+        };
+        Ok(LedgerFacts { circle, supporters, given, received })
+    }
+
+    /// A profile command (SPEC §3.1).
+    #[allow(clippy::too_many_arguments)]
+    async fn profile(
+        &self,
+        tx: &mut Tx,
+        queue: &mut Queue<'_>,
+        cmd: &Command,
+        incoming: &Incoming<'_>,
+        pre: &Prefetched,
+        before: Profile,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let facts = if cmd.needs_ledger_facts() { self.ledger_facts(tx, &before, now).await? } else { LedgerFacts::default() };
+        let ctx = exodus_commands::Ctx { sender: &incoming.sender, in_dm: incoming.in_dm, now };
+        let decision = match decide(cmd, &ctx, &before, &facts) {
+            Ok(d) => d,
+            Err(e) => {
+                self.queue_error(queue, incoming, cmd.name(), &e, &before);
+                return Ok(false);
+            }
+        };
+        let mut lang = before.lang.unwrap_or(self.settings.default_language);
+        let mut notices = Vec::new();
+        match &decision.change {
+            Change::None => {}
+            Change::Save(after) => {
+                tx.save_profile(&before, after, now).await?;
+                lang = after.lang.unwrap_or(self.settings.default_language);
+                notices = self.status_changed(tx, &before, after, pre, now).await?;
+            }
+            Change::Erase => {
+                // SPEC §3.1: open intentions by and for the member are cancelled, counterparts told.
+                for record in tx.active_intentions_for(&incoming.sender).await? {
+                    let cancelled = ledger::cancel(&record, now);
+                    tx.update_record(&cancelled).await?;
+                    notices.push(Notice { target: NoticeTarget::Member(record.giver.clone()), reply: Reply::IntentionCancelled { record: cancelled } });
+                }
+                tx.erase_member(&incoming.sender).await?;
+                lang = self.settings.default_language;
+            }
+        }
+        let room_reply = self.reply_content(cmd.name(), &decision.reply, lang, incoming);
+        queue.push(Target::Room(incoming.event.room_id.clone()), "m.room.message", room_reply, None);
+        if let Some(private) = &decision.private {
+            let rendered = render_reply(cmd.name(), private, &self.style(lang));
+            queue.push(Target::Dm(incoming.sender.clone()), "m.room.message", notice_content(&rendered, None), None);
+        }
+        self.queue_notices(tx, queue, cmd.name(), &notices).await?;
+        Ok(true)
+    }
+
+    /// Consequences of a status change for the member's circle (SPEC §3.1, §5): going green
+    /// cancels the intentions in their favour; orange and red are announced to the circle.
+    async fn status_changed(&self, tx: &mut Tx, before: &Profile, after: &Profile, pre: &Prefetched, now: DateTime<Utc>) -> Result<Vec<Notice>, StoreError> {
+        let mut notices = Vec::new();
+        if before.need.level() == after.need.level() && before.need.requested() == after.need.requested() {
+            return Ok(notices);
+        }
+        if matches!(after.need, Need::Green) {
+            for record in tx.active_intentions_for(&after.member).await? {
+                let cancelled = ledger::cancel(&record, now);
+                tx.update_record(&cancelled).await?;
+                notices.push(Notice { target: NoticeTarget::Member(record.giver.clone()), reply: Reply::IntentionCancelled { record: cancelled } });
+            }
+            return Ok(notices);
+        }
+        let facts = self.ledger_facts(tx, after, now).await?;
+        let view = exodus_commands::outcome::StatusView { owner: after.member.clone(), need: after.need.clone(), facts };
+        for member in pre.own_circle_members.iter().filter(|m| **m != after.member) {
+            notices.push(Notice { target: NoticeTarget::Member(member.clone()), reply: Reply::Status(view.clone()) });
+        }
+        Ok(notices)
+    }
+
+    /// A circle or ledger command (SPEC §3.2).
+    #[allow(clippy::too_many_arguments)]
+    async fn ledger(
+        &self,
+        tx: &mut Tx,
+        queue: &mut Queue<'_>,
+        cmd: &Command,
+        incoming: &Incoming<'_>,
+        pre: &Prefetched,
+        sender: &Profile,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let tz = self.settings.timezone;
+        let cycle_start = self.cycle_start(now);
+        let room_owner = tx.circle_owner_of(&incoming.event.room_id).await?;
+        let record = match cmd.record_id() {
+            Some(id) => tx.record_for_update(id).await?,
+            None => None,
+        };
+        // The circle concerned, read in the transaction (its owner's row locked: decisions about
+        // one circle are serialised).
+        let circle_room = record.as_ref().map(|r| r.room_id.clone()).or_else(|| room_owner.as_ref().map(|_| incoming.event.room_id.clone()));
+        let circle = match &circle_room {
+            Some(room) => match tx.circle_owner_of(room).await? {
+                Some(owner) => {
+                    let owner = if owner == sender.member { sender.clone() } else { tx.profile_for_update(&owner).await? };
+                    let records = tx.circle_records(room, cycle_start, owner.need.deadline()).await?;
+                    Some(CircleFacts { owner, room_id: room.clone(), records, cycle_start })
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let own_circle = tx.circle_room_of(&incoming.sender).await?;
+        let own_records = match cmd {
+            Command::Mine => tx.member_records(&incoming.sender, true, 200).await?,
+            Command::Archive(_) => tx.member_records(&incoming.sender, false, 200).await?,
+            _ => Vec::new(),
+        };
+        let creates = matches!(cmd, Command::Intend { .. } | Command::CommitIntention { .. } | Command::CommitDirect { .. });
+        let next_id = if creates { tx.next_record_id().await? } else { 0 };
+        let room = RoomFacts {
+            room_id: incoming.event.room_id.clone(),
+            in_dm: incoming.in_dm,
+            sender_power: pre.sender_power,
+            world_readable: pre.world_readable,
+            circle_owner: room_owner,
+        };
+        // The prefetched membership is about the circle read now only if it is the same room.
+        let joined_circle = pre.joined_circle && pre.circle_room == circle_room;
+        let world = World {
+            sender: &incoming.sender,
+            now,
+            tz,
+            room: &room,
+            record: record.as_ref(),
+            circle: circle.as_ref(),
+            joined_circle,
+            own_circle: own_circle.as_deref(),
+            mentions: &incoming.mentions,
+            own_records: &own_records,
+            next_id,
+        };
+        let decision = match decide_ledger(cmd, &world) {
+            Ok(d) => d,
+            Err(e) => {
+                self.queue_error(queue, incoming, cmd.name(), &e, sender);
+                return Ok(false);
+            }
+        };
+        for write in &decision.writes {
+            match write {
+                Write::BindCircle { owner, room_id } => {
+                    if !tx.bind_circle(owner, room_id, now).await? {
+                        let e = CommandError::new(ErrorCode::InvalidState, exodus_commands::text::Text::new("err-circle-exists"));
+                        self.queue_error(queue, incoming, cmd.name(), &e.with_usage("circle"), sender);
+                        return Ok(false);
+                    }
+                }
+                Write::CreateCircleRoom { owner } => {
+                    let name = format!("Circle of {owner}");
+                    queue.push(Target::Dm(owner.clone()), ACTION_CREATE_CIRCLE, json!({ "owner": owner, "name": name }), None);
+                }
+                Write::Insert(r) => tx.insert_record(r).await?,
+                Write::Update(r) => tx.update_record(r).await?,
+                Write::SaveProfile(p) => {
+                    let before = circle.as_ref().map(|c| &c.owner).filter(|o| o.member == p.member).cloned().unwrap_or_else(|| sender.clone());
+                    tx.save_profile(&before, p, now).await?;
+                }
+                Write::Invite { room_id, member } => {
+                    queue.push(Target::Room(room_id.clone()), ACTION_INVITE, json!({ "user_id": member }), None);
+                }
+            }
+        }
+        let lang = sender.lang.unwrap_or(self.settings.default_language);
+        let tag = paid_tag(&decision.reply);
+        let reply = self.reply_content(cmd.name(), &decision.reply, lang, incoming);
+        queue.push(Target::Room(incoming.event.room_id.clone()), "m.room.message", reply, tag);
+        self.queue_notices(tx, queue, cmd.name(), &decision.notices).await?;
+        Ok(true)
+    }
+
+    /// The reply to a command, in reply to it (or, for a reaction, to the message reacted to).
+    fn reply_content(&self, command: &str, reply: &Reply, lang: Lang, incoming: &Incoming<'_>) -> Value {
+        let rendered = render_reply(command, reply, &self.style(lang));
+        let in_reply_to = match &incoming.via {
+            Via::Message => incoming.event.event_id.as_str(),
+            Via::Reaction { reacted_to } => reacted_to.as_str(),
+        };
+        notice_content(&rendered, Some(in_reply_to))
+    }
+
+    fn queue_error(&self, queue: &mut Queue<'_>, incoming: &Incoming<'_>, command: &str, error: &CommandError, sender: &Profile) {
+        // A reaction that does not stand for a valid command is just a reaction.
+        if matches!(incoming.via, Via::Reaction { .. }) {
+            return;
+        }
+        let lang = sender.lang.unwrap_or(self.settings.default_language);
         let rendered = render_error(command, error, &self.style(lang));
-        self.to_room(event, 0, &rendered)
+        queue.push(Target::Room(incoming.event.room_id.clone()), "m.room.message", notice_content(&rendered, Some(&incoming.event.event_id)), None);
     }
 
-    fn to_room(&self, event: &EventRef, n: u32, rendered: &Rendered) -> OutboxMessage {
-        OutboxMessage {
-            txn_id: txn_id(&event.event_id, n),
-            target: Target::Room(event.room_id.clone()),
-            event_type: "m.room.message".to_owned(),
-            content: notice_content(rendered, Some(&event.event_id)),
+    /// Notifications (SPEC §5): a DM in the member's language unless they turned them off; room
+    /// announcements as they are.
+    async fn queue_notices(&self, tx: &mut Tx, queue: &mut Queue<'_>, command: &str, notices: &[Notice]) -> Result<(), StoreError> {
+        for notice in notices {
+            match &notice.target {
+                NoticeTarget::Member(member) => {
+                    let profile = tx.find_profile(member, false).await?.unwrap_or_else(|| Profile::new(member.clone()));
+                    if !profile.notify {
+                        continue;
+                    }
+                    let lang = profile.lang.unwrap_or(self.settings.default_language);
+                    let rendered = render_reply(command, &notice.reply, &self.style(lang));
+                    queue.push(Target::Dm(member.clone()), "m.room.message", notice_content(&rendered, None), paid_tag(&notice.reply));
+                }
+                NoticeTarget::Room(room) => {
+                    let rendered = render_reply(command, &notice.reply, &self.style(self.settings.default_language));
+                    queue.push(Target::Room(room.clone()), "m.room.message", notice_content(&rendered, None), None);
+                }
+            }
         }
+        Ok(())
     }
 
-    fn private(&self, event: &EventRef, member: &MemberId, command: &str, reply: &Reply, lang: Lang) -> OutboxMessage {
-        let rendered = render_reply(command, reply, &self.style(lang));
-        OutboxMessage {
-            txn_id: txn_id(&event.event_id, 1),
-            target: Target::Dm(member.clone()),
-            event_type: "m.room.message".to_owned(),
-            content: notice_content(&rendered, None),
+    /// A member left a circle room (SPEC §2.1 V2): their open intentions there are withdrawn and
+    /// the room is told. Exactly once per membership event.
+    pub async fn member_left(&self, event: &EventRef, member: &MemberId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut tx = self.store.begin().await?;
+        if !tx.claim_event(event, Outcome::Applied, now).await? {
+            tx.rollback().await?;
+            return Ok(false);
         }
+        tx.set_cursor(&event.room_id, &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }, now).await?;
+        let mut queue = Queue { event, next: 0, messages: Vec::new() };
+        if let Some(owner) = tx.circle_owner_of(&event.room_id).await? {
+            let _owner = tx.profile_for_update(&owner).await?;
+            let mut withdrawn = Vec::new();
+            for record in tx.active_intentions_by(member, &event.room_id).await? {
+                let changed = Record { state: ledger::State::Withdrawn, changed_at: now, ..record };
+                tx.update_record(&changed).await?;
+                withdrawn.push(changed);
+            }
+            if !withdrawn.is_empty() {
+                let notices = vec![
+                    Notice { target: NoticeTarget::Room(event.room_id.clone()), reply: Reply::LeftCircle { member: member.clone(), withdrawn: withdrawn.clone() } },
+                    Notice { target: NoticeTarget::Member(owner), reply: Reply::LeftCircle { member: member.clone(), withdrawn } },
+                ];
+                self.queue_notices(&mut tx, &mut queue, "circle", &notices).await?;
+            }
+        }
+        for message in &queue.messages {
+            tx.enqueue(message, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// An `internal` error reply for a command that could not be handled for a reason other than
@@ -191,8 +507,41 @@ impl Pipeline {
             ErrorCode::Internal,
             exodus_commands::text::Text::new("err-internal").arg("id", reference),
         );
-        tx.enqueue(&self.error(&incoming.event, &name, &error, self.settings.default_language), now).await?;
+        let mut queue = Queue { event: &incoming.event, next: 0, messages: Vec::new() };
+        let sender = Profile::new(incoming.sender.clone());
+        self.queue_error(&mut queue, incoming, &name, &error, &sender);
+        for message in &queue.messages {
+            tx.enqueue(message, now).await?;
+        }
         tx.commit().await
+    }
+}
+
+/// The tag of a message a 👍 on which confirms a record: the `paid` reply and the recipient's
+/// notice about it (SPEC §3).
+fn paid_tag(reply: &Reply) -> Option<String> {
+    match reply {
+        Reply::Record { command: "paid", record, .. } | Reply::Noticed { what: "paid-reported", record } => Some(format!("paid:{}", record.id)),
+        _ => None,
+    }
+}
+
+/// Rooms for callers without Matrix (the benchmark, tests): every sender is joined, with power 0,
+/// no room is readable without joining, nobody else is in any room.
+pub struct NoRooms;
+
+impl Rooms for NoRooms {
+    async fn is_joined(&self, _room_id: &str, _member: &MemberId) -> Result<bool, String> {
+        Ok(true)
+    }
+    async fn power_level(&self, _room_id: &str, _member: &MemberId) -> Result<i64, String> {
+        Ok(0)
+    }
+    async fn world_readable(&self, _room_id: &str) -> Result<bool, String> {
+        Ok(false)
+    }
+    async fn joined_members(&self, _room_id: &str) -> Result<Vec<MemberId>, String> {
+        Ok(Vec::new())
     }
 }
 
@@ -211,7 +560,7 @@ mod tests {
     async fn pipeline() -> (Pipeline, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::connect(&format!("sqlite://{}", dir.path().join("db").display())).await.unwrap();
-        let settings = Settings { prefixes: vec!["!".into()], unit: "EUR".into(), default_language: Lang::En };
+        let settings = Settings { prefixes: vec!["!".into()], unit: "EUR".into(), default_language: Lang::En, timezone: chrono_tz::UTC };
         (Pipeline::new(store, settings), dir)
     }
 
@@ -222,6 +571,8 @@ mod tests {
             body,
             in_dm: false,
             sender_joined: joined,
+            mentions: Vec::new(),
+            via: Via::Message,
         }
     }
 
@@ -230,8 +581,8 @@ mod tests {
         let (p, _dir) = pipeline().await;
         let now = Utc::now();
         let inc = incoming("$1", "!status orange 300", true);
-        assert_eq!(p.handle(&inc, now).await.unwrap(), Handled::Applied { command: "status".into(), ok: true });
-        assert_eq!(p.handle(&inc, now).await.unwrap(), Handled::Duplicate);
+        assert_eq!(p.handle(&inc, &NoRooms, now).await.unwrap(), Handled::Applied { command: "status".into(), ok: true });
+        assert_eq!(p.handle(&inc, &NoRooms, now).await.unwrap(), Handled::Duplicate);
         let out = p.store().pending_outbox(10).await.unwrap();
         assert_eq!(out.len(), 1);
         let content = &out[0].message.content;
@@ -246,9 +597,9 @@ mod tests {
     async fn errors_change_nothing_and_non_members_are_ignored() {
         let (p, _dir) = pipeline().await;
         let now = Utc::now();
-        assert_eq!(p.handle(&incoming("$1", "!status orange 1.234", true), now).await.unwrap(), Handled::Applied { command: "status".into(), ok: false });
-        assert_eq!(p.handle(&incoming("$2", "!status orange 5", false), now).await.unwrap(), Handled::Ignored);
-        assert_eq!(p.handle(&incoming("$3", "just chatting", true), now).await.unwrap(), Handled::NotACommand);
+        assert_eq!(p.handle(&incoming("$1", "!status orange 1.234", true), &NoRooms, now).await.unwrap(), Handled::Applied { command: "status".into(), ok: false });
+        assert_eq!(p.handle(&incoming("$2", "!status orange 5", false), &NoRooms, now).await.unwrap(), Handled::Ignored);
+        assert_eq!(p.handle(&incoming("$3", "just chatting", true), &NoRooms, now).await.unwrap(), Handled::NotACommand);
         assert_eq!(p.store().profile(&MemberId::parse("@alice:x").unwrap()).await.unwrap(), None);
         let out = p.store().pending_outbox(10).await.unwrap();
         assert_eq!(out.len(), 1, "only the error reply");
@@ -259,8 +610,8 @@ mod tests {
     async fn payment_details_asked_in_a_room_go_to_the_dm() {
         let (p, _dir) = pipeline().await;
         let now = Utc::now();
-        p.handle(&incoming("$1", "!pay add bank IBAN-123", true), now).await.unwrap();
-        p.handle(&incoming("$2", "!pay", true), now).await.unwrap();
+        p.handle(&incoming("$1", "!pay add bank IBAN-123", true), &NoRooms, now).await.unwrap();
+        p.handle(&incoming("$2", "!pay", true), &NoRooms, now).await.unwrap();
         let out = p.store().pending_outbox(10).await.unwrap();
         assert_eq!(out.len(), 3);
         for m in &out[..2] {

@@ -24,7 +24,9 @@ use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
 use matrix_sdk::ruma::events::room::member::MembershipState;
 use matrix_sdk::ruma::{OwnedRoomId, UserId, uint};
 use matrix_sdk::sync::SyncResponse;
-use matrix_sdk::{Client, Room, RoomState};
+use matrix_sdk::ruma::events::room::history_visibility::HistoryVisibility;
+use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
+use matrix_sdk::{Client, Room, RoomMemberships, RoomState};
 use serde_json::Value;
 use tokio::sync::{Notify, watch};
 use tracing::{debug, error, info, instrument, warn};
@@ -32,7 +34,7 @@ use tracing::{debug, error, info, instrument, warn};
 use crate::classify::{Classified, classify};
 use crate::config::InvitePolicy;
 use crate::metrics::Metrics;
-use crate::pipeline::{Handled, Incoming, Pipeline};
+use crate::pipeline::{Handled, Incoming, Pipeline, Rooms, Via};
 
 /// How long an undecryptable event holds up its room while waiting for its key.
 const UTD_GRACE: Duration = Duration::from_secs(60);
@@ -48,6 +50,8 @@ pub struct Syncer {
     pub ready: Arc<AtomicBool>,
     pub invite_policy: InvitePolicy,
     pub admins: Vec<MemberId>,
+    /// The first command prefix (reactions standing for commands are written with it).
+    pub prefix: String,
     /// Rooms to catch up from their cursor at the next turn (a gap, an error, a missing key).
     retry: BTreeSet<OwnedRoomId>,
     utd_seen: BTreeMap<String, Instant>,
@@ -66,6 +70,7 @@ enum Stop {
 }
 
 impl Syncer {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         client: Client,
         pipeline: Arc<Pipeline>,
@@ -74,6 +79,7 @@ impl Syncer {
         ready: Arc<AtomicBool>,
         invite_policy: InvitePolicy,
         admins: Vec<MemberId>,
+        prefix: String,
     ) -> Syncer {
         Syncer {
             client,
@@ -83,6 +89,7 @@ impl Syncer {
             ready,
             invite_policy,
             admins,
+            prefix,
             retry: BTreeSet::new(),
             utd_seen: BTreeMap::new(),
             invites_tried: BTreeMap::new(),
@@ -245,7 +252,7 @@ impl Syncer {
         let own = room.own_user_id().as_str().to_owned();
         let mut last: Option<Cursor> = None;
         let mut cursor_written = true;
-        let mut membership_changed = false;
+        let mut left_members: Vec<MemberId> = Vec::new();
         for event in events {
             let Some(event_id) = event.event_id() else { continue };
             let raw: Value = match serde_json::from_str(event.raw().json().get()) {
@@ -265,52 +272,96 @@ impl Syncer {
                 warn!(%event_id, "no key arrived for this event in time; it is skipped");
             }
             self.utd_seen.remove(event_id.as_str());
-            match classify(&raw, &own) {
-                Classified::Candidate { sender, body } => {
+            let event_ref = EventRef { event_id: event_id.to_string(), room_id: room_id.clone(), origin_ts };
+            let handled = match classify(&raw, &own) {
+                Classified::Candidate { sender, body, mentions } => {
                     let Some(sender) = MemberId::parse(&sender) else { continue };
                     let incoming = Incoming {
-                        event: EventRef { event_id: event_id.to_string(), room_id: room_id.clone(), origin_ts },
+                        event: event_ref,
                         in_dm: self.is_dm_of(room, &sender).await.map_err(Stop::Failed)?,
                         sender_joined: joined(room, &sender).await.map_err(Stop::Failed)?,
                         sender,
                         body: &body,
+                        mentions: mentions.iter().filter_map(|m| MemberId::parse(m)).collect(),
+                        via: Via::Message,
                     };
-                    let started = Instant::now();
-                    match self.pipeline.handle(&incoming, Utc::now()).await {
-                        Ok(Handled::NotACommand) => cursor_written = false,
-                        Ok(handled) => {
-                            self.metrics.command_seconds.observe(started.elapsed().as_secs_f64());
-                            let outcome = match &handled {
-                                Handled::Applied { ok: true, .. } => "ok",
-                                Handled::Applied { ok: false, .. } => "error",
-                                Handled::Ignored => "ignored",
-                                _ => "duplicate",
+                    Some(self.run_command(&incoming).await)
+                }
+                Classified::ThumbsUp { sender, target } => {
+                    // 👍 on the bot's paid notice confirms the obligation (SPEC §3).
+                    let tag = self.pipeline.store().sent_message_tag(&target).await.map_err(|e| Stop::Failed(e.to_string()))?;
+                    match (tag.as_deref().and_then(|t| t.strip_prefix("paid:")), MemberId::parse(&sender)) {
+                        (Some(id), Some(sender)) => {
+                            let body = format!("{}confirm #{id}", self.prefix);
+                            let incoming = Incoming {
+                                event: event_ref,
+                                in_dm: self.is_dm_of(room, &sender).await.map_err(Stop::Failed)?,
+                                sender_joined: joined(room, &sender).await.map_err(Stop::Failed)?,
+                                sender,
+                                body: &body,
+                                mentions: Vec::new(),
+                                via: Via::Reaction { reacted_to: target },
                             };
-                            self.metrics.count_command(outcome);
-                            self.outbox_wake.notify_one();
-                            // A duplicate wrote nothing, so the cursor may still be behind it.
-                            cursor_written = !matches!(handled, Handled::Duplicate);
+                            Some(self.run_command(&incoming).await)
                         }
-                        Err(e) => {
-                            error!(%event_id, error = %e, "command not handled; will retry from the cursor");
-                            self.flush_cursor(&room_id, last.as_ref(), cursor_written).await?;
-                            return Err(Stop::Failed(e.to_string()));
-                        }
+                        _ => None,
                     }
                 }
-                Classified::Membership => {
-                    membership_changed = true;
-                    cursor_written = false;
+                Classified::Membership { user, membership } => {
+                    let left = matches!(membership.as_str(), "leave" | "ban") && user != own;
+                    match MemberId::parse(&user).filter(|_| left) {
+                        // V2: leaving a circle withdraws the leaver's open intentions there.
+                        Some(member) => Some({
+                            left_members.push(member.clone());
+                            self.pipeline
+                                .member_left(&event_ref, &member, Utc::now())
+                                .await
+                                .map(|claimed| if claimed { Handled::Applied { command: String::new(), ok: true } } else { Handled::Duplicate })
+                                .map_err(|e| e.to_string())
+                        }),
+                        None => None,
+                    }
                 }
-                Classified::Skip(_) => cursor_written = false,
+                Classified::Skip(_) => None,
+            };
+            match handled {
+                None | Some(Ok(Handled::NotACommand)) => cursor_written = false,
+                Some(Ok(handled)) => {
+                    self.outbox_wake.notify_one();
+                    // A duplicate wrote nothing, so the cursor may still be behind it.
+                    cursor_written = !matches!(handled, Handled::Duplicate);
+                }
+                Some(Err(e)) => {
+                    error!(%event_id, error = %e, "event not handled; will retry from the cursor");
+                    self.flush_cursor(&room_id, last.as_ref(), cursor_written).await?;
+                    return Err(Stop::Failed(e));
+                }
             }
             last = Some(Cursor { event_id: event_id.to_string(), origin_ts });
         }
         self.flush_cursor(&room_id, last.as_ref(), cursor_written).await?;
-        if membership_changed {
-            self.check_dm_room(room).await;
+        for member in &left_members {
+            self.check_dm_room(room, member).await;
         }
         Ok(())
+    }
+
+    /// Runs one command through the pipeline, counting it.
+    async fn run_command(&self, incoming: &Incoming<'_>) -> Result<Handled, String> {
+        let started = Instant::now();
+        let rooms = MatrixRooms { client: &self.client };
+        let handled = self.pipeline.handle(incoming, &rooms, Utc::now()).await.map_err(|e| e.to_string())?;
+        if handled != Handled::NotACommand {
+            self.metrics.command_seconds.observe(started.elapsed().as_secs_f64());
+            let outcome = match &handled {
+                Handled::Applied { ok: true, .. } => "ok",
+                Handled::Applied { ok: false, .. } => "error",
+                Handled::Ignored => "ignored",
+                _ => "duplicate",
+            };
+            self.metrics.count_command(outcome);
+        }
+        Ok(handled)
     }
 
     /// Moves the cursor past events that needed no transaction of their own.
@@ -333,16 +384,12 @@ impl Syncer {
         Ok(owner.as_ref() == Some(sender) && room.joined_members_count() <= 2)
     }
 
-    /// A DM room whose member left is forgotten and left; the next DM opens a new one.
-    async fn check_dm_room(&self, room: &Room) {
+    /// A DM room whose member left is forgotten and left; the next DM opens a new one. Decided on
+    /// the leave event itself, not on the state store, which may not have the member yet.
+    async fn check_dm_room(&self, room: &Room, left: &MemberId) {
         let store = self.pipeline.store();
         let Ok(Some(owner)) = store.dm_owner(room.room_id().as_str()).await else { return };
-        let Ok(user) = UserId::parse(owner.as_str()) else { return };
-        let still_there = match room.get_member_no_sync(&user).await {
-            Ok(Some(m)) => matches!(m.membership(), MembershipState::Join | MembershipState::Invite),
-            _ => false,
-        };
-        if !still_there {
+        if owner == *left {
             info!(room_id = %room.room_id(), member = %owner, "member left their DM; leaving it too");
             let _ = store.forget_dm_room(room.room_id().as_str()).await;
             let _ = room.leave().await;
@@ -407,4 +454,48 @@ async fn joined(room: &Room, member: &MemberId) -> Result<bool, String> {
     let user = UserId::parse(member.as_str()).map_err(|e| e.to_string())?;
     let found = room.get_member_no_sync(&user).await.map_err(|e| e.to_string())?;
     Ok(found.is_some_and(|m| *m.membership() == MembershipState::Join))
+}
+
+/// [`Rooms`] answered from the room state the homeserver sent (the SDK's state store, kept
+/// current by the sync). A room the bot is not joined to answers nothing: the pipeline then denies.
+pub struct MatrixRooms<'c> {
+    pub client: &'c Client,
+}
+
+impl MatrixRooms<'_> {
+    fn room(&self, room_id: &str) -> Result<Room, String> {
+        let id = matrix_sdk::ruma::RoomId::parse(room_id).map_err(|e| e.to_string())?;
+        match self.client.get_room(&id) {
+            Some(room) if room.state() == RoomState::Joined => Ok(room),
+            _ => Err(format!("the bot is not joined to {room_id}")),
+        }
+    }
+}
+
+impl Rooms for MatrixRooms<'_> {
+    async fn is_joined(&self, room_id: &str, member: &MemberId) -> Result<bool, String> {
+        joined(&self.room(room_id)?, member).await
+    }
+
+    async fn power_level(&self, room_id: &str, member: &MemberId) -> Result<i64, String> {
+        let room = self.room(room_id)?;
+        let user = UserId::parse(member.as_str()).map_err(|e| e.to_string())?;
+        let found = room.get_member_no_sync(&user).await.map_err(|e| e.to_string())?;
+        Ok(match found.map(|m| m.power_level()) {
+            Some(UserPowerLevel::Int(level)) => i64::from(level),
+            Some(_) => i64::MAX,
+            None => 0,
+        })
+    }
+
+    async fn world_readable(&self, room_id: &str) -> Result<bool, String> {
+        let room = self.room(room_id)?;
+        Ok(room.history_visibility_or_default() == HistoryVisibility::WorldReadable)
+    }
+
+    async fn joined_members(&self, room_id: &str) -> Result<Vec<MemberId>, String> {
+        let room = self.room(room_id)?;
+        let members = room.members_no_sync(RoomMemberships::JOIN).await.map_err(|e| e.to_string())?;
+        Ok(members.iter().filter_map(|m| MemberId::parse(m.user_id().as_str())).collect())
+    }
 }

@@ -64,3 +64,88 @@ err-too-many-methods = You can save at most { $max } payment methods.
 err-forget-not-pending = There is nothing to confirm: send forget-me first, then forget-me confirm within { $minutes } minutes.
 err-internal = Something went wrong on my side (reference { $id }). Nothing was changed; please try again later.
 err-not-joined = You are not a member of this room.
+
+help-circle = your support circle: open one, show it, invite a friend, or get a link to it
+help-intend = pledge an intention ❤️ to the circle's owner, or change one of yours
+help-withdraw = withdraw one of your intentions
+help-commit = turn an intention into an obligation 🤝, or promise an amount directly
+help-remind = ask the giver to commit an intention or to fulfil an obligation
+help-paid = report that you fulfilled an obligation
+help-confirm = confirm 👍 that an obligation to you was fulfilled
+help-forgive = release someone from an obligation to you
+help-mine = your open intentions and obligations, given and received
+help-archive = your closed records (all, fulfilled or overdue)
+
+circle-opened = This room is now the support circle of { $owner }.
+circle-creating = I am creating your circle room and will invite you to it in a moment.
+circle-link = Invite friends with this link: { $link }
+circle-invited = I have invited { $member } to this circle.
+circle-green = Circle of { $owner }: ✅ green — needs nothing now
+circle-orange = Circle of { $owner }: 🔆 monthly need 💰 { $requested } { $unit }
+circle-red = Circle of { $owner }: 🆘 emergency need 💰 { $requested } { $unit } before { $deadline }
+
+record-intended = ❤️ Intention #{ $id }: { $amount } { $unit } for { $owner }. You can change it or withdraw it at any time.
+record-committed = 🤝 Obligation #{ $id }: { $amount } { $unit } to { $owner }, due { $due }.
+record-withdrawn = Intention #{ $id } withdrawn.
+record-reminded = I have reminded { $giver } of #{ $id }.
+record-paid = #{ $id } reported as fulfilled; { $owner } is asked to confirm it.
+record-confirmed = 👍 #{ $id } ({ $amount } { $unit } from { $giver }) is fulfilled. Thank you!
+record-forgiven = #{ $id } is forgiven: { $giver } owes nothing for it any more.
+record-changed = #{ $id } changed.
+record-rest = ❤️ Intention #{ $id } keeps the rest: { $amount } { $unit }.
+record-due = due { $due }
+records-none = There is nothing here.
+
+notice-new-intention = ❤️ { $giver } intends to give you { $amount } { $unit } (#{ $id }).
+notice-intention-changed = ❤️ { $giver } changed intention #{ $id } to { $amount } { $unit }.
+notice-intention-withdrawn = { $giver } withdrew intention #{ $id } ({ $amount } { $unit }).
+notice-new-obligation = 🤝 { $giver } promised you { $amount } { $unit } (#{ $id }), due { $due }.
+notice-reminder = { $owner } reminds you of #{ $id } ({ $amount } { $unit }). Send { $prefix }commit #{ $id } or { $prefix }paid #{ $id } when it is done.
+notice-paid-reported = { $giver } reports #{ $id } ({ $amount } { $unit }) as fulfilled. React 👍 to this message or send { $prefix }confirm #{ $id } to confirm it.
+notice-confirmed = 👍 { $owner } confirmed #{ $id } ({ $amount } { $unit }). Thank you!
+notice-forgiven = { $owner } released you from #{ $id } ({ $amount } { $unit }).
+notice-collection-cancelled = The emergency collection for { $owner } is complete: your obligation #{ $id } ({ $amount } { $unit }) is cancelled. Thank you!
+notice-intention-cancelled = { $owner } needs no support any more: your intention #{ $id } ({ $amount } { $unit }) is cancelled.
+notice-left-circle = { $member } left the circle; { $count ->
+    [0] they had no open intentions
+    [one] their open intention is withdrawn
+   *[other] their { $count } open intentions are withdrawn
+}.
+collection-complete = 🎉 The emergency collection for { $owner } is complete: { $amount } { $unit } confirmed. Thank you all!
+
+state-active = active
+state-open = open
+state-paid = paid, awaiting confirmation
+state-fulfilled = fulfilled
+state-forgiven = forgiven
+state-withdrawn = withdrawn
+state-expired = expired
+state-cancelled = cancelled
+state-overdue = overdue
+state-cleared = cleared
+
+err-record-ref = “{ $word }” is not a record number like #12.
+err-no-record = There is no record #{ $id } that you can see.
+err-wrong-room = #{ $id } belongs to another circle: use it there or in our direct chat.
+err-not-a-circle-room = This room is not a support circle. Open one with circle open.
+err-not-a-member = You are not a member of this circle.
+err-owner-green = The circle's owner needs nothing now.
+err-circle-exists = You already have a circle.
+err-room-is-a-circle = This room is already someone's circle.
+err-power = You need power level { $power } in this room to make it your circle.
+err-world-readable = This room's history can be read without joining; a circle cannot live here.
+err-not-a-member-id = “{ $word }” is not a member: mention them or write their full user ID, like @name:example.org.
+err-one-member = Name exactly one member.
+err-own-circle = You cannot pledge to your own circle.
+err-red-obligations-only = In an emergency only obligations help: use commit <amount>.
+err-dm-only = This works only in our direct chat.
+err-dm-or-circle = This works only in our direct chat or in a circle room.
+err-obligation-irrevocable = #{ $id } is an obligation: only its recipient can release it.
+err-commit-above-intention = Intention #{ $id } is only { $amount }.
+err-already-paid = #{ $id } is already reported as fulfilled.
+err-record-closed = #{ $id } is { $state } and cannot change any more.
+err-nothing-to-remind = #{ $id } is { $state }: there is nothing to remind of.
+err-not-the-giver = Only the giver of #{ $id } can do that.
+err-not-the-recipient = Only the recipient of #{ $id } can do that.
+err-not-an-obligation = #{ $id } is an intention, not an obligation.
+err-not-an-intention = #{ $id } is an obligation, not an intention.

@@ -68,3 +68,89 @@ err-too-many-methods = Можно сохранить не больше { $max } 
 err-forget-not-pending = Нечего подтверждать: сначала отправьте forget-me, затем forget-me confirm в течение { $minutes } минут.
 err-internal = Что-то пошло не так с моей стороны (номер { $id }). Ничего не изменено; попробуйте позже.
 err-not-joined = Вы не участник этой комнаты.
+
+help-circle = ваш круг поддержки: открыть, показать, пригласить друга или получить ссылку
+help-intend = пообещать намерение ❤️ владельцу круга или изменить своё
+help-withdraw = отозвать своё намерение
+help-commit = превратить намерение в обязательство 🤝 или сразу пообещать сумму
+help-remind = попросить дающего оформить намерение или выполнить обязательство
+help-paid = сообщить, что вы выполнили обязательство
+help-confirm = подтвердить 👍, что обязательство перед вами выполнено
+help-forgive = освободить человека от обязательства перед вами
+help-mine = ваши открытые намерения и обязательства, данные и полученные
+help-archive = ваши закрытые записи (все, выполненные или просроченные)
+
+circle-opened = Эта комната теперь круг поддержки { $owner }.
+circle-creating = Я создаю комнату вашего круга и сейчас приглашу вас в неё.
+circle-link = Приглашайте друзей по этой ссылке: { $link }
+circle-invited = Я пригласил { $member } в этот круг.
+circle-green = Круг { $owner }: ✅ зелёный — сейчас ничего не нужно
+circle-orange = Круг { $owner }: 🔆 ежемесячная нужда 💰 { $requested } { $unit }
+circle-red = Круг { $owner }: 🆘 срочная нужда 💰 { $requested } { $unit } до { $deadline }
+
+record-intended = ❤️ Намерение #{ $id }: { $amount } { $unit } для { $owner }. Его можно изменить или отозвать в любой момент.
+record-committed = 🤝 Обязательство #{ $id }: { $amount } { $unit } для { $owner }, срок { $due }.
+record-withdrawn = Намерение #{ $id } отозвано.
+record-reminded = Я напомнил { $giver } о #{ $id }.
+record-paid = #{ $id } отмечено как выполненное; { $owner } попросят подтвердить.
+record-confirmed = 👍 #{ $id } ({ $amount } { $unit } от { $giver }) выполнено. Спасибо!
+record-forgiven = #{ $id } прощено: { $giver } больше ничего не должен по нему.
+record-changed = #{ $id } изменено.
+record-rest = ❤️ Намерение #{ $id } сохраняет остаток: { $amount } { $unit }.
+record-due = срок { $due }
+records-none = Здесь ничего нет.
+
+notice-new-intention = ❤️ { $giver } намерен дать вам { $amount } { $unit } (#{ $id }).
+notice-intention-changed = ❤️ { $giver } изменил намерение #{ $id } на { $amount } { $unit }.
+notice-intention-withdrawn = { $giver } отозвал намерение #{ $id } ({ $amount } { $unit }).
+notice-new-obligation = 🤝 { $giver } обязался дать вам { $amount } { $unit } (#{ $id }), срок { $due }.
+notice-reminder = { $owner } напоминает вам о #{ $id } ({ $amount } { $unit }). Отправьте { $prefix }commit #{ $id } или { $prefix }paid #{ $id }, когда всё будет сделано.
+notice-paid-reported = { $giver } сообщает, что #{ $id } ({ $amount } { $unit }) выполнено. Поставьте 👍 на это сообщение или отправьте { $prefix }confirm #{ $id }, чтобы подтвердить.
+notice-confirmed = 👍 { $owner } подтвердил #{ $id } ({ $amount } { $unit }). Спасибо!
+notice-forgiven = { $owner } освободил вас от #{ $id } ({ $amount } { $unit }).
+notice-collection-cancelled = Срочный сбор для { $owner } завершён: ваше обязательство #{ $id } ({ $amount } { $unit }) отменено. Спасибо!
+notice-intention-cancelled = { $owner } больше не нуждается в поддержке: ваше намерение #{ $id } ({ $amount } { $unit }) отменено.
+notice-left-circle = { $member } покинул круг; { $count ->
+    [0] открытых намерений не было
+    [one] { $count } открытое намерение отозвано
+    [few] { $count } открытых намерения отозваны
+   *[other] { $count } открытых намерений отозваны
+}.
+collection-complete = 🎉 Срочный сбор для { $owner } завершён: подтверждено { $amount } { $unit }. Спасибо всем!
+
+state-active = действует
+state-open = открыто
+state-paid = оплачено, ждёт подтверждения
+state-fulfilled = выполнено
+state-forgiven = прощено
+state-withdrawn = отозвано
+state-expired = истекло
+state-cancelled = отменено
+state-overdue = просрочено
+state-cleared = зачтено
+
+err-record-ref = «{ $word }» — не номер записи вида #12.
+err-no-record = Записи #{ $id }, которую вы можете видеть, нет.
+err-wrong-room = #{ $id } относится к другому кругу: используйте её там или в нашем личном чате.
+err-not-a-circle-room = Эта комната не круг поддержки. Откройте круг командой circle open.
+err-not-a-member = Вы не участник этого круга.
+err-owner-green = Владельцу круга сейчас ничего не нужно.
+err-circle-exists = У вас уже есть круг.
+err-room-is-a-circle = Эта комната уже чей-то круг.
+err-power = Чтобы сделать эту комнату своим кругом, нужен уровень прав { $power }.
+err-world-readable = Историю этой комнаты можно читать без вступления; круг здесь невозможен.
+err-not-a-member-id = «{ $word }» — не участник: упомяните его или напишите полный ID, например @name:example.org.
+err-one-member = Назовите ровно одного участника.
+err-own-circle = Нельзя давать обещания своему же кругу.
+err-red-obligations-only = В срочной ситуации помогают только обязательства: используйте commit <сумма>.
+err-dm-only = Это работает только в нашем личном чате.
+err-dm-or-circle = Это работает только в нашем личном чате или в комнате круга.
+err-obligation-irrevocable = #{ $id } — обязательство: освободить от него может только получатель.
+err-commit-above-intention = Намерение #{ $id } всего { $amount }.
+err-already-paid = #{ $id } уже отмечено как выполненное.
+err-record-closed = #{ $id } в состоянии «{ $state }» и больше не меняется.
+err-nothing-to-remind = #{ $id } в состоянии «{ $state }»: напоминать не о чем.
+err-not-the-giver = Это может сделать только дающий по #{ $id }.
+err-not-the-recipient = Это может сделать только получатель по #{ $id }.
+err-not-an-obligation = #{ $id } — намерение, а не обязательство.
+err-not-an-intention = #{ $id } — обязательство, а не намерение.

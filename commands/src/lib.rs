@@ -5,9 +5,11 @@
 //! member's language as text, HTML and the `org.exodus.result` object (SPEC §3).
 
 pub mod amount;
+pub mod circle;
 pub mod command;
 pub mod error;
 pub mod ids;
+pub mod ledger;
 pub mod lexer;
 pub mod outcome;
 pub mod profile;

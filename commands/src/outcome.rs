@@ -1,8 +1,10 @@
 //! What deciding a command produced: the change to persist and what to say, still structured.
 //! `render` turns a [`Reply`] into text, HTML and `org.exodus.result`.
 
+use crate::Amount;
 use crate::ids::{Lang, MemberId};
-use crate::profile::{LedgerFacts, Need, PaymentMethod, Profile};
+use crate::ledger::Record;
+use crate::profile::{LedgerFacts, Need, PaymentMethod, Profile, Totals};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
@@ -41,6 +43,34 @@ pub struct StatusView {
     pub facts: LedgerFacts,
 }
 
+/// What `circle` shows: the owner's need, the figures and the open records (V1: only into the
+/// circle's room or to its members).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CircleView {
+    pub owner: MemberId,
+    pub room_id: String,
+    pub need: Need,
+    pub totals: Totals,
+    pub supporters: u32,
+    pub records: Vec<Record>,
+}
+
+/// Where a notice goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The member's DM with the bot, in their language, unless they turned notifications off.
+    Member(MemberId),
+    /// A room (a circle's announcements).
+    Room(String),
+}
+
+/// A notification caused by a command (SPEC §5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub target: Target,
+    pub reply: Reply,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PayAction {
     Add,
@@ -71,4 +101,21 @@ pub enum Reply {
     Notify(bool),
     ForgetPending,
     ForgetDone,
+    /// `circle open`: bound to `room_id`, or (from a DM) a room is being created.
+    CircleOpened { owner: MemberId, room_id: Option<String> },
+    Circle(CircleView),
+    CircleLink { room_id: String },
+    CircleInvited { member: MemberId },
+    /// A ledger command's record; `rest`: what stays an intention after a partial commit.
+    Record { command: &'static str, record: Record, rest: Option<Record> },
+    /// A notification about a record (`what`: its Fluent message family).
+    Noticed { what: &'static str, record: Record },
+    /// A red collection reached its amount (announced in the circle).
+    CollectionComplete { owner: MemberId, collected: Amount },
+    /// `mine` / `archive`.
+    Records { command: &'static str, records: Vec<Record> },
+    /// The owner went green: their open intentions are cancelled (notice to each author).
+    IntentionCancelled { record: Record },
+    /// A member left the circle: their open intentions there are withdrawn (announced in the room).
+    LeftCircle { member: MemberId, withdrawn: Vec<Record> },
 }

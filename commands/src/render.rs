@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 use crate::command::{SPECS, spec};
 use crate::error::CommandError;
 use crate::ids::Lang;
-use crate::outcome::{Reply, StatusView};
+use crate::ledger::{Kind, Record, State};
+use crate::outcome::{CircleView, Reply, StatusView};
 use crate::profile::{FORGET_CONFIRM_MINUTES, Level, Totals, needed};
 use crate::text::{Arg, Text};
 
@@ -221,8 +222,207 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             result["erased"] = json!(true);
             vec![Line::Plain(t(Text::new("forget-done")))]
         }
+        Reply::CircleOpened { owner, room_id } => {
+            result["owner"] = json!(owner);
+            result["room_id"] = json!(room_id);
+            vec![Line::Plain(t(match room_id {
+                Some(_) => Text::new("circle-opened").arg("owner", owner.as_str()),
+                None => Text::new("circle-creating"),
+            }))]
+        }
+        Reply::Circle(view) => {
+            circle_fields(view, &mut result);
+            result["records"] = Value::Array(view.records.iter().map(record_json).collect());
+            let mut lines = circle_lines(view, style).into_iter().map(Line::Plain).collect::<Vec<_>>();
+            lines.extend(view.records.iter().map(|r| Line::Plain(record_line(r, style))));
+            lines
+        }
+        Reply::CircleLink { room_id } => {
+            let link = format!("https://matrix.to/#/{room_id}");
+            result["link"] = json!(link);
+            vec![Line::Plain(t(Text::new("circle-link").arg("link", link)))]
+        }
+        Reply::CircleInvited { member } => {
+            result["member"] = json!(member);
+            vec![Line::Plain(t(Text::new("circle-invited").arg("member", member.as_str())))]
+        }
+        Reply::Record { command, record, rest } => {
+            record_fields(record, &mut result);
+            if let Some(rest) = rest {
+                result["rest"] = record_json(rest);
+            }
+            let mut lines = vec![Line::Plain(t(Text::new(record_message(command, record))
+                .num("id", record.id)
+                .arg("amount", record.amount)
+                .arg("unit", style.unit)
+                .arg("owner", record.recipient.as_str())
+                .arg("giver", record.giver.as_str())
+                .arg("due", record.due.map(|d| date(d, style)).unwrap_or_default())))];
+            if let Some(rest) = rest {
+                lines.push(Line::Plain(t(Text::new("record-rest").num("id", rest.id).arg("amount", rest.amount).arg("unit", style.unit))));
+            }
+            lines
+        }
+        Reply::Noticed { what, record } => {
+            result["notice"] = json!(what);
+            record_fields(record, &mut result);
+            vec![Line::Plain(t(Text::new(notice_message(what))
+                .num("id", record.id)
+                .arg("amount", record.amount)
+                .arg("unit", style.unit)
+                .arg("owner", record.recipient.as_str())
+                .arg("giver", record.giver.as_str())
+                .arg("prefix", style.prefix)
+                .arg("due", record.due.map(|d| date(d, style)).unwrap_or_default())))]
+        }
+        Reply::CollectionComplete { owner, collected } => {
+            result["notice"] = json!("collection-complete");
+            result["owner"] = json!(owner);
+            result["collected"] = json!(collected);
+            vec![Line::Plain(t(Text::new("collection-complete").arg("owner", owner.as_str()).arg("amount", *collected).arg("unit", style.unit)))]
+        }
+        Reply::Records { command: _, records } => {
+            result["records"] = Value::Array(records.iter().map(record_json).collect());
+            if records.is_empty() {
+                vec![Line::Plain(t(Text::new("records-none")))]
+            } else {
+                records.iter().map(|r| Line::Plain(record_line(r, style))).collect()
+            }
+        }
+        Reply::IntentionCancelled { record } => {
+            result["notice"] = json!("intention-cancelled");
+            record_fields(record, &mut result);
+            vec![Line::Plain(t(Text::new("notice-intention-cancelled").num("id", record.id).arg("amount", record.amount)
+                .arg("unit", style.unit).arg("owner", record.recipient.as_str())))]
+        }
+        Reply::LeftCircle { member, withdrawn } => {
+            result["notice"] = json!("left-circle");
+            result["member"] = json!(member);
+            result["records"] = Value::Array(withdrawn.iter().map(record_json).collect());
+            vec![Line::Plain(t(Text::new("notice-left-circle").arg("member", member.as_str()).num("count", withdrawn.len() as i64)))]
+        }
     };
     finish(lines, result)
+}
+
+/// The Fluent message of a ledger command's reply.
+fn record_message(command: &str, record: &Record) -> &'static str {
+    match (command, record.kind) {
+        ("intend", _) => "record-intended",
+        ("commit", _) => "record-committed",
+        ("withdraw", _) => "record-withdrawn",
+        ("remind", _) => "record-reminded",
+        ("paid", _) => "record-paid",
+        ("confirm", _) => "record-confirmed",
+        ("forgive", _) => "record-forgiven",
+        _ => "record-changed",
+    }
+}
+
+/// The Fluent message of a notification about a record.
+fn notice_message(what: &str) -> &'static str {
+    match what {
+        "new-intention" => "notice-new-intention",
+        "intention-changed" => "notice-intention-changed",
+        "intention-withdrawn" => "notice-intention-withdrawn",
+        "new-obligation" => "notice-new-obligation",
+        "reminder" => "notice-reminder",
+        "paid-reported" => "notice-paid-reported",
+        "confirmed" => "notice-confirmed",
+        "forgiven" => "notice-forgiven",
+        "collection-complete-cancelled" => "notice-collection-cancelled",
+        _ => "record-changed",
+    }
+}
+
+fn date(t: DateTime<Utc>, _style: &Style<'_>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// SPEC §3 record fields: `{id, kind, from, to, amount, state, due, for}`.
+pub fn record_json(r: &Record) -> Value {
+    json!({
+        "id": r.id,
+        "kind": r.kind.code(),
+        "from": r.giver,
+        "to": r.recipient,
+        "amount": r.amount,
+        "state": r.shown_state(),
+        "due": r.due.map(rfc3339),
+        "for": r.what,
+    })
+}
+
+fn record_fields(r: &Record, result: &mut Value) {
+    if let (Value::Object(map), Value::Object(fields)) = (result, record_json(r)) {
+        map.extend(fields);
+    }
+}
+
+fn record_line(r: &Record, style: &Style<'_>) -> String {
+    let emoji = match (r.kind, r.state) {
+        (_, State::Fulfilled | State::Cleared) => "👍",
+        (Kind::Intention, _) => "❤️",
+        (Kind::Obligation, _) => "🤝",
+    };
+    let what = r.what.as_ref().map(|w| format!(" ({w})")).unwrap_or_default();
+    let due = r.due.map(|d| format!(", {}", tr(style.lang, &Text::new("record-due").arg("due", date(d, style))))).unwrap_or_default();
+    format!("#{} {emoji} {} → {}: {} {}{what} — {}{due}", r.id, r.giver, r.recipient, r.amount, style.unit, tr(style.lang, &Text::new(state_message(r))))
+}
+
+fn state_message(r: &Record) -> &'static str {
+    match r.shown_state() {
+        "active" => "state-active",
+        "open" => "state-open",
+        "paid" => "state-paid",
+        "fulfilled" => "state-fulfilled",
+        "forgiven" => "state-forgiven",
+        "withdrawn" => "state-withdrawn",
+        "expired" => "state-expired",
+        "cancelled" => "state-cancelled",
+        "overdue" => "state-overdue",
+        _ => "state-cleared",
+    }
+}
+
+/// SPEC §3 result fields of `circle`.
+fn circle_fields(view: &CircleView, result: &mut Value) {
+    result["owner"] = json!(view.owner);
+    result["status"] = json!(view.need.level().code());
+    result["requested"] = json!(view.need.requested());
+    result["deadline"] = json!(view.need.deadline().map(rfc3339));
+    result["note"] = json!(view.need.note());
+    result["intentions"] = json!(view.totals.intentions);
+    result["obligations"] = json!(view.totals.obligations);
+    result["fulfilled"] = json!(view.totals.fulfilled);
+    result["needed"] = json!(needed(&view.need, &view.totals));
+    result["supporters"] = json!(view.supporters);
+}
+
+fn circle_lines(view: &CircleView, style: &Style<'_>) -> Vec<String> {
+    let t = |text: Text| tr(style.lang, &text);
+    let need = &view.need;
+    let head = match need.level() {
+        Level::Green => t(Text::new("circle-green").arg("owner", view.owner.as_str())),
+        Level::Orange => t(Text::new("circle-orange")
+            .arg("owner", view.owner.as_str())
+            .arg("requested", need.requested().unwrap_or_default())
+            .arg("unit", style.unit)),
+        Level::Red => t(Text::new("circle-red")
+            .arg("owner", view.owner.as_str())
+            .arg("requested", need.requested().unwrap_or_default())
+            .arg("unit", style.unit)
+            .arg("deadline", need.deadline().map(|d| date(d, style)).unwrap_or_default())),
+    };
+    vec![
+        head,
+        t(Text::new("status-figures")
+            .arg("intentions", view.totals.intentions)
+            .arg("obligations", view.totals.obligations)
+            .arg("fulfilled", view.totals.fulfilled)
+            .arg("needed", needed(need, &view.totals))
+            .num("supporters", i64::from(view.supporters))),
+    ]
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -292,15 +492,132 @@ mod tests {
 
     /// Every message ID the code can ask for, with its argument names.
     const IDS: &[&str] = &[
-        "usage-title", "example-title", "err-see-help", "help-title", "help-help", "help-status", "help-about",
-        "help-pay", "help-lang", "help-notify", "help-forget-me", "about-set", "about-none", "pay-none", "pay-title",
-        "pay-default-mark", "pay-sent-by-dm", "pay-added", "pay-removed", "pay-default-set", "lang-set", "notify-on",
-        "notify-off", "forget-pending", "forget-done", "status-green", "status-orange", "status-red",
-        "status-figures", "status-cycle", "err-unknown-command", "err-empty-command", "err-command-too-long",
-        "err-unterminated-quote", "err-missing-argument", "err-unexpected-word", "err-not-an-amount",
-        "err-amount-negative", "err-amount-decimals", "err-amount-too-large", "err-amount-zero", "err-days",
-        "err-text-too-long", "err-bad-choice", "err-unknown-topic", "err-label-exists", "err-label-missing",
-        "err-too-many-methods", "err-forget-not-pending", "err-internal", "err-not-joined",
+        "usage-title",
+        "example-title",
+        "err-see-help",
+        "help-title",
+        "help-help",
+        "help-status",
+        "help-about",
+        "help-pay",
+        "help-lang",
+        "help-notify",
+        "help-forget-me",
+        "status-green",
+        "status-orange",
+        "status-red",
+        "status-figures",
+        "status-cycle",
+        "about-set",
+        "about-none",
+        "pay-none",
+        "pay-title",
+        "pay-default-mark",
+        "pay-sent-by-dm",
+        "pay-added",
+        "pay-removed",
+        "pay-default-set",
+        "lang-set",
+        "notify-on",
+        "notify-off",
+        "forget-pending",
+        "forget-done",
+        "err-unknown-command",
+        "err-empty-command",
+        "err-command-too-long",
+        "err-unterminated-quote",
+        "err-missing-argument",
+        "err-unexpected-word",
+        "err-not-an-amount",
+        "err-amount-negative",
+        "err-amount-decimals",
+        "err-amount-too-large",
+        "err-amount-zero",
+        "err-days",
+        "err-text-too-long",
+        "err-bad-choice",
+        "err-unknown-topic",
+        "err-label-exists",
+        "err-label-missing",
+        "err-too-many-methods",
+        "err-forget-not-pending",
+        "err-internal",
+        "err-not-joined",
+        "help-circle",
+        "help-intend",
+        "help-withdraw",
+        "help-commit",
+        "help-remind",
+        "help-paid",
+        "help-confirm",
+        "help-forgive",
+        "help-mine",
+        "help-archive",
+        "circle-opened",
+        "circle-creating",
+        "circle-link",
+        "circle-invited",
+        "circle-green",
+        "circle-orange",
+        "circle-red",
+        "record-intended",
+        "record-committed",
+        "record-withdrawn",
+        "record-reminded",
+        "record-paid",
+        "record-confirmed",
+        "record-forgiven",
+        "record-changed",
+        "record-rest",
+        "record-due",
+        "records-none",
+        "notice-new-intention",
+        "notice-intention-changed",
+        "notice-intention-withdrawn",
+        "notice-new-obligation",
+        "notice-reminder",
+        "notice-paid-reported",
+        "notice-confirmed",
+        "notice-forgiven",
+        "notice-collection-cancelled",
+        "notice-intention-cancelled",
+        "notice-left-circle",
+        "collection-complete",
+        "state-active",
+        "state-open",
+        "state-paid",
+        "state-fulfilled",
+        "state-forgiven",
+        "state-withdrawn",
+        "state-expired",
+        "state-cancelled",
+        "state-overdue",
+        "state-cleared",
+        "err-record-ref",
+        "err-no-record",
+        "err-wrong-room",
+        "err-not-a-circle-room",
+        "err-not-a-member",
+        "err-owner-green",
+        "err-circle-exists",
+        "err-room-is-a-circle",
+        "err-power",
+        "err-world-readable",
+        "err-not-a-member-id",
+        "err-one-member",
+        "err-own-circle",
+        "err-red-obligations-only",
+        "err-dm-only",
+        "err-dm-or-circle",
+        "err-obligation-irrevocable",
+        "err-commit-above-intention",
+        "err-already-paid",
+        "err-record-closed",
+        "err-nothing-to-remind",
+        "err-not-the-giver",
+        "err-not-the-recipient",
+        "err-not-an-obligation",
+        "err-not-an-intention",
     ];
 
     #[test]
@@ -313,6 +630,38 @@ mod tests {
         for spec in SPECS {
             assert!(IDS.contains(&spec.summary), "{} not in IDS", spec.summary);
         }
+    }
+
+    /// Every message ID the sources pass to `Text::new` exists.
+    #[test]
+    fn every_message_the_code_names_exists() {
+        let sources = [
+            include_str!("render.rs"),
+            include_str!("circle.rs"),
+            include_str!("ledger.rs"),
+            include_str!("profile.rs"),
+            include_str!("command/mod.rs"),
+            include_str!("command/args.rs"),
+            include_str!("command/about.rs"),
+            include_str!("command/circle.rs"),
+            include_str!("command/forget_me.rs"),
+            include_str!("command/help.rs"),
+            include_str!("command/lang.rs"),
+            include_str!("command/mine.rs"),
+            include_str!("command/notify.rs"),
+            include_str!("command/pay.rs"),
+            include_str!("command/pledge.rs"),
+            include_str!("command/status.rs"),
+        ];
+        let mut named = 0;
+        for source in sources {
+            for piece in source.split("Text::new(\"").skip(1) {
+                let id = piece.split('"').next().unwrap_or_default();
+                assert!(IDS.contains(&id), "Text::new(\"{id}\") names no message in en.ftl");
+                named += 1;
+            }
+        }
+        assert!(named > 50, "only {named} messages found: is the scan broken?");
     }
 
     #[test]

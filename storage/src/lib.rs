@@ -5,6 +5,7 @@
 //! outbox rows commit together or not at all (SPEC §8). On SQLite write transactions start with
 //! `BEGIN IMMEDIATE` in WAL mode; on PostgreSQL rows read for a decision are locked `FOR UPDATE`.
 
+mod ledger;
 mod migrations;
 mod profile;
 pub mod testing;
@@ -105,6 +106,8 @@ pub struct OutboxMessage {
     pub target: Target,
     pub event_type: String,
     pub content: serde_json::Value,
+    /// What the message stands for where a reaction to it counts (`paid:<record id>`).
+    pub tag: Option<String>,
 }
 
 /// An outbox row still to send.
@@ -222,7 +225,7 @@ impl Store {
 
     /// The oldest unsent outbox rows, in the order they were written.
     pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<PendingMessage>> {
-        const SQL: &str = "SELECT id, txn_id, room_id, recipient, event_type, content, attempts FROM outbox \
+        const SQL: &str = "SELECT id, txn_id, room_id, recipient, event_type, content, attempts, tag FROM outbox \
                            WHERE sent_ms IS NULL AND failed_ms IS NULL ORDER BY id LIMIT $1";
         let rows = on_backend!(&self.pool, pool => sqlx::query(SQL).bind(limit).fetch_all(pool).await?
             .into_iter().map(|row| -> Result<PendingMessage> {
@@ -243,6 +246,7 @@ impl Store {
                         target,
                         event_type: row.try_get(4)?,
                         content: serde_json::from_str(&content).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        tag: row.try_get(7)?,
                     },
                 })
             }).collect::<Result<Vec<_>>>()?);
@@ -346,8 +350,8 @@ impl Tx {
     }
 
     pub async fn enqueue(&mut self, message: &OutboxMessage, now: DateTime<Utc>) -> Result<()> {
-        const SQL: &str = "INSERT INTO outbox (txn_id, room_id, recipient, event_type, content, created_ms) \
-                           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (txn_id) DO NOTHING";
+        const SQL: &str = "INSERT INTO outbox (txn_id, room_id, recipient, event_type, content, created_ms, tag) \
+                           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (txn_id) DO NOTHING";
         let (room, recipient) = match &message.target {
             Target::Room(room) => (Some(room.as_str()), None),
             Target::Dm(member) => (None, Some(member.as_str())),
@@ -355,7 +359,7 @@ impl Tx {
         let content = message.content.to_string();
         on_backend!(&mut self.tx, tx => { sqlx::query(SQL)
             .bind(&message.txn_id).bind(room).bind(recipient).bind(&message.event_type).bind(&content).bind(millis(now))
-            .execute(&mut **tx).await?; });
+            .bind(&message.tag).execute(&mut **tx).await?; });
         Ok(())
     }
 }

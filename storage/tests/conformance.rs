@@ -86,7 +86,7 @@ fn event(id: &str) -> EventRef {
 }
 
 fn message(txn: &str, target: Target) -> OutboxMessage {
-    OutboxMessage { txn_id: txn.into(), target, event_type: "m.room.message".into(), content: serde_json::json!({"body": txn}) }
+    OutboxMessage { txn_id: txn.into(), target, event_type: "m.room.message".into(), content: serde_json::json!({"body": txn}), tag: None }
 }
 
 async fn migrations_can_run_again(store: &Store) {

@@ -452,6 +452,28 @@ impl TestUser {
         Ok(room_id)
     }
 
+    /// Reacts to `event_id` with `key` (an `m.annotation`).
+    pub async fn react(&self, room_id: &RoomId, event_id: &EventId, key: &str) -> Result<OwnedEventId> {
+        let content = json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}});
+        let response = self.room(room_id)?.send_raw("m.reaction", content).await.context("reacting")?;
+        Ok(response.response.event_id)
+    }
+
+    /// Leaves `room_id`.
+    pub async fn leave(&self, room_id: &RoomId) -> Result<()> {
+        self.room(room_id)?.leave().await.context("leaving")?;
+        Ok(())
+    }
+
+    /// Opens a direct chat with `bot` (an `is_direct` invite) and waits until it has joined.
+    pub async fn create_dm_with(&self, bot: &str) -> Result<OwnedRoomId> {
+        let room_id = self
+            .create_room(RoomOptions { is_direct: true, invite: vec![bot.to_owned()], ..Default::default() })
+            .await?;
+        self.wait_joined(&room_id, bot, JOIN_TIMEOUT).await?;
+        Ok(room_id)
+    }
+
     /// Invites `user_id` into `room_id`.
     pub async fn invite(&self, room_id: &RoomId, user_id: &str) -> Result<()> {
         let user_id: OwnedUserId = user_id.parse()?;
@@ -572,6 +594,11 @@ impl TestUser {
     }
 
     /// Whether the invite into `room_id` was flagged `is_direct`.
+    /// Rooms this user was invited to, in the order the invites arrived.
+    pub fn invites(&self) -> Vec<OwnedRoomId> {
+        self.recording().invites.iter().map(|i| i.room_id.clone()).collect()
+    }
+
     pub fn invite_was_direct(&self, room_id: &RoomId) -> Option<bool> {
         self.recording().invites.iter().find(|i| i.room_id == room_id).map(|i| i.is_direct)
     }

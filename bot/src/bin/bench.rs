@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail, ensure};
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
-use exodus_bot::pipeline::{Handled, Incoming, Pipeline, Settings};
+use exodus_bot::pipeline::{Handled, Incoming, NoRooms, Pipeline, Settings, Via};
 use exodus_commands::{Lang, MemberId};
 use exodus_storage::{EventRef, Store};
 
@@ -122,7 +122,7 @@ async fn b1(args: &B1Args) -> Result<()> {
 /// Runs B1 on one database; returns whether the target was met (the checks fail with an error).
 async fn run_b1(name: &str, url: &str, args: &B1Args, workers: usize, target: u64) -> Result<bool> {
     let store = Store::connect(url).await.with_context(|| format!("connecting to {name}"))?;
-    let settings = Settings { prefixes: vec!["!".into(), "/".into()], unit: "EUR".into(), default_language: Lang::En };
+    let settings = Settings { prefixes: vec!["!".into(), "/".into()], unit: "EUR".into(), default_language: Lang::En, timezone: chrono_tz::UTC };
     let pipeline = Arc::new(Pipeline::new(store.clone(), settings));
     let workers = workers.clamp(1, args.rooms);
 
@@ -201,9 +201,11 @@ async fn worker(pipeline: &Pipeline, rooms: &[usize], all_rooms: usize, total: u
                 body,
                 in_dm: false,
                 sender_joined: true,
+                mentions: Vec::new(),
+                via: Via::Message,
             };
             let t = Instant::now();
-            let handled = pipeline.handle(&incoming, Utc::now()).await?;
+            let handled = pipeline.handle(&incoming, &NoRooms, Utc::now()).await?;
             report.latencies.push(t.elapsed());
             match handled {
                 Handled::Applied { ok: true, .. } => {}

@@ -6,20 +6,27 @@
 
 mod about;
 mod args;
+mod circle;
 mod forget_me;
 mod help;
 mod lang;
+mod mine;
 mod notify;
 mod pay;
+mod pledge;
 mod status;
 
 use chrono::{DateTime, Utc};
 
 pub use self::args::Args;
+pub use self::circle::CircleCommand;
+pub use self::mine::ArchiveFilter;
+pub use self::pledge::RecordAction;
 pub use self::pay::PayCommand;
 pub use self::status::StatusCommand;
 use crate::error::{CommandError, ErrorCode};
 use crate::ids::{Lang, MemberId};
+use crate::ledger::RecordId;
 use crate::lexer;
 use crate::outcome::Decision;
 use crate::profile::{LedgerFacts, Profile};
@@ -28,11 +35,17 @@ use crate::text::Text;
 /// Longest message body the parser looks at (bytes). Longer ones are refused with `limit_exceeded`.
 pub const MAX_COMMAND_BYTES: usize = 4000;
 
-/// Where a command may be used.
+/// Where a command may be used (what `help` lists in a room).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     /// Any room the bot is in, or a DM (SPEC §3.1).
     Anywhere,
+    /// A circle room, or a DM for the commands naming a record (SPEC §3.2).
+    Circle,
+    /// A DM, or a circle room (filtered to it).
+    DmOrCircle,
+    /// A DM only.
+    Dm,
 }
 
 /// The grammar and documentation of one command.
@@ -57,6 +70,16 @@ pub const SPECS: &[Spec] = &[
     lang::SPEC,
     notify::SPEC,
     forget_me::SPEC,
+    circle::SPEC,
+    pledge::INTEND,
+    pledge::WITHDRAW,
+    pledge::COMMIT,
+    pledge::REMIND,
+    pledge::PAID,
+    pledge::CONFIRM,
+    pledge::FORGIVE,
+    mine::MINE,
+    mine::ARCHIVE,
 ];
 
 pub fn spec(name: &str) -> Option<&'static Spec> {
@@ -74,6 +97,19 @@ pub enum Command {
     /// `None`: show the current setting.
     Notify(Option<bool>),
     ForgetMe { confirm: bool },
+    Circle(CircleCommand),
+    /// `intend <amount> [for "<what>"]`
+    Intend { amount: crate::Amount, what: Option<String> },
+    /// `intend #N <amount>`
+    IntendChange { id: RecordId, amount: crate::Amount },
+    /// `commit #N [amount]`
+    CommitIntention { id: RecordId, amount: Option<crate::Amount> },
+    /// `commit <amount> [for "<what>"]`
+    CommitDirect { amount: crate::Amount, what: Option<String> },
+    /// `withdraw`, `remind`, `paid`, `confirm`, `forgive` `#N`
+    Record { action: RecordAction, id: RecordId },
+    Mine,
+    Archive(ArchiveFilter),
 }
 
 impl Command {
@@ -86,6 +122,34 @@ impl Command {
             Command::Lang(_) => lang::SPEC.name,
             Command::Notify(_) => notify::SPEC.name,
             Command::ForgetMe { .. } => forget_me::SPEC.name,
+            Command::Circle(_) => circle::SPEC.name,
+            Command::Intend { .. } | Command::IntendChange { .. } => pledge::INTEND.name,
+            Command::CommitIntention { .. } | Command::CommitDirect { .. } => pledge::COMMIT.name,
+            Command::Record { action, .. } => action.name(),
+            Command::Mine => mine::MINE.name,
+            Command::Archive(_) => mine::ARCHIVE.name,
+        }
+    }
+
+    /// A circle or ledger command, decided by [`crate::circle::decide_ledger`].
+    pub fn is_ledger(&self) -> bool {
+        !matches!(
+            self,
+            Command::Help { .. }
+                | Command::Status(_)
+                | Command::About { .. }
+                | Command::Pay(_)
+                | Command::Lang(_)
+                | Command::Notify(_)
+                | Command::ForgetMe { .. }
+        )
+    }
+
+    /// The record `#N` the command names.
+    pub fn record_id(&self) -> Option<RecordId> {
+        match self {
+            Command::IntendChange { id, .. } | Command::CommitIntention { id, .. } | Command::Record { id, .. } => Some(*id),
+            _ => None,
         }
     }
 
@@ -148,6 +212,16 @@ fn parse_line(line: &str, keyword: &str) -> Result<Command, CommandError> {
         "lang" => lang::parse(&args),
         "notify" => notify::parse(&args),
         "forget-me" => forget_me::parse(&args),
+        "circle" => circle::parse(&args),
+        "intend" => pledge::parse_intend(&args),
+        "commit" => pledge::parse_commit(&args),
+        "withdraw" => pledge::parse_record(&args, RecordAction::Withdraw),
+        "remind" => pledge::parse_record(&args, RecordAction::Remind),
+        "paid" => pledge::parse_record(&args, RecordAction::Paid),
+        "confirm" => pledge::parse_record(&args, RecordAction::Confirm),
+        "forgive" => pledge::parse_record(&args, RecordAction::Forgive),
+        "mine" => mine::parse_mine(&args),
+        "archive" => mine::parse_archive(&args),
         other => Err(CommandError::new(ErrorCode::UnknownCommand, Text::new("err-unknown-command").arg("word", other))),
     };
     parsed.map_err(|e| e.with_usage(spec.name))
@@ -173,6 +247,7 @@ pub fn decide(cmd: &Command, ctx: &Ctx<'_>, profile: &Profile, facts: &LedgerFac
         Command::Lang(l) => Ok(lang::decide(*l, profile)),
         Command::Notify(on) => Ok(notify::decide(*on, profile)),
         Command::ForgetMe { confirm } => forget_me::decide(*confirm, ctx, profile),
+        _ => Err(CommandError::new(ErrorCode::Internal, Text::new("err-internal").arg("id", "not-a-profile-command"))),
     };
     decision.map_err(|e| e.with_usage(cmd.name()))
 }

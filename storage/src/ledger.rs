@@ -1,0 +1,240 @@
+//! Circles and their ledger: the `circles` and `records` tables (SPEC §3.2).
+
+use chrono::{DateTime, Utc};
+use exodus_commands::ledger::{Kind, Record, RecordId, State};
+use exodus_commands::profile::Totals;
+use exodus_commands::{Amount, MemberId};
+use sqlx::Row;
+
+use crate::{Backend, Result, Store, StoreError, Tx, from_millis, millis, on_backend};
+
+const COLUMNS: &str = "id, kind, giver, recipient, room_id, amount_cents, what, state, overdue, created_ms, due_ms, changed_ms";
+
+/// The stored columns of a record, before validation.
+struct Columns {
+    id: i64,
+    kind: String,
+    giver: String,
+    recipient: String,
+    room_id: String,
+    amount_cents: i64,
+    what: Option<String>,
+    state: String,
+    overdue: bool,
+    created_ms: i64,
+    due_ms: Option<i64>,
+    changed_ms: i64,
+}
+
+/// Reads the [`COLUMNS`] of a row of either backend.
+macro_rules! columns {
+    ($row:expr) => {
+        Columns {
+            id: $row.try_get(0)?,
+            kind: $row.try_get(1)?,
+            giver: $row.try_get(2)?,
+            recipient: $row.try_get(3)?,
+            room_id: $row.try_get(4)?,
+            amount_cents: $row.try_get(5)?,
+            what: $row.try_get(6)?,
+            state: $row.try_get(7)?,
+            overdue: $row.try_get(8)?,
+            created_ms: $row.try_get(9)?,
+            due_ms: $row.try_get(10)?,
+            changed_ms: $row.try_get(11)?,
+        }
+    };
+}
+
+fn member(text: &str) -> Result<MemberId> {
+    MemberId::parse(text).ok_or_else(|| StoreError::Corrupt(format!("member {text}")))
+}
+
+impl Columns {
+    fn into_record(self) -> Result<Record> {
+        Ok(Record {
+            id: self.id,
+            kind: Kind::from_code(&self.kind).ok_or_else(|| StoreError::Corrupt(format!("record kind {}", self.kind)))?,
+            giver: member(&self.giver)?,
+            recipient: member(&self.recipient)?,
+            room_id: self.room_id,
+            amount: Amount::from_stored_cents(self.amount_cents),
+            what: self.what,
+            state: State::from_code(&self.state).ok_or_else(|| StoreError::Corrupt(format!("record state {}", self.state)))?,
+            overdue: self.overdue,
+            created_at: from_millis(self.created_ms)?,
+            due: self.due_ms.map(from_millis).transpose()?,
+            changed_at: from_millis(self.changed_ms)?,
+        })
+    }
+}
+
+/// Runs a query returning [`COLUMNS`] rows and turns them into records.
+macro_rules! fetch_records {
+    ($backend:expr, $sql:expr, $($bind:expr),*) => {{
+        let columns: Vec<Columns> = on_backend!($backend, conn => {
+            let rows = sqlx::query($sql)$(.bind($bind))*.fetch_all(&mut **conn).await?;
+            rows.iter().map(|row| Ok(columns!(row))).collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        columns.into_iter().map(Columns::into_record).collect::<Result<Vec<Record>>>()
+    }};
+}
+
+impl Store {
+    /// The owner of the circle bound to `room_id`.
+    pub async fn circle_owner_of(&self, room_id: &str) -> Result<Option<MemberId>> {
+        const SQL: &str = "SELECT owner FROM circles WHERE room_id = $1";
+        let owner: Option<String> = on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(room_id).fetch_optional(pool).await?);
+        owner.as_deref().map(member).transpose()
+    }
+
+    /// The room of `owner`'s circle.
+    pub async fn circle_room_of(&self, owner: &MemberId) -> Result<Option<String>> {
+        const SQL: &str = "SELECT room_id FROM circles WHERE owner = $1";
+        Ok(on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(owner.as_str()).fetch_optional(pool).await?))
+    }
+
+    /// The room of record `#id`'s circle.
+    pub async fn record_room(&self, id: RecordId) -> Result<Option<String>> {
+        const SQL: &str = "SELECT room_id FROM records WHERE id = $1";
+        Ok(on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(id).fetch_optional(pool).await?))
+    }
+
+    /// The tag of the message the bot sent as `event_id` (`paid:<id>` for a paid notice).
+    pub async fn sent_message_tag(&self, event_id: &str) -> Result<Option<String>> {
+        const SQL: &str = "SELECT tag FROM outbox WHERE sent_event_id = $1";
+        let tag: Option<Option<String>> =
+            on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(event_id).fetch_optional(pool).await?);
+        Ok(tag.flatten())
+    }
+
+    /// Every circle, as `(owner, room_id)`.
+    pub async fn circles(&self) -> Result<Vec<(MemberId, String)>> {
+        const SQL: &str = "SELECT owner, room_id FROM circles ORDER BY owner";
+        let rows: Vec<(String, String)> = on_backend!(&self.pool, pool => sqlx::query_as(SQL).fetch_all(pool).await?);
+        rows.into_iter().map(|(o, r)| Ok((member(&o)?, r))).collect()
+    }
+}
+
+impl Tx {
+    pub async fn circle_owner_of(&mut self, room_id: &str) -> Result<Option<MemberId>> {
+        const SQL: &str = "SELECT owner FROM circles WHERE room_id = $1";
+        let owner: Option<String> =
+            on_backend!(&mut self.tx, tx => sqlx::query_scalar(SQL).bind(room_id).fetch_optional(&mut **tx).await?);
+        owner.as_deref().map(member).transpose()
+    }
+
+    pub async fn circle_room_of(&mut self, owner: &MemberId) -> Result<Option<String>> {
+        const SQL: &str = "SELECT room_id FROM circles WHERE owner = $1";
+        Ok(on_backend!(&mut self.tx, tx => sqlx::query_scalar(SQL).bind(owner.as_str()).fetch_optional(&mut **tx).await?))
+    }
+
+    /// Binds `room_id` as `owner`'s circle; `false` when the owner already has a circle or the
+    /// room already is one (nothing written).
+    pub async fn bind_circle(&mut self, owner: &MemberId, room_id: &str, now: DateTime<Utc>) -> Result<bool> {
+        const SQL: &str = "INSERT INTO circles (owner, room_id, created_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        let n = on_backend!(&mut self.tx, tx => sqlx::query(SQL)
+            .bind(owner.as_str()).bind(room_id).bind(millis(now))
+            .execute(&mut **tx).await?.rows_affected());
+        Ok(n == 1)
+    }
+
+    /// The number the next record will get. On SQLite the write lock of `BEGIN IMMEDIATE` makes
+    /// it safe; on PostgreSQL it comes from the table's sequence.
+    pub async fn next_record_id(&mut self) -> Result<RecordId> {
+        Ok(match &mut self.tx {
+            Backend::Sqlite(tx) => {
+                sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(id), 0) + 1 FROM records").fetch_one(&mut **tx).await?
+            }
+            Backend::Postgres(tx) => {
+                sqlx::query_scalar::<_, i64>("SELECT nextval(pg_get_serial_sequence('records', 'id'))").fetch_one(&mut **tx).await?
+            }
+        })
+    }
+
+    /// Record `#id`, locked until the transaction ends.
+    pub async fn record_for_update(&mut self, id: RecordId) -> Result<Option<Record>> {
+        let sql = match &self.tx {
+            Backend::Sqlite(_) => format!("SELECT {COLUMNS} FROM records WHERE id = $1"),
+            Backend::Postgres(_) => format!("SELECT {COLUMNS} FROM records WHERE id = $1 FOR UPDATE"),
+        };
+        let mut found = fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), id)?;
+        Ok(found.pop())
+    }
+
+    /// A circle's records for its figures: every open one, those that closed since
+    /// `cycle_start`, and those due at `red_deadline`.
+    pub async fn circle_records(&mut self, room_id: &str, cycle_start: DateTime<Utc>, red_deadline: Option<DateTime<Utc>>) -> Result<Vec<Record>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM records WHERE room_id = $1 AND (state IN ('active', 'open', 'paid') \
+             OR changed_ms >= $2 OR due_ms = $3) ORDER BY id"
+        );
+        fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), room_id, millis(cycle_start), red_deadline.map(millis))
+    }
+
+    /// The member's records as giver or recipient, newest first, at most `limit`.
+    pub async fn member_records(&mut self, member: &MemberId, open: bool, limit: i64) -> Result<Vec<Record>> {
+        let states = if open { "state IN ('active', 'open', 'paid')" } else { "state NOT IN ('active', 'open', 'paid')" };
+        let sql = format!("SELECT {COLUMNS} FROM records WHERE (giver = $1 OR recipient = $1) AND {states} ORDER BY id DESC LIMIT $2");
+        fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), member.as_str(), limit)
+    }
+
+    /// Open intentions in `recipient`'s favour (cancelled when they go green).
+    pub async fn active_intentions_for(&mut self, recipient: &MemberId) -> Result<Vec<Record>> {
+        let sql = format!("SELECT {COLUMNS} FROM records WHERE recipient = $1 AND state = 'active' ORDER BY id");
+        fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), recipient.as_str())
+    }
+
+    /// Open intentions by `giver` in the circle of `room_id` (withdrawn when they leave it).
+    pub async fn active_intentions_by(&mut self, giver: &MemberId, room_id: &str) -> Result<Vec<Record>> {
+        let sql = format!("SELECT {COLUMNS} FROM records WHERE giver = $1 AND room_id = $2 AND state = 'active' ORDER BY id");
+        fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), giver.as_str(), room_id)
+    }
+
+    /// Writes a new record with the number it already has (from [`Tx::next_record_id`]).
+    pub async fn insert_record(&mut self, r: &Record) -> Result<()> {
+        let sql = format!("INSERT INTO records ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
+        on_backend!(&mut self.tx, tx => { sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(r.id).bind(r.kind.code()).bind(r.giver.as_str()).bind(r.recipient.as_str()).bind(&r.room_id)
+            .bind(r.amount.cents()).bind(&r.what).bind(r.state.code()).bind(r.overdue).bind(millis(r.created_at))
+            .bind(r.due.map(millis)).bind(millis(r.changed_at))
+            .execute(&mut **tx).await?; });
+        Ok(())
+    }
+
+    /// Writes a changed record (amount, state, overdue, due, changed time).
+    pub async fn update_record(&mut self, r: &Record) -> Result<()> {
+        const SQL: &str = "UPDATE records SET kind = $2, amount_cents = $3, state = $4, overdue = $5, due_ms = $6, \
+                           changed_ms = $7 WHERE id = $1";
+        let n = on_backend!(&mut self.tx, tx => sqlx::query(SQL)
+            .bind(r.id).bind(r.kind.code()).bind(r.amount.cents()).bind(r.state.code()).bind(r.overdue)
+            .bind(r.due.map(millis)).bind(millis(r.changed_at))
+            .execute(&mut **tx).await?.rows_affected());
+        if n != 1 {
+            return Err(StoreError::Corrupt(format!("record #{} to update does not exist", r.id)));
+        }
+        Ok(())
+    }
+
+    /// What `status` shows of the member's giving and receiving this cycle: ❤️ open intentions,
+    /// 🤝 open obligations, 👍 fulfilled since `cycle_start`; as giver and as recipient.
+    pub async fn cycle_totals(&mut self, member: &MemberId, cycle_start: DateTime<Utc>) -> Result<(Totals, Totals)> {
+        const SQL: &str = "SELECT giver = $1, kind, state, CAST(SUM(amount_cents) AS BIGINT) FROM records \
+             WHERE (giver = $1 OR recipient = $1) AND (state IN ('active', 'open', 'paid') \
+             OR (state IN ('fulfilled', 'cleared') AND changed_ms >= $2)) GROUP BY 1, 2, 3";
+        let rows: Vec<(bool, String, String, i64)> = on_backend!(&mut self.tx, tx => sqlx::query_as(SQL)
+            .bind(member.as_str()).bind(millis(cycle_start)).fetch_all(&mut **tx).await?);
+        let (mut given, mut received) = (Totals::default(), Totals::default());
+        for (as_giver, kind, state, cents) in rows {
+            let totals = if as_giver { &mut given } else { &mut received };
+            let sum = match (kind.as_str(), state.as_str()) {
+                ("intention", "active") => &mut totals.intentions,
+                ("obligation", "open" | "paid") => &mut totals.obligations,
+                ("obligation", "fulfilled" | "cleared") => &mut totals.fulfilled,
+                _ => continue,
+            };
+            *sum = sum.saturating_add(Amount::from_stored_cents(cents));
+        }
+        Ok((given, received))
+    }
+}
