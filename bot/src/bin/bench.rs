@@ -59,6 +59,10 @@ struct B1Args {
     /// local server).
     #[arg(long)]
     postgres_url: Option<String>,
+    /// Also time the bare transaction B1's commands are built on (claim the event ID, move the
+    /// cursor, commit), for comparison with SPEC §9's two-insert figures.
+    #[arg(long)]
+    baseline: bool,
     /// Exit non-zero when a target is missed (the checks always count).
     #[arg(long)]
     require_targets: bool,
@@ -122,6 +126,10 @@ async fn b1(args: &B1Args) -> Result<()> {
 /// Runs B1 on one database; returns whether the target was met (the checks fail with an error).
 async fn run_b1(name: &str, url: &str, args: &B1Args, workers: usize, target: u64) -> Result<bool> {
     let store = Store::connect(url).await.with_context(|| format!("connecting to {name}"))?;
+    if args.baseline {
+        baseline(name, &store, args.commands).await?;
+    }
+    let processed_before = usize::try_from(store.processed_count().await?)?;
     let settings = Settings { prefixes: vec!["!".into(), "/".into()], unit: "EUR".into(), default_language: Lang::En, timezone: chrono_tz::UTC };
     let pipeline = Arc::new(Pipeline::new(store.clone(), settings));
     let workers = workers.clamp(1, args.rooms);
@@ -150,7 +158,7 @@ async fn run_b1(name: &str, url: &str, args: &B1Args, workers: usize, target: u6
 
     // Checks: every command recorded once, every expected reply queued.
     ensure!(handled == args.commands, "{name}: {handled} of {} commands handled", args.commands);
-    let processed = usize::try_from(store.processed_count().await?)?;
+    let processed = usize::try_from(store.processed_count().await?)? - processed_before;
     ensure!(processed == args.commands, "{name}: {processed} processed rows for {} commands", args.commands);
     let queued = store.pending_outbox(i64::MAX).await?.len();
     ensure!(queued == expected_messages, "{name}: {queued} outbox rows, expected {expected_messages}");
@@ -169,6 +177,21 @@ async fn run_b1(name: &str, url: &str, args: &B1Args, workers: usize, target: u6
         millis(percentile(&latencies, 99)),
     );
     Ok(met)
+}
+
+/// The bare exactly-once transaction, one at a time: BEGIN, claim, cursor, COMMIT.
+async fn baseline(name: &str, store: &Store, count: usize) -> Result<()> {
+    let started = Instant::now();
+    for n in 0..count {
+        let event = EventRef { event_id: format!("$base-{n}"), room_id: "!base:bench.example".into(), origin_ts: i64::try_from(n)? };
+        let mut tx = store.begin().await?;
+        ensure!(tx.claim_event(&event, exodus_storage::Outcome::Applied, Utc::now()).await?, "claimed twice");
+        tx.set_cursor(&event.room_id, &exodus_storage::Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }, Utc::now()).await?;
+        tx.commit().await?;
+    }
+    let elapsed = started.elapsed();
+    println!("B1 {name:<10} baseline (claim + cursor, one transaction each): {} transactions/s", per_second(count, elapsed));
+    Ok(())
 }
 
 struct WorkerReport {
