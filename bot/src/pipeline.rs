@@ -3,13 +3,17 @@
 //! the adapter establishes the facts (membership, power, DM) through [`Rooms`], and the benchmark
 //! calls it directly.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use exodus_commands::circle::{CircleFacts, RoomFacts, World, Write, decide_ledger};
 use exodus_commands::ledger::{self, Cycle, Record};
-use exodus_commands::outcome::{Notice, Target as NoticeTarget};
+use exodus_commands::command::StatusCommand;
+use exodus_commands::network::{FULFILMENT_CYCLES, NetworkFacts, network_members};
+use exodus_commands::outcome::{HelpRequest, Notice, Target as NoticeTarget};
+use exodus_commands::profile::needed;
 use exodus_commands::render::{Rendered, Style, render_error, render_reply};
 use exodus_commands::{Change, Command, CommandError, ErrorCode, Lang, LedgerFacts, MemberId, Need, Parsed, Profile, Reply, decide, parse};
 use exodus_storage::{Cursor, EventRef, OutboxMessage, Outcome, Store, StoreError, Target, Tx};
@@ -99,6 +103,10 @@ pub fn notice_content(rendered: &Rendered, in_reply_to: Option<&str>) -> Value {
     content
 }
 
+/// How many related members a network is followed through (SPEC §6 lists are for people, not
+/// for crawling the whole ledger).
+const MAX_RELATED: usize = 500;
+
 /// Outbox event types that are actions of the bot rather than messages (see `outbox.rs`).
 pub const ACTION_CREATE_CIRCLE: &str = "org.exodus.action.create_circle";
 pub const ACTION_INVITE: &str = "org.exodus.action.invite";
@@ -114,6 +122,10 @@ struct Prefetched {
     world_readable: bool,
     /// Members joined to the sender's own circle (for status notifications).
     own_circle_members: Vec<MemberId>,
+    /// The sender's network (relations 1–6), who hear of an emergency (SPEC §5).
+    network_members: Vec<MemberId>,
+    /// What `network` is decided on.
+    network: Option<NetworkFacts>,
 }
 
 /// Messages written in one transaction, numbered for their transaction IDs.
@@ -164,7 +176,7 @@ impl Pipeline {
             return Ok(Handled::NotACommand);
         };
         let pre = match &parsed.command {
-            Ok(cmd) if incoming.sender_joined => self.prefetch(cmd, incoming, rooms).await?,
+            Ok(cmd) if incoming.sender_joined => self.prefetch(cmd, incoming, rooms, now).await?,
             _ => Prefetched::default(),
         };
         let event = &incoming.event;
@@ -198,12 +210,46 @@ impl Pipeline {
         Ok(Handled::Applied { command: parsed.name, ok })
     }
 
-    async fn prefetch<R: Rooms>(&self, cmd: &Command, incoming: &Incoming<'_>, rooms: &R) -> Result<Prefetched, StoreError> {
+    /// Fulfilments since this instant still make a supporter (SPEC §6: the last three cycles).
+    fn support_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let tz = &self.settings.timezone;
+        Cycle::of(now, tz).back(FULFILMENT_CYCLES - 1).start(tz)
+    }
+
+    /// The relations around `member` and the circle rooms they are joined to now, as the
+    /// homeserver reports it (V1; a room whose membership cannot be established counts as not
+    /// joined).
+    async fn network_facts<R: Rooms>(&self, member: &MemberId, rooms: &R, now: DateTime<Utc>) -> Result<NetworkFacts, StoreError> {
+        let supports = self.store.network_supports(member, self.support_since(now), MAX_RELATED).await?;
+        let others: BTreeSet<String> =
+            supports.iter().filter(|s| &s.giver != member && &s.recipient != member).map(|s| s.room_id.clone()).collect();
+        let mut joined_rooms = BTreeSet::new();
+        for room in others {
+            if rooms.is_joined(&room, member).await.unwrap_or(false) {
+                joined_rooms.insert(room);
+            }
+        }
+        let related: Vec<MemberId> = supports.iter().flat_map(|s| [s.giver.clone(), s.recipient.clone()]).collect::<BTreeSet<_>>().into_iter().collect();
+        let levels = self.store.levels(&related).await?;
+        Ok(NetworkFacts { supports, joined_rooms, levels })
+    }
+
+    async fn prefetch<R: Rooms>(&self, cmd: &Command, incoming: &Incoming<'_>, rooms: &R, now: DateTime<Utc>) -> Result<Prefetched, StoreError> {
         let mut pre = Prefetched::default();
         let room_id = &incoming.event.room_id;
-        if let Command::Status(_) = cmd {
+        if let Command::Status(status) = cmd {
             if let Some(own) = self.store.circle_room_of(&incoming.sender).await? {
                 pre.own_circle_members = rooms.joined_members(&own).await.unwrap_or_default();
+            }
+            if matches!(status, StatusCommand::Red { .. }) {
+                let supports = self.store.network_supports(&incoming.sender, self.support_since(now), MAX_RELATED).await?;
+                pre.network_members = network_members(&incoming.sender, &supports).into_iter().collect();
+            }
+            return Ok(pre);
+        }
+        if let Command::Network = cmd {
+            if incoming.in_dm {
+                pre.network = Some(self.network_facts(&incoming.sender, rooms, now).await?);
             }
             return Ok(pre);
         }
@@ -308,10 +354,22 @@ impl Pipeline {
             }
             return Ok(notices);
         }
+        // Orange is told to the circle; red to the circle and the whole network. Only the request
+        // travels, never a record (SPEC §2, §5).
         let facts = self.ledger_facts(tx, after, now).await?;
-        let view = exodus_commands::outcome::StatusView { owner: after.member.clone(), need: after.need.clone(), facts };
-        for member in pre.own_circle_members.iter().filter(|m| **m != after.member) {
-            notices.push(Notice { target: NoticeTarget::Member(member.clone()), reply: Reply::Status(view.clone()) });
+        let request = HelpRequest {
+            owner: after.member.clone(),
+            need: after.need.clone(),
+            needed: needed(&after.need, &facts.circle),
+            supporters: facts.supporters,
+            circle_room: tx.circle_room_of(&after.member).await?,
+        };
+        let mut told: BTreeSet<&MemberId> = pre.own_circle_members.iter().collect();
+        if matches!(after.need, Need::Red { .. }) {
+            told.extend(&pre.network_members);
+        }
+        for member in told.into_iter().filter(|m| **m != after.member) {
+            notices.push(Notice { target: NoticeTarget::Member(member.clone()), reply: Reply::HelpRequest(request.clone()) });
         }
         Ok(notices)
     }
@@ -378,6 +436,7 @@ impl Pipeline {
             mentions: &incoming.mentions,
             own_records: &own_records,
             next_id,
+            network: pre.network.as_ref(),
         };
         let decision = match decide_ledger(cmd, &world) {
             Ok(d) => d,

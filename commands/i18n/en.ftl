@@ -75,6 +75,7 @@ help-confirm = confirm 👍 that an obligation to you was fulfilled
 help-forgive = release someone from an obligation to you
 help-mine = your open intentions and obligations, given and received
 help-archive = your closed records (all, fulfilled or overdue)
+help-network = the people you support, who support you, and the circles around them
 
 circle-opened = This room is now the support circle of { $owner }.
 circle-creating = I am creating your circle room and will invite you to it in a moment.
@@ -149,3 +150,22 @@ err-not-the-giver = Only the giver of #{ $id } can do that.
 err-not-the-recipient = Only the recipient of #{ $id } can do that.
 err-not-an-obligation = #{ $id } is an intention, not an obligation.
 err-not-an-intention = #{ $id } is an obligation, not an intention.
+
+network-title = Your network (this cycle's intentions and obligations, fulfilments of the last three cycles):
+network-nobody = nobody
+network-supporters = Who supports you
+network-supported = Whom you support
+network-supporters-of-supporters = Who else supports your supporters
+network-co-supporters = Who else supports those you support
+network-supported-by-supporters = Whom else your supporters support
+network-supported-by-supported = Whom those you support support
+
+request-orange = 🔆 { $owner } needs monthly support: 💰 { $requested } { $unit }, still needed 🙏 { $needed } { $unit }, { $supporters ->
+    [one] { $supporters } supporter
+   *[other] { $supporters } supporters
+}.
+request-red = 🆘 { $owner } needs emergency help: 💰 { $requested } { $unit } before { $deadline }, still needed 🙏 { $needed } { $unit }, { $supporters ->
+    [one] { $supporters } supporter
+   *[other] { $supporters } supporters
+}.
+request-join = To help, ask to join the circle: { $link }

@@ -79,6 +79,7 @@ help-confirm = подтвердить 👍, что обязательство п
 help-forgive = освободить человека от обязательства перед вами
 help-mine = ваши открытые намерения и обязательства, данные и полученные
 help-archive = ваши закрытые записи (все, выполненные или просроченные)
+help-network = кого поддерживаете вы, кто поддерживает вас, и круги вокруг них
 
 circle-opened = Эта комната теперь круг поддержки { $owner }.
 circle-creating = Я создаю комнату вашего круга и сейчас приглашу вас в неё.
@@ -154,3 +155,24 @@ err-not-the-giver = Это может сделать только дающий �
 err-not-the-recipient = Это может сделать только получатель по #{ $id }.
 err-not-an-obligation = #{ $id } — намерение, а не обязательство.
 err-not-an-intention = #{ $id } — обязательство, а не намерение.
+
+network-title = Ваша сеть (намерения и обязательства этого цикла, выполненные за последние три цикла):
+network-nobody = никого
+network-supporters = Кто поддерживает вас
+network-supported = Кого поддерживаете вы
+network-supporters-of-supporters = Кто ещё поддерживает ваших сторонников
+network-co-supporters = Кто ещё поддерживает тех, кого поддерживаете вы
+network-supported-by-supporters = Кого ещё поддерживают ваши сторонники
+network-supported-by-supported = Кого поддерживают те, кого поддерживаете вы
+
+request-orange = 🔆 { $owner } нуждается в ежемесячной поддержке: 💰 { $requested } { $unit }, ещё нужно 🙏 { $needed } { $unit }, { $supporters ->
+    [one] { $supporters } сторонник
+    [few] { $supporters } сторонника
+   *[other] { $supporters } сторонников
+}.
+request-red = 🆘 { $owner } нужна срочная помощь: 💰 { $requested } { $unit } до { $deadline }, ещё нужно 🙏 { $needed } { $unit }, { $supporters ->
+    [one] { $supporters } сторонник
+    [few] { $supporters } сторонника
+   *[other] { $supporters } сторонников
+}.
+request-join = Чтобы помочь, попросите приглашение в круг: { $link }

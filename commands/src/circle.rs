@@ -10,6 +10,7 @@ use crate::command::{ArchiveFilter, CircleCommand, Command, RecordAction};
 use crate::error::{CommandError, ErrorCode};
 use crate::ids::MemberId;
 use crate::ledger::{self, Kind, Record, State};
+use crate::network::NetworkFacts;
 use crate::outcome::{CircleView, Notice, Reply, Target};
 use crate::profile::{Level, Need, Profile, Totals};
 use crate::text::Text;
@@ -79,6 +80,8 @@ pub struct World<'a> {
     pub own_records: &'a [Record],
     /// The number the next new record gets.
     pub next_id: ledger::RecordId,
+    /// The relations `network` is decided on (read only for that command).
+    pub network: Option<&'a NetworkFacts>,
 }
 
 /// A change to persist.
@@ -150,6 +153,7 @@ pub fn decide_ledger(cmd: &Command, w: &World<'_>) -> Result<LedgerDecision, Com
         Command::Record { action, id } => record_action(*action, *id, w),
         Command::Mine => mine(w),
         Command::Archive(filter) => archive(*filter, w),
+        Command::Network => network(w),
         _ => Err(err(ErrorCode::Internal, "err-not-a-ledger-command")),
     };
     decision.map_err(|e| e.with_usage(cmd.name()))
@@ -404,4 +408,14 @@ fn filter_matches(filter: ArchiveFilter, r: &Record) -> bool {
         ArchiveFilter::Fulfilled => matches!(r.state, State::Fulfilled | State::Cleared),
         ArchiveFilter::Overdue => r.overdue && !r.is_open(),
     }
+}
+
+fn network(w: &World<'_>) -> Result<LedgerDecision, CommandError> {
+    // Private lists: the DM only (SPEC §3.2).
+    if !w.room.in_dm {
+        return Err(err(ErrorCode::Forbidden, "err-dm-only"));
+    }
+    let empty = NetworkFacts::default();
+    let facts = w.network.unwrap_or(&empty);
+    Ok(LedgerDecision::reply(Reply::Network(crate::network::network(w.sender, facts))))
 }

@@ -292,6 +292,12 @@ impl Cycle {
         Cycle { year: local.year(), month: local.month() }
     }
 
+    /// The cycle `n` months before this one.
+    pub fn back(self, n: u32) -> Cycle {
+        let months = self.year * 12 + i32::try_from(self.month).unwrap_or(1) - 1 - i32::try_from(n).unwrap_or(0);
+        Cycle { year: months.div_euclid(12), month: u32::try_from(months.rem_euclid(12)).unwrap_or(0) + 1 }
+    }
+
     /// The first instant of the cycle.
     pub fn start<Tz: TimeZone>(self, tz: &Tz) -> DateTime<Utc> {
         local_midnight(self.year, self.month, tz)
@@ -420,6 +426,9 @@ mod tests {
         assert_eq!(c, Cycle { year: 2026, month: 12 }, "23:30 UTC is already December in Berlin");
         assert_eq!(c.end(&tz), Utc.with_ymd_and_hms(2026, 12, 31, 23, 0, 0).unwrap());
         assert_eq!(Cycle { year: 2026, month: 3 }.end(&tz), Utc.with_ymd_and_hms(2026, 3, 31, 22, 0, 0).unwrap());
+        assert_eq!(Cycle { year: 2026, month: 2 }.back(2), Cycle { year: 2025, month: 12 });
+        assert_eq!(Cycle { year: 2026, month: 12 }.back(0), Cycle { year: 2026, month: 12 });
+        assert_eq!(Cycle { year: 2026, month: 1 }.back(13), Cycle { year: 2024, month: 12 });
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod error;
 pub mod ids;
 pub mod ledger;
 pub mod lexer;
+pub mod network;
 pub mod outcome;
 pub mod profile;
 pub mod render;

@@ -118,4 +118,22 @@ pub enum Reply {
     IntentionCancelled { record: Record },
     /// A member left the circle: their open intentions there are withdrawn (announced in the room).
     LeftCircle { member: MemberId, withdrawn: Vec<Record> },
+    /// `network`: the six relation lists (SPEC §6), already limited to what the asker may see.
+    Network(crate::network::Network),
+    /// A member's request for help, sent to their circle (orange) or their whole network (red)
+    /// when their status changes (SPEC §5): the request and how to join the circle, never a
+    /// record.
+    HelpRequest(HelpRequest),
+}
+
+/// What travels through a member's network when they ask for help (SPEC §2: the request is not
+/// secret, who gave what never leaves the circle).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelpRequest {
+    pub owner: MemberId,
+    pub need: Need,
+    pub needed: Amount,
+    pub supporters: u32,
+    /// The owner's circle room, to ask to join (`None`: the owner has no circle yet).
+    pub circle_room: Option<String>,
 }

@@ -12,7 +12,8 @@ use crate::command::{SPECS, spec};
 use crate::error::CommandError;
 use crate::ids::Lang;
 use crate::ledger::{Kind, Record, State};
-use crate::outcome::{CircleView, Reply, StatusView};
+use crate::network::{List, Network};
+use crate::outcome::{CircleView, HelpRequest, Reply, StatusView};
 use crate::profile::{FORGET_CONFIRM_MINUTES, Level, Totals, needed};
 use crate::text::{Arg, Text};
 
@@ -301,8 +302,72 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             result["records"] = Value::Array(withdrawn.iter().map(record_json).collect());
             vec![Line::Plain(t(Text::new("notice-left-circle").arg("member", member.as_str()).num("count", withdrawn.len() as i64)))]
         }
+        Reply::Network(network) => network_lines(network, style, &mut result),
+        Reply::HelpRequest(request) => help_request_lines(request, style, &mut result),
     };
     finish(lines, result)
+}
+
+/// `network`: one line per list of SPEC §6, each member with their status.
+fn network_lines(network: &Network, style: &Style<'_>, result: &mut Value) -> Vec<Line> {
+    let mut lines = vec![Line::Plain(tr(style.lang, &Text::new("network-title")))];
+    for list in List::ALL {
+        let related = network.list(list);
+        result[list.code()] = Value::Array(related.iter().map(|r| json!({"member": r.member, "status": r.level.code()})).collect());
+        let members = if related.is_empty() {
+            tr(style.lang, &Text::new("network-nobody"))
+        } else {
+            related.iter().map(|r| format!("{} {}", r.level.emoji(), r.member)).collect::<Vec<_>>().join(", ")
+        };
+        lines.push(Line::Plain(format!("{}: {members}", tr(style.lang, &Text::new(network_message(list))))));
+    }
+    lines
+}
+
+fn network_message(list: List) -> &'static str {
+    match list {
+        List::Supporters => "network-supporters",
+        List::Supported => "network-supported",
+        List::SupportersOfSupporters => "network-supporters-of-supporters",
+        List::CoSupporters => "network-co-supporters",
+        List::SupportedBySupporters => "network-supported-by-supporters",
+        List::SupportedBySupported => "network-supported-by-supported",
+    }
+}
+
+/// A request for help passed on to the circle or the network (SPEC §5): the need, what is still
+/// needed, the supporter count and the circle's link; never a record.
+fn help_request_lines(request: &HelpRequest, style: &Style<'_>, result: &mut Value) -> Vec<Line> {
+    let need = &request.need;
+    let link = request.circle_room.as_ref().map(|room| format!("https://matrix.to/#/{room}"));
+    result["notice"] = json!("help-request");
+    result["owner"] = json!(request.owner);
+    result["status"] = json!(need.level().code());
+    result["requested"] = json!(need.requested());
+    result["deadline"] = json!(need.deadline().map(rfc3339));
+    result["note"] = json!(need.note());
+    result["needed"] = json!(request.needed);
+    result["supporters"] = json!(request.supporters);
+    result["link"] = json!(link);
+    let id = match need.level() {
+        Level::Red => "request-red",
+        _ => "request-orange",
+    };
+    let mut head = tr(style.lang, &Text::new(id)
+        .arg("owner", request.owner.as_str())
+        .arg("requested", need.requested().unwrap_or_default())
+        .arg("needed", request.needed)
+        .arg("unit", style.unit)
+        .num("supporters", i64::from(request.supporters))
+        .arg("deadline", need.deadline().map(|d| date(d, style)).unwrap_or_default()));
+    if let Some(note) = need.note() {
+        head.push_str(&format!(" — “{note}”"));
+    }
+    let mut lines = vec![Line::Plain(head)];
+    if let Some(link) = link {
+        lines.push(Line::Plain(tr(style.lang, &Text::new("request-join").arg("link", link))));
+    }
+    lines
 }
 
 /// The Fluent message of a ledger command's reply.
@@ -618,6 +683,18 @@ mod tests {
         "err-not-the-recipient",
         "err-not-an-obligation",
         "err-not-an-intention",
+        "help-network",
+        "network-title",
+        "network-nobody",
+        "network-supporters",
+        "network-supported",
+        "network-supporters-of-supporters",
+        "network-co-supporters",
+        "network-supported-by-supporters",
+        "network-supported-by-supported",
+        "request-orange",
+        "request-red",
+        "request-join",
     ];
 
     #[test]
@@ -652,6 +729,8 @@ mod tests {
             include_str!("command/pay.rs"),
             include_str!("command/pledge.rs"),
             include_str!("command/status.rs"),
+            include_str!("command/network.rs"),
+            include_str!("network.rs"),
         ];
         let mut named = 0;
         for source in sources {

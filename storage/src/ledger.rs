@@ -1,8 +1,11 @@
 //! Circles and their ledger: the `circles` and `records` tables (SPEC §3.2).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, Utc};
 use exodus_commands::ledger::{Kind, Record, RecordId, State};
-use exodus_commands::profile::Totals;
+use exodus_commands::network::Support;
+use exodus_commands::profile::{Level, Totals};
 use exodus_commands::{Amount, MemberId};
 use sqlx::Row;
 
@@ -106,6 +109,50 @@ impl Store {
         let tag: Option<Option<String>> =
             on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(event_id).fetch_optional(pool).await?);
         Ok(tag.flatten())
+    }
+
+    /// The support relations (SPEC §6) of `member` and of everyone `member` is related to: one
+    /// per giver, recipient and circle room, from active intentions, open obligations and
+    /// fulfilments since `since`. At most `max_related` related members are followed.
+    pub async fn network_supports(&self, member: &MemberId, since: DateTime<Utc>, max_related: usize) -> Result<Vec<Support>> {
+        let mut all: BTreeSet<Support> = self.supports_of(member, since).await?.into_iter().collect();
+        let related: Vec<MemberId> = all
+            .iter()
+            .flat_map(|s| [s.giver.clone(), s.recipient.clone()])
+            .filter(|m| m != member)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .take(max_related)
+            .collect();
+        for other in &related {
+            all.extend(self.supports_of(other, since).await?);
+        }
+        Ok(all.into_iter().collect())
+    }
+
+    /// The support relations `member` is a party to.
+    async fn supports_of(&self, member: &MemberId, since: DateTime<Utc>) -> Result<Vec<Support>> {
+        const SQL: &str = "SELECT DISTINCT giver, recipient, room_id FROM records WHERE (giver = $1 OR recipient = $1) \
+             AND (state IN ('active', 'open', 'paid') OR (state IN ('fulfilled', 'cleared') AND changed_ms >= $2)) \
+             ORDER BY giver, recipient, room_id";
+        let rows: Vec<(String, String, String)> =
+            on_backend!(&self.pool, pool => sqlx::query_as(SQL).bind(member.as_str()).bind(millis(since)).fetch_all(pool).await?);
+        rows.into_iter().map(|(g, r, room_id)| Ok(Support { giver: self::member(&g)?, recipient: self::member(&r)?, room_id })).collect()
+    }
+
+    /// The status levels of `members`; those without a profile are left out (green).
+    pub async fn levels(&self, members: &[MemberId]) -> Result<BTreeMap<MemberId, Level>> {
+        const SQL: &str = "SELECT status FROM members WHERE user_id = $1";
+        let mut out = BTreeMap::new();
+        for m in members {
+            let status: Option<String> =
+                on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(m.as_str()).fetch_optional(pool).await?);
+            if let Some(status) = status {
+                let level = Level::from_code(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?;
+                out.insert(m.clone(), level);
+            }
+        }
+        Ok(out)
     }
 
     /// Every circle, as `(owner, room_id)`.

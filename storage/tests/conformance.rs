@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use exodus_commands::profile::{PaymentMethod, Settled};
+use exodus_commands::ledger::{Kind, Record, State};
+use exodus_commands::network::Support;
+use exodus_commands::profile::{Level, PaymentMethod, Settled};
 use exodus_commands::{Amount, Lang, MemberId, Need, Profile};
 use exodus_storage::testing::{create_postgres_database, drop_postgres_database, postgres_base_url};
 use exodus_storage::{Cursor, EventRef, OutboxMessage, Outcome, Store, Target};
@@ -71,6 +73,8 @@ conformance!(
     dm_rooms_are_remembered_and_forgotten,
     concurrent_claims_of_one_event_apply_it_once,
     concurrent_updates_of_one_profile_lose_nothing,
+    records_round_trip_and_sum,
+    network_supports_follow_the_relations,
 );
 
 fn now() -> DateTime<Utc> {
@@ -265,4 +269,91 @@ async fn concurrent_updates_of_one_profile_lose_nothing(store: &Store) {
     }
     let p = store.profile(&erin).await.unwrap().unwrap();
     assert_eq!(p.payment.len(), 10, "a read-modify-write was lost: {:?}", p.payment);
+}
+
+fn record(id: i64, kind: Kind, giver: &str, recipient: &str, cents: i64, state: State, changed: DateTime<Utc>) -> Record {
+    Record {
+        id,
+        kind,
+        giver: member(giver),
+        recipient: member(recipient),
+        room_id: format!("!{recipient}:example.org"),
+        amount: Amount::from_cents(cents).unwrap(),
+        what: (id == 2).then(|| "2h plumbing".to_owned()),
+        state,
+        overdue: false,
+        created_at: changed,
+        due: (kind == Kind::Obligation).then(|| now() + Duration::days(20)),
+        changed_at: changed,
+    }
+}
+
+async fn records_round_trip_and_sum(store: &Store) {
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.bind_circle(&member("alice"), "!alice:example.org", now()).await.unwrap());
+    assert!(!tx.bind_circle(&member("alice"), "!other:example.org", now()).await.unwrap(), "one circle per owner");
+    let first = tx.next_record_id().await.unwrap();
+    let records = [
+        record(first, Kind::Intention, "bob", "alice", 10_000, State::Active, now()),
+        record(first + 1, Kind::Obligation, "carol", "alice", 2_550, State::Open, now()),
+        record(first + 2, Kind::Obligation, "bob", "alice", 1_000, State::Fulfilled, now()),
+        record(first + 3, Kind::Obligation, "bob", "alice", 700, State::Fulfilled, now() - Duration::days(40)),
+    ];
+    for r in &records {
+        tx.insert_record(r).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.record_for_update(first + 1).await.unwrap().as_ref(), Some(&records[1]));
+    let mut paid = records[1].clone();
+    paid.state = State::Paid;
+    tx.update_record(&paid).await.unwrap();
+    let since = now() - Duration::days(1);
+    let circle: Vec<i64> = tx.circle_records("!alice:example.org", since, None).await.unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(circle, vec![first, first + 1, first + 2], "open ones and those closed this cycle");
+    let (given, received) = tx.cycle_totals(&member("bob"), since).await.unwrap();
+    assert_eq!((given.intentions.cents(), given.obligations.cents(), given.fulfilled.cents()), (10_000, 0, 1_000));
+    assert_eq!(received.intentions.cents(), 0);
+    let (_, received) = tx.cycle_totals(&member("alice"), since).await.unwrap();
+    assert_eq!((received.intentions.cents(), received.obligations.cents(), received.fulfilled.cents()), (10_000, 2_550, 1_000));
+    let open: Vec<i64> = tx.member_records(&member("bob"), true, 10).await.unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(open, vec![first]);
+    let closed: Vec<i64> = tx.member_records(&member("bob"), false, 10).await.unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(closed, vec![first + 3, first + 2], "newest first");
+    tx.commit().await.unwrap();
+    assert_eq!(store.record_room(first).await.unwrap().as_deref(), Some("!alice:example.org"));
+    assert_eq!(store.circle_owner_of("!alice:example.org").await.unwrap(), Some(member("alice")));
+}
+
+async fn network_supports_follow_the_relations(store: &Store) {
+    // bob → me (active), me → dave (open), erin → bob (fulfilled this cycle), zed → bob (fulfilled
+    // long ago: no longer a relation), frank → zed (unrelated to me), gina → dave (withdrawn).
+    let mut tx = store.begin().await.unwrap();
+    let old = now() - Duration::days(200);
+    let rows = [
+        record(1, Kind::Intention, "bob", "me", 100, State::Active, now()),
+        record(2, Kind::Obligation, "me", "dave", 100, State::Open, now()),
+        record(3, Kind::Obligation, "erin", "bob", 100, State::Fulfilled, now()),
+        record(4, Kind::Obligation, "zed", "bob", 100, State::Fulfilled, old),
+        record(5, Kind::Obligation, "frank", "zed", 100, State::Open, now()),
+        record(6, Kind::Intention, "gina", "dave", 100, State::Withdrawn, now()),
+    ];
+    for r in &rows {
+        tx.insert_record(r).await.unwrap();
+    }
+    let mut dave = Profile::new(member("dave"));
+    dave.need = Need::Orange { requested: Amount::from_cents(500).unwrap(), note: None };
+    tx.save_profile(&Profile::new(member("dave")), &dave, now()).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let supports = store.network_supports(&member("me"), now() - Duration::days(90), 100).await.unwrap();
+    let pairs: Vec<(&str, &str)> = supports.iter().map(|s: &Support| (s.giver.as_str(), s.recipient.as_str())).collect();
+    assert_eq!(
+        pairs,
+        vec![("@bob:example.org", "@me:example.org"), ("@erin:example.org", "@bob:example.org"), ("@me:example.org", "@dave:example.org")]
+    );
+    assert_eq!(supports[1].room_id, "!bob:example.org");
+    let levels = store.levels(&[member("dave"), member("bob")]).await.unwrap();
+    assert_eq!(levels.into_iter().collect::<Vec<_>>(), vec![(member("dave"), Level::Orange)]);
 }

@@ -11,6 +11,7 @@ mod forget_me;
 mod help;
 mod lang;
 mod mine;
+mod network;
 mod notify;
 mod pay;
 mod pledge;
@@ -80,6 +81,7 @@ pub const SPECS: &[Spec] = &[
     pledge::FORGIVE,
     mine::MINE,
     mine::ARCHIVE,
+    network::SPEC,
 ];
 
 pub fn spec(name: &str) -> Option<&'static Spec> {
@@ -110,6 +112,7 @@ pub enum Command {
     Record { action: RecordAction, id: RecordId },
     Mine,
     Archive(ArchiveFilter),
+    Network,
 }
 
 impl Command {
@@ -128,6 +131,7 @@ impl Command {
             Command::Record { action, .. } => action.name(),
             Command::Mine => mine::MINE.name,
             Command::Archive(_) => mine::ARCHIVE.name,
+            Command::Network => network::SPEC.name,
         }
     }
 
@@ -222,6 +226,7 @@ fn parse_line(line: &str, keyword: &str) -> Result<Command, CommandError> {
         "forgive" => pledge::parse_record(&args, RecordAction::Forgive),
         "mine" => mine::parse_mine(&args),
         "archive" => mine::parse_archive(&args),
+        "network" => network::parse(&args),
         other => Err(CommandError::new(ErrorCode::UnknownCommand, Text::new("err-unknown-command").arg("word", other))),
     };
     parsed.map_err(|e| e.with_usage(spec.name))
