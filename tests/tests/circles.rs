@@ -353,3 +353,127 @@ async fn a_circle_opened_from_a_dm_gets_its_own_encrypted_room() {
     other.wait_joined(&room, other.user_id.as_str(), JOIN_TIMEOUT).await.unwrap();
     other.command(&room, "!circle open").await.unwrap().assert_error("invalid_state");
 }
+
+/// SPEC §6 and V1: `network` lists relations two steps out, but a relation between two others
+/// only to a member of the circle it is recorded in; going red sends the request (never a
+/// record) to the whole network, in each member's language (SPEC §5).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_network_shows_what_its_member_may_see_and_hears_of_an_emergency() {
+    // alice's circle A: bob supports alice. bob's circle B: carol supports bob.
+    let a = Circle::open(false, "orange 300 rent").await;
+    let bob = a.member(&Homeserver::a(), "bob").await;
+    let carol = TestUser::login(&Homeserver::b(), "carol").await.unwrap();
+    let b_room = bob.create_room_with(&a.bot.user_id, false).await.unwrap();
+    bob.command(&b_room, "!circle open").await.unwrap().assert_ok("circle");
+    bob.command(&b_room, "!status orange 100").await.unwrap().assert_ok("status");
+    bob.invite(&b_room, carol.user_id.as_str()).await.unwrap();
+    carol.wait_joined(&b_room, carol.user_id.as_str(), JOIN_TIMEOUT).await.unwrap();
+    bob.command(&a.room, "!intend 40").await.unwrap().assert_ok("intend");
+    carol.command(&b_room, "!intend 25").await.unwrap().assert_ok("intend");
+    carol.command(&b_room, "!lang ru").await.unwrap().assert_ok("lang");
+
+    let names = |r: &Value, list: &str| -> Vec<String> {
+        r[list].as_array().unwrap_or_else(|| panic!("no {list} in {r:#}")).iter().map(|m| m["member"].as_str().unwrap().to_owned()).collect()
+    };
+    let (alice_id, bob_id, carol_id) = (a.owner.user_id.to_string(), bob.user_id.to_string(), carol.user_id.to_string());
+
+    // bob is a party to both relations: he sees both.
+    let bob_dm = bob.create_dm_with(&a.bot.user_id).await.unwrap();
+    let n = bob.command(&bob_dm, "!network").await.unwrap();
+    n.assert_ok("network");
+    assert_eq!((names(&n.result, "supporters"), names(&n.result, "supported")), (vec![carol_id.clone()], vec![alice_id.clone()]));
+    assert_eq!(n.result["supported"][0]["status"], "orange");
+
+    // alice is not in bob's circle: carol → bob is not hers to see.
+    let alice_dm = a.owner.create_dm_with(&a.bot.user_id).await.unwrap();
+    let n = a.owner.command(&alice_dm, "!network").await.unwrap();
+    assert_eq!(names(&n.result, "supporters"), vec![bob_id.clone()]);
+    assert_eq!(names(&n.result, "supporters_of_supporters"), Vec::<String>::new(), "{:#}", n.result);
+    assert!(!n.body.contains(carol_id.as_str()), "the reply names a relation alice may not see: {}", n.body);
+    // Once she joins bob's circle, she does.
+    bob.invite(&b_room, &alice_id).await.unwrap();
+    a.owner.wait_joined(&b_room, &alice_id, JOIN_TIMEOUT).await.unwrap();
+    let n = a.owner.command(&alice_dm, "!network").await.unwrap();
+    assert_eq!(names(&n.result, "supporters_of_supporters"), vec![carol_id.clone()]);
+    // carol is in neither alice's circle nor a party to bob → alice.
+    let carol_dm = carol.create_dm_with(&a.bot.user_id).await.unwrap();
+    let n = carol.command(&carol_dm, "!network").await.unwrap();
+    assert_eq!(names(&n.result, "supported"), vec![bob_id.clone()]);
+    assert_eq!(names(&n.result, "supported_by_supported"), Vec::<String>::new(), "{:#}", n.result);
+    // The lists are private: DM only.
+    bob.command(&a.room, "!network").await.unwrap().assert_error("forbidden");
+
+    // alice goes red: bob (relation 1) and carol (relation 3) hear of it, carol in Russian; the
+    // request says how to join the circle and names no record.
+    a.owner.command(&a.room, "!status red 200 5 \"roof repair\"").await.unwrap().assert_ok("status");
+    for (user, dm) in [(&bob, &bob_dm), (&carol, &carol_dm)] {
+        let request = user
+            .wait_notice(dm, REPLY_TIMEOUT, "the emergency request", |r| r["notice"] == "help-request" && r["owner"] == alice_id.as_str())
+            .await
+            .unwrap();
+        assert_eq!((&request.result["status"], &request.result["requested"]), (&json!("red"), &json!("200.00")));
+        assert!(request.result["deadline"].as_str().is_some());
+        assert_eq!(request.result["link"], format!("https://matrix.to/#/{}", a.room));
+        assert!(request.result.get("records").is_none() && !request.body.contains("40.00"), "a record travelled: {:#}", request.result);
+        assert_eq!(has_cyrillic(&request.body), user.user_id == carol.user_id, "{}: {}", user.user_id, request.body);
+    }
+}
+
+/// V5: a display name that is another member's user ID gives no authority; the sender is their
+/// user ID.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_display_name_set_to_another_members_id_gives_no_authority() {
+    let c = Circle::open(false, "orange 100").await;
+    let bob = c.member(&Homeserver::a(), "bob").await;
+    let mallory = c.member(&Homeserver::b(), "mallory").await;
+    let o = id(&bob.command(&c.room, "!commit 30").await.unwrap().assert_ok("commit").result);
+    bob.command(&c.room, &format!("!paid #{o}")).await.unwrap().assert_ok("paid");
+    mallory.client.account().set_display_name(Some(c.owner.user_id.as_str())).await.unwrap();
+    let owner_id = c.owner.user_id.to_string();
+    let mallory_id = mallory.user_id.to_string();
+    c.owner
+        .wait_event(&c.room, JOIN_TIMEOUT, "mallory's new display name", |e| {
+            e.event_type == "m.room.member" && e.state_key.as_deref() == Some(mallory_id.as_str()) && e.content["displayname"] == owner_id.as_str()
+        })
+        .await
+        .unwrap();
+    for body in [format!("!confirm #{o}"), format!("!forgive #{o}"), format!("!remind #{o}")] {
+        mallory.command(&c.room, &body).await.unwrap().assert_error("forbidden");
+    }
+    mallory.command(&c.room, "!intend 5").await.unwrap().assert_ok("intend");
+    let f = c.figures().await;
+    assert_eq!((&f["owner"], &f["obligations"], &f["fulfilled"]), (&json!(owner_id), &json!("30.00"), &json!("0.00")));
+    let records = f["records"].as_array().unwrap();
+    let pledge = records.iter().find(|r| r["kind"] == "intention").unwrap();
+    assert_eq!(pledge["from"], mallory_id.as_str(), "the pledge is mallory's, whatever her name says");
+}
+
+/// V4: a command quoted in a reply's fallback is not executed; the reply's own text is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_quoted_inside_a_reply_is_not_executed() {
+    let c = Circle::open(false, "orange 100").await;
+    let bob = c.member(&Homeserver::a(), "bob").await;
+    let carol = c.member(&Homeserver::a(), "carol").await;
+    let pledge = bob.send_text(&c.room, "!intend 40").await.unwrap();
+    bob.wait_reply(&c.room, &pledge, REPLY_TIMEOUT).await.unwrap().assert_ok("intend");
+    let quoting = json!({
+        "msgtype": "m.text",
+        "body": format!("> <{}> !intend 40\n\nthanks, bob", bob.user_id),
+        "format": "org.matrix.custom.html",
+        "formatted_body": format!("<mx-reply><blockquote>!intend 40</blockquote></mx-reply>thanks, bob"),
+        "m.relates_to": {"m.in_reply_to": {"event_id": pledge}},
+    });
+    let quoted = carol.send_message(&c.room, quoting).await.unwrap();
+    // A reply whose own text is a command is one.
+    let own = json!({
+        "msgtype": "m.text",
+        "body": format!("> <{}> !intend 40\n\n!circle", bob.user_id),
+        "m.relates_to": {"m.in_reply_to": {"event_id": pledge}},
+    });
+    let asked = carol.send_message(&c.room, own).await.unwrap();
+    let answer = carol.wait_reply(&c.room, &asked, REPLY_TIMEOUT).await.unwrap();
+    answer.assert_ok("circle");
+    // The bot handles a room's events in order: by now the quoting reply was seen and ignored.
+    assert!(carol.replies_to(&c.room, &quoted).is_empty(), "the quoted command got a reply");
+    assert_eq!((&answer.result["intentions"], &answer.result["supporters"]), (&json!("40.00"), &json!(1)), "{:#}", answer.result);
+}
