@@ -30,6 +30,8 @@
 #   EXODUS_DEMO_HTTP_PORT  port of the bot's /health and /metrics (default <port> + 779: 8787)
 #   EXODUS_DEMO_PROFILE    cargo profile to build and run: release (default) or debug (faster
 #                          to build, slower to run)
+#   EXODUS_DEMO_PREBUILT   1: do not build; run the binaries already in target/<profile> (the test
+#                          command builds them once for the tests and the demo)
 #   EXODUS_DEMO_PACE       seconds between two demo steps (default 1.5, with --check 0)
 #   EXODUS_DEMO_USER       your account's user name (default newcomer)
 #   EXODUS_DEMO_EXIT       1: the same as --check
@@ -175,8 +177,12 @@ check_prerequisites() {
 }
 
 build() {
-    log "building exodus-bot and exodus-demo ($PROFILE; the first build takes several minutes)"
-    cargo build "${CARGO_PROFILE_FLAG[@]}" -p exodus-bot -p exodus-e2e --bins
+    if [ "${EXODUS_DEMO_PREBUILT:-0}" = 1 ]; then
+        log "using the binaries already built in $BIN"
+    else
+        log "building exodus-bot and exodus-demo ($PROFILE; the first build takes several minutes)"
+        cargo build "${CARGO_PROFILE_FLAG[@]}" -p exodus-bot -p exodus-e2e --bins
+    fi
     [ -x "$BIN/exodus-bot" ] && [ -x "$BIN/exodus-demo" ] ||
         die "the build did not produce $BIN/exodus-bot and $BIN/exodus-demo"
 }
