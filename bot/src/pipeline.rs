@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use exodus_commands::circle::{CircleFacts, RoomFacts, World, Write, decide_ledger};
 use exodus_commands::ledger::{self, Cycle, Record};
-use exodus_commands::command::StatusCommand;
+use exodus_commands::command::{PayCommand, StatusCommand};
 use exodus_commands::network::{FULFILMENT_CYCLES, NetworkFacts, network_members};
 use exodus_commands::outcome::{HelpRequest, Notice, Target as NoticeTarget};
 use exodus_commands::profile::needed;
@@ -301,7 +301,16 @@ impl Pipeline {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let facts = if cmd.needs_ledger_facts() { self.ledger_facts(tx, &before, now).await? } else { LedgerFacts::default() };
-        let ctx = exodus_commands::Ctx { sender: &incoming.sender, in_dm: incoming.in_dm, now };
+        // V8: `pay` in a circle room shows how to pay its owner (the sender is joined: V6).
+        let circle_owner = match cmd {
+            Command::Pay(PayCommand::Show) if !incoming.in_dm => match tx.circle_owner_of(&incoming.event.room_id).await? {
+                Some(owner) if owner == before.member => Some(before.clone()),
+                Some(owner) => Some(tx.find_profile(&owner, false).await?.unwrap_or_else(|| Profile::new(owner))),
+                None => None,
+            },
+            _ => None,
+        };
+        let ctx = exodus_commands::Ctx { sender: &incoming.sender, in_dm: incoming.in_dm, now, circle_owner: circle_owner.as_ref() };
         let decision = match decide(cmd, &ctx, &before, &facts) {
             Ok(d) => d,
             Err(e) => {

@@ -96,6 +96,8 @@ pub enum Reply {
     /// The member's own payment details; only ever rendered into their DM (V8).
     PayMethods(Vec<PaymentMethod>),
     PaySentByDm,
+    /// `pay` in a circle room: how to pay the circle's owner (V8: only into that room).
+    CirclePay { owner: MemberId, methods: Vec<PaymentMethod> },
     PayChanged { action: PayAction, label: String },
     Lang(Lang),
     Notify(bool),

@@ -14,7 +14,7 @@ use crate::ids::Lang;
 use crate::ledger::{Kind, Record, State};
 use crate::network::{List, Network};
 use crate::outcome::{CircleView, HelpRequest, Reply, StatusView};
-use crate::profile::{FORGET_CONFIRM_MINUTES, Level, Totals, needed};
+use crate::profile::{FORGET_CONFIRM_MINUTES, Level, PaymentMethod, Totals, needed};
 use crate::text::{Arg, Text};
 
 /// How to render: the reader's language, the configured unit, and the prefix shown in usages.
@@ -178,19 +178,14 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             })]
         }
         Reply::PayMethods(methods) => {
-            result["methods"] = Value::Array(
-                methods.iter().map(|m| json!({"label": m.label, "details": m.details, "default": m.is_default})).collect(),
-            );
-            if methods.is_empty() {
-                vec![Line::Plain(t(Text::new("pay-none")))]
-            } else {
-                let mut lines = vec![Line::Plain(t(Text::new("pay-title")))];
-                let mark = t(Text::new("pay-default-mark"));
-                lines.extend(methods.iter().map(|m| {
-                    Line::Plain(format!("• {}: {}{}", m.label, m.details, if m.is_default { format!(" {mark}") } else { String::new() }))
-                }));
-                lines
-            }
+            result["methods"] = methods_json(methods);
+            payment_lines(methods, Text::new("pay-title"), Text::new("pay-none"), style)
+        }
+        Reply::CirclePay { owner, methods } => {
+            result["owner"] = json!(owner);
+            result["methods"] = methods_json(methods);
+            let (title, none) = (Text::new("pay-circle-title"), Text::new("pay-circle-none"));
+            payment_lines(methods, title.arg("owner", owner.as_str()), none.arg("owner", owner.as_str()), style)
         }
         Reply::PaySentByDm => {
             result["sent_by_dm"] = json!(true);
@@ -306,6 +301,23 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
         Reply::HelpRequest(request) => help_request_lines(request, style, &mut result),
     };
     finish(lines, result)
+}
+
+fn methods_json(methods: &[PaymentMethod]) -> Value {
+    Value::Array(methods.iter().map(|m| json!({"label": m.label, "details": m.details, "default": m.is_default})).collect())
+}
+
+/// Payment details, one per line under `title`, the default marked; `none` when there are none.
+fn payment_lines(methods: &[PaymentMethod], title: Text, none: Text, style: &Style<'_>) -> Vec<Line> {
+    if methods.is_empty() {
+        return vec![Line::Plain(tr(style.lang, &none))];
+    }
+    let mark = tr(style.lang, &Text::new("pay-default-mark"));
+    let mut lines = vec![Line::Plain(tr(style.lang, &title))];
+    lines.extend(methods.iter().map(|m| {
+        Line::Plain(format!("• {}: {}{}", m.label, m.details, if m.is_default { format!(" {mark}") } else { String::new() }))
+    }));
+    lines
 }
 
 /// `network`: one line per list of SPEC §6, each member with their status.
@@ -684,6 +696,8 @@ mod tests {
         "err-not-an-obligation",
         "err-not-an-intention",
         "help-network",
+        "pay-circle-title",
+        "pay-circle-none",
         "network-title",
         "network-nobody",
         "network-supporters",

@@ -97,6 +97,13 @@ async fn ledger_life(encrypted: bool) {
     let f = c.figures().await;
     assert_eq!((&f["intentions"], &f["supporters"], &f["needed"]), (&json!("100.00"), &json!(1), &json!("300.00")));
     bob.command(&c.room, &format!("!intend #{i1} 80")).await.unwrap().assert_ok("intend");
+
+    // V8: in the circle room, `pay` tells its members how to pay the owner.
+    c.owner.command(&c.room, "!pay add iban \"DE89 3704 0044\"").await.unwrap().assert_ok("pay");
+    let how = bob.command(&c.room, "!pay").await.unwrap();
+    how.assert_ok("pay");
+    assert_eq!((&how.result["owner"], &how.result["methods"][0]["details"]), (&json!(c.owner.user_id.as_str()), &json!("DE89 3704 0044")));
+    assert!(how.body.contains("DE89 3704 0044"), "{}", how.body);
     c.owner.command(&c.room, "!intend 10").await.unwrap().assert_error("forbidden");
     carol.command(&c.room, &format!("!intend #{i1} 1")).await.unwrap().assert_error("forbidden");
 

@@ -240,6 +240,9 @@ pub struct Ctx<'a> {
     /// The command came from the sender's direct chat with the bot.
     pub in_dm: bool,
     pub now: DateTime<Utc>,
+    /// The owner of the circle bound to the room the command came from (V8: their payment
+    /// details may be shown there, to its joined members).
+    pub circle_owner: Option<&'a Profile>,
 }
 
 /// Decides a command about the sender's own profile. Pure: no I/O, no clock.

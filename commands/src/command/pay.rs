@@ -71,8 +71,13 @@ pub fn decide(cmd: &PayCommand, ctx: &Ctx<'_>, profile: &Profile) -> Result<Deci
     let methods = &mut updated.payment;
     let (action, label) = match cmd {
         PayCommand::Show => {
+            // V8: in a circle room its owner's details are shown to the room's joined members,
+            // so that supporters know how to give.
+            if let (false, Some(owner)) = (ctx.in_dm, ctx.circle_owner) {
+                return Ok(Decision::read(Reply::CirclePay { owner: owner.member.clone(), methods: owner.payment.clone() }));
+            }
             let methods = Reply::PayMethods(profile.payment.clone());
-            // V8: payment details are shown only to their owner, so outside the DM they go there.
+            // V8: elsewhere a member's details are shown only to that member, in the DM.
             return Ok(if ctx.in_dm {
                 Decision::read(methods)
             } else {

@@ -35,7 +35,7 @@ fn now() -> DateTime<Utc> {
 
 fn run(body: &str, profile: &Profile, in_dm: bool) -> Result<Decision, CommandError> {
     let sender = member();
-    let ctx = Ctx { sender: &sender, in_dm, now: now() };
+    let ctx = Ctx { sender: &sender, in_dm, now: now(), circle_owner: None };
     decide(&ok(body), &ctx, profile, &LedgerFacts::default())
 }
 
@@ -202,4 +202,19 @@ proptest::proptest! {
         let body = format!("!{}", words.concat());
         let _ = parse(&body, &prefixes());
     }
+}
+
+#[test]
+fn pay_in_a_circle_room_shows_how_to_pay_its_owner() {
+    let sender = member();
+    let mut owner = Profile::new(MemberId::parse("@owner:example.org").unwrap());
+    owner.payment.push(crate::profile::PaymentMethod { label: "iban".into(), details: "DE89".into(), is_default: true });
+    let ctx = Ctx { sender: &sender, in_dm: false, now: now(), circle_owner: Some(&owner) };
+    let d = decide(&ok("!pay"), &ctx, &Profile::new(sender.clone()), &LedgerFacts::default()).unwrap();
+    assert_eq!(d.reply, Reply::CirclePay { owner: owner.member.clone(), methods: owner.payment.clone() });
+    assert_eq!(d.private, None, "nothing of the sender's own goes anywhere");
+    // In the DM it is always the sender's own.
+    let ctx = Ctx { in_dm: true, ..ctx };
+    let d = decide(&ok("!pay"), &ctx, &Profile::new(sender.clone()), &LedgerFacts::default()).unwrap();
+    assert_eq!(d.reply, Reply::PayMethods(Vec::new()));
 }
