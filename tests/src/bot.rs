@@ -12,8 +12,11 @@ use nix::unistd::Pid;
 use serde::Serialize;
 use sqlx::Connection as _;
 
-use crate::homeserver::{Homeserver, e2e_dir, random_suffix, register};
+use crate::homeserver::{Homeserver, e2e_dir, login_token, random_suffix, register};
 use crate::workspace_root;
+
+/// The device ID the bot keeps (its config's default).
+pub const BOT_DEVICE_ID: &str = "EXODUSBOT";
 
 /// How long the bot may take from spawn to `/health` answering 200.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
@@ -41,6 +44,8 @@ pub struct BotOptions {
     pub invite_policy: Option<String>,
     /// `timezone`; default `UTC`.
     pub timezone: Option<String>,
+    /// Log in with an access token made for the bot's device instead of the password.
+    pub token_login: bool,
 }
 
 /// The bot's TOML configuration, as written into its temp dir.
@@ -48,7 +53,10 @@ pub struct BotOptions {
 pub struct BotConfig {
     pub homeserver_url: String,
     pub user_id: String,
-    pub password: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
     pub data_dir: PathBuf,
     pub database_url: String,
     pub http_addr: String,
@@ -91,10 +99,16 @@ impl BotProcess {
             Database::Sqlite => format!("sqlite://{}", data_dir.join("exodus.db").display()),
             Database::Postgres => create_pg_database().await?,
         };
+        let (password, access_token) = if options.token_login {
+            (None, Some(login_token(hs, &user_id, &password, BOT_DEVICE_ID).await?))
+        } else {
+            (Some(password), None)
+        };
         let config = BotConfig {
             homeserver_url: hs.url.clone(),
             user_id: user_id.clone(),
             password,
+            access_token,
             data_dir,
             database_url,
             http_addr: format!("127.0.0.1:{}", free_port()?),

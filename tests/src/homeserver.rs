@@ -203,3 +203,88 @@ pub fn e2e_dir(sub: &str) -> PathBuf {
     fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
     dir
 }
+
+/// Logs `user_id` in with its password on `device_id` (`POST /login`); returns the access token.
+pub async fn login_token(hs: &Homeserver, user_id: &str, password: &str, device_id: &str) -> Result<String> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let response = http
+        .post(format!("{}/_matrix/client/v3/login", hs.url))
+        .json(&json!({
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": user_id},
+            "password": password,
+            "device_id": device_id,
+        }))
+        .send()
+        .await?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    ensure!(status.is_success(), "logging in {user_id}: HTTP {status}: {body}");
+    Ok(body["access_token"].as_str().context("no access_token in the login answer")?.to_owned())
+}
+
+/// A server admin's access token on `hs` (a new admin account), for Synapse's admin API.
+pub async fn admin_token(hs: &Homeserver) -> Result<String> {
+    let localpart = format!("admin-{}", random_suffix());
+    let password = format!("pw-{}", random_suffix());
+    let user_id = register_exact(hs, &localpart, &password, true).await?;
+    login_token(hs, &user_id, &password, "ADMIN").await
+}
+
+/// A Synapse of one test's own, without federation, that the test may stop and start again
+/// (the shared servers serve every test at once). Its data stays in `target/e2e/private/<name>`
+/// between starts; dropping it stops the server.
+pub struct PrivateHomeserver {
+    pub hs: Homeserver,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl PrivateHomeserver {
+    /// Starts a fresh server on `port` (anything left in its directory is removed first).
+    pub fn start(name: &str, port: u16) -> Result<PrivateHomeserver> {
+        let dir = workspace_root().join("target/e2e/private").join(name);
+        let script = workspace_root().join("deploy/synapse.sh");
+        let _ = Command::new("bash").arg(&script).arg("stop").arg(&dir).status();
+        let _ = fs::remove_dir_all(&dir);
+        let mut server = PrivateHomeserver { hs: Homeserver { url: format!("http://127.0.0.1:{port}"), server_name: String::new(), shared_secret: String::new() }, dir, port };
+        server.run()?;
+        let read = |file: &str| -> Result<String> { Ok(fs::read_to_string(server.dir.join(file))?.trim().to_owned()) };
+        let (server_name, shared_secret) = (read("server_name")?, read("shared_secret")?);
+        server.hs.server_name = server_name;
+        server.hs.shared_secret = shared_secret;
+        Ok(server)
+    }
+
+    fn run(&self) -> Result<()> {
+        let script = workspace_root().join("deploy/synapse.sh");
+        let output = Command::new("bash")
+            .arg(&script)
+            .arg("start")
+            .arg(&self.dir)
+            .arg(self.port.to_string())
+            .stderr(std::process::Stdio::inherit())
+            .output()?;
+        ensure!(output.status.success(), "`deploy/synapse.sh start {}` failed", self.dir.display());
+        Ok(())
+    }
+
+    /// Stops the server (SIGTERM); its data stays.
+    pub fn stop(&self) -> Result<()> {
+        let script = workspace_root().join("deploy/synapse.sh");
+        let status = Command::new("bash").arg(&script).arg("stop").arg(&self.dir).status()?;
+        ensure!(status.success(), "`deploy/synapse.sh stop {}` failed", self.dir.display());
+        Ok(())
+    }
+
+    /// Starts the stopped server again on the same data.
+    pub fn restart(&self) -> Result<()> {
+        self.run()
+    }
+}
+
+impl Drop for PrivateHomeserver {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}

@@ -22,9 +22,9 @@ pub mod fixture;
 pub mod homeserver;
 pub mod user;
 
-pub use bot::{BotOptions, BotProcess, Database};
+pub use bot::{BOT_DEVICE_ID, BotOptions, BotProcess, Database};
 pub use fixture::{BotRoom, has_cyrillic, is_amount};
-pub use homeserver::{Homeserver, register};
+pub use homeserver::{Homeserver, PrivateHomeserver, admin_token, login_token, register};
 pub use user::{JOIN_TIMEOUT, REPLY_TIMEOUT, Recorded, Reply, RoomOptions, TestUser};
 
 /// The workspace root (parent of this crate).
