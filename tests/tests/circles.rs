@@ -152,6 +152,18 @@ async fn ledger_life(encrypted: bool) {
     carol.command(&c.room, &format!("!withdraw #{o2}")).await.unwrap().assert_error("invalid_state");
     c.owner.command(&c.room, &format!("!remind #{o2}")).await.unwrap().assert_ok("remind");
     dm_notice(&carol, &c.bot, "reminder", o2).await;
+    // `notify off` silences the DMs; `notify on` brings them back. The outbox sends in order, so
+    // once the reminder sent after `notify on` is there, one sent while off would be too.
+    carol.command(&c.room, "!notify off").await.unwrap().assert_ok("notify");
+    c.owner.command(&c.room, &format!("!remind #{o2}")).await.unwrap().assert_ok("remind");
+    carol.command(&c.room, "!notify on").await.unwrap().assert_ok("notify");
+    c.owner.command(&c.room, &format!("!remind #{o2}")).await.unwrap().assert_ok("remind");
+    let carol_dm = carol.dm_room_with(&c.bot.user_id, JOIN_TIMEOUT).await.unwrap();
+    let reminders = |r: &Recording| {
+        r.events(&carol_dm).iter().filter(|e| e.exodus_result().is_some_and(|x| x["notice"] == "reminder" && x["id"] == o2)).count()
+    };
+    carol.wait_for(REPLY_TIMEOUT, "the second reminder", Some(&carol_dm), |r| (reminders(r) >= 2).then_some(())).await.unwrap();
+    assert_eq!(reminders(&carol.recording()), 2, "a reminder reached carol while her notifications were off");
     carol.command(&c.room, &format!("!forgive #{o2}")).await.unwrap().assert_error("forbidden");
     c.owner.command(&c.room, &format!("!forgive #{o2}")).await.unwrap().assert_ok("forgive");
     let f = c.figures().await;
