@@ -8,6 +8,7 @@ pub mod matrix;
 pub mod metrics;
 pub mod outbox;
 pub mod pipeline;
+pub mod scheduler;
 pub mod sync;
 
 use std::sync::Arc;
