@@ -5,10 +5,13 @@
 //! outbox rows commit together or not at all (SPEC §8). On SQLite write transactions start with
 //! `BEGIN IMMEDIATE` in WAL mode; on PostgreSQL rows read for a decision are locked `FOR UPDATE`.
 
+mod jobs;
 mod ledger;
 mod migrations;
 mod profile;
 pub mod testing;
+
+pub use jobs::JobRun;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -7,11 +7,13 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 const SQLITE: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
     (2, "circles", include_str!("../migrations/sqlite/0002_circles.sql")),
+    (3, "jobs", include_str!("../migrations/sqlite/0003_jobs.sql")),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
     (2, "circles", include_str!("../migrations/postgres/0002_circles.sql")),
+    (3, "jobs", include_str!("../migrations/postgres/0003_jobs.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -75,6 +75,7 @@ conformance!(
     concurrent_updates_of_one_profile_lose_nothing,
     records_round_trip_and_sum,
     network_supports_follow_the_relations,
+    a_job_slot_is_claimed_by_one_runner,
 );
 
 fn now() -> DateTime<Utc> {
@@ -356,4 +357,33 @@ async fn network_supports_follow_the_relations(store: &Store) {
     assert_eq!(supports[1].room_id, "!bob:example.org");
     let levels = store.levels(&[member("dave"), member("bob")]).await.unwrap();
     assert_eq!(levels.into_iter().collect::<Vec<_>>(), vec![(member("dave"), Level::Orange)]);
+}
+
+async fn a_job_slot_is_claimed_by_one_runner(store: &Store) {
+    let slot = now() - Duration::hours(1);
+    let lease = Duration::minutes(10);
+    assert_eq!(store.last_job_slot("rollover").await.unwrap(), None);
+    // Two runners at once: one wins.
+    let (a, b) = tokio::join!(
+        store.claim_job_run("rollover", slot, "a", now(), lease),
+        store.claim_job_run("rollover", slot, "b", now(), lease)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a ^ b, "exactly one runner claims the slot: a={a} b={b}");
+    let (winner, loser) = if a { ("a", "b") } else { ("b", "a") };
+    // While the lease holds nobody else takes it; the loser cannot finish it.
+    assert!(!store.claim_job_run("rollover", slot, loser, now() + Duration::minutes(5), lease).await.unwrap());
+    assert!(!store.finish_job_run("rollover", slot, loser, "x", now()).await.unwrap());
+    // The winner died: after its lease the run is taken over, and the late winner's finish is refused.
+    let later = now() + Duration::minutes(11);
+    assert!(store.claim_job_run("rollover", slot, loser, later, lease).await.unwrap());
+    assert!(!store.finish_job_run("rollover", slot, winner, "late", later).await.unwrap());
+    assert!(store.finish_job_run("rollover", slot, loser, "3 expired", later).await.unwrap());
+    // Finished: never claimed again, even long after.
+    assert!(!store.claim_job_run("rollover", slot, winner, now() + Duration::days(40), lease).await.unwrap());
+    assert_eq!(store.last_job_slot("rollover").await.unwrap(), Some(slot));
+    assert!(store.claim_job_run("deadlines", slot, "a", now(), lease).await.unwrap());
+    let runs = store.last_job_runs().await.unwrap();
+    assert_eq!(runs.iter().map(|r| (r.job.as_str(), r.finished.is_some())).collect::<Vec<_>>(), vec![("deadlines", false), ("rollover", true)]);
+    assert_eq!(runs[1].summary.as_deref(), Some("3 expired"));
 }
