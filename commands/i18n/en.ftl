@@ -98,6 +98,10 @@ record-changed = #{ $id } changed.
 record-rest = ❤️ Intention #{ $id } keeps the rest: { $amount } { $unit }.
 record-due = due { $due }
 records-none = There is nothing here.
+records-more = … and { $count ->
+    [one] { $count } more record
+   *[other] { $count } more records
+} (open: ❤️ { $intentions } · 🤝 { $obligations }).
 
 notice-new-intention = ❤️ { $giver } intends to give you { $amount } { $unit } (#{ $id }).
 notice-intention-changed = ❤️ { $giver } changed intention #{ $id } to { $amount } { $unit }.

@@ -101,6 +101,11 @@ record-forgiven = #{ $id } прощено: { $giver } больше ничего 
 record-changed = #{ $id } изменено.
 record-rest = ❤️ Намерение #{ $id } сохраняет остаток: { $amount } { $unit }.
 record-due = срок { $due }
+records-more = … и ещё { $count ->
+    [one] { $count } запись
+    [few] { $count } записи
+   *[other] { $count } записей
+} (открытые: ❤️ { $intentions } · 🤝 { $obligations }).
 records-none = Здесь ничего нет.
 
 notice-new-intention = ❤️ { $giver } намерен дать вам { $amount } { $unit } (#{ $id }).

@@ -228,9 +228,8 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
         }
         Reply::Circle(view) => {
             circle_fields(view, &mut result);
-            result["records"] = Value::Array(view.records.iter().map(record_json).collect());
             let mut lines = circle_lines(view, style).into_iter().map(Line::Plain).collect::<Vec<_>>();
-            lines.extend(view.records.iter().map(|r| Line::Plain(record_line(r, style))));
+            lines.extend(record_list(&view.records, style, &mut result));
             lines
         }
         Reply::CircleLink { room_id } => {
@@ -278,11 +277,11 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             vec![Line::Plain(t(Text::new("collection-complete").arg("owner", owner.as_str()).arg("amount", *collected).arg("unit", style.unit)))]
         }
         Reply::Records { command: _, records } => {
-            result["records"] = Value::Array(records.iter().map(record_json).collect());
             if records.is_empty() {
+                result["records"] = json!([]);
                 vec![Line::Plain(t(Text::new("records-none")))]
             } else {
-                records.iter().map(|r| Line::Plain(record_line(r, style))).collect()
+                record_list(records, style, &mut result)
             }
         }
         Reply::IntentionCancelled { record } => {
@@ -378,6 +377,31 @@ fn help_request_lines(request: &HelpRequest, style: &Style<'_>, result: &mut Val
     let mut lines = vec![Line::Plain(head)];
     if let Some(link) = link {
         lines.push(Line::Plain(tr(style.lang, &Text::new("request-join").arg("link", link))));
+    }
+    lines
+}
+
+/// How many records one message lists. A Matrix event is at most 64 KiB: a circle or a member with
+/// hundreds of open records must still get an answer.
+pub const MAX_LISTED_RECORDS: usize = 40;
+
+/// The records, at most [`MAX_LISTED_RECORDS`] of them, as lines and as `records` in the result;
+/// the rest summed up in one line and in `more` (`count`, and the ❤️ and 🤝 they hold), so that
+/// what is listed and `more` still add up to the figures shown.
+fn record_list(records: &[Record], style: &Style<'_>, result: &mut Value) -> Vec<Line> {
+    let (listed, rest) = records.split_at(records.len().min(MAX_LISTED_RECORDS));
+    result["records"] = Value::Array(listed.iter().map(record_json).collect());
+    let mut lines: Vec<Line> = listed.iter().map(|r| Line::Plain(record_line(r, style))).collect();
+    if !rest.is_empty() {
+        let sum = |kind: Kind| {
+            rest.iter().filter(|r| r.kind == kind && r.is_open()).fold(crate::Amount::ZERO, |sum, r| sum.saturating_add(r.amount))
+        };
+        let (intentions, obligations) = (sum(Kind::Intention), sum(Kind::Obligation));
+        result["more"] = json!({ "count": rest.len(), "intentions": intentions, "obligations": obligations });
+        lines.push(Line::Plain(tr(style.lang, &Text::new("records-more")
+            .num("count", i64::try_from(rest.len()).unwrap_or(i64::MAX))
+            .arg("intentions", intentions)
+            .arg("obligations", obligations))));
     }
     lines
 }
@@ -696,6 +720,7 @@ mod tests {
         "err-not-an-obligation",
         "err-not-an-intention",
         "help-network",
+        "records-more",
         "pay-circle-title",
         "pay-circle-none",
         "network-title",
@@ -710,6 +735,43 @@ mod tests {
         "request-red",
         "request-join",
     ];
+
+    #[test]
+    fn a_long_list_fits_in_one_event_and_still_adds_up() {
+        use chrono::TimeZone as _;
+        let t = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        let owner = crate::MemberId::parse("@owner:example.org").unwrap();
+        let records: Vec<Record> = (1..=300)
+            .map(|id| Record {
+                id,
+                kind: if id % 3 == 0 { Kind::Obligation } else { Kind::Intention },
+                giver: crate::MemberId::parse(&format!("@supporter-with-a-long-name-{id}:far-away.example.org")).unwrap(),
+                recipient: owner.clone(),
+                room_id: "!circle:example.org".into(),
+                amount: crate::Amount::from_cents(100 + id).unwrap(),
+                what: Some("a long description of what is given, repeated ".repeat(2)),
+                state: if id % 3 == 0 { State::Open } else { State::Active },
+                overdue: false,
+                created_at: t,
+                due: (id % 3 == 0).then_some(t),
+                changed_at: t,
+            })
+            .collect();
+        let need = crate::Need::Orange { requested: crate::Amount::from_cents(1_000_000).unwrap(), note: None };
+        let (totals, supporters) = crate::ledger::circle_totals(&records, &need, t);
+        let view = CircleView { owner, room_id: "!circle:example.org".into(), need, totals, supporters, records };
+        let style = Style { lang: Lang::Ru, unit: "EUR", prefix: "!" };
+        let r = render_reply("circle", &Reply::Circle(view), &style);
+        let size = r.body.len() + r.html.len() + r.result.to_string().len();
+        assert!(size < 60_000, "{size} bytes do not fit in a Matrix event");
+        let listed = r.result["records"].as_array().unwrap();
+        assert_eq!((listed.len(), r.result["more"]["count"].as_u64()), (MAX_LISTED_RECORDS, Some(300 - MAX_LISTED_RECORDS as u64)));
+        let cents = |v: &Value| crate::Amount::parse(v.as_str().unwrap()).unwrap().cents();
+        let listed_sum = |kind: &str| listed.iter().filter(|x| x["kind"] == kind).map(|x| cents(&x["amount"])).sum::<i64>();
+        assert_eq!(listed_sum("intention") + cents(&r.result["more"]["intentions"]), cents(&r.result["intentions"]));
+        assert_eq!(listed_sum("obligation") + cents(&r.result["more"]["obligations"]), cents(&r.result["obligations"]));
+        assert!(r.body.contains("и ещё 260 записей"), "{}", r.body.lines().last().unwrap_or_default());
+    }
 
     #[test]
     fn every_message_exists_in_every_language() {

@@ -142,7 +142,9 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+            // A local file does not go stale: no ping before every transaction (one round trip to
+            // sqlx's SQLite worker thread less per command).
+            let pool = SqlitePoolOptions::new().max_connections(4).test_before_acquire(false).connect_with(options).await?;
             migrations::sqlite().run(&pool).await?;
             Backend::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
