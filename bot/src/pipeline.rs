@@ -203,9 +203,7 @@ impl Pipeline {
             Ok(cmd) if cmd.is_ledger() => self.ledger(&mut tx, &mut queue, cmd, incoming, &pre, &sender, now).await?,
             Ok(cmd) => self.profile(&mut tx, &mut queue, cmd, incoming, &pre, sender, now).await?,
         };
-        for message in &queue.messages {
-            tx.enqueue(message, now).await?;
-        }
+        tx.enqueue_all(&queue.messages, now).await?;
         tx.commit().await?;
         Ok(Handled::Applied { command: parsed.name, ok })
     }
@@ -555,9 +553,7 @@ impl Pipeline {
                 self.queue_notices(&mut tx, &mut queue, "circle", &notices).await?;
             }
         }
-        for message in &queue.messages {
-            tx.enqueue(message, now).await?;
-        }
+        tx.enqueue_all(&queue.messages, now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -578,9 +574,7 @@ impl Pipeline {
         let mut queue = Queue { event: &incoming.event, next: 0, messages: Vec::new() };
         let sender = Profile::new(incoming.sender.clone());
         self.queue_error(&mut queue, incoming, &name, &error, &sender);
-        for message in &queue.messages {
-            tx.enqueue(message, now).await?;
-        }
+        tx.enqueue_all(&queue.messages, now).await?;
         tx.commit().await
     }
 }

@@ -355,16 +355,42 @@ impl Tx {
     }
 
     pub async fn enqueue(&mut self, message: &OutboxMessage, now: DateTime<Utc>) -> Result<()> {
-        const SQL: &str = "INSERT INTO outbox (txn_id, room_id, recipient, event_type, content, created_ms, tag) \
-                           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (txn_id) DO NOTHING";
-        let (room, recipient) = match &message.target {
-            Target::Room(room) => (Some(room.as_str()), None),
-            Target::Dm(member) => (None, Some(member.as_str())),
-        };
-        let content = message.content.to_string();
-        on_backend!(&mut self.tx, tx => { sqlx::query(SQL)
-            .bind(&message.txn_id).bind(room).bind(recipient).bind(&message.event_type).bind(&content).bind(millis(now))
-            .bind(&message.tag).execute(&mut **tx).await?; });
+        self.enqueue_all(std::slice::from_ref(message), now).await
+    }
+
+    /// Writes `messages` to the outbox in their order, in as few statements as the backends'
+    /// parameter limits allow (one round trip for a command's replies and notices).
+    pub async fn enqueue_all(&mut self, messages: &[OutboxMessage], now: DateTime<Utc>) -> Result<()> {
+        const COLUMNS: usize = 7;
+        const PER_STATEMENT: usize = 100;
+        for chunk in messages.chunks(PER_STATEMENT) {
+            let mut sql = String::from("INSERT INTO outbox (txn_id, room_id, recipient, event_type, content, created_ms, tag) VALUES ");
+            for i in 0..chunk.len() {
+                let n = i * COLUMNS;
+                let row: Vec<String> = (1..=COLUMNS).map(|c| format!("${}", n + c)).collect();
+                sql.push_str(if i == 0 { "(" } else { ", (" });
+                sql.push_str(&row.join(", "));
+                sql.push(')');
+            }
+            sql.push_str(" ON CONFLICT (txn_id) DO NOTHING");
+            let rows: Vec<(&str, Option<&str>, Option<&str>, &str, String, i64, Option<&str>)> = chunk
+                .iter()
+                .map(|m| {
+                    let (room, recipient) = match &m.target {
+                        Target::Room(room) => (Some(room.as_str()), None),
+                        Target::Dm(member) => (None, Some(member.as_str())),
+                    };
+                    (m.txn_id.as_str(), room, recipient, m.event_type.as_str(), m.content.to_string(), millis(now), m.tag.as_deref())
+                })
+                .collect();
+            on_backend!(&mut self.tx, tx => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for (txn_id, room, recipient, event_type, content, created, tag) in &rows {
+                    query = query.bind(*txn_id).bind(*room).bind(*recipient).bind(*event_type).bind(content.as_str()).bind(*created).bind(*tag);
+                }
+                query.execute(&mut **tx).await?;
+            });
+        }
         Ok(())
     }
 }

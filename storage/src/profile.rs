@@ -7,11 +7,14 @@ use sqlx::Row;
 
 use crate::{Backend, Result, StoreError, Tx, from_millis, millis, on_backend};
 
-const SELECT_MEMBER: &str = "SELECT status, requested_cents, deadline_ms, note, prev_status, prev_requested_cents, \
-     prev_note, about, lang, notify, forget_requested_ms FROM members WHERE user_id = $1";
-const SELECT_MEMBER_FOR_UPDATE: &str = "SELECT status, requested_cents, deadline_ms, note, prev_status, \
-     prev_requested_cents, prev_note, about, lang, notify, forget_requested_ms FROM members WHERE user_id = $1 FOR UPDATE";
-const SELECT_PAYMENT: &str = "SELECT label, details, is_default FROM payment_methods WHERE user_id = $1 ORDER BY label";
+/// A member with their payment methods, one row per method (one row with NULL method columns when
+/// there is none): one round trip for the whole profile.
+const SELECT_MEMBER: &str = "SELECT m.status, m.requested_cents, m.deadline_ms, m.note, m.prev_status, m.prev_requested_cents, \
+     m.prev_note, m.about, m.lang, m.notify, m.forget_requested_ms, p.label, p.details, p.is_default \
+     FROM members m LEFT JOIN payment_methods p ON p.user_id = m.user_id WHERE m.user_id = $1 ORDER BY p.label";
+const SELECT_MEMBER_FOR_UPDATE: &str = "SELECT m.status, m.requested_cents, m.deadline_ms, m.note, m.prev_status, \
+     m.prev_requested_cents, m.prev_note, m.about, m.lang, m.notify, m.forget_requested_ms, p.label, p.details, p.is_default \
+     FROM members m LEFT JOIN payment_methods p ON p.user_id = m.user_id WHERE m.user_id = $1 ORDER BY p.label FOR UPDATE OF m";
 
 /// The `members` columns of one profile, as stored.
 struct Columns {
@@ -96,7 +99,8 @@ impl Tx {
             _ => SELECT_MEMBER,
         };
         let found = on_backend!(&mut self.tx, tx => {
-            match sqlx::query(select).bind(member.as_str()).fetch_optional(&mut **tx).await? {
+            let rows = sqlx::query(select).bind(member.as_str()).fetch_all(&mut **tx).await?;
+            match rows.first() {
                 None => None,
                 Some(row) => {
                     let columns = Columns {
@@ -112,10 +116,13 @@ impl Tx {
                         notify: row.try_get(9)?,
                         forget_requested: row.try_get(10)?,
                     };
-                    let payment = sqlx::query(SELECT_PAYMENT).bind(member.as_str()).fetch_all(&mut **tx).await?
-                        .into_iter()
-                        .map(|r| Ok(PaymentMethod { label: r.try_get(0)?, details: r.try_get(1)?, is_default: r.try_get(2)? }))
-                        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                    let mut payment = Vec::new();
+                    for r in &rows {
+                        let label: Option<String> = r.try_get(11)?;
+                        if let Some(label) = label {
+                            payment.push(PaymentMethod { label, details: r.try_get(12)?, is_default: r.try_get(13)? });
+                        }
+                    }
                     Some((columns, payment))
                 }
             }

@@ -76,6 +76,7 @@ conformance!(
     records_round_trip_and_sum,
     network_supports_follow_the_relations,
     a_job_slot_is_claimed_by_one_runner,
+    many_messages_enqueued_at_once_keep_their_order,
 );
 
 fn now() -> DateTime<Utc> {
@@ -386,4 +387,23 @@ async fn a_job_slot_is_claimed_by_one_runner(store: &Store) {
     let runs = store.last_job_runs().await.unwrap();
     assert_eq!(runs.iter().map(|r| (r.job.as_str(), r.finished.is_some())).collect::<Vec<_>>(), vec![("deadlines", false), ("rollover", true)]);
     assert_eq!(runs[1].summary.as_deref(), Some("3 expired"));
+}
+
+async fn many_messages_enqueued_at_once_keep_their_order(store: &Store) {
+    // More than one statement's worth, with a DM, a tag and a duplicate among them.
+    let mut messages: Vec<OutboxMessage> = (0..230).map(|i| message(&format!("m{i:03}"), Target::Room("!r:x".into()))).collect();
+    messages[7].target = Target::Dm(member("dave"));
+    messages[8].tag = Some("paid:8".into());
+    messages.push(message("m000", Target::Room("!r:x".into())));
+    let mut tx = store.begin().await.unwrap();
+    tx.enqueue_all(&messages, now()).await.unwrap();
+    tx.enqueue_all(&[], now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let pending = store.pending_outbox(1000).await.unwrap();
+    let txns: Vec<String> = pending.iter().map(|p| p.message.txn_id.clone()).collect();
+    let expected: Vec<String> = (0..230).map(|i| format!("m{i:03}")).collect();
+    assert_eq!(txns, expected, "one row per transaction ID, in order");
+    assert_eq!(pending[7].message.target, Target::Dm(member("dave")));
+    assert_eq!(pending[8].message.tag.as_deref(), Some("paid:8"));
+    assert_eq!(pending[229].message.content["body"], "m229");
 }
