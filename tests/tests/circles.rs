@@ -498,3 +498,33 @@ async fn a_command_quoted_inside_a_reply_is_not_executed() {
     assert!(carol.replies_to(&c.room, &quoted).is_empty(), "the quoted command got a reply");
     assert_eq!((&answer.result["intentions"], &answer.result["supporters"]), (&json!("40.00"), &json!(1)), "{:#}", answer.result);
 }
+
+/// `circle open` in a room needs power 50 there, and never binds a room whose history anyone can
+/// read without joining (V9).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_becomes_a_circle_only_for_a_member_with_power_and_never_if_world_readable() {
+    init_tracing();
+    let bot = BotProcess::start_new(&Homeserver::a(), BotOptions::default()).await.unwrap();
+    let creator = TestUser::login(&Homeserver::a(), "creator").await.unwrap();
+    let guest = TestUser::login(&Homeserver::b(), "guest").await.unwrap();
+    let room = creator.create_room_with(&bot.user_id, false).await.unwrap();
+    creator.invite(&room, guest.user_id.as_str()).await.unwrap();
+    guest.wait_joined(&room, guest.user_id.as_str(), JOIN_TIMEOUT).await.unwrap();
+    guest.command(&room, "!circle open").await.unwrap().assert_error("forbidden");
+    guest.command(&room, "!circle").await.unwrap().assert_error("invalid_state");
+    let opened = creator.command(&room, "!circle open").await.unwrap();
+    opened.assert_ok("circle");
+    assert_eq!(opened.result["owner"], creator.user_id.as_str());
+
+    // A room anyone can read: not even its creator, with power 100 and no circle yet, may bind it.
+    let publisher = TestUser::login(&Homeserver::a(), "publisher").await.unwrap();
+    let public = publisher
+        .create_room(RoomOptions { invite: vec![bot.user_id.clone()], history_visibility: Some("world_readable".into()), ..RoomOptions::default() })
+        .await
+        .unwrap();
+    publisher.wait_joined(&public, &bot.user_id, JOIN_TIMEOUT).await.unwrap();
+    let refused = publisher.command(&public, "!circle open").await.unwrap();
+    refused.assert_error("forbidden");
+    assert!(refused.body.contains("without joining"), "{}", refused.body);
+    publisher.command(&public, "!circle").await.unwrap().assert_error("invalid_state");
+}
