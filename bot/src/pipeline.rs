@@ -236,6 +236,10 @@ impl Pipeline {
         let mut pre = Prefetched::default();
         let room_id = &incoming.event.room_id;
         if let Command::Status(status) = cmd {
+            // Showing the status tells nobody anything: only a change has someone to notify.
+            if matches!(status, StatusCommand::Show) {
+                return Ok(pre);
+            }
             if let Some(own) = self.store.circle_room_of(&incoming.sender).await? {
                 pre.own_circle_members = rooms.joined_members(&own).await.unwrap_or_default();
             }
