@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail, ensure};
+use anyhow::{Context as _, Result, ensure};
 use hmac::{Hmac, Mac as _};
 use rand::Rng as _;
 use serde_json::json;
@@ -92,30 +92,52 @@ fn auto_start_inner(name: &str, http_port: u16, tls_port: u16) -> Result<Homeser
     let dir = base.join(name);
     let url = format!("http://127.0.0.1:{http_port}");
     if !(server_running(&dir) && answers(&url)) {
-        let script = root.join("deploy/synapse.sh");
-        let status = Command::new("bash").arg(&script).arg("install").status()?;
-        ensure!(status.success(), "`deploy/synapse.sh install` failed");
+        synapse_sh(&["install".into()])?;
         // A crashed server may have left its pid file behind.
-        let _ = Command::new("bash").arg(&script).arg("stop").arg(&dir).status();
-        let output = Command::new("bash")
-            .arg(&script)
-            .arg("start")
-            .arg(&dir)
-            .arg(http_port.to_string())
-            .arg(tls_port.to_string())
-            .stderr(std::process::Stdio::inherit())
-            .output()?;
-        ensure!(output.status.success(), "`deploy/synapse.sh start {}` failed", dir.display());
+        let _ = synapse_sh(&["stop".into(), dir.clone().into()]);
+        synapse_sh(&["start".into(), dir.clone().into(), http_port.to_string().into(), tls_port.to_string().into()])?;
     }
+    let hs = served_from(&dir, url)?;
+    drop(lock);
+    Ok(hs)
+}
+
+/// Runs `deploy/synapse.sh <args>`, its messages on our stderr (its stdout, the `export` lines, is
+/// not needed: [`served_from`] reads the same from the server's directory).
+fn synapse_sh(args: &[std::ffi::OsString]) -> Result<()> {
+    let output = Command::new("bash")
+        .arg(workspace_root().join("deploy/synapse.sh"))
+        .args(args)
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    ensure!(output.status.success(), "`deploy/synapse.sh {}` failed", args.join(std::ffi::OsStr::new(" ")).to_string_lossy());
+    Ok(())
+}
+
+/// The homeserver `deploy/synapse.sh start` runs from `dir`, answering at `url`.
+fn served_from(dir: &Path, url: String) -> Result<Homeserver> {
     let read = |file: &str| -> Result<String> {
         Ok(fs::read_to_string(dir.join(file))
             .with_context(|| format!("reading {}", dir.join(file).display()))?
             .trim()
             .to_owned())
     };
-    let hs = Homeserver { url, server_name: read("server_name")?, shared_secret: read("shared_secret")? };
-    drop(lock);
-    Ok(hs)
+    Ok(Homeserver { url, server_name: read("server_name")?, shared_secret: read("shared_secret")? })
+}
+
+/// POSTs `body` as JSON (with `token` as bearer, if any); returns the answer, or fails with `what`,
+/// the status and the answer.
+pub async fn post_json(url: &str, token: Option<&str>, body: &serde_json::Value, what: &str) -> Result<serde_json::Value> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let mut request = http.post(url).json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.with_context(|| format!("{what}: POST {url}"))?;
+    let status = response.status();
+    let answer: serde_json::Value = response.json().await.unwrap_or_default();
+    ensure!(status.is_success(), "{what}: HTTP {status}: {answer}");
+    Ok(answer)
 }
 
 fn server_running(dir: &Path) -> bool {
@@ -178,22 +200,8 @@ pub async fn register_exact(
     mac.update(if admin { b"admin".as_slice() } else { b"notadmin".as_slice() });
     let mac = hex::encode(mac.finalize().into_bytes());
 
-    let response = http
-        .post(&endpoint)
-        .json(&json!({
-            "nonce": nonce,
-            "username": localpart,
-            "password": password,
-            "admin": admin,
-            "mac": mac,
-        }))
-        .send()
-        .await?;
-    let status = response.status();
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
-    if !status.is_success() {
-        bail!("registering {localpart} on {}: HTTP {status}: {body}", hs.url);
-    }
+    let body = json!({"nonce": nonce, "username": localpart, "password": password, "admin": admin, "mac": mac});
+    let body = post_json(&endpoint, None, &body, &format!("registering {localpart} on {}", hs.url)).await?;
     Ok(body["user_id"].as_str().context("no user_id in the register answer")?.to_owned())
 }
 
@@ -206,20 +214,13 @@ pub fn e2e_dir(sub: &str) -> PathBuf {
 
 /// Logs `user_id` in with its password on `device_id` (`POST /login`); returns the access token.
 pub async fn login_token(hs: &Homeserver, user_id: &str, password: &str, device_id: &str) -> Result<String> {
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
-    let response = http
-        .post(format!("{}/_matrix/client/v3/login", hs.url))
-        .json(&json!({
-            "type": "m.login.password",
-            "identifier": {"type": "m.id.user", "user": user_id},
-            "password": password,
-            "device_id": device_id,
-        }))
-        .send()
-        .await?;
-    let status = response.status();
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
-    ensure!(status.is_success(), "logging in {user_id}: HTTP {status}: {body}");
+    let body = json!({
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": user_id},
+        "password": password,
+        "device_id": device_id,
+    });
+    let body = post_json(&format!("{}/_matrix/client/v3/login", hs.url), None, &body, &format!("logging in {user_id}")).await?;
     Ok(body["access_token"].as_str().context("no access_token in the login answer")?.to_owned())
 }
 
@@ -244,42 +245,21 @@ impl PrivateHomeserver {
     /// Starts a fresh server on `port` (anything left in its directory is removed first).
     pub fn start(name: &str, port: u16) -> Result<PrivateHomeserver> {
         let dir = workspace_root().join("target/e2e/private").join(name);
-        let script = workspace_root().join("deploy/synapse.sh");
-        let _ = Command::new("bash").arg(&script).arg("stop").arg(&dir).status();
+        let _ = synapse_sh(&["stop".into(), dir.clone().into()]);
         let _ = fs::remove_dir_all(&dir);
-        let mut server = PrivateHomeserver { hs: Homeserver { url: format!("http://127.0.0.1:{port}"), server_name: String::new(), shared_secret: String::new() }, dir, port };
-        server.run()?;
-        let read = |file: &str| -> Result<String> { Ok(fs::read_to_string(server.dir.join(file))?.trim().to_owned()) };
-        let (server_name, shared_secret) = (read("server_name")?, read("shared_secret")?);
-        server.hs.server_name = server_name;
-        server.hs.shared_secret = shared_secret;
-        Ok(server)
-    }
-
-    fn run(&self) -> Result<()> {
-        let script = workspace_root().join("deploy/synapse.sh");
-        let output = Command::new("bash")
-            .arg(&script)
-            .arg("start")
-            .arg(&self.dir)
-            .arg(self.port.to_string())
-            .stderr(std::process::Stdio::inherit())
-            .output()?;
-        ensure!(output.status.success(), "`deploy/synapse.sh start {}` failed", self.dir.display());
-        Ok(())
+        synapse_sh(&["start".into(), dir.clone().into(), port.to_string().into()])?;
+        let hs = served_from(&dir, format!("http://127.0.0.1:{port}"))?;
+        Ok(PrivateHomeserver { hs, dir, port })
     }
 
     /// Stops the server (SIGTERM); its data stays.
     pub fn stop(&self) -> Result<()> {
-        let script = workspace_root().join("deploy/synapse.sh");
-        let status = Command::new("bash").arg(&script).arg("stop").arg(&self.dir).status()?;
-        ensure!(status.success(), "`deploy/synapse.sh stop {}` failed", self.dir.display());
-        Ok(())
+        synapse_sh(&["stop".into(), self.dir.clone().into()])
     }
 
     /// Starts the stopped server again on the same data.
     pub fn restart(&self) -> Result<()> {
-        self.run()
+        synapse_sh(&["start".into(), self.dir.clone().into(), self.port.to_string().into()])
     }
 }
 

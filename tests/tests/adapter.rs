@@ -62,15 +62,9 @@ async fn rate_limited_replies_are_retried_not_lost_or_doubled() {
     user.command(&room, "!status").await.unwrap().assert_ok("status");
 
     let admin = admin_token(&hs).await.unwrap();
-    let http = reqwest::Client::new();
-    let response = http
-        .post(format!("{}/_synapse/admin/v1/users/{}/override_ratelimit", hs.url, bot.user_id))
-        .bearer_auth(&admin)
-        .json(&json!({"messages_per_second": 1, "burst_count": 1}))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "override_ratelimit: {}", response.status());
+    let limit = json!({"messages_per_second": 1, "burst_count": 1});
+    let url = format!("{}/_synapse/admin/v1/users/{}/override_ratelimit", hs.url, bot.user_id);
+    post_json(&url, Some(&admin), &limit, "override_ratelimit").await.unwrap();
 
     const BURST: usize = 8;
     let started = Instant::now();
