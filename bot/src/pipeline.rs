@@ -3,7 +3,7 @@
 //! the adapter establishes the facts (membership, power, DM) through [`Rooms`], and the benchmark
 //! calls it directly.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
@@ -66,6 +66,35 @@ pub struct Incoming<'a> {
     /// Members the message mentions by link or `m.mentions`, never by display name (V5).
     pub mentions: Vec<MemberId>,
     pub via: Via,
+}
+
+/// What [`Pipeline::handle_batch`] did: one entry per event committed, in order; `error` is the
+/// database error that stopped it before the rest.
+#[derive(Debug)]
+pub struct BatchOutcome {
+    pub handled: Vec<Handled>,
+    pub error: Option<StoreError>,
+}
+
+/// How many of the next events share a transaction: a run of events that are not circle or
+/// ledger commands (those decide on homeserver facts read just before them, so each goes alone).
+/// A red status after a command that may cancel records (going green, `forget-me`) starts a new
+/// transaction, so that the network it is told to is read after the cancellation.
+fn group_len(parsed: &[Option<Parsed>]) -> usize {
+    let ledger = |p: &Option<Parsed>| matches!(p, Some(Parsed { command: Ok(cmd), .. }) if cmd.is_ledger());
+    if parsed.first().is_some_and(ledger) {
+        return 1;
+    }
+    let mut cancelled = false;
+    for (n, p) in parsed.iter().enumerate() {
+        match p {
+            _ if ledger(p) => return n,
+            Some(Parsed { command: Ok(Command::Status(StatusCommand::Red { .. })), .. }) if cancelled => return n,
+            Some(Parsed { command: Ok(Command::Status(StatusCommand::Green) | Command::ForgetMe { confirm: true }), .. }) => cancelled = true,
+            _ => {}
+        }
+    }
+    parsed.len()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,40 +201,124 @@ impl Pipeline {
     /// Handles one event. A database error leaves nothing written: the caller retries the event
     /// later from the room cursor.
     pub async fn handle<R: Rooms>(&self, incoming: &Incoming<'_>, rooms: &R, now: DateTime<Utc>) -> Result<Handled, StoreError> {
-        let Some(parsed) = self.parse(incoming.body) else {
-            return Ok(Handled::NotACommand);
-        };
-        let pre = match &parsed.command {
-            Ok(cmd) if incoming.sender_joined => self.prefetch(cmd, incoming, rooms, now).await?,
-            _ => Prefetched::default(),
-        };
-        let event = &incoming.event;
-        let outcome = if incoming.sender_joined { Outcome::Applied } else { Outcome::Ignored };
-        let mut tx = self.store.begin().await?;
-        if !tx.claim_event(event, outcome, now).await? {
-            tx.rollback().await?;
-            return Ok(Handled::Duplicate);
+        let mut outcome = self.handle_batch(std::slice::from_ref(incoming), rooms, now).await;
+        match (outcome.error, outcome.handled.pop()) {
+            (None, Some(handled)) => Ok(handled),
+            (Some(e), _) => Err(e),
+            (None, None) => Err(StoreError::Corrupt("no outcome for the event".into())),
         }
-        tx.set_cursor(&event.room_id, &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }, now).await?;
-        // V6: nothing is executed for a sender who is not joined to the room.
-        if !incoming.sender_joined {
-            tx.commit().await?;
-            return Ok(Handled::Ignored);
+    }
+
+    /// Handles a room's events in order, as one sync response delivers them (group commit, SPEC
+    /// §8): consecutive profile commands share one transaction, with one multi-row statement
+    /// for their event claims, one for their cursors, one for their profiles and one for their
+    /// replies; a circle or ledger command gets a transaction of its own, with its homeserver
+    /// facts read just before it. Every event's effects still commit together with its event
+    /// claim and its cursor. After a database error, `handled` holds the events that were
+    /// committed (a prefix of `batch`) and the rest is left for a retry from the cursor.
+    pub async fn handle_batch<R: Rooms>(&self, batch: &[Incoming<'_>], rooms: &R, now: DateTime<Utc>) -> BatchOutcome {
+        let parsed: Vec<Option<Parsed>> = batch.iter().map(|i| self.parse(i.body)).collect();
+        let mut handled = Vec::with_capacity(batch.len());
+        let mut start = 0;
+        while start < batch.len() {
+            let end = start + group_len(&parsed[start..]);
+            let (group, group_parsed) = (&batch[start..end], &parsed[start..end]);
+            match self.apply_group(group, group_parsed, rooms, now).await {
+                Ok(done) => handled.extend(done),
+                Err(e) if group.len() > 1 => {
+                    // One at a time, so that only the event that fails waits for the retry.
+                    tracing::warn!(error = %e, events = group.len(), "a group of commands failed; applying them one by one");
+                    for (one, one_parsed) in group.iter().zip(group_parsed) {
+                        match self.apply_group(std::slice::from_ref(one), std::slice::from_ref(one_parsed), rooms, now).await {
+                            Ok(done) => handled.extend(done),
+                            Err(e) => return BatchOutcome { handled, error: Some(e) },
+                        }
+                    }
+                }
+                Err(e) => return BatchOutcome { handled, error: Some(e) },
+            }
+            start = end;
+        }
+        BatchOutcome { handled, error: None }
+    }
+
+    /// Applies a group of events in one transaction (see [`Pipeline::handle_batch`]).
+    async fn apply_group<R: Rooms>(&self, group: &[Incoming<'_>], parsed: &[Option<Parsed>], rooms: &R, now: DateTime<Utc>) -> Result<Vec<Handled>, StoreError> {
+        // Facts from the homeserver first: asking it must not hold a database lock.
+        let changing_status: Vec<MemberId> = group
+            .iter()
+            .zip(parsed)
+            .filter(|(i, p)| i.sender_joined && matches!(p, Some(Parsed { command: Ok(Command::Status(s)), .. }) if !matches!(s, StatusCommand::Show)))
+            .map(|(i, _)| i.sender.clone())
+            .collect();
+        let own_circles = if changing_status.is_empty() { BTreeMap::new() } else { self.store.circle_rooms_of(&changing_status).await? };
+        let mut prefetched = Vec::with_capacity(group.len());
+        for (incoming, p) in group.iter().zip(parsed) {
+            prefetched.push(match p {
+                Some(Parsed { command: Ok(cmd), .. }) if incoming.sender_joined => self.prefetch(cmd, incoming, rooms, now, &own_circles).await?,
+                _ => Prefetched::default(),
+            });
         }
 
-        let sender = tx.profile_for_update(&incoming.sender).await?;
-        let mut queue = Queue { event, next: 0, messages: Vec::new() };
-        let ok = match &parsed.command {
-            Err(e) => {
-                self.queue_error(&mut queue, incoming, &parsed.name, e, &sender);
-                false
+        let claims: Vec<(&EventRef, Outcome)> = group
+            .iter()
+            .zip(parsed)
+            .filter(|(_, p)| p.is_some())
+            .map(|(i, _)| (&i.event, if i.sender_joined { Outcome::Applied } else { Outcome::Ignored }))
+            .collect();
+        if claims.is_empty() {
+            return Ok(vec![Handled::NotACommand; group.len()]);
+        }
+        let mut tx = self.store.begin().await?;
+        let claimed = tx.claim_events(&claims, now).await?;
+        let deciding: Vec<MemberId> = group.iter().filter(|i| i.sender_joined && claimed.contains(&i.event.event_id)).map(|i| i.sender.clone()).collect();
+        let needs_totals = group.iter().zip(parsed).any(|(i, p)| {
+            i.sender_joined && claimed.contains(&i.event.event_id) && matches!(p, Some(Parsed { command: Ok(cmd), .. }) if cmd.needs_ledger_facts())
+        });
+        tx.preload(&deciding, needs_totals.then(|| self.cycle_start(now))).await?;
+
+        let mut results = Vec::with_capacity(group.len());
+        let mut messages = Vec::new();
+        let mut cursors = Vec::new();
+        let mut seen = BTreeSet::new();
+        for ((incoming, p), pre) in group.iter().zip(parsed).zip(&prefetched) {
+            let Some(parsed) = p else {
+                results.push(Handled::NotACommand);
+                continue;
+            };
+            let event = &incoming.event;
+            // Already decided earlier (a replay after a restart, or a second process).
+            if !claimed.contains(&event.event_id) || !seen.insert(event.event_id.as_str()) {
+                results.push(Handled::Duplicate);
+                continue;
             }
-            Ok(cmd) if cmd.is_ledger() => self.ledger(&mut tx, &mut queue, cmd, incoming, &pre, &sender, now).await?,
-            Ok(cmd) => self.profile(&mut tx, &mut queue, cmd, incoming, &pre, sender, now).await?,
-        };
-        tx.enqueue_all(&queue.messages, now).await?;
+            cursors.push((event.room_id.as_str(), Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }));
+            // V6: nothing is executed for a sender who is not joined to the room.
+            if !incoming.sender_joined {
+                results.push(Handled::Ignored);
+                continue;
+            }
+            let sender = tx.profile_for_update(&incoming.sender).await?;
+            let mut queue = Queue { event, next: 0, messages: Vec::new() };
+            let ok = match &parsed.command {
+                Err(e) => {
+                    self.queue_error(&mut queue, incoming, &parsed.name, e, &sender);
+                    false
+                }
+                Ok(cmd) if cmd.is_ledger() => self.ledger(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?,
+                Ok(cmd) => self.profile(&mut tx, &mut queue, cmd, incoming, pre, sender, now).await?,
+            };
+            messages.extend(queue.messages);
+            results.push(Handled::Applied { command: parsed.name.clone(), ok });
+        }
+        if cursors.is_empty() {
+            tx.rollback().await?;
+            return Ok(results);
+        }
+        tx.set_cursors(&cursors, now).await?;
+        tx.enqueue_all(&messages, now).await?;
         tx.commit().await?;
-        Ok(Handled::Applied { command: parsed.name, ok })
+        Ok(results)
     }
 
     /// Fulfilments since this instant still make a supporter (SPEC §6: the last three cycles).
@@ -232,7 +345,14 @@ impl Pipeline {
         Ok(NetworkFacts { supports, joined_rooms, levels })
     }
 
-    async fn prefetch<R: Rooms>(&self, cmd: &Command, incoming: &Incoming<'_>, rooms: &R, now: DateTime<Utc>) -> Result<Prefetched, StoreError> {
+    async fn prefetch<R: Rooms>(
+        &self,
+        cmd: &Command,
+        incoming: &Incoming<'_>,
+        rooms: &R,
+        now: DateTime<Utc>,
+        own_circles: &BTreeMap<MemberId, String>,
+    ) -> Result<Prefetched, StoreError> {
         let mut pre = Prefetched::default();
         let room_id = &incoming.event.room_id;
         if let Command::Status(status) = cmd {
@@ -240,8 +360,8 @@ impl Pipeline {
             if matches!(status, StatusCommand::Show) {
                 return Ok(pre);
             }
-            if let Some(own) = self.store.circle_room_of(&incoming.sender).await? {
-                pre.own_circle_members = rooms.joined_members(&own).await.unwrap_or_default();
+            if let Some(own) = own_circles.get(&incoming.sender) {
+                pre.own_circle_members = rooms.joined_members(own).await.unwrap_or_default();
             }
             if matches!(status, StatusCommand::Red { .. }) {
                 let supports = self.store.network_supports(&incoming.sender, self.support_since(now), MAX_RELATED).await?;
@@ -670,6 +790,66 @@ mod tests {
         let out = p.store().pending_outbox(10).await.unwrap();
         assert_eq!(out.len(), 1, "only the error reply");
         assert_eq!(out[0].message.content["org.exodus.result"]["error"], "bad_arguments");
+    }
+
+    #[tokio::test]
+    async fn a_group_decides_each_command_on_the_state_the_previous_ones_left() {
+        let (p, _dir) = pipeline().await;
+        let now = Utc::now();
+        let batch = [
+            incoming("$1", "!status orange 300 rent", true),
+            incoming("$2", "just chatting", true),
+            incoming("$3", "!lang ru", true),
+            incoming("$4", "!status orange 1.234", true),
+            incoming("$5", "!status orange 5", false),
+            incoming("$1", "!status orange 300 rent", true),
+            incoming("$6", "!status", true),
+        ];
+        let outcome = p.handle_batch(&batch, &NoRooms, now).await;
+        assert!(outcome.error.is_none());
+        let applied = |ok| Handled::Applied { command: "status".into(), ok };
+        assert_eq!(
+            outcome.handled,
+            vec![
+                applied(true),
+                Handled::NotACommand,
+                Handled::Applied { command: "lang".into(), ok: true },
+                applied(false),
+                Handled::Ignored,
+                Handled::Duplicate,
+                applied(true)
+            ]
+        );
+        let out = p.store().pending_outbox(20).await.unwrap();
+        let results: Vec<&Value> = out.iter().map(|m| &m.message.content["org.exodus.result"]).collect();
+        assert_eq!(results.len(), 4, "one reply per executed command: {results:?}");
+        let replied_to: Vec<&Value> = out.iter().map(|m| &m.message.content["m.relates_to"]["m.in_reply_to"]["event_id"]).collect();
+        assert_eq!(replied_to, ["$1", "$3", "$4", "$6"]);
+        // `status` sees the orange set two commands earlier, in the language set in between.
+        assert_eq!(results[3]["status"], "orange");
+        assert_eq!(results[3]["requested"], "300.00");
+        assert_ne!(out[3].message.content["body"], out[0].message.content["body"]);
+        assert_eq!(p.store().profile(&MemberId::parse("@alice:x").unwrap()).await.unwrap().unwrap().lang, Some(Lang::Ru));
+        assert_eq!(p.store().cursor("!r:x").await.unwrap().unwrap().event_id, "$6");
+        assert_eq!(p.store().processed_count().await.unwrap(), 5, "every command event once, chat not at all");
+
+        // The same events again (a replay after a restart): nothing applied, nothing queued.
+        let again = p.handle_batch(&batch, &NoRooms, now).await;
+        assert!(again.error.is_none());
+        assert!(again.handled.iter().all(|h| matches!(h, Handled::Duplicate | Handled::NotACommand)), "{:?}", again.handled);
+        assert_eq!(p.store().pending_outbox(20).await.unwrap().len(), 4);
+    }
+
+    #[test]
+    fn ledger_commands_get_a_transaction_of_their_own() {
+        let parsed = |bodies: &[&str]| -> Vec<Option<Parsed>> { bodies.iter().map(|b| parse(b, &["!".to_owned()])).collect() };
+        assert_eq!(group_len(&parsed(&["!status", "hello", "!lang ru", "!about x"])), 4);
+        assert_eq!(group_len(&parsed(&["!status", "!intend 5", "!lang ru"])), 1);
+        assert_eq!(group_len(&parsed(&["!intend 5", "!lang ru"])), 1);
+        assert_eq!(group_len(&parsed(&["!mine", "!mine"])), 1);
+        // A red status after going green reads the network after the cancellations.
+        assert_eq!(group_len(&parsed(&["!status green", "!about x", "!status red 100 7"])), 2);
+        assert_eq!(group_len(&parsed(&["!status red 100 7", "!status green"])), 2);
     }
 
     #[tokio::test]

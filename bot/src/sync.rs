@@ -69,6 +69,38 @@ enum Stop {
     Failed(String),
 }
 
+/// How far a room's events are handled: the last one, and whether the cursor already points at
+/// it (false after events that needed no transaction of their own).
+struct Progress {
+    last: Option<Cursor>,
+    cursor_written: bool,
+}
+
+/// A command event waiting to be handed to the pipeline with the ones after it.
+struct Pending {
+    event: EventRef,
+    sender: MemberId,
+    body: String,
+    in_dm: bool,
+    sender_joined: bool,
+    mentions: Vec<MemberId>,
+    via: Via,
+}
+
+impl Pending {
+    fn incoming(&self) -> Incoming<'_> {
+        Incoming {
+            event: self.event.clone(),
+            sender: self.sender.clone(),
+            body: &self.body,
+            in_dm: self.in_dm,
+            sender_joined: self.sender_joined,
+            mentions: self.mentions.clone(),
+            via: self.via.clone(),
+        }
+    }
+}
+
 impl Syncer {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -246,12 +278,13 @@ impl Syncer {
     }
 
     /// Handles events in order. Stops at the first event that cannot be handled yet, so the room
-    /// cursor never passes it.
+    /// cursor never passes it. Consecutive commands are handed to the pipeline together, which
+    /// applies runs of profile commands in one transaction (group commit).
     async fn handle_events(&mut self, room: &Room, events: Vec<TimelineEvent>) -> Result<(), Stop> {
         let room_id = room.room_id().as_str().to_owned();
         let own = room.own_user_id().as_str().to_owned();
-        let mut last: Option<Cursor> = None;
-        let mut cursor_written = true;
+        let mut progress = Progress { last: None, cursor_written: true };
+        let mut pending: Vec<Pending> = Vec::new();
         let mut left_members: Vec<MemberId> = Vec::new();
         for event in events {
             let Some(event_id) = event.event_id() else { continue };
@@ -266,102 +299,121 @@ impl Syncer {
             if matches!(event.kind, TimelineEventKind::UnableToDecrypt { .. }) {
                 let first_seen = *self.utd_seen.entry(event_id.to_string()).or_insert_with(Instant::now);
                 if first_seen.elapsed() < UTD_GRACE {
-                    self.flush_cursor(&room_id, last.as_ref(), cursor_written).await?;
+                    self.run_pending(&room_id, &mut pending, &mut progress).await?;
+                    self.flush_cursor(&room_id, progress.last.as_ref(), progress.cursor_written).await?;
                     return Err(Stop::WaitingForKey);
                 }
                 warn!(%event_id, "no key arrived for this event in time; it is skipped");
             }
             self.utd_seen.remove(event_id.as_str());
             let event_ref = EventRef { event_id: event_id.to_string(), room_id: room_id.clone(), origin_ts };
-            let handled = match classify(&raw, &own) {
+            match classify(&raw, &own) {
                 Classified::Candidate { sender, body, mentions } => {
                     let Some(sender) = MemberId::parse(&sender) else { continue };
-                    let incoming = Incoming {
+                    pending.push(Pending {
                         event: event_ref,
                         in_dm: self.is_dm_of(room, &sender).await.map_err(Stop::Failed)?,
                         sender_joined: joined(room, &sender).await.map_err(Stop::Failed)?,
                         sender,
-                        body: &body,
+                        body,
                         mentions: mentions.iter().filter_map(|m| MemberId::parse(m)).collect(),
                         via: Via::Message,
-                    };
-                    Some(self.run_command(&incoming).await)
+                    });
+                    continue;
                 }
                 Classified::ThumbsUp { sender, target } => {
                     // 👍 on the bot's paid notice confirms the obligation (SPEC §3).
                     let tag = self.pipeline.store().sent_message_tag(&target).await.map_err(|e| Stop::Failed(e.to_string()))?;
-                    match (tag.as_deref().and_then(|t| t.strip_prefix("paid:")), MemberId::parse(&sender)) {
-                        (Some(id), Some(sender)) => {
-                            let body = format!("{}confirm #{id}", self.prefix);
-                            let incoming = Incoming {
-                                event: event_ref,
-                                in_dm: self.is_dm_of(room, &sender).await.map_err(Stop::Failed)?,
-                                sender_joined: joined(room, &sender).await.map_err(Stop::Failed)?,
-                                sender,
-                                body: &body,
-                                mentions: Vec::new(),
-                                via: Via::Reaction { reacted_to: target },
-                            };
-                            Some(self.run_command(&incoming).await)
-                        }
-                        _ => None,
+                    if let (Some(id), Some(sender)) = (tag.as_deref().and_then(|t| t.strip_prefix("paid:")), MemberId::parse(&sender)) {
+                        pending.push(Pending {
+                            event: event_ref,
+                            in_dm: self.is_dm_of(room, &sender).await.map_err(Stop::Failed)?,
+                            sender_joined: joined(room, &sender).await.map_err(Stop::Failed)?,
+                            sender,
+                            body: format!("{}confirm #{id}", self.prefix),
+                            mentions: Vec::new(),
+                            via: Via::Reaction { reacted_to: target },
+                        });
+                        continue;
                     }
+                    self.run_pending(&room_id, &mut pending, &mut progress).await?;
+                    progress.cursor_written = false;
                 }
                 Classified::Membership { user, membership } => {
+                    self.run_pending(&room_id, &mut pending, &mut progress).await?;
                     let left = matches!(membership.as_str(), "leave" | "ban") && user != own;
                     match MemberId::parse(&user).filter(|_| left) {
                         // V2: leaving a circle withdraws the leaver's open intentions there.
-                        Some(member) => Some({
+                        Some(member) => {
                             left_members.push(member.clone());
-                            self.pipeline
-                                .member_left(&event_ref, &member, Utc::now())
-                                .await
-                                .map(|claimed| if claimed { Handled::Applied { command: String::new(), ok: true } } else { Handled::Duplicate })
-                                .map_err(|e| e.to_string())
-                        }),
-                        None => None,
+                            match self.pipeline.member_left(&event_ref, &member, Utc::now()).await {
+                                Ok(claimed) => {
+                                    self.outbox_wake.notify_one();
+                                    // A duplicate wrote nothing, so the cursor may still be behind it.
+                                    progress.cursor_written = claimed;
+                                }
+                                Err(e) => {
+                                    error!(%event_id, error = %e, "event not handled; will retry from the cursor");
+                                    self.flush_cursor(&room_id, progress.last.as_ref(), progress.cursor_written).await?;
+                                    return Err(Stop::Failed(e.to_string()));
+                                }
+                            }
+                        }
+                        None => progress.cursor_written = false,
                     }
                 }
-                Classified::Skip(_) => None,
-            };
-            match handled {
-                None | Some(Ok(Handled::NotACommand)) => cursor_written = false,
-                Some(Ok(handled)) => {
-                    self.outbox_wake.notify_one();
-                    // A duplicate wrote nothing, so the cursor may still be behind it.
-                    cursor_written = !matches!(handled, Handled::Duplicate);
-                }
-                Some(Err(e)) => {
-                    error!(%event_id, error = %e, "event not handled; will retry from the cursor");
-                    self.flush_cursor(&room_id, last.as_ref(), cursor_written).await?;
-                    return Err(Stop::Failed(e));
+                Classified::Skip(_) => {
+                    self.run_pending(&room_id, &mut pending, &mut progress).await?;
+                    progress.cursor_written = false;
                 }
             }
-            last = Some(Cursor { event_id: event_id.to_string(), origin_ts });
+            progress.last = Some(Cursor { event_id: event_id.to_string(), origin_ts });
         }
-        self.flush_cursor(&room_id, last.as_ref(), cursor_written).await?;
+        self.run_pending(&room_id, &mut pending, &mut progress).await?;
+        self.flush_cursor(&room_id, progress.last.as_ref(), progress.cursor_written).await?;
         for member in &left_members {
             self.check_dm_room(room, member).await;
         }
         Ok(())
     }
 
-    /// Runs one command through the pipeline, counting it.
-    async fn run_command(&self, incoming: &Incoming<'_>) -> Result<Handled, String> {
-        let started = Instant::now();
-        let rooms = MatrixRooms { client: &self.client };
-        let handled = self.pipeline.handle(incoming, &rooms, Utc::now()).await.map_err(|e| e.to_string())?;
-        if handled != Handled::NotACommand {
-            self.metrics.command_seconds.observe(started.elapsed().as_secs_f64());
-            let outcome = match &handled {
-                Handled::Applied { ok: true, .. } => "ok",
-                Handled::Applied { ok: false, .. } => "error",
-                Handled::Ignored => "ignored",
-                _ => "duplicate",
-            };
-            self.metrics.count_command(outcome);
+    /// Runs the pending commands through the pipeline, counting them, and moves `progress` past
+    /// those committed. On a database error the cursor is left before the first that was not.
+    async fn run_pending(&self, room_id: &str, pending: &mut Vec<Pending>, progress: &mut Progress) -> Result<(), Stop> {
+        if pending.is_empty() {
+            return Ok(());
         }
-        Ok(handled)
+        let started = Instant::now();
+        let outcome = {
+            let incomings: Vec<Incoming<'_>> = pending.iter().map(Pending::incoming).collect();
+            let rooms = MatrixRooms { client: &self.client };
+            self.pipeline.handle_batch(&incomings, &rooms, Utc::now()).await
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        for (p, handled) in pending.iter().zip(&outcome.handled) {
+            if *handled != Handled::NotACommand {
+                self.metrics.command_seconds.observe(seconds);
+                let counted = match handled {
+                    Handled::Applied { ok: true, .. } => "ok",
+                    Handled::Applied { ok: false, .. } => "error",
+                    Handled::Ignored => "ignored",
+                    _ => "duplicate",
+                };
+                self.metrics.count_command(counted);
+                self.outbox_wake.notify_one();
+            }
+            // A duplicate wrote nothing, so the cursor may still be behind it.
+            progress.cursor_written = !matches!(handled, Handled::NotACommand | Handled::Duplicate);
+            progress.last = Some(Cursor { event_id: p.event.event_id.clone(), origin_ts: p.event.origin_ts });
+        }
+        let failed = pending.get(outcome.handled.len()).map(|p| p.event.event_id.clone());
+        pending.clear();
+        if let Some(e) = outcome.error {
+            error!(event_id = ?failed, error = %e, "event not handled; will retry from the cursor");
+            self.flush_cursor(room_id, progress.last.as_ref(), progress.cursor_written).await?;
+            return Err(Stop::Failed(e.to_string()));
+        }
+        Ok(())
     }
 
     /// Moves the cursor past events that needed no transaction of their own.

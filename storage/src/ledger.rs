@@ -9,7 +9,8 @@ use exodus_commands::profile::{Level, Totals};
 use exodus_commands::{Amount, MemberId};
 use sqlx::Row;
 
-use crate::{Backend, Result, Store, StoreError, Tx, from_millis, millis, on_backend};
+use crate::batch::TotalsByMember;
+use crate::{Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, Tx, from_millis, millis, on_backend, placeholders};
 
 const COLUMNS: &str = "id, kind, giver, recipient, room_id, amount_cents, what, state, overdue, created_ms, due_ms, changed_ms";
 
@@ -97,6 +98,25 @@ impl Store {
         Ok(on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(owner.as_str()).fetch_optional(pool).await?))
     }
 
+    /// The circle rooms of those of `owners` who have one.
+    pub async fn circle_rooms_of(&self, owners: &[MemberId]) -> Result<BTreeMap<MemberId, String>> {
+        let mut out = BTreeMap::new();
+        for chunk in owners.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!("SELECT owner, room_id FROM circles WHERE owner IN ({})", placeholders(1, chunk.len()));
+            let rows: Vec<(String, String)> = on_backend!(&self.pool, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for m in chunk {
+                    query = query.bind(m.as_str());
+                }
+                query.fetch_all(pool).await?
+            });
+            for (owner, room) in rows {
+                out.insert(member(&owner)?, room);
+            }
+        }
+        Ok(out)
+    }
+
     /// The room of record `#id`'s circle.
     pub async fn record_room(&self, id: RecordId) -> Result<Option<String>> {
         const SQL: &str = "SELECT room_id FROM records WHERE id = $1";
@@ -172,8 +192,31 @@ impl Tx {
     }
 
     pub async fn circle_room_of(&mut self, owner: &MemberId) -> Result<Option<String>> {
-        const SQL: &str = "SELECT room_id FROM circles WHERE owner = $1";
-        Ok(on_backend!(&mut self.tx, tx => sqlx::query_scalar(SQL).bind(owner.as_str()).fetch_optional(&mut **tx).await?))
+        if let Some(room) = self.cache.circle_rooms.get(owner) {
+            return Ok(room.clone());
+        }
+        self.preload_circle_rooms(std::slice::from_ref(owner)).await?;
+        Ok(self.cache.circle_rooms.get(owner).cloned().flatten())
+    }
+
+    /// Reads the circle rooms of the `owners` not in the cache yet.
+    pub(crate) async fn preload_circle_rooms(&mut self, owners: &[MemberId]) -> Result<()> {
+        let missing: Vec<&MemberId> = owners.iter().filter(|m| !self.cache.circle_rooms.contains_key(*m)).collect();
+        for chunk in missing.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!("SELECT owner, room_id FROM circles WHERE owner IN ({})", placeholders(1, chunk.len()));
+            let rows: Vec<(String, String)> = on_backend!(&mut self.tx, tx => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for m in chunk {
+                    query = query.bind(m.as_str());
+                }
+                query.fetch_all(&mut **tx).await?
+            });
+            let found: BTreeMap<String, String> = rows.into_iter().collect();
+            for m in chunk {
+                self.cache.circle_rooms.insert((*m).clone(), found.get(m.as_str()).cloned());
+            }
+        }
+        Ok(())
     }
 
     /// Binds `room_id` as `owner`'s circle; `false` when the owner already has a circle or the
@@ -183,6 +226,9 @@ impl Tx {
         let n = on_backend!(&mut self.tx, tx => sqlx::query(SQL)
             .bind(owner.as_str()).bind(room_id).bind(millis(now))
             .execute(&mut **tx).await?.rows_affected());
+        if n == 1 {
+            self.cache.circle_rooms.insert(owner.clone(), Some(room_id.to_owned()));
+        }
         Ok(n == 1)
     }
 
@@ -240,6 +286,7 @@ impl Tx {
 
     /// Writes a new record with the number it already has (from [`Tx::next_record_id`]).
     pub async fn insert_record(&mut self, r: &Record) -> Result<()> {
+        self.cache.totals = None;
         let sql = format!("INSERT INTO records ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
         on_backend!(&mut self.tx, tx => { sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(r.id).bind(r.kind.code()).bind(r.giver.as_str()).bind(r.recipient.as_str()).bind(&r.room_id)
@@ -251,6 +298,7 @@ impl Tx {
 
     /// Writes a changed record (amount, state, overdue, due, changed time).
     pub async fn update_record(&mut self, r: &Record) -> Result<()> {
+        self.cache.totals = None;
         const SQL: &str = "UPDATE records SET kind = $2, amount_cents = $3, state = $4, overdue = $5, due_ms = $6, \
                            changed_ms = $7 WHERE id = $1";
         let n = on_backend!(&mut self.tx, tx => sqlx::query(SQL)
@@ -266,22 +314,63 @@ impl Tx {
     /// What `status` shows of the member's giving and receiving this cycle: ❤️ open intentions,
     /// 🤝 open obligations, 👍 fulfilled since `cycle_start`; as giver and as recipient.
     pub async fn cycle_totals(&mut self, member: &MemberId, cycle_start: DateTime<Utc>) -> Result<(Totals, Totals)> {
-        const SQL: &str = "SELECT giver = $1, kind, state, CAST(SUM(amount_cents) AS BIGINT) FROM records \
-             WHERE (giver = $1 OR recipient = $1) AND (state IN ('active', 'open', 'paid') \
-             OR (state IN ('fulfilled', 'cleared') AND changed_ms >= $2)) GROUP BY 1, 2, 3";
-        let rows: Vec<(bool, String, String, i64)> = on_backend!(&mut self.tx, tx => sqlx::query_as(SQL)
-            .bind(member.as_str()).bind(millis(cycle_start)).fetch_all(&mut **tx).await?);
-        let (mut given, mut received) = (Totals::default(), Totals::default());
-        for (as_giver, kind, state, cents) in rows {
-            let totals = if as_giver { &mut given } else { &mut received };
-            let sum = match (kind.as_str(), state.as_str()) {
-                ("intention", "active") => &mut totals.intentions,
-                ("obligation", "open" | "paid") => &mut totals.obligations,
-                ("obligation", "fulfilled" | "cleared") => &mut totals.fulfilled,
-                _ => continue,
-            };
-            *sum = sum.saturating_add(Amount::from_stored_cents(cents));
+        if let Some((start, totals)) = &self.cache.totals
+            && *start == millis(cycle_start)
+            && let Some(found) = totals.get(member)
+        {
+            return Ok(*found);
         }
-        Ok((given, received))
+        let mut totals = self.read_totals(std::slice::from_ref(member), cycle_start).await?;
+        Ok(totals.remove(member).unwrap_or_default())
+    }
+
+    /// Reads the cycle totals of `members` into the cache (kept until a record is written).
+    pub(crate) async fn preload_totals(&mut self, members: &[MemberId], cycle_start: DateTime<Utc>) -> Result<()> {
+        let totals = self.read_totals(members, cycle_start).await?;
+        let start = millis(cycle_start);
+        match &mut self.cache.totals {
+            Some((s, cached)) if *s == start => cached.extend(totals),
+            _ => self.cache.totals = Some((start, totals)),
+        }
+        Ok(())
+    }
+
+    /// [`Tx::cycle_totals`] of several members: one statement per few hundred members, every one
+    /// of them in the map.
+    async fn read_totals(&mut self, members: &[MemberId], cycle_start: DateTime<Utc>) -> Result<TotalsByMember> {
+        let mut out: TotalsByMember = members.iter().map(|m| (m.clone(), Default::default())).collect();
+        for chunk in members.chunks(ROWS_PER_STATEMENT) {
+            let list = placeholders(1, chunk.len());
+            let since = chunk.len() + 1;
+            let open = format!(
+                "(state IN ('active', 'open', 'paid') OR (state IN ('fulfilled', 'cleared') AND changed_ms >= ${since}))"
+            );
+            // As giver, and as recipient of someone else's record.
+            let sql = format!(
+                "SELECT giver, TRUE, kind, state, CAST(SUM(amount_cents) AS BIGINT) FROM records \
+                 WHERE giver IN ({list}) AND {open} GROUP BY giver, kind, state \
+                 UNION ALL SELECT recipient, FALSE, kind, state, CAST(SUM(amount_cents) AS BIGINT) FROM records \
+                 WHERE recipient IN ({list}) AND giver <> recipient AND {open} GROUP BY recipient, kind, state"
+            );
+            let rows: Vec<(String, bool, String, String, i64)> = on_backend!(&mut self.tx, tx => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for m in chunk {
+                    query = query.bind(m.as_str());
+                }
+                query.bind(millis(cycle_start)).fetch_all(&mut **tx).await?
+            });
+            for (who, as_giver, kind, state, cents) in rows {
+                let Some((given, received)) = out.get_mut(&member(&who)?) else { continue };
+                let totals = if as_giver { given } else { received };
+                let sum = match (kind.as_str(), state.as_str()) {
+                    ("intention", "active") => &mut totals.intentions,
+                    ("obligation", "open" | "paid") => &mut totals.obligations,
+                    ("obligation", "fulfilled" | "cleared") => &mut totals.fulfilled,
+                    _ => continue,
+                };
+                *sum = sum.saturating_add(Amount::from_stored_cents(cents));
+            }
+        }
+        Ok(out)
     }
 }

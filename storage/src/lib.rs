@@ -5,6 +5,7 @@
 //! outbox rows commit together or not at all (SPEC §8). On SQLite write transactions start with
 //! `BEGIN IMMEDIATE` in WAL mode; on PostgreSQL rows read for a decision are locked `FOR UPDATE`.
 
+mod batch;
 mod jobs;
 mod ledger;
 mod migrations;
@@ -35,6 +36,20 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// `$start, $start+1, …` for `count` parameters: the placeholders of an `IN (…)` list or a
+/// multi-row `VALUES` built at run time (numbers only, never data).
+pub(crate) fn placeholders(start: usize, count: usize) -> String {
+    (start..start + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `($1, …, $cols), ($cols+1, …)` for `rows` rows of `cols` parameters.
+pub(crate) fn value_rows(rows: usize, cols: usize) -> String {
+    (0..rows).map(|r| format!("({})", placeholders(r * cols + 1, cols))).collect::<Vec<_>>().join(", ")
+}
+
+/// Rows per multi-row statement: well inside SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
 /// Runs the same statement code on whichever backend `$tx` holds. SQL is written once, with `$N`
 /// placeholders, which both SQLite and PostgreSQL accept.
@@ -171,7 +186,7 @@ impl Store {
             Backend::Sqlite(pool) => Backend::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Backend::Postgres(pool) => Backend::Postgres(pool.begin().await?),
         };
-        Ok(Tx { tx })
+        Ok(Tx { tx, cache: batch::Cache::default() })
     }
 
     pub async fn close(&self) {
@@ -310,7 +325,12 @@ impl Store {
 
     /// A member's profile outside any write (`None` when the bot has none).
     pub async fn profile(&self, member: &MemberId) -> Result<Option<Profile>> {
-        let mut tx = self.begin().await?;
+        // A read: a deferred transaction on SQLite, which does not wait for a writer (WAL).
+        let tx = match &self.pool {
+            Backend::Sqlite(pool) => Backend::Sqlite(pool.begin().await?),
+            Backend::Postgres(pool) => Backend::Postgres(pool.begin().await?),
+        };
+        let mut tx = Tx { tx, cache: batch::Cache::default() };
         let found = tx.find_profile(member, false).await?;
         tx.rollback().await?;
         Ok(found)
@@ -318,12 +338,20 @@ impl Store {
 }
 
 /// One write transaction. Dropped without [`Tx::commit`], it rolls back.
+///
+/// Profiles read for a decision stay in the transaction's cache, and saving one only changes
+/// the cache: the rows are written, several members in one statement, at [`Tx::commit`]. So a
+/// group of commands applied in one transaction (group commit) costs a few statements, not a
+/// few per command.
 pub struct Tx {
     pub(crate) tx: Backend<Transaction<'static, Sqlite>, Transaction<'static, Postgres>>,
+    pub(crate) cache: batch::Cache,
 }
 
 impl Tx {
-    pub async fn commit(self) -> Result<()> {
+    /// Writes the cached profile changes, then commits.
+    pub async fn commit(mut self) -> Result<()> {
+        self.flush_profiles().await?;
         on_backend!(self.tx, tx => tx.commit().await?);
         Ok(())
     }
@@ -362,17 +390,12 @@ impl Tx {
     /// parameter limits allow (one round trip for a command's replies and notices).
     pub async fn enqueue_all(&mut self, messages: &[OutboxMessage], now: DateTime<Utc>) -> Result<()> {
         const COLUMNS: usize = 7;
-        const PER_STATEMENT: usize = 100;
-        for chunk in messages.chunks(PER_STATEMENT) {
-            let mut sql = String::from("INSERT INTO outbox (txn_id, room_id, recipient, event_type, content, created_ms, tag) VALUES ");
-            for i in 0..chunk.len() {
-                let n = i * COLUMNS;
-                let row: Vec<String> = (1..=COLUMNS).map(|c| format!("${}", n + c)).collect();
-                sql.push_str(if i == 0 { "(" } else { ", (" });
-                sql.push_str(&row.join(", "));
-                sql.push(')');
-            }
-            sql.push_str(" ON CONFLICT (txn_id) DO NOTHING");
+        for chunk in messages.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO outbox (txn_id, room_id, recipient, event_type, content, created_ms, tag) VALUES {} \
+                 ON CONFLICT (txn_id) DO NOTHING",
+                value_rows(chunk.len(), COLUMNS)
+            );
             let rows: Vec<(&str, Option<&str>, Option<&str>, &str, String, i64, Option<&str>)> = chunk
                 .iter()
                 .map(|m| {

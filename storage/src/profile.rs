@@ -1,20 +1,21 @@
 //! Profiles: the `members` and `payment_methods` tables.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use exodus_commands::profile::{Level, PaymentMethod, Settled};
 use exodus_commands::{Amount, Lang, MemberId, Need, Profile};
 use sqlx::Row;
 
-use crate::{Backend, Result, StoreError, Tx, from_millis, millis, on_backend};
+use crate::batch::CachedProfile;
+use crate::{Backend, ROWS_PER_STATEMENT, Result, StoreError, Tx, from_millis, millis, on_backend, placeholders, value_rows};
 
-/// A member with their payment methods, one row per method (one row with NULL method columns when
-/// there is none): one round trip for the whole profile.
-const SELECT_MEMBER: &str = "SELECT m.status, m.requested_cents, m.deadline_ms, m.note, m.prev_status, m.prev_requested_cents, \
-     m.prev_note, m.about, m.lang, m.notify, m.forget_requested_ms, p.label, p.details, p.is_default \
-     FROM members m LEFT JOIN payment_methods p ON p.user_id = m.user_id WHERE m.user_id = $1 ORDER BY p.label";
-const SELECT_MEMBER_FOR_UPDATE: &str = "SELECT m.status, m.requested_cents, m.deadline_ms, m.note, m.prev_status, \
+/// Members with their payment methods, one row per method (one row with NULL method columns for a
+/// member without any): one round trip for many profiles. `{members}` is an `IN` list.
+const SELECT_MEMBERS: &str = "SELECT m.user_id, m.status, m.requested_cents, m.deadline_ms, m.note, m.prev_status, \
      m.prev_requested_cents, m.prev_note, m.about, m.lang, m.notify, m.forget_requested_ms, p.label, p.details, p.is_default \
-     FROM members m LEFT JOIN payment_methods p ON p.user_id = m.user_id WHERE m.user_id = $1 ORDER BY p.label FOR UPDATE OF m";
+     FROM members m LEFT JOIN payment_methods p ON p.user_id = m.user_id WHERE m.user_id IN ({members}) \
+     ORDER BY m.user_id, p.label";
 
 /// The `members` columns of one profile, as stored.
 struct Columns {
@@ -84,50 +85,104 @@ impl Columns {
     }
 }
 
-impl Tx {
-    /// The member's profile, `None` when the bot has none; with `for_update` the row stays locked
-    /// until the transaction ends (PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialises).
-    pub async fn find_profile(&mut self, member: &MemberId, for_update: bool) -> Result<Option<Profile>> {
-        const LOCK_MEMBER: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
-        let select = match (&mut self.tx, for_update) {
-            (Backend::Postgres(tx), true) => {
-                // `FOR UPDATE` locks nothing while the member has no row yet; the advisory lock
-                // serialises every decision about this member, first one included.
-                sqlx::query(LOCK_MEMBER).bind(member.as_str()).execute(&mut **tx).await?;
-                SELECT_MEMBER_FOR_UPDATE
-            }
-            _ => SELECT_MEMBER,
+/// The `members` columns of a row of [`SELECT_MEMBERS`] and its payment method, if any.
+macro_rules! member_row {
+    ($row:expr) => {{
+        let columns = Columns {
+            status: $row.try_get(1)?,
+            requested: $row.try_get(2)?,
+            deadline: $row.try_get(3)?,
+            note: $row.try_get(4)?,
+            prev_status: $row.try_get(5)?,
+            prev_requested: $row.try_get(6)?,
+            prev_note: $row.try_get(7)?,
+            about: $row.try_get(8)?,
+            lang: $row.try_get(9)?,
+            notify: $row.try_get(10)?,
+            forget_requested: $row.try_get(11)?,
         };
-        let found = on_backend!(&mut self.tx, tx => {
-            let rows = sqlx::query(select).bind(member.as_str()).fetch_all(&mut **tx).await?;
-            match rows.first() {
-                None => None,
-                Some(row) => {
-                    let columns = Columns {
-                        status: row.try_get(0)?,
-                        requested: row.try_get(1)?,
-                        deadline: row.try_get(2)?,
-                        note: row.try_get(3)?,
-                        prev_status: row.try_get(4)?,
-                        prev_requested: row.try_get(5)?,
-                        prev_note: row.try_get(6)?,
-                        about: row.try_get(7)?,
-                        lang: row.try_get(8)?,
-                        notify: row.try_get(9)?,
-                        forget_requested: row.try_get(10)?,
-                    };
-                    let mut payment = Vec::new();
-                    for r in &rows {
-                        let label: Option<String> = r.try_get(11)?;
-                        if let Some(label) = label {
-                            payment.push(PaymentMethod { label, details: r.try_get(12)?, is_default: r.try_get(13)? });
+        let label: Option<String> = $row.try_get(12)?;
+        let method = match label {
+            Some(label) => Some(PaymentMethod { label, details: $row.try_get(13)?, is_default: $row.try_get(14)? }),
+            None => None,
+        };
+        ($row.try_get::<String, _>(0)?, columns, method)
+    }};
+}
+
+impl Tx {
+    /// The stored profiles of `members` (those without a row are missing from the map). With
+    /// `for_update` on PostgreSQL every member is locked first, in sorted order (two groups of
+    /// commands lock their common members in the same order), and their rows `FOR UPDATE`.
+    async fn load_profiles(&mut self, members: &[MemberId], for_update: bool) -> Result<BTreeMap<MemberId, Profile>> {
+        const LOCK_MEMBERS: &str = "SELECT pg_advisory_xact_lock(hashtextextended(u, 0)) FROM unnest($1::text[]) AS u";
+        let mut out = BTreeMap::new();
+        for chunk in members.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = SELECT_MEMBERS.replace("{members}", &placeholders(1, chunk.len()));
+            if let (Backend::Postgres(tx), true) = (&mut self.tx, for_update) {
+                // `FOR UPDATE` locks nothing while a member has no row yet; the advisory lock
+                // serialises every decision about the member, first one included.
+                let mut sorted: Vec<&str> = chunk.iter().map(MemberId::as_str).collect();
+                sorted.sort_unstable();
+                sqlx::query(LOCK_MEMBERS).bind(sorted).execute(&mut **tx).await?;
+                sql.push_str(" FOR UPDATE OF m");
+            }
+            let rows: Vec<(String, Columns, Option<PaymentMethod>)> = on_backend!(&mut self.tx, tx => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for m in chunk {
+                    query = query.bind(m.as_str());
+                }
+                let rows = query.fetch_all(&mut **tx).await?;
+                rows.iter().map(|row| Ok(member_row!(row))).collect::<Result<Vec<_>, sqlx::Error>>()?
+            });
+            let mut current: Option<(String, Columns, Vec<PaymentMethod>)> = None;
+            for (user, columns, method) in rows {
+                match &mut current {
+                    Some((u, _, methods)) if *u == user => methods.extend(method),
+                    _ => {
+                        if let Some((u, c, methods)) = current.take() {
+                            let m = MemberId::parse(&u).ok_or_else(|| StoreError::Corrupt(format!("member {u}")))?;
+                            out.insert(m.clone(), c.into_profile(m, methods)?);
                         }
+                        current = Some((user, columns, method.into_iter().collect()));
                     }
-                    Some((columns, payment))
                 }
             }
-        });
-        found.map(|(columns, payment)| columns.into_profile(member.clone(), payment)).transpose()
+            if let Some((u, c, methods)) = current {
+                let m = MemberId::parse(&u).ok_or_else(|| StoreError::Corrupt(format!("member {u}")))?;
+                out.insert(m.clone(), c.into_profile(m, methods)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads and locks the profiles of `members` not in the cache yet, in one statement or two.
+    pub(crate) async fn preload_profiles(&mut self, members: &[MemberId]) -> Result<()> {
+        let missing: Vec<MemberId> = members.iter().filter(|m| !self.cache.profiles.contains_key(*m)).cloned().collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut found = self.load_profiles(&missing, true).await?;
+        for m in missing {
+            let stored = found.remove(&m);
+            self.cache.profiles.insert(m, CachedProfile { current: stored.clone(), stored, updated_ms: 0 });
+        }
+        Ok(())
+    }
+
+    /// The member's profile, `None` when the bot has none; with `for_update` the row stays locked
+    /// until the transaction ends (PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialises) and
+    /// the profile stays in the transaction's cache. A profile in the cache is returned as this
+    /// transaction left it.
+    pub async fn find_profile(&mut self, member: &MemberId, for_update: bool) -> Result<Option<Profile>> {
+        if let Some(cached) = self.cache.profiles.get(member) {
+            return Ok(cached.current.clone());
+        }
+        if for_update {
+            self.preload_profiles(std::slice::from_ref(member)).await?;
+            return Ok(self.cache.profiles.get(member).and_then(|c| c.current.clone()));
+        }
+        Ok(self.load_profiles(std::slice::from_ref(member), false).await?.remove(member))
     }
 
     /// The member's profile for a decision, locked; a fresh profile when the bot has none.
@@ -135,36 +190,95 @@ impl Tx {
         Ok(self.find_profile(member, true).await?.unwrap_or_else(|| Profile::new(member.clone())))
     }
 
-    /// Writes a profile; `before` is what [`Tx::profile_for_update`] returned, so that payment rows
-    /// are rewritten only when they changed.
+    /// Saves a profile. One read by [`Tx::profile_for_update`] changes in the cache and is
+    /// written at commit; any other is written now, `before` telling whether its payment rows
+    /// changed.
     pub async fn save_profile(&mut self, before: &Profile, after: &Profile, now: DateTime<Utc>) -> Result<()> {
-        const UPSERT: &str = "INSERT INTO members (user_id, status, requested_cents, deadline_ms, note, prev_status, \
-             prev_requested_cents, prev_note, about, lang, notify, forget_requested_ms, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, requested_cents = excluded.requested_cents, \
-             deadline_ms = excluded.deadline_ms, note = excluded.note, prev_status = excluded.prev_status, \
-             prev_requested_cents = excluded.prev_requested_cents, prev_note = excluded.prev_note, about = excluded.about, \
-             lang = excluded.lang, notify = excluded.notify, forget_requested_ms = excluded.forget_requested_ms, \
-             updated_ms = excluded.updated_ms";
-        const DELETE_PAYMENT: &str = "DELETE FROM payment_methods WHERE user_id = $1";
-        const INSERT_PAYMENT: &str = "INSERT INTO payment_methods (user_id, label, details, is_default) VALUES ($1, $2, $3, $4)";
-        let c = Columns::from_profile(after);
-        let user = after.member.as_str();
-        let payment_changed = before.payment != after.payment;
-        on_backend!(&mut self.tx, tx => {
-            sqlx::query(UPSERT)
-                .bind(user).bind(&c.status).bind(c.requested).bind(c.deadline).bind(&c.note).bind(&c.prev_status)
-                .bind(c.prev_requested).bind(&c.prev_note).bind(&c.about).bind(&c.lang).bind(c.notify)
-                .bind(c.forget_requested).bind(millis(now))
-                .execute(&mut **tx).await?;
-            if payment_changed {
-                sqlx::query(DELETE_PAYMENT).bind(user).execute(&mut **tx).await?;
-                for m in &after.payment {
-                    sqlx::query(INSERT_PAYMENT).bind(user).bind(&m.label).bind(&m.details).bind(m.is_default)
-                        .execute(&mut **tx).await?;
-                }
+        if let Some(cached) = self.cache.profiles.get_mut(&after.member) {
+            cached.current = Some(after.clone());
+            cached.updated_ms = millis(now);
+            return Ok(());
+        }
+        self.write_profiles(&[(Some(before), after, millis(now))]).await
+    }
+
+    /// Writes the profiles this transaction changed: one upsert for all, and the payment rows of
+    /// those whose methods changed.
+    pub(crate) async fn flush_profiles(&mut self) -> Result<()> {
+        let dirty: Vec<MemberId> = self
+            .cache
+            .profiles
+            .iter()
+            .filter(|(_, c)| c.current.is_some() && c.current != c.stored)
+            .map(|(m, _)| m.clone())
+            .collect();
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        let mut writes = Vec::new();
+        for m in &dirty {
+            if let Some(CachedProfile { stored, current: Some(after), updated_ms }) = self.cache.profiles.get(m) {
+                writes.push((stored.clone(), after.clone(), *updated_ms));
             }
-        });
+        }
+        let refs: Vec<(Option<&Profile>, &Profile, i64)> = writes.iter().map(|(s, a, t)| (s.as_ref(), a, *t)).collect();
+        self.write_profiles(&refs).await?;
+        for m in &dirty {
+            if let Some(cached) = self.cache.profiles.get_mut(m) {
+                cached.stored = cached.current.clone();
+            }
+        }
+        Ok(())
+    }
+
+    /// Upserts `(stored, after)` profiles and rewrites the payment rows of those whose methods
+    /// differ from `stored`'s.
+    async fn write_profiles(&mut self, profiles: &[(Option<&Profile>, &Profile, i64)]) -> Result<()> {
+        const MEMBER_COLUMNS: usize = 13;
+        for chunk in profiles.chunks(ROWS_PER_STATEMENT) {
+            let upsert = format!(
+                "INSERT INTO members (user_id, status, requested_cents, deadline_ms, note, prev_status, \
+                 prev_requested_cents, prev_note, about, lang, notify, forget_requested_ms, updated_ms) VALUES {} \
+                 ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, requested_cents = excluded.requested_cents, \
+                 deadline_ms = excluded.deadline_ms, note = excluded.note, prev_status = excluded.prev_status, \
+                 prev_requested_cents = excluded.prev_requested_cents, prev_note = excluded.prev_note, about = excluded.about, \
+                 lang = excluded.lang, notify = excluded.notify, forget_requested_ms = excluded.forget_requested_ms, \
+                 updated_ms = excluded.updated_ms",
+                value_rows(chunk.len(), MEMBER_COLUMNS)
+            );
+            let columns: Vec<(&str, Columns, i64)> = chunk.iter().map(|(_, p, t)| (p.member.as_str(), Columns::from_profile(p), *t)).collect();
+            let payment_changed: Vec<&Profile> = chunk
+                .iter()
+                .filter(|(stored, after, _)| stored.map_or(&[][..], |s| &s.payment[..]) != &after.payment[..])
+                .map(|(_, a, _)| *a)
+                .collect();
+            let methods: Vec<(&str, &PaymentMethod)> = payment_changed.iter().flat_map(|p| p.payment.iter().map(|m| (p.member.as_str(), m))).collect();
+            let delete = format!("DELETE FROM payment_methods WHERE user_id IN ({})", placeholders(1, payment_changed.len()));
+            on_backend!(&mut self.tx, tx => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(upsert.as_str()));
+                for (user, c, updated_ms) in &columns {
+                    query = query.bind(*user).bind(&c.status).bind(c.requested).bind(c.deadline).bind(&c.note).bind(&c.prev_status)
+                        .bind(c.prev_requested).bind(&c.prev_note).bind(&c.about).bind(&c.lang).bind(c.notify)
+                        .bind(c.forget_requested).bind(*updated_ms);
+                }
+                query.execute(&mut **tx).await?;
+                if !payment_changed.is_empty() {
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(delete.as_str()));
+                    for p in &payment_changed {
+                        query = query.bind(p.member.as_str());
+                    }
+                    query.execute(&mut **tx).await?;
+                }
+                for rows in methods.chunks(ROWS_PER_STATEMENT) {
+                    let insert = format!("INSERT INTO payment_methods (user_id, label, details, is_default) VALUES {}", value_rows(rows.len(), 4));
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(insert.as_str()));
+                    for (user, m) in rows {
+                        query = query.bind(*user).bind(&m.label).bind(&m.details).bind(m.is_default);
+                    }
+                    query.execute(&mut **tx).await?;
+                }
+            });
+        }
         Ok(())
     }
 
@@ -176,6 +290,10 @@ impl Tx {
             sqlx::query(DELETE_PAYMENT).bind(member.as_str()).execute(&mut **tx).await?;
             sqlx::query(DELETE_MEMBER).bind(member.as_str()).execute(&mut **tx).await?;
         });
+        if let Some(cached) = self.cache.profiles.get_mut(member) {
+            cached.stored = None;
+            cached.current = None;
+        }
         Ok(())
     }
 }

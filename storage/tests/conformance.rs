@@ -77,6 +77,10 @@ conformance!(
     network_supports_follow_the_relations,
     a_job_slot_is_claimed_by_one_runner,
     many_messages_enqueued_at_once_keep_their_order,
+    a_group_claims_only_new_events_once,
+    a_group_moves_each_cursor_to_its_last_event,
+    a_group_writes_its_profiles_at_commit_and_sees_them_before,
+    preloaded_totals_match_one_by_one_and_follow_writes,
 );
 
 fn now() -> DateTime<Utc> {
@@ -406,4 +410,138 @@ async fn many_messages_enqueued_at_once_keep_their_order(store: &Store) {
     assert_eq!(pending[7].message.target, Target::Dm(member("dave")));
     assert_eq!(pending[8].message.tag.as_deref(), Some("paid:8"));
     assert_eq!(pending[229].message.content["body"], "m229");
+}
+
+async fn a_group_claims_only_new_events_once(store: &Store) {
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.claim_event(&event("g1"), Outcome::Applied, now()).await.unwrap());
+    tx.commit().await.unwrap();
+    let (g1, g2, g3) = (event("g1"), event("g2"), event("g3"));
+    let mut tx = store.begin().await.unwrap();
+    // g1 was decided before; g2 appears twice in the group: claimed once.
+    let claims = [(&g1, Outcome::Applied), (&g2, Outcome::Applied), (&g3, Outcome::Ignored), (&g2, Outcome::Ignored)];
+    let claimed = tx.claim_events(&claims, now()).await.unwrap();
+    assert_eq!(claimed.into_iter().collect::<Vec<_>>(), vec!["$g2".to_owned(), "$g3".to_owned()]);
+    tx.commit().await.unwrap();
+    assert_eq!(store.processed_count().await.unwrap(), 3);
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.claim_events(&claims, now()).await.unwrap().is_empty(), "a replayed group claims nothing");
+    tx.rollback().await.unwrap();
+    // Many events: more than one statement's worth.
+    let many: Vec<EventRef> = (0..1_234).map(|n| event(&format!("many-{n}"))).collect();
+    let claims: Vec<(&EventRef, Outcome)> = many.iter().map(|e| (e, Outcome::Applied)).collect();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.claim_events(&claims, now()).await.unwrap().len(), 1_234);
+    tx.commit().await.unwrap();
+    assert_eq!(store.processed_count().await.unwrap(), 3 + 1_234);
+}
+
+async fn a_group_moves_each_cursor_to_its_last_event(store: &Store) {
+    let cursor = |id: &str, ts| Cursor { event_id: id.into(), origin_ts: ts };
+    let mut tx = store.begin().await.unwrap();
+    tx.set_cursors(&[("!a:x", cursor("$a1", 1)), ("!b:x", cursor("$b1", 2)), ("!a:x", cursor("$a2", 3))], now()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.cursor("!a:x").await.unwrap(), Some(cursor("$a2", 3)));
+    assert_eq!(store.cursor("!b:x").await.unwrap(), Some(cursor("$b1", 2)));
+    let mut tx = store.begin().await.unwrap();
+    tx.set_cursors(&[("!b:x", cursor("$b2", 4))], now()).await.unwrap();
+    drop(tx); // rolled back
+    assert_eq!(store.cursor("!b:x").await.unwrap(), Some(cursor("$b1", 2)));
+}
+
+async fn a_group_writes_its_profiles_at_commit_and_sees_them_before(store: &Store) {
+    let (alice, bob, carol) = (member("alice"), member("bob"), member("carol"));
+    // Carol has a profile with a payment method before the group.
+    let mut tx = store.begin().await.unwrap();
+    let before = tx.profile_for_update(&carol).await.unwrap();
+    let mut c = before.clone();
+    c.payment = vec![PaymentMethod { label: "bank".into(), details: "IBAN-1".into(), is_default: true }];
+    tx.save_profile(&before, &c, now()).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    tx.preload(&[alice.clone(), bob.clone(), carol.clone(), alice.clone()], Some(now())).await.unwrap();
+    // Alice changes twice; the second decision sees the first.
+    let a0 = tx.profile_for_update(&alice).await.unwrap();
+    let mut a1 = a0.clone();
+    a1.need = Need::Orange { requested: Amount::from_stored_cents(30_000), note: Some("rent".into()) };
+    tx.save_profile(&a0, &a1, now()).await.unwrap();
+    assert_eq!(tx.profile_for_update(&alice).await.unwrap(), a1);
+    let mut a2 = a1.clone();
+    a2.lang = Some(Lang::Ru);
+    a2.payment = vec![PaymentMethod { label: "cash".into(), details: "in person".into(), is_default: true }];
+    tx.save_profile(&a1, &a2, now()).await.unwrap();
+    // Bob is erased after a change; Carol's method is removed.
+    let b0 = tx.profile_for_update(&bob).await.unwrap();
+    let mut b1 = b0.clone();
+    b1.about = Some("gone soon".into());
+    tx.save_profile(&b0, &b1, now()).await.unwrap();
+    tx.erase_member(&bob).await.unwrap();
+    assert_eq!(tx.find_profile(&bob, false).await.unwrap(), None);
+    let c0 = tx.profile_for_update(&carol).await.unwrap();
+    assert_eq!(c0, c);
+    let mut c1 = c0.clone();
+    c1.payment.clear();
+    tx.save_profile(&c0, &c1, now()).await.unwrap();
+    // Nothing is written until the commit: another connection still sees the old state.
+    assert_eq!(store.profile(&alice).await.unwrap(), None);
+    tx.commit().await.unwrap();
+    assert_eq!(store.profile(&alice).await.unwrap(), Some(a2));
+    assert_eq!(store.profile(&bob).await.unwrap(), None);
+    assert_eq!(store.profile(&carol).await.unwrap(), Some(c1));
+
+    // A group that is rolled back writes nothing.
+    let mut tx = store.begin().await.unwrap();
+    tx.preload(std::slice::from_ref(&carol), None).await.unwrap();
+    let c2 = tx.profile_for_update(&carol).await.unwrap();
+    let mut c3 = c2.clone();
+    c3.about = Some("never".into());
+    tx.save_profile(&c2, &c3, now()).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(store.profile(&carol).await.unwrap(), Some(c2));
+}
+
+async fn preloaded_totals_match_one_by_one_and_follow_writes(store: &Store) {
+    let since = now() - Duration::days(1);
+    let mut tx = store.begin().await.unwrap();
+    let first = tx.next_record_id().await.unwrap();
+    let records = [
+        record(first, Kind::Intention, "bob", "alice", 10_000, State::Active, now()),
+        record(first + 1, Kind::Obligation, "carol", "alice", 2_550, State::Open, now()),
+        record(first + 2, Kind::Obligation, "alice", "bob", 1_000, State::Fulfilled, now()),
+        record(first + 3, Kind::Obligation, "bob", "carol", 700, State::Fulfilled, now() - Duration::days(40)),
+    ];
+    for r in &records {
+        tx.insert_record(r).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let people = [member("alice"), member("bob"), member("carol"), member("dave")];
+    let mut one_by_one = Vec::new();
+    let mut tx = store.begin().await.unwrap();
+    for m in &people {
+        one_by_one.push(tx.cycle_totals(m, since).await.unwrap());
+    }
+    tx.rollback().await.unwrap();
+    assert_eq!(one_by_one[0].1.intentions.cents(), 10_000);
+    assert_eq!(one_by_one[0].0.fulfilled.cents(), 1_000);
+    assert_eq!(one_by_one[3], Default::default());
+
+    let mut tx = store.begin().await.unwrap();
+    tx.preload(&people, Some(since)).await.unwrap();
+    for (m, expected) in people.iter().zip(&one_by_one) {
+        assert_eq!(&tx.cycle_totals(m, since).await.unwrap(), expected, "{m}");
+    }
+    // A record written in the transaction shows in the totals read after it.
+    let mut withdrawn = records[0].clone();
+    withdrawn.state = State::Withdrawn;
+    tx.update_record(&withdrawn).await.unwrap();
+    assert_eq!(tx.cycle_totals(&member("alice"), since).await.unwrap().1.intentions.cents(), 0);
+    assert_eq!(tx.cycle_totals(&member("bob"), since).await.unwrap().0.intentions.cents(), 0);
+    // Circle rooms read in the group follow a binding made in it.
+    assert_eq!(tx.circle_room_of(&member("dave")).await.unwrap(), None);
+    assert!(tx.bind_circle(&member("dave"), "!dave:example.org", now()).await.unwrap());
+    assert_eq!(tx.circle_room_of(&member("dave")).await.unwrap().as_deref(), Some("!dave:example.org"));
+    tx.commit().await.unwrap();
+    let rooms = store.circle_rooms_of(&people).await.unwrap();
+    assert_eq!(rooms.into_iter().collect::<Vec<_>>(), vec![(member("dave"), "!dave:example.org".to_owned())]);
 }

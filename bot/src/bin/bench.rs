@@ -55,6 +55,11 @@ struct B1Args {
     /// Rooms handled at once on PostgreSQL.
     #[arg(long, default_value_t = 4)]
     postgres_workers: usize,
+    /// A room's commands handed to the pipeline at once, as one sync response delivers a room's
+    /// new events (the bot's sync filter returns up to 50 per room); 1 gives every command a
+    /// transaction of its own.
+    #[arg(long, default_value_t = 50)]
+    batch: usize,
     /// PostgreSQL server to create the throwaway database on (default EXODUS_TEST_PG_URL or the
     /// local server).
     #[arg(long)]
@@ -94,12 +99,13 @@ async fn main() -> Result<()> {
 }
 
 async fn b1(args: &B1Args) -> Result<()> {
-    ensure!(args.commands > 0 && args.rooms > 0, "--commands and --rooms must be positive");
+    ensure!(args.commands > 0 && args.rooms > 0 && args.batch > 0, "--commands, --rooms and --batch must be positive");
     println!(
-        "B1 in-process command throughput: {} commands over {} rooms, profile command mix of {} ({} build)",
+        "B1 in-process command throughput: {} commands over {} rooms, profile command mix of {}, up to {} of a room's commands at once ({} build)",
         args.commands,
         args.rooms,
         CYCLE.len(),
+        args.batch,
         if cfg!(debug_assertions) { "debug" } else { "release" }
     );
     let mut missed = false;
@@ -143,7 +149,8 @@ async fn run_b1(name: &str, url: &str, args: &B1Args, workers: usize, target: u6
         let rooms: Vec<usize> = (w..args.rooms).step_by(workers).collect();
         let total = args.commands;
         let all_rooms = args.rooms;
-        tasks.push(tokio::spawn(async move { worker(&pipeline, &rooms, all_rooms, total).await }));
+        let batch = args.batch;
+        tasks.push(tokio::spawn(async move { worker(&pipeline, &rooms, all_rooms, total, batch).await }));
     }
     let mut handled = 0;
     let mut expected_messages = 0;
@@ -169,7 +176,7 @@ async fn run_b1(name: &str, url: &str, args: &B1Args, workers: usize, target: u6
     let met = rate >= target;
     println!(
         "B1 {name:<10} {workers} worker(s): {} commands in {} s = {rate} commands/s (target ≥ {target}: {}); \
-         per command p50 {} ms, p99 {} ms; {queued} replies queued",
+         per call p50 {} ms, p99 {} ms; {queued} replies queued",
         args.commands,
         seconds(elapsed),
         if met { "met" } else { "NOT met" },
@@ -200,47 +207,67 @@ struct WorkerReport {
     latencies: Vec<Duration>,
 }
 
-async fn worker(pipeline: &Pipeline, rooms: &[usize], all_rooms: usize, total: usize) -> Result<WorkerReport> {
+/// Goes round `rooms`, handing the pipeline up to `batch` of each room's next commands at a time,
+/// so that consecutive transactions touch different rooms. Command n goes to room
+/// n % all_rooms, as the k-th command of that room's member (n = k * all_rooms + room).
+async fn worker(pipeline: &Pipeline, rooms: &[usize], all_rooms: usize, total: usize, batch: usize) -> Result<WorkerReport> {
     let mut report = WorkerReport { handled: 0, messages: 0, latencies: Vec::new() };
-    // Command n goes to room n % all_rooms, as the k-th command of that room's member.
-    let mut round = 0;
+    let mut first_k = 0;
     loop {
         let mut any = false;
         for &room in rooms {
-            let n = round * all_rooms + room;
-            if n >= total {
+            let member = MemberId::parse(&format!("@member{room}:bench.example")).context("member id")?;
+            let mut events = Vec::new();
+            for k in first_k..first_k + batch {
+                let n = k * all_rooms + room;
+                if n >= total {
+                    break;
+                }
+                let (body, messages) = CYCLE[k % CYCLE.len()];
+                events.push((n, body, messages));
+            }
+            if events.is_empty() {
                 continue;
             }
             any = true;
-            let (body, messages) = CYCLE[round % CYCLE.len()];
-            let member = MemberId::parse(&format!("@member{room}:bench.example")).context("member id")?;
-            let incoming = Incoming {
-                event: EventRef {
-                    event_id: format!("$b1-{n}"),
-                    room_id: format!("!room{room}:bench.example"),
-                    origin_ts: 1_700_000_000_000 + i64::try_from(n)?,
-                },
-                sender: member,
-                body,
-                in_dm: false,
-                sender_joined: true,
-                mentions: Vec::new(),
-                via: Via::Message,
-            };
+            let incomings = events
+                .iter()
+                .map(|&(n, body, _)| {
+                    Ok(Incoming {
+                        event: EventRef {
+                            event_id: format!("$b1-{n}"),
+                            room_id: format!("!room{room}:bench.example"),
+                            origin_ts: 1_700_000_000_000 + i64::try_from(n)?,
+                        },
+                        sender: member.clone(),
+                        body,
+                        in_dm: false,
+                        sender_joined: true,
+                        mentions: Vec::new(),
+                        via: Via::Message,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
             let t = Instant::now();
-            let handled = pipeline.handle(&incoming, &NoRooms, Utc::now()).await?;
+            let outcome = pipeline.handle_batch(&incomings, &NoRooms, Utc::now()).await;
             report.latencies.push(t.elapsed());
-            match handled {
-                Handled::Applied { ok: true, .. } => {}
-                other => bail!("{body:?} in room {room}: {other:?}"),
+            if let Some(e) = outcome.error {
+                bail!("room {room}: {e}");
             }
-            report.handled += 1;
-            report.messages += messages;
+            ensure!(outcome.handled.len() == events.len(), "room {room}: {} of {} handled", outcome.handled.len(), events.len());
+            for (handled, (_, body, messages)) in outcome.handled.iter().zip(&events) {
+                match handled {
+                    Handled::Applied { ok: true, .. } => {}
+                    other => bail!("{body:?} in room {room}: {other:?}"),
+                }
+                report.handled += 1;
+                report.messages += messages;
+            }
         }
         if !any {
             return Ok(report);
         }
-        round += 1;
+        first_k += batch;
     }
 }
 
