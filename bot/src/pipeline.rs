@@ -78,23 +78,13 @@ pub struct BatchOutcome {
 
 /// How many of the next events share a transaction: a run of events that are not circle or
 /// ledger commands (those decide on homeserver facts read just before them, so each goes alone).
-/// A red status after a command that may cancel records (going green, `forget-me`) starts a new
-/// transaction, so that the network it is told to is read after the cancellation.
 fn group_len(parsed: &[Option<Parsed>]) -> usize {
     let ledger = |p: &Option<Parsed>| matches!(p, Some(Parsed { command: Ok(cmd), .. }) if cmd.is_ledger());
-    if parsed.first().is_some_and(ledger) {
-        return 1;
+    match parsed.iter().position(ledger) {
+        Some(0) => 1,
+        Some(n) => n,
+        None => parsed.len(),
     }
-    let mut cancelled = false;
-    for (n, p) in parsed.iter().enumerate() {
-        match p {
-            _ if ledger(p) => return n,
-            Some(Parsed { command: Ok(Command::Status(StatusCommand::Red { .. })), .. }) if cancelled => return n,
-            Some(Parsed { command: Ok(Command::Status(StatusCommand::Green) | Command::ForgetMe { confirm: true }), .. }) => cancelled = true,
-            _ => {}
-        }
-    }
-    parsed.len()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,8 +141,6 @@ struct Prefetched {
     world_readable: bool,
     /// Members joined to the sender's own circle (for status notifications).
     own_circle_members: Vec<MemberId>,
-    /// The sender's network (relations 1–6), who hear of an emergency (SPEC §5).
-    network_members: Vec<MemberId>,
     /// What `network` is decided on.
     network: Option<NetworkFacts>,
 }
@@ -275,7 +263,26 @@ impl Pipeline {
         let needs_totals = group.iter().zip(parsed).any(|(i, p)| {
             i.sender_joined && claimed.contains(&i.event.event_id) && matches!(p, Some(Parsed { command: Ok(cmd), .. }) if cmd.needs_ledger_facts())
         });
-        tx.preload(&deciding, needs_totals.then(|| self.cycle_start(now))).await?;
+        let rooms_of_group: Vec<String> = group.iter().map(|i| i.event.room_id.clone()).collect();
+        tx.preload(&deciding, &rooms_of_group, needs_totals.then(|| self.cycle_start(now))).await?;
+        // Going green and `forget-me` cancel the intentions in the sender's favour; a red status
+        // is told to the sender's network: read those for the whole group at once.
+        let deciding_on = |want: fn(&Command) -> bool| -> Vec<MemberId> {
+            group
+                .iter()
+                .zip(parsed)
+                .filter(|(i, p)| i.sender_joined && claimed.contains(&i.event.event_id) && matches!(p, Some(Parsed { command: Ok(cmd), .. }) if want(cmd)))
+                .map(|(i, _)| i.sender.clone())
+                .collect()
+        };
+        let cancelling = deciding_on(|c| matches!(c, Command::Status(StatusCommand::Green) | Command::ForgetMe { confirm: true }));
+        if !cancelling.is_empty() {
+            tx.preload_intentions_for(&cancelling).await?;
+        }
+        let red = deciding_on(|c| matches!(c, Command::Status(StatusCommand::Red { .. })));
+        if !red.is_empty() {
+            tx.preload_supports(&red, self.support_since(now)).await?;
+        }
 
         let mut results = Vec::with_capacity(group.len());
         let mut messages = Vec::new();
@@ -362,10 +369,6 @@ impl Pipeline {
             }
             if let Some(own) = own_circles.get(&incoming.sender) {
                 pre.own_circle_members = rooms.joined_members(own).await.unwrap_or_default();
-            }
-            if matches!(status, StatusCommand::Red { .. }) {
-                let supports = self.store.network_supports(&incoming.sender, self.support_since(now), MAX_RELATED).await?;
-                pre.network_members = network_members(&incoming.sender, &supports).into_iter().collect();
             }
             return Ok(pre);
         }
@@ -495,11 +498,13 @@ impl Pipeline {
             supporters: facts.supporters,
             circle_room: tx.circle_room_of(&after.member).await?,
         };
-        let mut told: BTreeSet<&MemberId> = pre.own_circle_members.iter().collect();
+        let mut told: BTreeSet<MemberId> = pre.own_circle_members.iter().cloned().collect();
         if matches!(after.need, Need::Red { .. }) {
-            told.extend(&pre.network_members);
+            // The network as this transaction sees it (after any cancellation before it).
+            let supports = tx.network_supports(&after.member, self.support_since(now), MAX_RELATED).await?;
+            told.extend(network_members(&after.member, &supports));
         }
-        for member in told.into_iter().filter(|m| **m != after.member) {
+        for member in told.into_iter().filter(|m| *m != after.member) {
             notices.push(Notice { target: NoticeTarget::Member(member.clone()), reply: Reply::HelpRequest(request.clone()) });
         }
         Ok(notices)
@@ -847,9 +852,7 @@ mod tests {
         assert_eq!(group_len(&parsed(&["!status", "!intend 5", "!lang ru"])), 1);
         assert_eq!(group_len(&parsed(&["!intend 5", "!lang ru"])), 1);
         assert_eq!(group_len(&parsed(&["!mine", "!mine"])), 1);
-        // A red status after going green reads the network after the cancellations.
-        assert_eq!(group_len(&parsed(&["!status green", "!about x", "!status red 100 7"])), 2);
-        assert_eq!(group_len(&parsed(&["!status red 100 7", "!status green"])), 2);
+        assert_eq!(group_len(&parsed(&["!status green", "!about x", "!status red 100 7", "!nonsense"])), 4);
     }
 
     #[tokio::test]

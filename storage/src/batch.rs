@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
+use exodus_commands::ledger::Record;
+use exodus_commands::network::Support;
 use exodus_commands::profile::Totals;
 use exodus_commands::{MemberId, Profile};
 
@@ -30,9 +32,25 @@ pub(crate) struct Cache {
     pub(crate) profiles: BTreeMap<MemberId, CachedProfile>,
     /// Owners' circle rooms (`None`: no circle).
     pub(crate) circle_rooms: BTreeMap<MemberId, Option<String>>,
+    /// Rooms' circle owners (`None`: the room is no circle).
+    pub(crate) circle_owners: BTreeMap<String, Option<MemberId>>,
     /// Cycle totals by member for the cycle starting at the key's instant; dropped at the first
     /// record written.
     pub(crate) totals: Option<(i64, TotalsByMember)>,
+    /// Open intentions by recipient; dropped at the first record written.
+    pub(crate) intentions_for: BTreeMap<MemberId, Vec<Record>>,
+    /// Support relations by member for relations since the key's instant; dropped at the first
+    /// record written.
+    pub(crate) supports: Option<(i64, BTreeMap<MemberId, Vec<Support>>)>,
+}
+
+impl Cache {
+    /// What was read from the records no longer holds once one is written.
+    pub(crate) fn records_changed(&mut self) {
+        self.totals = None;
+        self.intentions_for.clear();
+        self.supports = None;
+    }
 }
 
 impl Tx {
@@ -86,13 +104,15 @@ impl Tx {
         Ok(())
     }
 
-    /// Reads, in a few statements, what decisions about `members` will need: their profiles
-    /// (locked for update), their circle rooms, and, with `cycle_start`, their totals of that
-    /// cycle. Later reads of these come from the cache.
-    pub async fn preload(&mut self, members: &[MemberId], cycle_start: Option<DateTime<Utc>>) -> Result<()> {
+    /// Reads, in a few statements, what decisions about `members` in `rooms` will need: their
+    /// profiles (locked for update), their circle rooms, whose circle each room is, and, with
+    /// `cycle_start`, their totals of that cycle. Later reads of these come from the cache.
+    pub async fn preload(&mut self, members: &[MemberId], rooms: &[String], cycle_start: Option<DateTime<Utc>>) -> Result<()> {
         let members: Vec<MemberId> = members.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+        let rooms: Vec<String> = rooms.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
         self.preload_profiles(&members).await?;
         self.preload_circle_rooms(&members).await?;
+        self.preload_circle_owners(&rooms).await?;
         if let Some(start) = cycle_start {
             self.preload_totals(&members, start).await?;
         }

@@ -131,33 +131,13 @@ impl Store {
         Ok(tag.flatten())
     }
 
-    /// The support relations (SPEC §6) of `member` and of everyone `member` is related to: one
-    /// per giver, recipient and circle room, from active intentions, open obligations and
-    /// fulfilments since `since`. At most `max_related` related members are followed.
+    /// The support relations (SPEC §6) of `member` and of everyone `member` is related to (see
+    /// [`Tx::network_supports`]), as committed.
     pub async fn network_supports(&self, member: &MemberId, since: DateTime<Utc>, max_related: usize) -> Result<Vec<Support>> {
-        let mut all: BTreeSet<Support> = self.supports_of(member, since).await?.into_iter().collect();
-        let related: Vec<MemberId> = all
-            .iter()
-            .flat_map(|s| [s.giver.clone(), s.recipient.clone()])
-            .filter(|m| m != member)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .take(max_related)
-            .collect();
-        for other in &related {
-            all.extend(self.supports_of(other, since).await?);
-        }
-        Ok(all.into_iter().collect())
-    }
-
-    /// The support relations `member` is a party to.
-    async fn supports_of(&self, member: &MemberId, since: DateTime<Utc>) -> Result<Vec<Support>> {
-        const SQL: &str = "SELECT DISTINCT giver, recipient, room_id FROM records WHERE (giver = $1 OR recipient = $1) \
-             AND (state IN ('active', 'open', 'paid') OR (state IN ('fulfilled', 'cleared') AND changed_ms >= $2)) \
-             ORDER BY giver, recipient, room_id";
-        let rows: Vec<(String, String, String)> =
-            on_backend!(&self.pool, pool => sqlx::query_as(SQL).bind(member.as_str()).bind(millis(since)).fetch_all(pool).await?);
-        rows.into_iter().map(|(g, r, room_id)| Ok(Support { giver: self::member(&g)?, recipient: self::member(&r)?, room_id })).collect()
+        let mut tx = self.read().await?;
+        let supports = tx.network_supports(member, since, max_related).await?;
+        tx.rollback().await?;
+        Ok(supports)
     }
 
     /// The status levels of `members`; those without a profile are left out (green).
@@ -184,11 +164,104 @@ impl Store {
 }
 
 impl Tx {
+    /// The support relations (SPEC §6) of `member` and of everyone `member` is related to: one
+    /// per giver, recipient and circle room, from active intentions, open obligations and
+    /// fulfilments since `since`. At most `max_related` related members are followed.
+    pub async fn network_supports(&mut self, member: &MemberId, since: DateTime<Utc>, max_related: usize) -> Result<Vec<Support>> {
+        let mut all: BTreeSet<Support> = self.supports_of(std::slice::from_ref(member), since).await?;
+        let related: Vec<MemberId> = all
+            .iter()
+            .flat_map(|s| [s.giver.clone(), s.recipient.clone()])
+            .filter(|m| m != member)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .take(max_related)
+            .collect();
+        all.extend(self.supports_of(&related, since).await?);
+        Ok(all.into_iter().collect())
+    }
+
+    /// Reads the support relations of `members` into the cache (kept until a record is written).
+    pub async fn preload_supports(&mut self, members: &[MemberId], since: DateTime<Utc>) -> Result<()> {
+        self.supports_of(members, since).await.map(drop)
+    }
+
+    /// The support relations any of `members` is a party to: from the cache, and for the others
+    /// one statement per few hundred members.
+    async fn supports_of(&mut self, members: &[MemberId], since: DateTime<Utc>) -> Result<BTreeSet<Support>> {
+        let since_ms = millis(since);
+        if self.cache.supports.as_ref().is_none_or(|(s, _)| *s != since_ms) {
+            self.cache.supports = Some((since_ms, BTreeMap::new()));
+        }
+        let mut out = BTreeSet::new();
+        let mut missing = Vec::new();
+        if let Some((_, cached)) = &self.cache.supports {
+            for m in members {
+                match cached.get(m) {
+                    Some(found) => out.extend(found.iter().cloned()),
+                    None => missing.push(m.clone()),
+                }
+            }
+        }
+        for chunk in missing.chunks(ROWS_PER_STATEMENT) {
+            let list = placeholders(1, chunk.len());
+            let since_param = chunk.len() + 1;
+            let sql = format!(
+                "SELECT DISTINCT giver, recipient, room_id FROM records WHERE (giver IN ({list}) OR recipient IN ({list})) \
+                 AND (state IN ('active', 'open', 'paid') OR (state IN ('fulfilled', 'cleared') AND changed_ms >= ${since_param})) \
+                 ORDER BY giver, recipient, room_id"
+            );
+            let rows: Vec<(String, String, String)> = on_backend!(&mut self.tx, tx => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for m in chunk {
+                    query = query.bind(m.as_str());
+                }
+                query.bind(since_ms).fetch_all(&mut **tx).await?
+            });
+            let mut by_member: BTreeMap<MemberId, Vec<Support>> = chunk.iter().map(|m| (m.clone(), Vec::new())).collect();
+            for (g, r, room_id) in rows {
+                let support = Support { giver: member(&g)?, recipient: member(&r)?, room_id };
+                for party in [&support.giver, &support.recipient] {
+                    if let Some(list) = by_member.get_mut(party) {
+                        list.push(support.clone());
+                    }
+                }
+                out.insert(support);
+            }
+            if let Some((_, cached)) = &mut self.cache.supports {
+                cached.extend(by_member);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn circle_owner_of(&mut self, room_id: &str) -> Result<Option<MemberId>> {
-        const SQL: &str = "SELECT owner FROM circles WHERE room_id = $1";
-        let owner: Option<String> =
-            on_backend!(&mut self.tx, tx => sqlx::query_scalar(SQL).bind(room_id).fetch_optional(&mut **tx).await?);
-        owner.as_deref().map(member).transpose()
+        if let Some(owner) = self.cache.circle_owners.get(room_id) {
+            return Ok(owner.clone());
+        }
+        self.preload_circle_owners(&[room_id.to_owned()]).await?;
+        Ok(self.cache.circle_owners.get(room_id).cloned().flatten())
+    }
+
+    /// Reads the owners of the circles bound to those of `rooms` not in the cache yet.
+    pub(crate) async fn preload_circle_owners(&mut self, rooms: &[String]) -> Result<()> {
+        let missing: Vec<&String> = rooms.iter().filter(|r| !self.cache.circle_owners.contains_key(r.as_str())).collect();
+        for chunk in missing.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!("SELECT room_id, owner FROM circles WHERE room_id IN ({})", placeholders(1, chunk.len()));
+            let rows: Vec<(String, String)> = on_backend!(&mut self.tx, tx => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for room in chunk {
+                    query = query.bind(room.as_str());
+                }
+                query.fetch_all(&mut **tx).await?
+            });
+            let found: BTreeMap<String, String> = rows.into_iter().collect();
+            for room in chunk {
+                let owner = found.get(room.as_str()).map(|o| member(o)).transpose()?;
+                self.cache.circle_owners.insert((*room).clone(), owner);
+            }
+        }
+        Ok(())
     }
 
     pub async fn circle_room_of(&mut self, owner: &MemberId) -> Result<Option<String>> {
@@ -228,6 +301,7 @@ impl Tx {
             .execute(&mut **tx).await?.rows_affected());
         if n == 1 {
             self.cache.circle_rooms.insert(owner.clone(), Some(room_id.to_owned()));
+            self.cache.circle_owners.insert(room_id.to_owned(), Some(owner.clone()));
         }
         Ok(n == 1)
     }
@@ -274,8 +348,40 @@ impl Tx {
 
     /// Open intentions in `recipient`'s favour (cancelled when they go green).
     pub async fn active_intentions_for(&mut self, recipient: &MemberId) -> Result<Vec<Record>> {
-        let sql = format!("SELECT {COLUMNS} FROM records WHERE recipient = $1 AND state = 'active' ORDER BY id");
-        fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), recipient.as_str())
+        if let Some(found) = self.cache.intentions_for.get(recipient) {
+            return Ok(found.clone());
+        }
+        self.preload_intentions_for(std::slice::from_ref(recipient)).await?;
+        Ok(self.cache.intentions_for.get(recipient).cloned().unwrap_or_default())
+    }
+
+    /// Reads the open intentions in favour of `recipients` into the cache (kept until a record
+    /// is written).
+    pub async fn preload_intentions_for(&mut self, recipients: &[MemberId]) -> Result<()> {
+        let missing: Vec<MemberId> = recipients.iter().filter(|m| !self.cache.intentions_for.contains_key(*m)).cloned().collect();
+        for chunk in missing.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM records WHERE recipient IN ({}) AND state = 'active' ORDER BY id",
+                placeholders(1, chunk.len())
+            );
+            let columns: Vec<Columns> = on_backend!(&mut self.tx, tx => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for m in chunk {
+                    query = query.bind(m.as_str());
+                }
+                let rows = query.fetch_all(&mut **tx).await?;
+                rows.iter().map(|row| Ok(columns!(row))).collect::<Result<Vec<_>, sqlx::Error>>()?
+            });
+            let mut by_recipient: BTreeMap<MemberId, Vec<Record>> = chunk.iter().map(|m| (m.clone(), Vec::new())).collect();
+            for c in columns {
+                let record = c.into_record()?;
+                if let Some(list) = by_recipient.get_mut(&record.recipient) {
+                    list.push(record);
+                }
+            }
+            self.cache.intentions_for.extend(by_recipient);
+        }
+        Ok(())
     }
 
     /// Open intentions by `giver` in the circle of `room_id` (withdrawn when they leave it).
@@ -286,7 +392,7 @@ impl Tx {
 
     /// Writes a new record with the number it already has (from [`Tx::next_record_id`]).
     pub async fn insert_record(&mut self, r: &Record) -> Result<()> {
-        self.cache.totals = None;
+        self.cache.records_changed();
         let sql = format!("INSERT INTO records ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
         on_backend!(&mut self.tx, tx => { sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(r.id).bind(r.kind.code()).bind(r.giver.as_str()).bind(r.recipient.as_str()).bind(&r.room_id)
@@ -298,7 +404,7 @@ impl Tx {
 
     /// Writes a changed record (amount, state, overdue, due, changed time).
     pub async fn update_record(&mut self, r: &Record) -> Result<()> {
-        self.cache.totals = None;
+        self.cache.records_changed();
         const SQL: &str = "UPDATE records SET kind = $2, amount_cents = $3, state = $4, overdue = $5, due_ms = $6, \
                            changed_ms = $7 WHERE id = $1";
         let n = on_backend!(&mut self.tx, tx => sqlx::query(SQL)

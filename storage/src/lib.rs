@@ -189,6 +189,16 @@ impl Store {
         Ok(Tx { tx, cache: batch::Cache::default() })
     }
 
+    /// Starts a transaction for reading: deferred on SQLite, so it does not wait for a writer
+    /// (WAL). Roll it back when done.
+    pub(crate) async fn read(&self) -> Result<Tx> {
+        let tx = match &self.pool {
+            Backend::Sqlite(pool) => Backend::Sqlite(pool.begin().await?),
+            Backend::Postgres(pool) => Backend::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { tx, cache: batch::Cache::default() })
+    }
+
     pub async fn close(&self) {
         on_backend!(&self.pool, pool => pool.close().await)
     }
@@ -325,12 +335,7 @@ impl Store {
 
     /// A member's profile outside any write (`None` when the bot has none).
     pub async fn profile(&self, member: &MemberId) -> Result<Option<Profile>> {
-        // A read: a deferred transaction on SQLite, which does not wait for a writer (WAL).
-        let tx = match &self.pool {
-            Backend::Sqlite(pool) => Backend::Sqlite(pool.begin().await?),
-            Backend::Postgres(pool) => Backend::Postgres(pool.begin().await?),
-        };
-        let mut tx = Tx { tx, cache: batch::Cache::default() };
+        let mut tx = self.read().await?;
         let found = tx.find_profile(member, false).await?;
         tx.rollback().await?;
         Ok(found)

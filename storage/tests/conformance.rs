@@ -460,7 +460,7 @@ async fn a_group_writes_its_profiles_at_commit_and_sees_them_before(store: &Stor
     tx.commit().await.unwrap();
 
     let mut tx = store.begin().await.unwrap();
-    tx.preload(&[alice.clone(), bob.clone(), carol.clone(), alice.clone()], Some(now())).await.unwrap();
+    tx.preload(&[alice.clone(), bob.clone(), carol.clone(), alice.clone()], &[], Some(now())).await.unwrap();
     // Alice changes twice; the second decision sees the first.
     let a0 = tx.profile_for_update(&alice).await.unwrap();
     let mut a1 = a0.clone();
@@ -492,7 +492,7 @@ async fn a_group_writes_its_profiles_at_commit_and_sees_them_before(store: &Stor
 
     // A group that is rolled back writes nothing.
     let mut tx = store.begin().await.unwrap();
-    tx.preload(std::slice::from_ref(&carol), None).await.unwrap();
+    tx.preload(std::slice::from_ref(&carol), &[], None).await.unwrap();
     let c2 = tx.profile_for_update(&carol).await.unwrap();
     let mut c3 = c2.clone();
     c3.about = Some("never".into());
@@ -527,20 +527,37 @@ async fn preloaded_totals_match_one_by_one_and_follow_writes(store: &Store) {
     assert_eq!(one_by_one[3], Default::default());
 
     let mut tx = store.begin().await.unwrap();
-    tx.preload(&people, Some(since)).await.unwrap();
+    tx.preload(&people, &["!dave:example.org".to_owned()], Some(since)).await.unwrap();
     for (m, expected) in people.iter().zip(&one_by_one) {
         assert_eq!(&tx.cycle_totals(m, since).await.unwrap(), expected, "{m}");
     }
-    // A record written in the transaction shows in the totals read after it.
+    tx.preload_intentions_for(&people).await.unwrap();
+    tx.preload_supports(&people, since).await.unwrap();
+    let open_for_alice: Vec<i64> = tx.active_intentions_for(&member("alice")).await.unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(open_for_alice, vec![first]);
+    let pairs = |supports: Vec<Support>| -> Vec<(String, String)> {
+        supports.into_iter().map(|s| (s.giver.as_str().to_owned(), s.recipient.as_str().to_owned())).collect()
+    };
+    let before = pairs(tx.network_supports(&member("dave"), since, 10).await.unwrap());
+    assert!(before.is_empty(), "dave has no relations: {before:?}");
+    let before = pairs(tx.network_supports(&member("alice"), since, 10).await.unwrap());
+    assert!(before.contains(&("@bob:example.org".into(), "@alice:example.org".into())), "{before:?}");
+    // A record written in the transaction shows in everything read after it.
     let mut withdrawn = records[0].clone();
     withdrawn.state = State::Withdrawn;
     tx.update_record(&withdrawn).await.unwrap();
     assert_eq!(tx.cycle_totals(&member("alice"), since).await.unwrap().1.intentions.cents(), 0);
     assert_eq!(tx.cycle_totals(&member("bob"), since).await.unwrap().0.intentions.cents(), 0);
+    assert!(tx.active_intentions_for(&member("alice")).await.unwrap().is_empty());
+    let after = pairs(tx.network_supports(&member("alice"), since, 10).await.unwrap());
+    assert!(!after.contains(&("@bob:example.org".into(), "@alice:example.org".into())), "{after:?}");
+    assert!(after.contains(&("@carol:example.org".into(), "@alice:example.org".into())), "{after:?}");
     // Circle rooms read in the group follow a binding made in it.
     assert_eq!(tx.circle_room_of(&member("dave")).await.unwrap(), None);
+    assert_eq!(tx.circle_owner_of("!dave:example.org").await.unwrap(), None);
     assert!(tx.bind_circle(&member("dave"), "!dave:example.org", now()).await.unwrap());
     assert_eq!(tx.circle_room_of(&member("dave")).await.unwrap().as_deref(), Some("!dave:example.org"));
+    assert_eq!(tx.circle_owner_of("!dave:example.org").await.unwrap(), Some(member("dave")));
     tx.commit().await.unwrap();
     let rooms = store.circle_rooms_of(&people).await.unwrap();
     assert_eq!(rooms.into_iter().collect::<Vec<_>>(), vec![(member("dave"), "!dave:example.org".to_owned())]);

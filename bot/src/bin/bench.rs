@@ -93,6 +93,10 @@ const CYCLE: [(&str, usize); 12] = [
 #[tokio::main]
 async fn main() -> Result<()> {
     let Args { bench } = Args::parse();
+    // `EXODUS_BENCH_LOG=sqlx=debug` shows every statement a run makes, on stderr.
+    if let Ok(filter) = std::env::var("EXODUS_BENCH_LOG") {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
     match bench {
         Bench::B1(args) => b1(&args).await,
     }
