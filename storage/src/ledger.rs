@@ -245,23 +245,30 @@ impl Tx {
 
     /// Reads the owners of the circles bound to those of `rooms` not in the cache yet.
     pub(crate) async fn preload_circle_owners(&mut self, rooms: &[String]) -> Result<()> {
-        let missing: Vec<&String> = rooms.iter().filter(|r| !self.cache.circle_owners.contains_key(r.as_str())).collect();
-        for chunk in missing.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!("SELECT room_id, owner FROM circles WHERE room_id IN ({})", placeholders(1, chunk.len()));
+        let missing: Vec<&str> = rooms.iter().map(String::as_str).filter(|r| !self.cache.circle_owners.contains_key(*r)).collect();
+        let found = self.circles_by("room_id", "owner", &missing).await?;
+        for room in missing {
+            let owner = found.get(room).map(|o| member(o)).transpose()?;
+            self.cache.circle_owners.insert(room.to_owned(), owner);
+        }
+        Ok(())
+    }
+
+    /// `key → value` of the circles whose `key` column (`owner` or `room_id`) is one of `keys`.
+    async fn circles_by(&mut self, key: &'static str, value: &'static str, keys: &[&str]) -> Result<BTreeMap<String, String>> {
+        let mut found = BTreeMap::new();
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!("SELECT {key}, {value} FROM circles WHERE {key} IN ({})", placeholders(1, chunk.len()));
             let rows: Vec<(String, String)> = on_backend!(&mut self.tx, tx => {
                 let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
-                for room in chunk {
-                    query = query.bind(room.as_str());
+                for k in chunk {
+                    query = query.bind(*k);
                 }
                 query.fetch_all(&mut **tx).await?
             });
-            let found: BTreeMap<String, String> = rows.into_iter().collect();
-            for room in chunk {
-                let owner = found.get(room.as_str()).map(|o| member(o)).transpose()?;
-                self.cache.circle_owners.insert((*room).clone(), owner);
-            }
+            found.extend(rows);
         }
-        Ok(())
+        Ok(found)
     }
 
     pub async fn circle_room_of(&mut self, owner: &MemberId) -> Result<Option<String>> {
@@ -275,19 +282,10 @@ impl Tx {
     /// Reads the circle rooms of the `owners` not in the cache yet.
     pub(crate) async fn preload_circle_rooms(&mut self, owners: &[MemberId]) -> Result<()> {
         let missing: Vec<&MemberId> = owners.iter().filter(|m| !self.cache.circle_rooms.contains_key(*m)).collect();
-        for chunk in missing.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!("SELECT owner, room_id FROM circles WHERE owner IN ({})", placeholders(1, chunk.len()));
-            let rows: Vec<(String, String)> = on_backend!(&mut self.tx, tx => {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
-                for m in chunk {
-                    query = query.bind(m.as_str());
-                }
-                query.fetch_all(&mut **tx).await?
-            });
-            let found: BTreeMap<String, String> = rows.into_iter().collect();
-            for m in chunk {
-                self.cache.circle_rooms.insert((*m).clone(), found.get(m.as_str()).cloned());
-            }
+        let keys: Vec<&str> = missing.iter().map(|m| m.as_str()).collect();
+        let found = self.circles_by("owner", "room_id", &keys).await?;
+        for m in missing {
+            self.cache.circle_rooms.insert(m.clone(), found.get(m.as_str()).cloned());
         }
         Ok(())
     }
