@@ -65,7 +65,7 @@ impl Tx {
             let sql = format!(
                 "INSERT INTO processed_events (event_id, room_id, outcome, processed_ms) VALUES {} \
                  ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-                value_rows(chunk.len(), 4)
+                value_rows(self.anonymous_params(), chunk.len(), 4)
             );
             let ids: Vec<String> = on_backend!(&mut self.tx, tx => {
                 let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()));
@@ -91,7 +91,7 @@ impl Tx {
                 "INSERT INTO room_cursors (room_id, event_id, origin_ts, updated_ms) VALUES {} \
                  ON CONFLICT (room_id) DO UPDATE SET event_id = excluded.event_id, origin_ts = excluded.origin_ts, \
                  updated_ms = excluded.updated_ms",
-                value_rows(chunk.len(), 4)
+                value_rows(self.anonymous_params(), chunk.len(), 4)
             );
             on_backend!(&mut self.tx, tx => {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));

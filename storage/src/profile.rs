@@ -235,6 +235,7 @@ impl Tx {
     /// differ from `stored`'s.
     async fn write_profiles(&mut self, profiles: &[(Option<&Profile>, &Profile, i64)]) -> Result<()> {
         const MEMBER_COLUMNS: usize = 13;
+        let anonymous = self.anonymous_params();
         for chunk in profiles.chunks(ROWS_PER_STATEMENT) {
             let upsert = format!(
                 "INSERT INTO members (user_id, status, requested_cents, deadline_ms, note, prev_status, \
@@ -244,7 +245,7 @@ impl Tx {
                  prev_requested_cents = excluded.prev_requested_cents, prev_note = excluded.prev_note, about = excluded.about, \
                  lang = excluded.lang, notify = excluded.notify, forget_requested_ms = excluded.forget_requested_ms, \
                  updated_ms = excluded.updated_ms",
-                value_rows(chunk.len(), MEMBER_COLUMNS)
+                value_rows(anonymous, chunk.len(), MEMBER_COLUMNS)
             );
             let columns: Vec<(&str, Columns, i64)> = chunk.iter().map(|(_, p, t)| (p.member.as_str(), Columns::from_profile(p), *t)).collect();
             let payment_changed: Vec<&Profile> = chunk
@@ -270,7 +271,7 @@ impl Tx {
                     query.execute(&mut **tx).await?;
                 }
                 for rows in methods.chunks(ROWS_PER_STATEMENT) {
-                    let insert = format!("INSERT INTO payment_methods (user_id, label, details, is_default) VALUES {}", value_rows(rows.len(), 4));
+                    let insert = format!("INSERT INTO payment_methods (user_id, label, details, is_default) VALUES {}", value_rows(anonymous, rows.len(), 4));
                     let mut query = sqlx::query(sqlx::AssertSqlSafe(insert.as_str()));
                     for (user, m) in rows {
                         query = query.bind(*user).bind(&m.label).bind(&m.details).bind(m.is_default);
