@@ -6,12 +6,14 @@
 //! `BEGIN IMMEDIATE` in WAL mode; on PostgreSQL rows read for a decision are locked `FOR UPDATE`.
 
 mod batch;
+mod cycle;
 mod jobs;
 mod ledger;
 mod migrations;
 mod profile;
 pub mod testing;
 
+pub use cycle::{Change, RolloverChange};
 pub use jobs::JobRun;
 
 use std::str::FromStr;

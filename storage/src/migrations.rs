@@ -8,12 +8,14 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
     (2, "circles", include_str!("../migrations/sqlite/0002_circles.sql")),
     (3, "jobs", include_str!("../migrations/sqlite/0003_jobs.sql")),
+    (4, "rollover", include_str!("../migrations/sqlite/0004_rollover.sql")),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
     (2, "circles", include_str!("../migrations/postgres/0002_circles.sql")),
     (3, "jobs", include_str!("../migrations/postgres/0003_jobs.sql")),
+    (4, "rollover", include_str!("../migrations/postgres/0004_rollover.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -81,6 +81,7 @@ conformance!(
     a_group_moves_each_cursor_to_its_last_event,
     a_group_writes_its_profiles_at_commit_and_sees_them_before,
     preloaded_totals_match_one_by_one_and_follow_writes,
+    rollover_expires_renews_and_marks_overdue_once,
 );
 
 fn now() -> DateTime<Utc> {
@@ -617,4 +618,81 @@ async fn sqlite_wal_is_checkpointed_in_the_background_and_stays_bounded() {
     drop(write);
     assert_eq!(store.pending_outbox(i64::MAX).await.unwrap().len(), 1240 * 50);
     store.close().await;
+}
+
+async fn rollover_expires_renews_and_marks_overdue_once(store: &Store) {
+    use exodus_storage::{Change, RolloverChange};
+    let cycle_start = now();
+    let previous = cycle_start - Duration::days(30);
+    let run_at = cycle_start + Duration::minutes(1);
+    let mut tx = store.begin().await.unwrap();
+    for owner in ["alice", "dave"] {
+        assert!(tx.bind_circle(&member(owner), &format!("!{owner}:example.org"), previous).await.unwrap());
+    }
+    let alice = tx.profile_for_update(&member("alice")).await.unwrap();
+    let mut orange = alice.clone();
+    orange.need = Need::Orange { requested: Amount::from_cents(30_000).unwrap(), note: None };
+    tx.save_profile(&alice, &orange, previous).await.unwrap();
+    let mut records = vec![
+        // Never committed in the past cycle: expires.
+        record(1, Kind::Intention, "bob", "alice", 1_000, State::Active, previous + Duration::days(1)),
+        // Made in the new cycle: stays.
+        record(2, Kind::Intention, "carol", "alice", 2_000, State::Active, cycle_start + Duration::seconds(30)),
+        // Fulfilled in the past cycle, owner orange: renews as an intention.
+        record(3, Kind::Obligation, "bob", "alice", 3_000, State::Fulfilled, previous + Duration::days(5)),
+        // Fulfilled in the past cycle, owner green: does not.
+        record(4, Kind::Obligation, "carol", "dave", 4_000, State::Fulfilled, previous + Duration::days(5)),
+        // Open and past due: overdue.
+        record(5, Kind::Obligation, "bob", "alice", 5_000, State::Open, previous + Duration::days(2)),
+        // Paid, not yet confirmed, due later: nothing yet.
+        record(6, Kind::Obligation, "carol", "alice", 6_000, State::Paid, previous + Duration::days(2)),
+        // Fulfilled two cycles ago: not renewed again.
+        record(7, Kind::Obligation, "carol", "alice", 7_000, State::Fulfilled, previous - Duration::days(1)),
+    ];
+    records[4].due = Some(cycle_start - Duration::days(1));
+    records[5].due = Some(cycle_start + Duration::days(10));
+    for r in &records {
+        // Numbers as the bot takes them (PostgreSQL: from the sequence the renewals use too).
+        assert_eq!(tx.next_record_id().await.unwrap(), r.id);
+        tx.insert_record(r).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    // A rollover that does not commit (a crash halfway) leaves everything as it was.
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.rollover(previous, cycle_start, run_at).await.unwrap().len(), 3);
+    tx.rollback().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let changes = tx.rollover(previous, cycle_start, run_at).await.unwrap();
+    tx.commit().await.unwrap();
+    let renewal = changes.iter().find(|c| matches!(c.change, Change::Renewed { .. })).map(|c| c.record).unwrap();
+    assert!(renewal > 7, "a new record: {changes:?}");
+    let change = |change, record, giver: &str, recipient: &str, amount_cents| RolloverChange {
+        change,
+        record,
+        giver: member(giver).as_str().to_owned(),
+        recipient: member(recipient).as_str().to_owned(),
+        amount_cents,
+    };
+    assert_eq!(
+        changes,
+        [
+            change(Change::Expired, 1, "bob", "alice", 1_000),
+            change(Change::Renewed { from: 3 }, renewal, "bob", "alice", 3_000),
+            change(Change::Overdue, 5, "bob", "alice", 5_000),
+        ]
+    );
+    let mut tx = store.begin().await.unwrap();
+    let expired = tx.record_for_update(1).await.unwrap().unwrap();
+    assert_eq!((expired.state, expired.changed_at), (State::Expired, run_at));
+    assert_eq!(tx.record_for_update(2).await.unwrap().unwrap().state, State::Active);
+    let renewed = tx.record_for_update(renewal).await.unwrap().unwrap();
+    assert_eq!((renewed.kind, renewed.state, renewed.amount.cents(), renewed.room_id.as_str()), (Kind::Intention, State::Active, 3_000, "!alice:example.org"));
+    assert_eq!(renewed.created_at, run_at);
+    assert!(tx.record_for_update(5).await.unwrap().unwrap().overdue);
+    assert!(!tx.record_for_update(6).await.unwrap().unwrap().overdue);
+    // The same cycle again, even later: nothing more.
+    assert_eq!(tx.rollover(previous, cycle_start, run_at + Duration::hours(1)).await.unwrap(), []);
+    tx.commit().await.unwrap();
 }
