@@ -16,6 +16,9 @@ pub struct JobRun {
     pub summary: Option<String>,
 }
 
+/// job, slot, runner, started, finished, summary.
+type JobRunRow = (String, i64, String, i64, Option<i64>, Option<String>);
+
 impl Store {
     /// Claims the run of `job` for `slot` for `runner` until `now + lease`. `true`: this runner
     /// runs it now. `false`: it has finished, or another runner holds a lease that has not passed
@@ -54,7 +57,7 @@ impl Store {
     pub async fn last_job_runs(&self) -> Result<Vec<JobRun>> {
         const SQL: &str = "SELECT r.job, r.slot_ms, r.runner, r.started_ms, r.finished_ms, r.summary FROM job_runs r \
              WHERE r.slot_ms = (SELECT MAX(slot_ms) FROM job_runs WHERE job = r.job) ORDER BY r.job";
-        let rows: Vec<(String, i64, String, i64, Option<i64>, Option<String>)> =
+        let rows: Vec<JobRunRow> =
             on_backend!(&self.pool, pool => sqlx::query_as(SQL).fetch_all(pool).await?);
         rows.into_iter()
             .map(|(job, slot, runner, started, finished, summary)| {

@@ -423,6 +423,9 @@ pub struct Tx {
     pub(crate) cache: batch::Cache,
 }
 
+/// txn_id, room, recipient, event type, content, created, tag.
+type OutboxRow<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a str, String, i64, Option<&'a str>);
+
 impl Tx {
     /// Whether multi-row statements use anonymous `?` parameters (SQLite; see [`value_rows`]).
     pub(crate) fn anonymous_params(&self) -> bool {
@@ -476,7 +479,7 @@ impl Tx {
                  ON CONFLICT (txn_id) DO NOTHING",
                 value_rows(self.anonymous_params(), chunk.len(), COLUMNS)
             );
-            let rows: Vec<(&str, Option<&str>, Option<&str>, &str, String, i64, Option<&str>)> = chunk
+            let rows: Vec<OutboxRow<'_>> = chunk
                 .iter()
                 .map(|m| {
                     let (room, recipient) = match &m.target {
