@@ -178,7 +178,11 @@ impl Pipeline {
         parse(body, &self.settings.prefixes)
     }
 
-    fn style(&self, lang: Lang) -> Style<'_> {
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub(crate) fn style(&self, lang: Lang) -> Style<'_> {
         Style { lang, unit: &self.settings.unit, prefix: self.settings.prefixes.first().map_or("!", String::as_str) }
     }
 

@@ -175,3 +175,12 @@ request-red = 🆘 { $owner } needs emergency help: 💰 { $requested } { $unit 
    *[other] { $supporters } supporters
 }.
 request-join = To help, ask to join the circle: { $link }
+
+## The monthly rollover's digest (SPEC §4)
+rollover-title = A new month has begun. What changed in your records:
+rollover-expired-given = ❤️ Your intention #{ $id } for { $owner } ({ $amount } { $unit }) expired without a commitment; { $owner } no longer counts you as a supporter.
+rollover-expired-received = ❤️ Intention #{ $id } from { $giver } ({ $amount } { $unit }) expired without a commitment.
+rollover-renewed-given = ❤️ You fulfilled #{ $from } for { $owner }, who still needs support: it renews as intention #{ $id } ({ $amount } { $unit }). Send { $prefix }commit #{ $id } to promise it again, or { $prefix }withdraw #{ $id }.
+rollover-renewed-received = ❤️ { $giver }'s support #{ $from } renews as intention #{ $id } ({ $amount } { $unit }).
+rollover-overdue-given = ⌛ Your obligation #{ $id } to { $owner } ({ $amount } { $unit }) is overdue. It stays payable: send { $prefix }paid #{ $id } once it is done.
+rollover-overdue-received = ⌛ Obligation #{ $id } from { $giver } ({ $amount } { $unit }) is overdue; you can still confirm it, or release it with { $prefix }forgive #{ $id }.

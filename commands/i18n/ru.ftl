@@ -183,3 +183,12 @@ request-red = 🆘 { $owner } нужна срочная помощь: 💰 { $re
    *[other] { $supporters } сторонников
 }.
 request-join = Чтобы помочь, попросите приглашение в круг: { $link }
+
+## Дайджест ежемесячного перехода (SPEC §4)
+rollover-title = Начался новый месяц. Что изменилось в ваших записях:
+rollover-expired-given = ❤️ Ваше намерение #{ $id } для { $owner } ({ $amount } { $unit }) истекло без обязательства; { $owner } больше не считает вас поддерживающим.
+rollover-expired-received = ❤️ Намерение #{ $id } от { $giver } ({ $amount } { $unit }) истекло без обязательства.
+rollover-renewed-given = ❤️ Вы выполнили #{ $from } для { $owner }, кому всё ещё нужна поддержка: оно возобновлено как намерение #{ $id } ({ $amount } { $unit }). Отправьте { $prefix }commit #{ $id }, чтобы снова пообещать, или { $prefix }withdraw #{ $id }.
+rollover-renewed-received = ❤️ Поддержка #{ $from } от { $giver } возобновлена как намерение #{ $id } ({ $amount } { $unit }).
+rollover-overdue-given = ⌛ Ваше обязательство #{ $id } перед { $owner } ({ $amount } { $unit }) просрочено. Оно остаётся в силе: отправьте { $prefix }paid #{ $id }, когда выполните его.
+rollover-overdue-received = ⌛ Обязательство #{ $id } от { $giver } ({ $amount } { $unit }) просрочено; вы всё ещё можете подтвердить его или освободить: { $prefix }forgive #{ $id }.

@@ -7,6 +7,7 @@
 pub mod amount;
 pub mod circle;
 pub mod command;
+pub mod cycle;
 pub mod error;
 pub mod ids;
 pub mod ledger;

@@ -126,6 +126,8 @@ pub enum Reply {
     /// when their status changes (SPEC §5): the request and how to join the circle, never a
     /// record.
     HelpRequest(HelpRequest),
+    /// The monthly rollover's digest for one member (SPEC §4): their records it changed.
+    Rollover(Vec<crate::cycle::RolloverItem>),
 }
 
 /// What travels through a member's network when they ask for help (SPEC §2: the request is not

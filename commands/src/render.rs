@@ -298,6 +298,7 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
         }
         Reply::Network(network) => network_lines(network, style, &mut result),
         Reply::HelpRequest(request) => help_request_lines(request, style, &mut result),
+        Reply::Rollover(items) => rollover_lines(items, style, &mut result),
     };
     finish(lines, result)
 }
@@ -454,6 +455,47 @@ pub fn record_json(r: &Record) -> Value {
     })
 }
 
+fn rollover_lines(items: &[crate::cycle::RolloverItem], style: &Style<'_>, result: &mut Value) -> Vec<Line> {
+    use crate::cycle::Rolled;
+    result["rollover"] = items
+        .iter()
+        .map(|i| {
+            let mut item = json!({ "change": i.rolled.code(), "id": i.id, "giver": i.giver, "recipient": i.recipient, "amount": i.amount });
+            if let Rolled::Renewed { from } = i.rolled {
+                item["renews"] = json!(from);
+            }
+            item
+        })
+        .collect();
+    let mut lines = vec![Line::Plain(tr(style.lang, &Text::new("rollover-title")))];
+    for i in items {
+        let (id, from) = match i.rolled {
+            Rolled::Renewed { from } => (i.id, from),
+            _ => (i.id, i.id),
+        };
+        let message = match (i.rolled, i.as_giver) {
+            (Rolled::Expired, true) => "rollover-expired-given",
+            (Rolled::Expired, false) => "rollover-expired-received",
+            (Rolled::Renewed { .. }, true) => "rollover-renewed-given",
+            (Rolled::Renewed { .. }, false) => "rollover-renewed-received",
+            (Rolled::Overdue, true) => "rollover-overdue-given",
+            (Rolled::Overdue, false) => "rollover-overdue-received",
+        };
+        lines.push(Line::Plain(tr(
+            style.lang,
+            &Text::new(message)
+                .num("id", id)
+                .num("from", from)
+                .arg("amount", i.amount)
+                .arg("unit", style.unit)
+                .arg("owner", i.recipient.as_str())
+                .arg("giver", i.giver.as_str())
+                .arg("prefix", style.prefix),
+        )));
+    }
+    lines
+}
+
 fn record_fields(r: &Record, result: &mut Value) {
     if let (Value::Object(map), Value::Object(fields)) = (result, record_json(r)) {
         map.extend(fields);
@@ -593,6 +635,13 @@ mod tests {
 
     /// Every message ID the code can ask for, with its argument names.
     const IDS: &[&str] = &[
+        "rollover-title",
+        "rollover-expired-given",
+        "rollover-expired-received",
+        "rollover-renewed-given",
+        "rollover-renewed-received",
+        "rollover-overdue-given",
+        "rollover-overdue-received",
         "usage-title",
         "example-title",
         "err-see-help",

@@ -170,6 +170,12 @@ impl Tx {
         Ok(())
     }
 
+    /// The stored profiles of `members` (those the bot has), read in bulk without locking them:
+    /// for jobs that only need each member's language and notification setting.
+    pub async fn profiles(&mut self, members: &[MemberId]) -> Result<BTreeMap<MemberId, Profile>> {
+        self.load_profiles(members, false).await
+    }
+
     /// The member's profile, `None` when the bot has none; with `for_update` the row stays locked
     /// until the transaction ends (PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialises) and
     /// the profile stays in the transaction's cache. A profile in the cache is returned as this
