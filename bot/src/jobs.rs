@@ -1,88 +1,244 @@
-//! The scheduled jobs of SPEC §4, run by the scheduler or by `admin run`; each one a single
+//! The scheduled jobs of SPEC §4, run by the [`Scheduler`] or by `admin run`; each one a single
 //! transaction, so that a crash halfway leaves nothing done and a second run of the same cycle
-//! finds nothing more to do.
+//! finds nothing more to do (every message a job writes has a transaction ID derived from what it
+//! is about, and the outbox keeps one message per ID).
 
-use chrono::{DateTime, Utc};
-use exodus_commands::cycle::{Rolled, digests};
-use exodus_commands::ledger::Cycle;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use exodus_commands::cycle::{Job, JobReport, Marking, digests, month_end_reminder_due, red_deadline_passed};
+use exodus_commands::ledger::{self, Cycle};
 use exodus_commands::render::render_reply;
-use exodus_commands::{Amount, MemberId, Profile, Reply};
-use exodus_storage::{Change, OutboxMessage, StoreError, Target};
+use exodus_commands::{MemberId, Profile, Reply};
+use exodus_storage::{OutboxMessage, Reminding, Store, StoreError, Target, Tx};
+use tokio::sync::{Notify, watch};
+use tracing::{error, info, warn};
 
+use crate::config::Schedules;
+use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, notice_content, txn_id};
+use crate::scheduler::{due_slot, next_fire};
 
-/// What a rollover did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RolloverSummary {
-    pub expired: usize,
-    pub renewed: usize,
-    pub overdue: usize,
-    /// Digests queued (one per member with a changed record and notifications on).
-    pub digests: usize,
-}
+/// A test hook: `EXODUS_TEST_FAILPOINT=rollover-before-commit` makes the process abort (as a
+/// `SIGKILL` would end it) after the rollover's statements, before its commit.
+const FAILPOINT: &str = "EXODUS_TEST_FAILPOINT";
 
-impl std::fmt::Display for RolloverSummary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "expired {}, renewed {}, overdue {}, digests {}", self.expired, self.renewed, self.overdue, self.digests)
+fn failpoint(name: &str) {
+    if std::env::var(FAILPOINT).is_ok_and(|v| v == name) {
+        error!(failpoint = name, "test failpoint reached: aborting");
+        std::process::abort();
     }
 }
 
 impl Pipeline {
-    /// The rollover into the cycle that contains `as_of` (SPEC §4), as if the clock showed
-    /// `as_of`: the past cycle's uncommitted intentions expire, its fulfilled obligations renew as
-    /// intentions while their owner is orange, obligations past due become overdue; every party
-    /// gets one digest of their own records in their language (V1), in the same transaction.
-    pub async fn run_rollover(&self, as_of: DateTime<Utc>) -> Result<RolloverSummary, StoreError> {
+    /// Runs `job` as if the clock showed `as_of`.
+    pub async fn run_job(&self, job: Job, as_of: DateTime<Utc>) -> Result<JobReport, StoreError> {
+        match job {
+            Job::Rollover => self.run_rollover(as_of).await,
+            Job::Reminders => self.run_reminders(as_of).await,
+            Job::Deadlines => self.run_deadlines(as_of).await,
+        }
+    }
+
+    /// The rollover into the cycle that contains `as_of` (SPEC §4): the past cycle's uncommitted
+    /// intentions expire, its fulfilled obligations renew as intentions while their owner is
+    /// orange, obligations past due become overdue; every party gets one digest of their own
+    /// records in their language (V1), in the same transaction.
+    pub async fn run_rollover(&self, as_of: DateTime<Utc>) -> Result<JobReport, StoreError> {
         let tz = self.settings().timezone;
         let cycle = Cycle::of(as_of, &tz);
         let (previous, start) = (cycle.back(1).start(&tz), cycle.start(&tz));
         let mut tx = self.store().begin().await?;
-        let changes = tx.rollover(previous, start, as_of).await?;
-        let mut summary = RolloverSummary::default();
-        let mut items = Vec::with_capacity(changes.len());
-        for c in changes {
-            let rolled = match c.change {
-                Change::Expired => {
-                    summary.expired += 1;
-                    Rolled::Expired
-                }
-                Change::Renewed { from } => {
-                    summary.renewed += 1;
-                    Rolled::Renewed { from }
-                }
-                Change::Overdue => {
-                    summary.overdue += 1;
-                    Rolled::Overdue
-                }
-            };
-            let member = |id: &str| MemberId::parse(id).ok_or_else(|| StoreError::Corrupt(format!("member {id:?} of #{}", c.record)));
-            items.push((rolled, c.record, member(&c.giver)?, member(&c.recipient)?, Amount::from_stored_cents(c.amount_cents)));
+        let markings = tx.rollover(previous, start, as_of).await?;
+        let count = |code: &str| markings.iter().filter(|m| m.marked.code() == code).count() as u64;
+        let counts = vec![("expired", count("expired")), ("renewed", count("renewed")), ("overdue", count("overdue"))];
+        let messages = self.queue_digests(&mut tx, Job::Rollover, &format!("rollover\u{0}{}", start.timestamp_millis()), markings, as_of).await?;
+        failpoint("rollover-before-commit");
+        tx.commit().await?;
+        Ok(JobReport { counts, messages })
+    }
+
+    /// Reminders (SPEC §4): daily, each giver of an open obligation to a running red collection
+    /// hears of it, and its recipient of the fulfilments reported and not yet confirmed; from
+    /// three days before the end of the month, once per cycle, the same for every other open
+    /// obligation. One digest per member and run.
+    pub async fn run_reminders(&self, as_of: DateTime<Utc>) -> Result<JobReport, StoreError> {
+        let tz = self.settings().timezone;
+        let mut tx = self.store().begin().await?;
+        let daily = tx.reminders(Reminding::RedCollections, as_of).await?;
+        let mut reminded = daily.len() as u64;
+        let day = as_of.with_timezone(&tz).format("%Y-%m-%d");
+        let mut messages = self.queue_digests(&mut tx, Job::Reminders, &format!("reminders\u{0}day\u{0}{day}"), daily, as_of).await?;
+        if month_end_reminder_due(as_of, &tz) {
+            let monthly = tx.reminders(Reminding::MonthEnd, as_of).await?;
+            reminded += monthly.len() as u64;
+            let start = Cycle::of(as_of, &tz).start(&tz).timestamp_millis();
+            messages += self.queue_digests(&mut tx, Job::Reminders, &format!("reminders\u{0}month\u{0}{start}"), monthly, as_of).await?;
         }
-        let digests = digests(items);
+        tx.commit().await?;
+        Ok(JobReport { counts: vec![("reminded", reminded)], messages })
+    }
+
+    /// Deadlines (SPEC §4, §3.2): a red collection whose deadline passed returns its owner to
+    /// the status before (announced to the owner and in the circle; open obligations stay
+    /// payable), and obligations past due become overdue (a digest to each party).
+    pub async fn run_deadlines(&self, as_of: DateTime<Utc>) -> Result<JobReport, StoreError> {
+        let tz = self.settings().timezone;
+        let cycle_start = Cycle::of(as_of, &tz).start(&tz);
+        let mut tx = self.store().begin().await?;
+        let mut messages = Vec::new();
+        let ended = tx.red_past_deadline(as_of).await?;
+        for owner in &ended {
+            let before = tx.profile_for_update(owner).await?;
+            let Some(after) = red_deadline_passed(&before, as_of) else { continue };
+            let (Some(requested), Some(deadline)) = (before.need.requested(), before.need.deadline()) else { continue };
+            let room = tx.circle_room_of(owner).await?;
+            let collected = match &room {
+                Some(room) => {
+                    let records = tx.circle_records(room, cycle_start, Some(deadline)).await?;
+                    ledger::circle_totals(&records, &before.need, cycle_start).0.fulfilled
+                }
+                None => exodus_commands::Amount::ZERO,
+            };
+            tx.save_profile(&before, &after, as_of).await?;
+            let reply = Reply::CollectionEnded { owner: owner.clone(), collected, requested, status: after.need.level() };
+            let source = format!("deadlines\u{0}red\u{0}{owner}\u{0}{}", deadline.timestamp_millis());
+            let lang = before.lang.unwrap_or(self.settings().default_language);
+            if before.notify {
+                messages.push(self.digest_message(&format!("{source}\u{0}dm"), Target::Dm(owner.clone()), &reply, lang));
+            }
+            if let Some(room) = room {
+                messages.push(self.digest_message(&format!("{source}\u{0}room"), Target::Room(room), &reply, self.settings().default_language));
+            }
+        }
+        let overdue = tx.mark_overdue(as_of).await?;
+        let counts = vec![("collections_ended", ended.len() as u64), ("overdue", overdue.len() as u64)];
+        let mut sent = tx.enqueue_all(&messages, as_of).await?;
+        sent += self.queue_digests(&mut tx, Job::Deadlines, &format!("deadlines\u{0}{}", as_of.timestamp_millis()), overdue, as_of).await?;
+        tx.commit().await?;
+        Ok(JobReport { counts, messages: sent })
+    }
+
+    /// Queues one digest per party of `markings` (V1: only their own records), in their
+    /// language, none for members with notifications off. The transaction ID of each is derived
+    /// from `source` and the member, so that deciding it again sends nothing more. Returns how
+    /// many were new.
+    async fn queue_digests(&self, tx: &mut Tx, job: Job, source: &str, markings: Vec<Marking>, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        if markings.is_empty() {
+            return Ok(0);
+        }
+        let digests = digests(markings);
         let members: Vec<MemberId> = digests.keys().cloned().collect();
         let mut profiles = tx.profiles(&members).await?;
         let mut messages = Vec::with_capacity(digests.len());
-        let source = format!("rollover\u{0}{}", start.timestamp_millis());
         for (member, items) in digests {
             let profile = profiles.remove(&member).unwrap_or_else(|| Profile::new(member.clone()));
             if !profile.notify {
                 continue;
             }
             let lang = profile.lang.unwrap_or(self.settings().default_language);
-            let rendered = render_reply("rollover", &Reply::Rollover(items), &self.style(lang));
-            messages.push(OutboxMessage {
-                // One digest per member and cycle: the same ID however often it is decided.
-                txn_id: txn_id(&format!("{source}\u{0}{member}"), 0),
-                target: Target::Dm(member),
-                event_type: "m.room.message".into(),
-                content: notice_content(&rendered, None),
-                tag: None,
-            });
+            messages.push(self.digest_message(&format!("{source}\u{0}{member}"), Target::Dm(member), &Reply::Digest { job, items }, lang));
         }
-        summary.digests = messages.len();
-        tx.enqueue_all(&messages, as_of).await?;
-        tx.commit().await?;
-        Ok(summary)
+        tx.enqueue_all(&messages, now).await
+    }
+
+    fn digest_message(&self, source: &str, target: Target, reply: &Reply, lang: exodus_commands::Lang) -> OutboxMessage {
+        let rendered = render_reply("notice", reply, &self.style(lang));
+        OutboxMessage { txn_id: txn_id(source, 0), target, event_type: "m.room.message".into(), content: notice_content(&rendered, None), tag: None }
+    }
+}
+
+/// How long a claimed run is its runner's alone; a runner that died is replaced after it.
+const LEASE: Duration = Duration::minutes(15);
+/// The longest sleep between two looks at the schedules (a run another process claimed and
+/// abandoned is retried by then).
+const MAX_SLEEP: StdDuration = StdDuration::from_secs(60);
+
+/// Runs the jobs when their schedules say (SPEC §4, §7). Each run is claimed in the database
+/// first (`job_runs`), so that of several processes sharing it exactly one runs each slot; a
+/// slot missed while every process was down runs once when one comes back.
+pub struct Scheduler {
+    pub pipeline: Arc<Pipeline>,
+    pub schedules: Schedules,
+    pub timezone: Tz,
+    /// Who claims the runs: stable for the process, different between processes.
+    pub runner: String,
+    pub metrics: Arc<Metrics>,
+    /// Wakes the outbox after a run queued messages.
+    pub wake: Arc<Notify>,
+}
+
+impl Scheduler {
+    fn jobs(&self) -> [(Job, &cron::Schedule); 3] {
+        [(Job::Rollover, &self.schedules.rollover), (Job::Reminders, &self.schedules.reminders), (Job::Deadlines, &self.schedules.deadlines)]
+    }
+
+    fn store(&self) -> &Store {
+        self.pipeline.store()
+    }
+
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let sleep = match self.tick(Utc::now()).await {
+                Ok(next) => next.map_or(MAX_SLEEP, |next| (next - Utc::now()).to_std().unwrap_or_default().min(MAX_SLEEP)),
+                Err(e) => {
+                    warn!(error = %e, "scheduler: database error; trying again");
+                    StdDuration::from_secs(5)
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            }
+        }
+    }
+
+    /// Runs every job that is due at `now` and returns when the next one falls due.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut next: Option<DateTime<Utc>> = None;
+        for (job, schedule) in self.jobs() {
+            let since = match self.store().last_job_slot(job.name()).await? {
+                Some(slot) => slot,
+                None => {
+                    // First start on this database: from now on, nothing from before.
+                    if self.store().claim_job_run(job.name(), now, &self.runner, now, LEASE).await? {
+                        self.store().finish_job_run(job.name(), now, &self.runner, "scheduler started", now).await?;
+                    }
+                    now
+                }
+            };
+            if let Some(slot) = due_slot(schedule, self.timezone, since, now)
+                && self.store().claim_job_run(job.name(), slot, &self.runner, now, LEASE).await?
+            {
+                self.run_claimed(job, slot, now).await?;
+            }
+            if let Some(at) = next_fire(schedule, self.timezone, now) {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
+        Ok(next)
+    }
+
+    async fn run_claimed(&self, job: Job, slot: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), StoreError> {
+        info!(job = job.name(), %slot, runner = %self.runner, "running a scheduled job");
+        match self.pipeline.run_job(job, now).await {
+            Ok(report) => {
+                info!(job = job.name(), %slot, %report, "job done");
+                self.metrics.jobs.get_or_create(&vec![("job".to_owned(), job.name().to_owned())]).inc();
+                if !self.store().finish_job_run(job.name(), slot, &self.runner, &report.to_string(), Utc::now()).await? {
+                    warn!(job = job.name(), %slot, "the run's claim passed to another process before it finished");
+                }
+                self.wake.notify_one();
+                Ok(())
+            }
+            Err(e) => {
+                // Nothing of it committed; give the claim up so that the next look retries it.
+                self.store().abandon_job_run(job.name(), slot, &self.runner).await?;
+                Err(e)
+            }
+        }
     }
 }
 
@@ -91,10 +247,11 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use chrono::{Duration, TimeZone as _};
     use exodus_commands::ledger::{Kind, Record, State};
-    use exodus_commands::{Lang, Need};
+    use exodus_commands::{Amount, Lang, Need};
     use exodus_storage::Store;
 
     use super::*;
+    use crate::config::Schedules;
     use crate::pipeline::Settings;
 
     fn m(name: &str) -> MemberId {
@@ -147,7 +304,8 @@ mod tests {
 
         let as_of = start + Duration::minutes(5);
         let summary = pipeline.run_rollover(as_of).await.unwrap();
-        assert_eq!(summary, RolloverSummary { expired: 1, renewed: 1, overdue: 1, digests: 3 });
+        let figures = |r: &JobReport| (r.get("expired"), r.get("renewed"), r.get("overdue"), r.messages);
+        assert_eq!(figures(&summary), (1, 1, 1, 3));
         let out = store.pending_outbox(100).await.unwrap();
         let digest = |who: &str| {
             let found: Vec<_> = out.iter().filter(|p| p.message.target == Target::Dm(m(who))).collect();
@@ -167,7 +325,52 @@ mod tests {
         assert!(digest("bob")["body"].as_str().unwrap().contains("#3"));
 
         // Again, later the same month: nothing more changes and nothing more is sent.
-        assert_eq!(pipeline.run_rollover(as_of + Duration::days(3)).await.unwrap(), RolloverSummary::default());
+        assert_eq!(figures(&pipeline.run_rollover(as_of + Duration::days(3)).await.unwrap()), (0, 0, 0, 0));
         assert_eq!(store.pending_outbox(100).await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn the_scheduler_runs_each_slot_once_and_a_missed_one_on_return() {
+        use std::str::FromStr as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("db").display())).await.unwrap();
+        let settings = Settings { prefixes: vec!["!".into()], unit: "EUR".into(), default_language: Lang::En, timezone: chrono_tz::UTC };
+        let cron = |text: &str| cron::Schedule::from_str(text).unwrap();
+        let scheduler = |runner: &str| Scheduler {
+            pipeline: Arc::new(Pipeline::new(store.clone(), settings.clone())),
+            schedules: Schedules { rollover: cron("0 0 0 1 * *"), reminders: cron("0 0 9 * * *"), deadlines: cron("0 0 * * * *"), clearing: cron("0 0 1 25 * *") },
+            timezone: chrono_tz::UTC,
+            runner: runner.into(),
+            metrics: Arc::new(Metrics::default()),
+            wake: Arc::new(Notify::new()),
+        };
+        let (a, b) = (scheduler("a"), scheduler("b"));
+        let at = |d: u32, h: u32, mi: u32| Utc.with_ymd_and_hms(2026, 12, d, h, mi, 0).unwrap();
+        let finished = |job: &'static str| {
+            let store = store.clone();
+            async move {
+                store.last_job_runs().await.unwrap().into_iter().filter(|r| r.job == job && !r.manual).map(|r| (r.slot, r.runner)).next()
+            }
+        };
+        // First start: nothing from before it runs; the next slot is the next hour.
+        assert_eq!(a.tick(at(2, 7, 30)).await.unwrap(), Some(at(2, 8, 0)));
+        assert_eq!(finished("deadlines").await, Some((at(2, 7, 30), "a".into())), "the start is recorded, no run");
+        // The 08:00 slot runs once, in one of two schedulers.
+        a.tick(at(2, 8, 0)).await.unwrap();
+        b.tick(at(2, 8, 0)).await.unwrap();
+        assert_eq!(finished("deadlines").await, Some((at(2, 8, 0), "a".into())));
+        b.tick(at(2, 8, 30)).await.unwrap();
+        assert_eq!(finished("deadlines").await, Some((at(2, 8, 0), "a".into())), "nothing due at 08:30");
+        let count = |m: &Metrics| m.render().lines().filter(|l| l.starts_with("exodus_jobs_total")).map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap()).sum::<u64>();
+        assert_eq!((count(&a.metrics), count(&b.metrics)), (1, 0));
+        // Down from 08:30 until the next day at 13:20: the missed hours run once, for the latest
+        // slot; the missed 09:00 reminders too; the rollover is not due.
+        assert_eq!(b.tick(at(3, 13, 20)).await.unwrap(), Some(at(3, 14, 0)));
+        assert_eq!(finished("deadlines").await, Some((at(3, 13, 0), "b".into())));
+        assert_eq!(finished("reminders").await, Some((at(3, 9, 0), "b".into())));
+        assert_eq!(finished("rollover").await.map(|r| r.0), Some(at(2, 7, 30)), "only the start");
+        assert_eq!(count(&b.metrics), 2);
+        a.tick(at(3, 13, 21)).await.unwrap();
+        assert_eq!(count(&a.metrics), 1, "nothing more to run");
     }
 }

@@ -80,15 +80,29 @@ pub async fn run(config: Config, shutdown: watch::Receiver<bool>) -> Result<(), 
         default_language: config.default_language,
         timezone: config.timezone,
     };
-    let pipeline = Arc::new(Pipeline::new(store.clone(), settings));
+    let pipeline = Arc::new(Pipeline::new(store.clone(), settings).with_admins(config.admins.clone()));
     let wake = Arc::new(Notify::new());
-    let outbox = outbox::Outbox { client: client.clone(), store: store.clone(), wake: wake.clone(), metrics: metrics.clone() };
+    // This process among any others sharing the database: the device (one per data_dir) and pid.
+    let runner = format!("{}/{}", config.device_id, std::process::id());
+    let outbox = outbox::Outbox { client: client.clone(), store: store.clone(), wake: wake.clone(), metrics: metrics.clone(), runner: runner.clone() };
     let outbox = tokio::spawn(outbox.run(shutdown.clone()));
+    let scheduler = jobs::Scheduler {
+        pipeline: pipeline.clone(),
+        schedules: config.schedules.clone(),
+        timezone: config.timezone,
+        runner,
+        metrics: metrics.clone(),
+        wake: wake.clone(),
+    };
+    let scheduler = tokio::spawn(scheduler.run(shutdown.clone()));
     let syncer = sync::Syncer::new(client, pipeline, metrics, wake, ready, config.invite_policy.clone(), config.admins.clone(), config.prefixes.first().cloned().unwrap_or_else(|| "!".into()));
     syncer.run(shutdown.clone()).await;
 
     if let Err(e) = outbox.await {
         error!(error = %e, "outbox task failed");
+    }
+    if let Err(e) = scheduler.await {
+        error!(error = %e, "scheduler task failed");
     }
     match http.await {
         Ok(Err(e)) => error!(error = %e, "http server failed"),

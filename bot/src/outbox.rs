@@ -35,43 +35,82 @@ pub struct Outbox {
     pub store: Store,
     pub wake: Arc<Notify>,
     pub metrics: Arc<Metrics>,
+    /// This process, for the outbox lease: of several processes sharing the database one sends
+    /// at a time (two would send a message twice and out of order).
+    pub runner: String,
 }
+
+/// This process's hold on the outbox lease.
+struct Lease {
+    until: Option<chrono::DateTime<Utc>>,
+}
+
+/// How long the outbox lease lasts without renewal; it is renewed at half of it.
+const LEASE: chrono::Duration = chrono::Duration::seconds(30);
 
 impl Outbox {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut backoff = Duration::from_millis(250);
+        let mut lease = Lease { until: None };
         loop {
-            match self.drain().await {
+            match self.drain(&mut lease).await {
                 Ok(()) => {
                     backoff = Duration::from_millis(250);
                     tokio::select! {
                         _ = self.wake.notified() => {}
                         // Rows written by another process sharing the database are picked up too.
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = shutdown.wait_for(|stop| *stop) => return,
+                        _ = shutdown.wait_for(|stop| *stop) => break,
                     }
                 }
                 Err(e) => {
                     warn!(error = %e, retry_in = ?backoff, "outbox paused");
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
-                        _ = shutdown.wait_for(|stop| *stop) => return,
+                        _ = shutdown.wait_for(|stop| *stop) => break,
                     }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
+        // Another process may take over at once.
+        if lease.until.is_some()
+            && let Err(e) = self.store.release_lease("outbox", &self.runner).await
+        {
+            warn!(error = %e, "could not release the outbox lease");
+        }
+    }
+
+    /// Holds the outbox lease, renewing it when half of it has passed: `false` while another
+    /// process holds it.
+    async fn hold(&self, lease: &mut Lease) -> Result<bool, String> {
+        let now = Utc::now();
+        if lease.until.is_some_and(|until| until - now > LEASE / 2) {
+            return Ok(true);
+        }
+        let held = self.store.hold_lease("outbox", &self.runner, now, LEASE).await.map_err(|e| e.to_string())?;
+        if held && lease.until.is_none() {
+            info!(runner = %self.runner, "this process sends the outbox");
+        }
+        lease.until = held.then_some(now + LEASE);
+        Ok(held)
     }
 
     /// Sends pending rows until none is left; stops at the first transient failure so that
-    /// messages keep their order.
-    async fn drain(&self) -> Result<(), String> {
+    /// messages keep their order. Sends nothing while another process holds the lease.
+    async fn drain(&self, lease: &mut Lease) -> Result<(), String> {
         loop {
+            if !self.hold(lease).await? {
+                return Ok(());
+            }
             let batch = self.store.pending_outbox(32).await.map_err(|e| e.to_string())?;
             if batch.is_empty() {
                 return Ok(());
             }
             for pending in batch {
+                if !self.hold(lease).await? {
+                    return Ok(());
+                }
                 match self.send(&pending).await {
                     Ok(event_id) => {
                         self.metrics.outbox_sent.inc();
@@ -110,6 +149,10 @@ impl Outbox {
                     Some(room) if room.state() == RoomState::Joined => room,
                     _ => return Err(SendError::Permanent(format!("the bot is not in {room_id}"))),
                 }
+            }
+            Target::Dm(member) if self.client.user_id().is_some_and(|me| me.as_str() == member.as_str()) => {
+                // Never a DM with itself: there is nobody to tell.
+                return Ok(String::new());
             }
             Target::Dm(member) => self.dm_room(member).await?,
         };

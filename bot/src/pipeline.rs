@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use exodus_commands::circle::{CircleFacts, RoomFacts, World, Write, decide_ledger};
 use exodus_commands::ledger::{self, Cycle, Record};
-use exodus_commands::command::{PayCommand, StatusCommand};
+use exodus_commands::command::{AdminCommand, PayCommand, StatusCommand};
+use exodus_commands::cycle::{JobRunView, Stats};
 use exodus_commands::network::{FULFILMENT_CYCLES, NetworkFacts, network_members};
 use exodus_commands::outcome::{HelpRequest, Notice, Target as NoticeTarget};
 use exodus_commands::profile::needed;
@@ -77,9 +78,10 @@ pub struct BatchOutcome {
 }
 
 /// How many of the next events share a transaction: a run of events that are not circle or
-/// ledger commands (those decide on homeserver facts read just before them, so each goes alone).
+/// ledger commands (those decide on homeserver facts read just before them, so each goes alone)
+/// nor admin commands (a job runs in a transaction of its own before them).
 fn group_len(parsed: &[Option<Parsed>]) -> usize {
-    let ledger = |p: &Option<Parsed>| matches!(p, Some(Parsed { command: Ok(cmd), .. }) if cmd.is_ledger());
+    let ledger = |p: &Option<Parsed>| matches!(p, Some(Parsed { command: Ok(cmd), .. }) if cmd.is_ledger() || matches!(cmd, Command::Admin(_)));
     match parsed.iter().position(ledger) {
         Some(0) => 1,
         Some(n) => n,
@@ -143,6 +145,8 @@ struct Prefetched {
     own_circle_members: Vec<MemberId>,
     /// What `network` is decided on.
     network: Option<NetworkFacts>,
+    /// An admin command's answer, the job it asked for already run.
+    admin: Option<Result<Reply, CommandError>>,
 }
 
 /// Messages written in one transaction, numbered for their transaction IDs.
@@ -163,11 +167,19 @@ impl Queue<'_> {
 pub struct Pipeline {
     store: Store,
     settings: Settings,
+    /// Who may use `admin` (SPEC §3.6).
+    admins: Vec<MemberId>,
 }
 
 impl Pipeline {
     pub fn new(store: Store, settings: Settings) -> Pipeline {
-        Pipeline { store, settings }
+        Pipeline { store, settings, admins: Vec::new() }
+    }
+
+    /// The admins named in the configuration.
+    pub fn with_admins(mut self, admins: Vec<MemberId>) -> Pipeline {
+        self.admins = admins;
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -317,6 +329,22 @@ impl Pipeline {
                     false
                 }
                 Ok(cmd) if cmd.is_ledger() => self.ledger(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?,
+                Ok(Command::Admin(_)) => match &pre.admin {
+                    Some(Ok(reply)) => {
+                        let content = self.reply_content(&parsed.name, reply, sender.lang.unwrap_or(self.settings.default_language), incoming);
+                        queue.push(Target::Room(event.room_id.clone()), "m.room.message", content, None);
+                        true
+                    }
+                    Some(Err(e)) => {
+                        self.queue_error(&mut queue, incoming, &parsed.name, e, &sender);
+                        false
+                    }
+                    None => {
+                        let e = CommandError::new(ErrorCode::Internal, exodus_commands::text::Text::new("err-internal").arg("id", "admin-not-run"));
+                        self.queue_error(&mut queue, incoming, &parsed.name, &e, &sender);
+                        false
+                    }
+                },
                 Ok(cmd) => self.profile(&mut tx, &mut queue, cmd, incoming, pre, sender, now).await?,
             };
             messages.extend(queue.messages);
@@ -376,6 +404,10 @@ impl Pipeline {
             }
             return Ok(pre);
         }
+        if let Command::Admin(admin) = cmd {
+            pre.admin = Some(self.admin(admin, incoming, now).await?);
+            return Ok(pre);
+        }
         if let Command::Network = cmd {
             if incoming.in_dm {
                 pre.network = Some(self.network_facts(&incoming.sender, rooms, now).await?);
@@ -403,10 +435,42 @@ impl Pipeline {
         Ok(pre)
     }
 
+    /// `admin run` and `admin stats` (SPEC §3.6), before the command's own transaction: a job
+    /// runs in its own. Refused for anyone not named in the configuration. An event already
+    /// decided (a replay) runs nothing again.
+    async fn admin(&self, cmd: &AdminCommand, incoming: &Incoming<'_>, now: DateTime<Utc>) -> Result<Result<Reply, CommandError>, StoreError> {
+        if !self.admins.contains(&incoming.sender) {
+            let text = exodus_commands::text::Text::new("err-not-admin");
+            return Ok(Err(CommandError::new(ErrorCode::Forbidden, text).with_usage("admin")));
+        }
+        if self.store.is_processed(&incoming.event.event_id).await? {
+            // Never sent: the claim in the transaction finds the event decided and skips it.
+            return Ok(Ok(Reply::Stats(Stats::default())));
+        }
+        Ok(Ok(match cmd {
+            AdminCommand::Run { job, as_of } => {
+                let as_of = as_of.unwrap_or(now);
+                let report = self.run_job(*job, as_of).await?;
+                tracing::info!(job = job.name(), %as_of, admin = %incoming.sender, %report, "job run by an admin");
+                self.store.record_manual_run(job.name(), as_of, incoming.sender.as_str(), now, Utc::now(), &report.to_string()).await?;
+                Reply::JobRun { job: *job, as_of, report }
+            }
+            AdminCommand::Stats => {
+                let runs = self.store.last_job_runs().await?;
+                let runs = runs
+                    .into_iter()
+                    .map(|r| JobRunView { job: r.job, slot: r.slot, runner: r.runner, finished: r.finished, summary: r.summary, manual: r.manual })
+                    .collect();
+                Reply::Stats(Stats { counts: self.store.counts().await?, runs })
+            }
+        }))
+    }
+
     /// The figures `status` shows: the member's circle and their giving and receiving this cycle.
     async fn ledger_facts(&self, tx: &mut Tx, profile: &Profile, now: DateTime<Utc>) -> Result<LedgerFacts, StoreError> {
         let cycle_start = self.cycle_start(now);
         let (given, received) = tx.cycle_totals(&profile.member, cycle_start).await?;
+        let reliability = tx.reliability(&profile.member, cycle_start).await?;
         let (circle, supporters) = match tx.circle_room_of(&profile.member).await? {
             Some(room) => {
                 let records = tx.circle_records(&room, cycle_start, profile.need.deadline()).await?;
@@ -414,7 +478,7 @@ impl Pipeline {
             }
             None => Default::default(),
         };
-        Ok(LedgerFacts { circle, supporters, given, received })
+        Ok(LedgerFacts { circle, supporters, given, received, reliability })
     }
 
     /// A profile command (SPEC §3.1).
@@ -553,6 +617,10 @@ impl Pipeline {
             Command::Archive(_) => tx.member_records(&incoming.sender, false, 200).await?,
             _ => Vec::new(),
         };
+        let reliability = match cmd {
+            Command::Archive(_) => tx.reliability(&incoming.sender, cycle_start).await?,
+            _ => Default::default(),
+        };
         let creates = matches!(cmd, Command::Intend { .. } | Command::CommitIntention { .. } | Command::CommitDirect { .. });
         let next_id = if creates { tx.next_record_id().await? } else { 0 };
         let room = RoomFacts {
@@ -577,6 +645,7 @@ impl Pipeline {
             own_records: &own_records,
             next_id,
             network: pre.network.as_ref(),
+            reliability,
         };
         let decision = match decide_ledger(cmd, &world) {
             Ok(d) => d,

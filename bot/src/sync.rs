@@ -545,9 +545,12 @@ impl Rooms for MatrixRooms<'_> {
         Ok(room.history_visibility_or_default() == HistoryVisibility::WorldReadable)
     }
 
+    /// The room's joined members but the bot itself (it is nobody's supporter, and a
+    /// notification to it would be a DM with itself).
     async fn joined_members(&self, room_id: &str) -> Result<Vec<MemberId>, String> {
         let room = self.room(room_id)?;
         let members = room.members_no_sync(RoomMemberships::JOIN).await.map_err(|e| e.to_string())?;
-        Ok(members.iter().filter_map(|m| MemberId::parse(m.user_id().as_str())).collect())
+        let me = self.client.user_id();
+        Ok(members.iter().filter(|m| Some(m.user_id()) != me).filter_map(|m| MemberId::parse(m.user_id().as_str())).collect())
     }
 }

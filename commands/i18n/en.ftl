@@ -184,3 +184,24 @@ rollover-renewed-given = ❤️ You fulfilled #{ $from } for { $owner }, who sti
 rollover-renewed-received = ❤️ { $giver }'s support #{ $from } renews as intention #{ $id } ({ $amount } { $unit }).
 rollover-overdue-given = ⌛ Your obligation #{ $id } to { $owner } ({ $amount } { $unit }) is overdue. It stays payable: send { $prefix }paid #{ $id } once it is done.
 rollover-overdue-received = ⌛ Obligation #{ $id } from { $giver } ({ $amount } { $unit }) is overdue; you can still confirm it, or release it with { $prefix }forgive #{ $id }.
+
+## Reminders and deadlines (SPEC §4)
+reminders-title = A reminder of what is waiting for you:
+deadlines-title = A due date has passed:
+reminder-due = 🤝 #{ $id }: you promised { $owner } { $amount } { $unit }, due { $due }. Send { $prefix }paid #{ $id } once it is done.
+reminder-unconfirmed = 🤝 { $giver } reports #{ $id } ({ $amount } { $unit }) as fulfilled and waits for your confirmation: send { $prefix }confirm #{ $id }.
+collection-ended = ⏰ The emergency collection for { $owner } reached its deadline with { $collected } of { $requested } { $unit } confirmed. The status is back to { $status ->
+    [orange] 🔆 orange
+   *[green] ✅ green
+}; open obligations stay payable.
+
+## Admin (SPEC §3.6)
+help-admin = for the bot's admins: run a scheduled job now, or show counts and the last runs
+err-not-a-time = “{ $word }” is not a time: write it in RFC 3339, like 2027-01-01T00:05:00Z.
+err-not-admin = Only the bot's admins (named in its configuration) may use admin commands.
+admin-run = Ran { $job } as of { $as_of }: { $report }.
+admin-stats-title = What the bot holds:
+admin-stats-no-runs = No job has run yet.
+admin-stats-run = { $job }: last run for { $slot } by { $runner } — { $summary }
+admin-stats-running = { $job }: running for { $slot } (by { $runner })
+reliability = Your obligations so far: 👍 { $fulfilled } fulfilled · ⌛ { $overdue } overdue · { $forgiven } forgiven

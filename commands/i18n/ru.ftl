@@ -192,3 +192,24 @@ rollover-renewed-given = ❤️ Вы выполнили #{ $from } для { $own
 rollover-renewed-received = ❤️ Поддержка #{ $from } от { $giver } возобновлена как намерение #{ $id } ({ $amount } { $unit }).
 rollover-overdue-given = ⌛ Ваше обязательство #{ $id } перед { $owner } ({ $amount } { $unit }) просрочено. Оно остаётся в силе: отправьте { $prefix }paid #{ $id }, когда выполните его.
 rollover-overdue-received = ⌛ Обязательство #{ $id } от { $giver } ({ $amount } { $unit }) просрочено; вы всё ещё можете подтвердить его или освободить: { $prefix }forgive #{ $id }.
+
+## Напоминания и сроки (SPEC §4)
+reminders-title = Напоминание о том, что вас ждёт:
+deadlines-title = Срок прошёл:
+reminder-due = 🤝 #{ $id }: вы обещали { $owner } { $amount } { $unit } до { $due }. Отправьте { $prefix }paid #{ $id }, когда выполните.
+reminder-unconfirmed = 🤝 { $giver } сообщает, что #{ $id } ({ $amount } { $unit }) выполнено, и ждёт вашего подтверждения: отправьте { $prefix }confirm #{ $id }.
+collection-ended = ⏰ Срочный сбор для { $owner } достиг срока: подтверждено { $collected } из { $requested } { $unit }. Статус снова { $status ->
+    [orange] 🔆 оранжевый
+   *[green] ✅ зелёный
+}; открытые обязательства остаются в силе.
+
+## Администрирование (SPEC §3.6)
+help-admin = для администраторов бота: запустить плановую задачу сейчас или показать счётчики и последние запуски
+err-not-a-time = «{ $word }» — не время: напишите его в формате RFC 3339, например 2027-01-01T00:05:00Z.
+err-not-admin = Команды admin доступны только администраторам бота (указанным в его настройках).
+admin-run = Выполнено { $job } на момент { $as_of }: { $report }.
+admin-stats-title = Что хранит бот:
+admin-stats-no-runs = Ни одна задача ещё не запускалась.
+admin-stats-run = { $job }: последний запуск за { $slot }, выполнил { $runner } — { $summary }
+admin-stats-running = { $job }: выполняется за { $slot } ({ $runner })
+reliability = Ваши обязательства за всё время: 👍 выполнено { $fulfilled } · ⌛ просрочено { $overdue } · прощено { $forgiven }

@@ -82,6 +82,8 @@ pub struct World<'a> {
     pub next_id: ledger::RecordId,
     /// The relations `network` is decided on (read only for that command).
     pub network: Option<&'a NetworkFacts>,
+    /// How the sender kept their obligations (read only for `archive`).
+    pub reliability: crate::profile::Reliability,
 }
 
 /// A change to persist.
@@ -391,7 +393,7 @@ fn mine(w: &World<'_>) -> Result<LedgerDecision, CommandError> {
     if !w.room.in_dm && w.room.circle_owner.is_none() {
         return Err(err(ErrorCode::Forbidden, "err-dm-or-circle"));
     }
-    Ok(LedgerDecision::reply(Reply::Records { command: "mine", records }))
+    Ok(LedgerDecision::reply(Reply::Records { command: "mine", records, reliability: None }))
 }
 
 fn archive(filter: ArchiveFilter, w: &World<'_>) -> Result<LedgerDecision, CommandError> {
@@ -399,7 +401,7 @@ fn archive(filter: ArchiveFilter, w: &World<'_>) -> Result<LedgerDecision, Comma
         return Err(err(ErrorCode::Forbidden, "err-dm-only"));
     }
     let records = w.own_records.iter().filter(|r| filter_matches(filter, r)).cloned().collect();
-    Ok(LedgerDecision::reply(Reply::Records { command: "archive", records }))
+    Ok(LedgerDecision::reply(Reply::Records { command: "archive", records, reliability: Some(w.reliability) }))
 }
 
 fn filter_matches(filter: ArchiveFilter, r: &Record) -> bool {

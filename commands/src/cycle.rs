@@ -1,55 +1,110 @@
-//! The monthly rollover's digests (SPEC §4, §5): what changed at the turn of the month, one
-//! message per member, listing only records the member is a party to (V1).
+//! The scheduled jobs of SPEC §4 as far as they are pure: which job is which, what a job tells
+//! each member (one digest per member and run, listing only records the member is a party to:
+//! V1), when the month-end reminder is due, and what a red collection returns to when its
+//! deadline passes.
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
 use crate::amount::Amount;
 use crate::ids::MemberId;
-use crate::ledger::RecordId;
+use crate::ledger::{Cycle, RecordId};
+use crate::profile::{Need, Profile};
 
-/// What the rollover did to a record.
+/// A scheduled job (SPEC §4). Clearing joins them with the clearing itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Job {
+    Rollover,
+    Reminders,
+    Deadlines,
+}
+
+impl Job {
+    pub const ALL: [Job; 3] = [Job::Rollover, Job::Reminders, Job::Deadlines];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Rollover => "rollover",
+            Job::Reminders => "reminders",
+            Job::Deadlines => "deadlines",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Job> {
+        Job::ALL.into_iter().find(|j| j.name() == name)
+    }
+}
+
+/// What a job did to, or says about, a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Rolled {
+pub enum Marked {
     /// An intention never committed in the past cycle.
     Expired,
     /// A new intention renewing the obligation `from`, fulfilled in the past cycle.
     Renewed { from: RecordId },
     /// An obligation past its due date, still payable.
     Overdue,
+    /// A reminder: an open obligation still to fulfil (told to its giver only).
+    Due,
+    /// A reminder: a fulfilment the giver reported and the recipient has not confirmed (told to
+    /// the recipient only).
+    Unconfirmed,
 }
 
-impl Rolled {
+impl Marked {
     pub fn code(self) -> &'static str {
         match self {
-            Rolled::Expired => "expired",
-            Rolled::Renewed { .. } => "renewed",
-            Rolled::Overdue => "overdue",
+            Marked::Expired => "expired",
+            Marked::Renewed { .. } => "renewed",
+            Marked::Overdue => "overdue",
+            Marked::Due => "due",
+            Marked::Unconfirmed => "unconfirmed",
+        }
+    }
+
+    /// Who hears of it: (the giver, the recipient).
+    fn audience(self) -> (bool, bool) {
+        match self {
+            Marked::Expired | Marked::Renewed { .. } | Marked::Overdue => (true, true),
+            Marked::Due => (true, false),
+            Marked::Unconfirmed => (false, true),
         }
     }
 }
 
-/// One line of a member's digest.
+/// One record a job marked.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct RolloverItem {
-    pub rolled: Rolled,
+pub struct Marking {
+    pub marked: Marked,
     pub id: RecordId,
     pub giver: MemberId,
     pub recipient: MemberId,
     pub amount: Amount,
+    pub due: Option<DateTime<Utc>>,
+}
+
+/// One line of a member's digest.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DigestItem {
+    pub marking: Marking,
     /// The reader is the giver (else the recipient).
     pub as_giver: bool,
 }
 
-/// Sorts the rollover's changes into one digest per party: the giver and the recipient of each
-/// record both hear of it, nobody else. Deterministic: by member, then by change and record.
-pub fn digests(changes: impl IntoIterator<Item = (Rolled, RecordId, MemberId, MemberId, Amount)>) -> BTreeMap<MemberId, Vec<RolloverItem>> {
-    let mut out: BTreeMap<MemberId, Vec<RolloverItem>> = BTreeMap::new();
-    for (rolled, id, giver, recipient, amount) in changes {
-        let item = RolloverItem { rolled, id, giver: giver.clone(), recipient: recipient.clone(), amount, as_giver: true };
-        if giver != recipient {
-            out.entry(recipient).or_default().push(RolloverItem { as_giver: false, ..item.clone() });
+/// Sorts a job's markings into one digest per party: each marking goes to the parties its kind
+/// is for (both, or only the one who has something to do), nobody else. Deterministic: by member,
+/// then by marking and record.
+pub fn digests(markings: impl IntoIterator<Item = Marking>) -> BTreeMap<MemberId, Vec<DigestItem>> {
+    let mut out: BTreeMap<MemberId, Vec<DigestItem>> = BTreeMap::new();
+    for marking in markings {
+        let (to_giver, to_recipient) = marking.marked.audience();
+        if to_recipient && (marking.giver != marking.recipient || !to_giver) {
+            out.entry(marking.recipient.clone()).or_default().push(DigestItem { marking: marking.clone(), as_giver: false });
         }
-        out.entry(giver).or_default().push(item);
+        if to_giver {
+            out.entry(marking.giver.clone()).or_default().push(DigestItem { marking, as_giver: true });
+        }
     }
     for items in out.values_mut() {
         items.sort();
@@ -57,29 +112,149 @@ pub fn digests(changes: impl IntoIterator<Item = (Rolled, RecordId, MemberId, Me
     out
 }
 
+/// How long before the end of the cycle the month-end reminder goes out (SPEC §4).
+pub const MONTH_END_REMINDER: Duration = Duration::days(3);
+
+/// Whether a reminders run at `now` sends the month-end reminder of its cycle: from three days
+/// before the cycle's end on. (It goes out once per cycle: its messages are identified by the
+/// cycle.)
+pub fn month_end_reminder_due<Tz: TimeZone>(now: DateTime<Utc>, tz: &Tz) -> bool {
+    Cycle::of(now, tz).end(tz) - now <= MONTH_END_REMINDER
+}
+
+/// A red collection whose deadline passed at `now` (SPEC §3.2): the owner's profile with the
+/// status back to the one before; open obligations stay payable. `None` when the member is not
+/// red or the deadline is still ahead.
+pub fn red_deadline_passed(owner: &Profile, now: DateTime<Utc>) -> Option<Profile> {
+    let Need::Red { deadline, previous, .. } = &owner.need else { return None };
+    if *deadline > now {
+        return None;
+    }
+    let mut settled = owner.clone();
+    settled.need = previous.clone().into();
+    Some(settled)
+}
+
+/// What one run of a job did, for `admin run`, `admin stats` and the logs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobReport {
+    /// What changed or was sent, by name (`expired`, `renewed`, `overdue`, `reminded`,
+    /// `collections_ended`), in a fixed order.
+    pub counts: Vec<(&'static str, u64)>,
+    /// Messages written to the outbox.
+    pub messages: u64,
+}
+
+impl JobReport {
+    pub fn get(&self, name: &str) -> u64 {
+        self.counts.iter().find(|(n, _)| *n == name).map_or(0, |(_, c)| *c)
+    }
+}
+
+impl std::fmt::Display for JobReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (name, count) in &self.counts {
+            write!(f, "{name} {count}, ")?;
+        }
+        write!(f, "messages {}", self.messages)
+    }
+}
+
+/// A job's last run, for `admin stats`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRunView {
+    pub job: String,
+    /// The scheduled instant it stood for, or the `as-of` time of an admin's run.
+    pub slot: DateTime<Utc>,
+    /// The process that ran it, or the admin.
+    pub runner: String,
+    pub finished: Option<DateTime<Utc>>,
+    pub summary: Option<String>,
+    /// Run by an admin (`admin run`), not by the schedule.
+    pub manual: bool,
+}
+
+/// `admin stats`: counts of what the bot holds and the last runs of the jobs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub counts: Vec<(&'static str, i64)>,
+    pub runs: Vec<JobRunView>,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use chrono::TimeZone as _;
+
     use super::*;
+    use crate::profile::Settled;
 
     fn m(name: &str) -> MemberId {
         MemberId::parse(&format!("@{name}:example.org")).unwrap()
     }
 
+    fn marking(marked: Marked, id: RecordId, giver: &str, recipient: &str, cents: i64) -> Marking {
+        Marking { marked, id, giver: m(giver), recipient: m(recipient), amount: Amount::from_stored_cents(cents), due: None }
+    }
+
     #[test]
     fn each_party_hears_of_its_own_records_only() {
-        let cents = Amount::from_stored_cents;
         let d = digests([
-            (Rolled::Overdue, 5, m("bob"), m("alice"), cents(500)),
-            (Rolled::Expired, 1, m("bob"), m("alice"), cents(100)),
-            (Rolled::Renewed { from: 3 }, 9, m("carol"), m("dave"), cents(300)),
+            marking(Marked::Overdue, 5, "bob", "alice", 500),
+            marking(Marked::Expired, 1, "bob", "alice", 100),
+            marking(Marked::Renewed { from: 3 }, 9, "carol", "dave", 300),
         ]);
         assert_eq!(d.keys().cloned().collect::<Vec<_>>(), [m("alice"), m("bob"), m("carol"), m("dave")]);
-        let bob: Vec<_> = d[&m("bob")].iter().map(|i| (i.rolled, i.id, i.as_giver)).collect();
-        assert_eq!(bob, [(Rolled::Expired, 1, true), (Rolled::Overdue, 5, true)]);
-        let alice: Vec<_> = d[&m("alice")].iter().map(|i| (i.rolled, i.id, i.as_giver)).collect();
-        assert_eq!(alice, [(Rolled::Expired, 1, false), (Rolled::Overdue, 5, false)]);
-        assert!(d[&m("dave")].iter().all(|i| !i.as_giver && i.id == 9));
-        assert!(!d[&m("carol")].iter().any(|i| i.recipient == m("alice")), "carol sees nothing of alice's circle");
+        let view = |who: &str| d[&m(who)].iter().map(|i| (i.marking.marked, i.marking.id, i.as_giver)).collect::<Vec<_>>();
+        assert_eq!(view("bob"), [(Marked::Expired, 1, true), (Marked::Overdue, 5, true)]);
+        assert_eq!(view("alice"), [(Marked::Expired, 1, false), (Marked::Overdue, 5, false)]);
+        assert!(d[&m("dave")].iter().all(|i| !i.as_giver && i.marking.id == 9));
+        assert!(!d[&m("carol")].iter().any(|i| i.marking.recipient == m("alice")), "carol sees nothing of alice's circle");
+    }
+
+    #[test]
+    fn reminders_go_to_the_party_who_has_something_to_do() {
+        let d = digests([marking(Marked::Due, 2, "bob", "alice", 200), marking(Marked::Unconfirmed, 4, "carol", "alice", 400)]);
+        assert_eq!(d.keys().cloned().collect::<Vec<_>>(), [m("alice"), m("bob")], "carol reported paid: nothing to do");
+        assert_eq!(d[&m("bob")].iter().map(|i| (i.marking.id, i.as_giver)).collect::<Vec<_>>(), [(2, true)]);
+        assert_eq!(d[&m("alice")].iter().map(|i| (i.marking.id, i.as_giver)).collect::<Vec<_>>(), [(4, false)]);
+    }
+
+    #[test]
+    fn the_month_end_reminder_is_due_in_the_last_three_days_of_the_local_month() {
+        let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+        // December ends at 23:00 UTC on the 31st in Berlin.
+        let at = |d, h| Utc.with_ymd_and_hms(2026, 12, d, h, 0, 0).unwrap();
+        assert!(!month_end_reminder_due(at(28, 9), &berlin));
+        assert!(!month_end_reminder_due(at(28, 22), &berlin), "3 days and 1 hour before the end");
+        assert!(month_end_reminder_due(at(28, 23), &berlin));
+        assert!(month_end_reminder_due(at(31, 22), &berlin));
+        assert!(!month_end_reminder_due(at(31, 23), &berlin), "January has begun in Berlin");
+        assert!(month_end_reminder_due(at(31, 23), &chrono_tz::UTC));
+    }
+
+    #[test]
+    fn a_red_collection_past_its_deadline_returns_to_the_status_before() {
+        let deadline = Utc.with_ymd_and_hms(2026, 12, 10, 12, 0, 0).unwrap();
+        let mut alice = Profile::new(m("alice"));
+        let orange = Settled::Orange { requested: Amount::from_stored_cents(30_000), note: Some("rent".into()) };
+        alice.need = Need::Red { requested: Amount::from_stored_cents(90_000), deadline, note: None, previous: orange.clone() };
+        assert_eq!(red_deadline_passed(&alice, deadline - Duration::seconds(1)), None);
+        let settled = red_deadline_passed(&alice, deadline).unwrap();
+        assert_eq!(settled.need, Need::from(orange));
+        assert_eq!(settled.member, alice.member);
+        assert_eq!(red_deadline_passed(&settled, deadline + Duration::days(1)), None, "not red any more");
+        assert_eq!(red_deadline_passed(&Profile::new(m("bob")), deadline), None);
+    }
+
+    #[test]
+    fn jobs_are_known_by_name() {
+        for job in Job::ALL {
+            assert_eq!(Job::from_name(job.name()), Some(job));
+        }
+        assert_eq!(Job::from_name("clearing"), None);
+        let report = JobReport { counts: vec![("expired", 2), ("renewed", 0)], messages: 3 };
+        assert_eq!(report.to_string(), "expired 2, renewed 0, messages 3");
+        assert_eq!((report.get("expired"), report.get("overdue")), (2, 0));
     }
 }

@@ -1,6 +1,8 @@
 //! What deciding a command produced: the change to persist and what to say, still structured.
 //! `render` turns a [`Reply`] into text, HTML and `org.exodus.result`.
 
+use chrono::{DateTime, Utc};
+
 use crate::Amount;
 use crate::ids::{Lang, MemberId};
 use crate::ledger::Record;
@@ -114,8 +116,8 @@ pub enum Reply {
     Noticed { what: &'static str, record: Record },
     /// A red collection reached its amount (announced in the circle).
     CollectionComplete { owner: MemberId, collected: Amount },
-    /// `mine` / `archive`.
-    Records { command: &'static str, records: Vec<Record> },
+    /// `mine` / `archive` (with the sender's reliability figures).
+    Records { command: &'static str, records: Vec<Record>, reliability: Option<crate::profile::Reliability> },
     /// The owner went green: their open intentions are cancelled (notice to each author).
     IntentionCancelled { record: Record },
     /// A member left the circle: their open intentions there are withdrawn (announced in the room).
@@ -126,8 +128,16 @@ pub enum Reply {
     /// when their status changes (SPEC §5): the request and how to join the circle, never a
     /// record.
     HelpRequest(HelpRequest),
-    /// The monthly rollover's digest for one member (SPEC §4): their records it changed.
-    Rollover(Vec<crate::cycle::RolloverItem>),
+    /// A scheduled job's digest for one member (SPEC §4, §5): the records of theirs it changed
+    /// or reminds them of.
+    Digest { job: crate::cycle::Job, items: Vec<crate::cycle::DigestItem> },
+    /// A red collection reached its deadline before its amount (SPEC §3.2): the owner's status
+    /// is back to `status`; open obligations stay payable.
+    CollectionEnded { owner: MemberId, collected: Amount, requested: Amount, status: crate::profile::Level },
+    /// `admin run`: what the job did.
+    JobRun { job: crate::cycle::Job, as_of: DateTime<Utc>, report: crate::cycle::JobReport },
+    /// `admin stats`.
+    Stats(crate::cycle::Stats),
 }
 
 /// What travels through a member's network when they ask for help (SPEC §2: the request is not

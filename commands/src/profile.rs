@@ -182,6 +182,17 @@ pub struct LedgerFacts {
     pub given: Totals,
     /// Received by the member this cycle.
     pub received: Totals,
+    /// How the member kept their obligations, over all time.
+    pub reliability: Reliability,
+}
+
+/// How a member kept the obligations they gave (SPEC §4, in `status` and `archive overdue`):
+/// fulfilled (cleared ones included), overdue (went past due, fulfilled since or not), forgiven.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reliability {
+    pub fulfilled: u32,
+    pub overdue: u32,
+    pub forgiven: u32,
 }
 
 /// 🙏 needed = requested − open obligations − fulfilled, never below 0 (SPEC §1).

@@ -112,6 +112,11 @@ fn escape(s: &str) -> String {
     out
 }
 
+/// The commands `help` lists: all but the admins' own.
+fn listed() -> impl Iterator<Item = &'static crate::command::Spec> {
+    SPECS.iter().filter(|s| s.scope != crate::command::Scope::Admin)
+}
+
 fn usage_lines(style: &Style<'_>, command: &str) -> Vec<Line> {
     let Some(spec) = spec(command) else { return Vec::new() };
     let mut lines = vec![Line::Plain(tr(style.lang, &Text::new("usage-title")))];
@@ -150,8 +155,8 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
     let lines = match reply {
         Reply::Help { topic: None } => {
             let mut lines = vec![Line::Plain(t(Text::new("help-title").arg("prefix", style.prefix)))];
-            lines.extend(SPECS.iter().map(|s| Line::Plain(format!("{}{} — {}", style.prefix, s.name, t(Text::new(s.summary))))));
-            result["commands"] = json!(SPECS.iter().map(|s| s.name).collect::<Vec<_>>());
+            lines.extend(listed().map(|s| Line::Plain(format!("{}{} — {}", style.prefix, s.name, t(Text::new(s.summary))))));
+            result["commands"] = json!(listed().map(|s| s.name).collect::<Vec<_>>());
             lines
         }
         Reply::Help { topic: Some(name) } => {
@@ -163,7 +168,7 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             }
             lines.extend(usage_lines(style, name));
             result["topic"] = json!(name);
-            result["commands"] = json!(SPECS.iter().map(|s| s.name).collect::<Vec<_>>());
+            result["commands"] = json!(listed().map(|s| s.name).collect::<Vec<_>>());
             lines
         }
         Reply::Status(view) => {
@@ -276,13 +281,18 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             result["collected"] = json!(collected);
             vec![Line::Plain(t(Text::new("collection-complete").arg("owner", owner.as_str()).arg("amount", *collected).arg("unit", style.unit)))]
         }
-        Reply::Records { command: _, records } => {
-            if records.is_empty() {
+        Reply::Records { command: _, records, reliability } => {
+            let mut lines = if records.is_empty() {
                 result["records"] = json!([]);
                 vec![Line::Plain(t(Text::new("records-none")))]
             } else {
                 record_list(records, style, &mut result)
+            };
+            if let Some(r) = reliability {
+                result["reliability"] = reliability_json(r);
+                lines.push(Line::Plain(reliability_line(r, style)));
             }
+            lines
         }
         Reply::IntentionCancelled { record } => {
             result["notice"] = json!("intention-cancelled");
@@ -298,7 +308,61 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
         }
         Reply::Network(network) => network_lines(network, style, &mut result),
         Reply::HelpRequest(request) => help_request_lines(request, style, &mut result),
-        Reply::Rollover(items) => rollover_lines(items, style, &mut result),
+        Reply::Digest { job, items } => digest_lines(*job, items, style, &mut result),
+        Reply::CollectionEnded { owner, collected, requested, status } => {
+            result["notice"] = json!("collection-ended");
+            result["owner"] = json!(owner);
+            result["collected"] = json!(collected);
+            result["requested"] = json!(requested);
+            result["status"] = json!(status.code());
+            vec![Line::Plain(t(Text::new("collection-ended")
+                .arg("owner", owner.as_str())
+                .arg("collected", *collected)
+                .arg("requested", *requested)
+                .arg("unit", style.unit)
+                .arg("status", status.code())))]
+        }
+        Reply::JobRun { job, as_of, report } => {
+            result["job"] = json!(job.name());
+            result["as_of"] = json!(rfc3339(*as_of));
+            for (name, count) in &report.counts {
+                result[*name] = json!(count);
+            }
+            result["messages"] = json!(report.messages);
+            vec![Line::Plain(t(Text::new("admin-run").arg("job", job.name()).arg("as_of", rfc3339(*as_of)).arg("report", report.to_string())))]
+        }
+        Reply::Stats(stats) => {
+            let mut counts = serde_json::Map::new();
+            let mut lines = vec![Line::Plain(t(Text::new("admin-stats-title")))];
+            for (name, n) in &stats.counts {
+                counts.insert((*name).to_owned(), json!(n));
+                lines.push(Line::Plain(format!("{name}: {n}")));
+            }
+            result["counts"] = Value::Object(counts);
+            result["jobs"] = stats
+                .runs
+                .iter()
+                .map(|r| {
+                    json!({ "job": r.job, "slot": rfc3339(r.slot), "runner": r.runner, "finished": r.finished.map(rfc3339),
+                            "summary": r.summary, "manual": r.manual })
+                })
+                .collect();
+            if stats.runs.is_empty() {
+                lines.push(Line::Plain(t(Text::new("admin-stats-no-runs"))));
+            }
+            for r in &stats.runs {
+                let text = match r.finished {
+                    Some(_) => Text::new("admin-stats-run"),
+                    None => Text::new("admin-stats-running"),
+                };
+                lines.push(Line::Plain(t(text
+                    .arg("job", r.job.as_str())
+                    .arg("slot", rfc3339(r.slot))
+                    .arg("runner", r.runner.as_str())
+                    .arg("summary", r.summary.as_deref().unwrap_or_default()))));
+            }
+            lines
+        }
     };
     finish(lines, result)
 }
@@ -455,41 +519,52 @@ pub fn record_json(r: &Record) -> Value {
     })
 }
 
-fn rollover_lines(items: &[crate::cycle::RolloverItem], style: &Style<'_>, result: &mut Value) -> Vec<Line> {
-    use crate::cycle::Rolled;
-    result["rollover"] = items
+fn digest_lines(job: crate::cycle::Job, items: &[crate::cycle::DigestItem], style: &Style<'_>, result: &mut Value) -> Vec<Line> {
+    use crate::cycle::{Job, Marked};
+    result[job.name()] = items
         .iter()
         .map(|i| {
-            let mut item = json!({ "change": i.rolled.code(), "id": i.id, "giver": i.giver, "recipient": i.recipient, "amount": i.amount });
-            if let Rolled::Renewed { from } = i.rolled {
+            let m = &i.marking;
+            let mut item = json!({ "change": m.marked.code(), "id": m.id, "giver": m.giver, "recipient": m.recipient, "amount": m.amount,
+                                   "due": m.due.map(rfc3339) });
+            if let Marked::Renewed { from } = m.marked {
                 item["renews"] = json!(from);
             }
             item
         })
         .collect();
-    let mut lines = vec![Line::Plain(tr(style.lang, &Text::new("rollover-title")))];
+    let title = match job {
+        Job::Rollover => "rollover-title",
+        Job::Reminders => "reminders-title",
+        Job::Deadlines => "deadlines-title",
+    };
+    let mut lines = vec![Line::Plain(tr(style.lang, &Text::new(title)))];
     for i in items {
-        let (id, from) = match i.rolled {
-            Rolled::Renewed { from } => (i.id, from),
-            _ => (i.id, i.id),
+        let m = &i.marking;
+        let (id, from) = match m.marked {
+            Marked::Renewed { from } => (m.id, from),
+            _ => (m.id, m.id),
         };
-        let message = match (i.rolled, i.as_giver) {
-            (Rolled::Expired, true) => "rollover-expired-given",
-            (Rolled::Expired, false) => "rollover-expired-received",
-            (Rolled::Renewed { .. }, true) => "rollover-renewed-given",
-            (Rolled::Renewed { .. }, false) => "rollover-renewed-received",
-            (Rolled::Overdue, true) => "rollover-overdue-given",
-            (Rolled::Overdue, false) => "rollover-overdue-received",
+        let message = match (m.marked, i.as_giver) {
+            (Marked::Expired, true) => "rollover-expired-given",
+            (Marked::Expired, false) => "rollover-expired-received",
+            (Marked::Renewed { .. }, true) => "rollover-renewed-given",
+            (Marked::Renewed { .. }, false) => "rollover-renewed-received",
+            (Marked::Overdue, true) => "rollover-overdue-given",
+            (Marked::Overdue, false) => "rollover-overdue-received",
+            (Marked::Due, _) => "reminder-due",
+            (Marked::Unconfirmed, _) => "reminder-unconfirmed",
         };
         lines.push(Line::Plain(tr(
             style.lang,
             &Text::new(message)
                 .num("id", id)
                 .num("from", from)
-                .arg("amount", i.amount)
+                .arg("amount", m.amount)
                 .arg("unit", style.unit)
-                .arg("owner", i.recipient.as_str())
-                .arg("giver", i.giver.as_str())
+                .arg("owner", m.recipient.as_str())
+                .arg("giver", m.giver.as_str())
+                .arg("due", m.due.map(|d| date(d, style)).unwrap_or_default())
                 .arg("prefix", style.prefix),
         )));
     }
@@ -591,6 +666,18 @@ fn status_fields(view: &StatusView, result: &mut Value) {
     result["supporters"] = json!(view.facts.supporters);
     result["given"] = totals_json(&view.facts.given);
     result["received"] = totals_json(&view.facts.received);
+    result["reliability"] = reliability_json(&view.facts.reliability);
+}
+
+fn reliability_json(r: &crate::profile::Reliability) -> Value {
+    json!({ "fulfilled": r.fulfilled, "overdue": r.overdue, "forgiven": r.forgiven })
+}
+
+fn reliability_line(r: &crate::profile::Reliability, style: &Style<'_>) -> String {
+    tr(style.lang, &Text::new("reliability")
+        .num("fulfilled", i64::from(r.fulfilled))
+        .num("overdue", i64::from(r.overdue))
+        .num("forgiven", i64::from(r.forgiven)))
 }
 
 fn status_lines(view: &StatusView, style: &Style<'_>) -> Vec<String> {
@@ -626,6 +713,7 @@ fn status_lines(view: &StatusView, style: &Style<'_>) -> Vec<String> {
             .arg("ri", r.intentions)
             .arg("ro", r.obligations)
             .arg("rf", r.fulfilled)),
+        reliability_line(&view.facts.reliability, style),
     ]
 }
 
@@ -642,6 +730,20 @@ mod tests {
         "rollover-renewed-received",
         "rollover-overdue-given",
         "rollover-overdue-received",
+        "reminders-title",
+        "deadlines-title",
+        "reminder-due",
+        "reminder-unconfirmed",
+        "collection-ended",
+        "admin-run",
+        "admin-stats-title",
+        "admin-stats-no-runs",
+        "admin-stats-run",
+        "admin-stats-running",
+        "help-admin",
+        "err-not-a-time",
+        "err-not-admin",
+        "reliability",
         "usage-title",
         "example-title",
         "err-see-help",
@@ -855,6 +957,8 @@ mod tests {
             include_str!("command/pledge.rs"),
             include_str!("command/status.rs"),
             include_str!("command/network.rs"),
+            include_str!("command/admin.rs"),
+            include_str!("cycle.rs"),
             include_str!("network.rs"),
         ];
         let mut named = 0;

@@ -186,6 +186,7 @@ impl Model {
             own_records: &own,
             next_id,
             network: None,
+            reliability: Default::default(),
         };
         let before = self.records.clone();
         let before_owner = self.owner.clone();

@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use exodus_commands::ledger::Record;
 use exodus_commands::network::Support;
-use exodus_commands::profile::Totals;
+use exodus_commands::profile::{Reliability, Totals};
 use exodus_commands::{MemberId, Profile};
 
 use crate::{Backend, Cursor, EventRef, Outcome, ROWS_PER_STATEMENT, Result, Tx, millis, on_backend, value_rows};
 
-/// What each member gave and received in a cycle.
-pub(crate) type TotalsByMember = BTreeMap<MemberId, (Totals, Totals)>;
+/// What each member gave and received in a cycle, and how they kept their obligations.
+pub(crate) type TotalsByMember = BTreeMap<MemberId, (Totals, Totals, Reliability)>;
 
 /// A profile as the transaction knows it.
 #[derive(Debug)]

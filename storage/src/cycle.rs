@@ -1,46 +1,53 @@
-//! The monthly rollover (SPEC §4) as three set-based statements in the caller's transaction: with
-//! a million records it is a few statements, not a million round trips, and a crash halfway
-//! rolls all of it back.
+//! The scheduled jobs' statements (SPEC §4), in the caller's transaction. The rollover is three
+//! set-based statements: with a million records it is a few statements, not a million round
+//! trips, and a crash halfway rolls all of it back.
 
 use chrono::{DateTime, Utc};
-use exodus_commands::ledger::RecordId;
+use exodus_commands::cycle::{Marked, Marking};
+use exodus_commands::{Amount, MemberId};
 
-use crate::{Backend, Result, Tx, millis, on_backend};
+use crate::ledger::member;
+use crate::{Backend, Result, Tx, from_millis, millis, on_backend};
 
-/// What the rollover did to one record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Change {
-    /// An intention of the past cycle that was never committed: its author no longer counts as a
-    /// supporter.
-    Expired,
-    /// A new intention of the same amount, renewing the obligation `from` that was fulfilled in
-    /// the past cycle, while the owner is still orange.
-    Renewed { from: RecordId },
-    /// An obligation past its due date, not fulfilled and confirmed: still payable.
-    Overdue,
+/// id, giver, recipient, amount_cents, due_ms, and the renewed obligation (renewals) or the state.
+type Row = (i64, String, String, i64, Option<i64>, Option<String>);
+
+const OVERDUE: &str = "UPDATE records SET overdue = TRUE, changed_ms = $1 \
+     WHERE kind = 'obligation' AND state IN ('open', 'paid') AND NOT overdue AND due_ms < $1 \
+     RETURNING id, giver, recipient, amount_cents, due_ms, CAST(NULL AS TEXT)";
+
+/// Which open obligations a reminders run is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reminding {
+    /// Every open one except those of running red collections (the month-end reminder).
+    MonthEnd,
+    /// Those in favour of members whose red collection is running (the daily reminder).
+    RedCollections,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct RolloverChange {
-    pub change: Change,
-    /// The record changed, or the intention created.
-    pub record: RecordId,
-    pub giver: String,
-    pub recipient: String,
-    pub amount_cents: i64,
+fn marking(marked: Marked, (id, giver, recipient, amount_cents, due_ms, _): Row) -> Result<Marking> {
+    Ok(Marking {
+        marked,
+        id,
+        giver: member(&giver)?,
+        recipient: member(&recipient)?,
+        amount: Amount::from_stored_cents(amount_cents),
+        due: due_ms.map(from_millis).transpose()?,
+    })
 }
-
-type Row = (i64, String, String, i64, Option<i64>);
 
 impl Tx {
     /// Rolls the cycle that began at `previous_start` over into the one beginning at
-    /// `cycle_start`, at `now`. Running it again for the same cycle changes nothing more: expired
-    /// and overdue records no longer match, and a renewal names the obligation it renews (unique).
-    pub async fn rollover(&mut self, previous_start: DateTime<Utc>, cycle_start: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<RolloverChange>> {
+    /// `cycle_start`, at `now`: expires the past cycle's uncommitted circle intentions, renews
+    /// the obligations fulfilled in it as intentions while their owner is orange, marks
+    /// obligations past due overdue. Running it again for the same cycle changes nothing more:
+    /// expired and overdue records no longer match, and a renewal names the obligation it renews
+    /// (unique).
+    pub async fn rollover(&mut self, previous_start: DateTime<Utc>, cycle_start: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<Marking>> {
         self.cache.records_changed();
         const EXPIRE: &str = "UPDATE records SET state = 'expired', changed_ms = $1 \
              WHERE kind = 'intention' AND state = 'active' AND created_ms < $2 AND room_id IN (SELECT room_id FROM circles) \
-             RETURNING id, giver, recipient, amount_cents, CAST(NULL AS BIGINT)";
+             RETURNING id, giver, recipient, amount_cents, due_ms, CAST(NULL AS TEXT)";
         const RENEW: &str = "INSERT INTO records (kind, giver, recipient, room_id, amount_cents, what, state, overdue, created_ms, \
              changed_ms, renewed_from) \
              SELECT 'intention', r.giver, r.recipient, r.room_id, r.amount_cents, r.what, 'active', FALSE, $1, $1, r.id \
@@ -49,10 +56,7 @@ impl Tx {
              WHERE r.kind = 'obligation' AND r.state = 'fulfilled' AND r.changed_ms >= $2 AND r.changed_ms < $3 \
              AND m.status = 'orange' ORDER BY r.id \
              ON CONFLICT (renewed_from) DO NOTHING \
-             RETURNING id, giver, recipient, amount_cents, renewed_from";
-        const OVERDUE: &str = "UPDATE records SET overdue = TRUE, changed_ms = $1 \
-             WHERE kind = 'obligation' AND state IN ('open', 'paid') AND NOT overdue AND due_ms < $1 \
-             RETURNING id, giver, recipient, amount_cents, CAST(NULL AS BIGINT)";
+             RETURNING id, giver, recipient, amount_cents, due_ms, CAST(renewed_from AS TEXT)";
         let (now_ms, previous_ms, start_ms) = (millis(now), millis(previous_start), millis(cycle_start));
         let (expired, renewed, overdue): (Vec<Row>, Vec<Row>, Vec<Row>) = on_backend!(&mut self.tx, tx => {
             let expired = sqlx::query_as(EXPIRE).bind(now_ms).bind(start_ms).fetch_all(&mut **tx).await?;
@@ -61,15 +65,56 @@ impl Tx {
             (expired, renewed, overdue)
         });
         let mut changes = Vec::with_capacity(expired.len() + renewed.len() + overdue.len());
-        let rows = expired.into_iter().map(|r| (Change::Expired, r)).chain(overdue.into_iter().map(|r| (Change::Overdue, r)));
-        for (change, (id, giver, recipient, amount_cents, _)) in rows {
-            changes.push(RolloverChange { change, record: id, giver, recipient, amount_cents });
+        for row in expired {
+            changes.push(marking(Marked::Expired, row)?);
         }
-        for (id, giver, recipient, amount_cents, from) in renewed {
-            let from = from.ok_or_else(|| crate::StoreError::Corrupt(format!("renewal #{id} without its obligation")))?;
-            changes.push(RolloverChange { change: Change::Renewed { from }, record: id, giver, recipient, amount_cents });
+        for row in overdue {
+            changes.push(marking(Marked::Overdue, row)?);
+        }
+        for row in renewed {
+            let from = row.5.as_deref().and_then(|f| f.parse().ok());
+            let from = from.ok_or_else(|| crate::StoreError::Corrupt(format!("renewal #{} without its obligation", row.0)))?;
+            changes.push(marking(Marked::Renewed { from }, row)?);
         }
         changes.sort();
         Ok(changes)
+    }
+
+    /// Marks the obligations past due at `now` overdue (they stay payable); each is marked once.
+    pub async fn mark_overdue(&mut self, now: DateTime<Utc>) -> Result<Vec<Marking>> {
+        self.cache.records_changed();
+        let rows: Vec<Row> = on_backend!(&mut self.tx, tx => sqlx::query_as(OVERDUE).bind(millis(now)).fetch_all(&mut **tx).await?);
+        let mut out = rows.into_iter().map(|row| marking(Marked::Overdue, row)).collect::<Result<Vec<_>>>()?;
+        out.sort();
+        Ok(out)
+    }
+
+    /// What a reminders run tells: each open obligation to its giver ([`Marked::Due`]), each
+    /// reported but unconfirmed one to its recipient ([`Marked::Unconfirmed`]). The two kinds do
+    /// not overlap, so a member never hears of the same obligation twice in a day.
+    pub async fn reminders(&mut self, which: Reminding, now: DateTime<Utc>) -> Result<Vec<Marking>> {
+        const MONTH_END: &str = "SELECT r.id, r.giver, r.recipient, r.amount_cents, r.due_ms, r.state FROM records r \
+             WHERE r.kind = 'obligation' AND r.state IN ('open', 'paid') AND NOT EXISTS (SELECT 1 FROM members m \
+             WHERE m.user_id = r.recipient AND m.status = 'red' AND m.deadline_ms > $1) ORDER BY r.id";
+        const RED: &str = "SELECT r.id, r.giver, r.recipient, r.amount_cents, r.due_ms, r.state FROM records r \
+             JOIN members m ON m.user_id = r.recipient \
+             WHERE m.status = 'red' AND m.deadline_ms > $1 AND r.kind = 'obligation' AND r.state IN ('open', 'paid') ORDER BY r.id";
+        let rows: Vec<Row> = match which {
+            Reminding::MonthEnd => on_backend!(&mut self.tx, tx => sqlx::query_as(MONTH_END).bind(millis(now)).fetch_all(&mut **tx).await?),
+            Reminding::RedCollections => on_backend!(&mut self.tx, tx => sqlx::query_as(RED).bind(millis(now)).fetch_all(&mut **tx).await?),
+        };
+        rows.into_iter()
+            .map(|row| {
+                let marked = if row.5.as_deref() == Some("paid") { Marked::Unconfirmed } else { Marked::Due };
+                marking(marked, row)
+            })
+            .collect()
+    }
+
+    /// Members whose red collection's deadline is at or before `now`.
+    pub async fn red_past_deadline(&mut self, now: DateTime<Utc>) -> Result<Vec<MemberId>> {
+        const SQL: &str = "SELECT user_id FROM members WHERE status = 'red' AND deadline_ms <= $1 ORDER BY user_id";
+        let ids: Vec<String> = on_backend!(&mut self.tx, tx => sqlx::query_scalar(SQL).bind(millis(now)).fetch_all(&mut **tx).await?);
+        ids.iter().map(|id| member(id)).collect()
     }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use exodus_commands::ledger::{Kind, Record, RecordId, State};
 use exodus_commands::network::Support;
-use exodus_commands::profile::{Level, Totals};
+use exodus_commands::profile::{Level, Reliability, Totals};
 use exodus_commands::{Amount, MemberId};
 use sqlx::Row;
 
@@ -50,7 +50,7 @@ macro_rules! columns {
     };
 }
 
-fn member(text: &str) -> Result<MemberId> {
+pub(crate) fn member(text: &str) -> Result<MemberId> {
     MemberId::parse(text).ok_or_else(|| StoreError::Corrupt(format!("member {text}")))
 }
 
@@ -418,6 +418,17 @@ impl Tx {
     /// What `status` shows of the member's giving and receiving this cycle: ❤️ open intentions,
     /// 🤝 open obligations, 👍 fulfilled since `cycle_start`; as giver and as recipient.
     pub async fn cycle_totals(&mut self, member: &MemberId, cycle_start: DateTime<Utc>) -> Result<(Totals, Totals)> {
+        let (given, received, _) = self.member_totals(member, cycle_start).await?;
+        Ok((given, received))
+    }
+
+    /// How the member kept the obligations they gave, over all time (read with the cycle
+    /// totals of `cycle_start`, in the same statement).
+    pub async fn reliability(&mut self, member: &MemberId, cycle_start: DateTime<Utc>) -> Result<Reliability> {
+        Ok(self.member_totals(member, cycle_start).await?.2)
+    }
+
+    async fn member_totals(&mut self, member: &MemberId, cycle_start: DateTime<Utc>) -> Result<(Totals, Totals, Reliability)> {
         if let Some((start, totals)) = &self.cache.totals
             && *start == millis(cycle_start)
             && let Some(found) = totals.get(member)
@@ -449,12 +460,16 @@ impl Tx {
             let open = format!(
                 "(state IN ('active', 'open', 'paid') OR (state IN ('fulfilled', 'cleared') AND changed_ms >= ${since}))"
             );
-            // As giver, and as recipient of someone else's record.
+            // As giver, as recipient of someone else's record, and the giver's reliability counts
+            // (kind `counted`; the second column is then the overdue flag, the last the count).
             let sql = format!(
                 "SELECT giver, TRUE, kind, state, CAST(SUM(amount_cents) AS BIGINT) FROM records \
                  WHERE giver IN ({list}) AND {open} GROUP BY giver, kind, state \
                  UNION ALL SELECT recipient, FALSE, kind, state, CAST(SUM(amount_cents) AS BIGINT) FROM records \
-                 WHERE recipient IN ({list}) AND giver <> recipient AND {open} GROUP BY recipient, kind, state"
+                 WHERE recipient IN ({list}) AND giver <> recipient AND {open} GROUP BY recipient, kind, state \
+                 UNION ALL SELECT giver, overdue, 'counted', state, CAST(COUNT(*) AS BIGINT) FROM records \
+                 WHERE giver IN ({list}) AND kind = 'obligation' AND (state IN ('fulfilled', 'cleared', 'forgiven') OR overdue) \
+                 GROUP BY giver, overdue, state"
             );
             let rows: Vec<(String, bool, String, String, i64)> = on_backend!(&mut self.tx, tx => {
                 let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
@@ -464,7 +479,20 @@ impl Tx {
                 query.bind(millis(cycle_start)).fetch_all(&mut **tx).await?
             });
             for (who, as_giver, kind, state, cents) in rows {
-                let Some((given, received)) = out.get_mut(&member(&who)?) else { continue };
+                let Some((given, received, reliability)) = out.get_mut(&member(&who)?) else { continue };
+                if kind == "counted" {
+                    let n = u32::try_from(cents).unwrap_or(u32::MAX);
+                    let overdue = as_giver;
+                    match state.as_str() {
+                        "fulfilled" | "cleared" => reliability.fulfilled = reliability.fulfilled.saturating_add(n),
+                        "forgiven" => reliability.forgiven = reliability.forgiven.saturating_add(n),
+                        _ => {}
+                    }
+                    if overdue {
+                        reliability.overdue = reliability.overdue.saturating_add(n);
+                    }
+                    continue;
+                }
                 let totals = if as_giver { given } else { received };
                 let sum = match (kind.as_str(), state.as_str()) {
                     ("intention", "active") => &mut totals.intentions,

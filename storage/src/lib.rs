@@ -13,7 +13,7 @@ mod migrations;
 mod profile;
 pub mod testing;
 
-pub use cycle::{Change, RolloverChange};
+pub use cycle::Reminding;
 pub use jobs::JobRun;
 
 use std::str::FromStr;
@@ -466,13 +466,15 @@ impl Tx {
     }
 
     pub async fn enqueue(&mut self, message: &OutboxMessage, now: DateTime<Utc>) -> Result<()> {
-        self.enqueue_all(std::slice::from_ref(message), now).await
+        self.enqueue_all(std::slice::from_ref(message), now).await.map(drop)
     }
 
     /// Writes `messages` to the outbox in their order, in as few statements as the backends'
-    /// parameter limits allow (one round trip for a command's replies and notices).
-    pub async fn enqueue_all(&mut self, messages: &[OutboxMessage], now: DateTime<Utc>) -> Result<()> {
+    /// parameter limits allow (one round trip for a command's replies and notices). Returns how
+    /// many were new: a message whose transaction ID is already there is left as it is.
+    pub async fn enqueue_all(&mut self, messages: &[OutboxMessage], now: DateTime<Utc>) -> Result<u64> {
         const COLUMNS: usize = 7;
+        let mut added = 0;
         for chunk in messages.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO outbox (txn_id, room_id, recipient, event_type, content, created_ms, tag) VALUES {} \
@@ -494,10 +496,10 @@ impl Tx {
                 for (txn_id, room, recipient, event_type, content, created, tag) in &rows {
                     query = query.bind(*txn_id).bind(*room).bind(*recipient).bind(*event_type).bind(content.as_str()).bind(*created).bind(*tag);
                 }
-                query.execute(&mut **tx).await?;
+                added += query.execute(&mut **tx).await?.rows_affected();
             });
         }
-        Ok(())
+        Ok(added)
     }
 }
 

@@ -9,6 +9,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (2, "circles", include_str!("../migrations/sqlite/0002_circles.sql")),
     (3, "jobs", include_str!("../migrations/sqlite/0003_jobs.sql")),
     (4, "rollover", include_str!("../migrations/sqlite/0004_rollover.sql")),
+    (5, "admin_runs", include_str!("../migrations/sqlite/0005_admin_runs.sql")),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -16,6 +17,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (2, "circles", include_str!("../migrations/postgres/0002_circles.sql")),
     (3, "jobs", include_str!("../migrations/postgres/0003_jobs.sql")),
     (4, "rollover", include_str!("../migrations/postgres/0004_rollover.sql")),
+    (5, "admin_runs", include_str!("../migrations/postgres/0005_admin_runs.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -82,6 +82,9 @@ conformance!(
     a_group_writes_its_profiles_at_commit_and_sees_them_before,
     preloaded_totals_match_one_by_one_and_follow_writes,
     rollover_expires_renews_and_marks_overdue_once,
+    deadlines_and_reminders_find_what_is_due,
+    reliability_counts_follow_the_givers_obligations,
+    a_lease_has_one_holder_until_it_passes,
 );
 
 fn now() -> DateTime<Utc> {
@@ -392,6 +395,18 @@ async fn a_job_slot_is_claimed_by_one_runner(store: &Store) {
     let runs = store.last_job_runs().await.unwrap();
     assert_eq!(runs.iter().map(|r| (r.job.as_str(), r.finished.is_some())).collect::<Vec<_>>(), vec![("deadlines", false), ("rollover", true)]);
     assert_eq!(runs[1].summary.as_deref(), Some("3 expired"));
+    // A failed run gives its claim up: the next look claims it again at once.
+    store.abandon_job_run("deadlines", slot, "a").await.unwrap();
+    assert!(store.claim_job_run("deadlines", slot, "b", now() + Duration::seconds(1), lease).await.unwrap());
+    // An admin's run, even as of a time far ahead, is shown but is no scheduled slot.
+    let ahead = now() + Duration::days(60);
+    store.record_manual_run("rollover", ahead, "@admin:example.org", now(), now(), "expired 0").await.unwrap();
+    assert_eq!(store.last_job_slot("rollover").await.unwrap(), Some(slot));
+    let runs = store.last_job_runs().await.unwrap();
+    let shown: Vec<_> = runs.iter().map(|r| (r.job.as_str(), r.manual, r.slot, r.runner.as_str())).collect();
+    assert_eq!(shown, vec![("deadlines", false, slot, "b"), ("rollover", false, slot, loser), ("rollover", true, ahead, "@admin:example.org")]);
+    let counts = store.counts().await.unwrap();
+    assert_eq!(counts.iter().find(|(name, _)| *name == "records"), Some(&("records", 0)));
 }
 
 async fn many_messages_enqueued_at_once_keep_their_order(store: &Store) {
@@ -620,7 +635,7 @@ async fn sqlite_wal_is_checkpointed_in_the_background_and_stays_bounded() {
 }
 
 async fn rollover_expires_renews_and_marks_overdue_once(store: &Store) {
-    use exodus_storage::{Change, RolloverChange};
+    use exodus_commands::cycle::{Marked, Marking};
     let cycle_start = now();
     let previous = cycle_start - Duration::days(30);
     let run_at = cycle_start + Duration::minutes(1);
@@ -665,21 +680,22 @@ async fn rollover_expires_renews_and_marks_overdue_once(store: &Store) {
     let mut tx = store.begin().await.unwrap();
     let changes = tx.rollover(previous, cycle_start, run_at).await.unwrap();
     tx.commit().await.unwrap();
-    let renewal = changes.iter().find(|c| matches!(c.change, Change::Renewed { .. })).map(|c| c.record).unwrap();
+    let renewal = changes.iter().find(|c| matches!(c.marked, Marked::Renewed { .. })).map(|c| c.id).unwrap();
     assert!(renewal > 7, "a new record: {changes:?}");
-    let change = |change, record, giver: &str, recipient: &str, amount_cents| RolloverChange {
-        change,
-        record,
-        giver: member(giver).as_str().to_owned(),
-        recipient: member(recipient).as_str().to_owned(),
-        amount_cents,
+    let change = |marked, id, giver: &str, recipient: &str, cents, due| Marking {
+        marked,
+        id,
+        giver: member(giver),
+        recipient: member(recipient),
+        amount: Amount::from_cents(cents).unwrap(),
+        due,
     };
     assert_eq!(
         changes,
         [
-            change(Change::Expired, 1, "bob", "alice", 1_000),
-            change(Change::Renewed { from: 3 }, renewal, "bob", "alice", 3_000),
-            change(Change::Overdue, 5, "bob", "alice", 5_000),
+            change(Marked::Expired, 1, "bob", "alice", 1_000, None),
+            change(Marked::Renewed { from: 3 }, renewal, "bob", "alice", 3_000, None),
+            change(Marked::Overdue, 5, "bob", "alice", 5_000, Some(cycle_start - Duration::days(1))),
         ]
     );
     let mut tx = store.begin().await.unwrap();
@@ -694,4 +710,113 @@ async fn rollover_expires_renews_and_marks_overdue_once(store: &Store) {
     // The same cycle again, even later: nothing more.
     assert_eq!(tx.rollover(previous, cycle_start, run_at + Duration::hours(1)).await.unwrap(), []);
     tx.commit().await.unwrap();
+}
+
+async fn deadlines_and_reminders_find_what_is_due(store: &Store) {
+    use exodus_commands::cycle::Marked;
+    use exodus_commands::profile::Settled;
+    use exodus_storage::Reminding;
+    let t0 = now();
+    let deadline = t0 + Duration::days(5);
+    let mut tx = store.begin().await.unwrap();
+    for owner in ["alice", "dave"] {
+        assert!(tx.bind_circle(&member(owner), &format!("!{owner}:example.org"), t0).await.unwrap());
+    }
+    // Alice collects in an emergency until `deadline`; Dave is orange.
+    let alice = tx.profile_for_update(&member("alice")).await.unwrap();
+    let mut red = alice.clone();
+    red.need = Need::Red { requested: Amount::from_cents(50_000).unwrap(), deadline, note: None, previous: Settled::Green };
+    tx.save_profile(&alice, &red, t0).await.unwrap();
+    let dave = tx.profile_for_update(&member("dave")).await.unwrap();
+    let mut orange = dave.clone();
+    orange.need = Need::Orange { requested: Amount::from_cents(10_000).unwrap(), note: None };
+    tx.save_profile(&dave, &orange, t0).await.unwrap();
+    let mut records = vec![
+        record(1, Kind::Obligation, "bob", "alice", 1_000, State::Open, t0),
+        record(2, Kind::Obligation, "carol", "alice", 2_000, State::Paid, t0),
+        record(3, Kind::Obligation, "bob", "dave", 3_000, State::Open, t0),
+        record(4, Kind::Obligation, "carol", "dave", 4_000, State::Paid, t0),
+        record(5, Kind::Obligation, "carol", "dave", 5_000, State::Fulfilled, t0),
+        record(6, Kind::Intention, "bob", "dave", 6_000, State::Active, t0),
+    ];
+    for r in &mut records[..2] {
+        r.due = Some(deadline);
+    }
+    for r in &records {
+        assert_eq!(tx.next_record_id().await.unwrap(), r.id);
+        tx.insert_record(r).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let seen = |m: Vec<exodus_commands::cycle::Marking>| m.into_iter().map(|m| (m.marked, m.id)).collect::<Vec<_>>();
+    // Daily: Alice's running collection; at month end: the rest, never the same one twice.
+    assert_eq!(seen(tx.reminders(Reminding::RedCollections, t0).await.unwrap()), [(Marked::Due, 1), (Marked::Unconfirmed, 2)]);
+    assert_eq!(seen(tx.reminders(Reminding::MonthEnd, t0).await.unwrap()), [(Marked::Due, 3), (Marked::Unconfirmed, 4)]);
+    // Nothing is past its deadline yet.
+    assert_eq!(tx.red_past_deadline(t0).await.unwrap(), []);
+    assert_eq!(tx.mark_overdue(t0).await.unwrap(), []);
+    // After the deadline: Alice's collection has ended, and its obligations are overdue, once.
+    let after = deadline + Duration::minutes(1);
+    assert_eq!(tx.red_past_deadline(after).await.unwrap(), [member("alice")]);
+    assert_eq!(tx.reminders(Reminding::RedCollections, after).await.unwrap(), [], "a collection past its deadline is not reminded daily");
+    assert_eq!(seen(tx.reminders(Reminding::MonthEnd, after).await.unwrap()).len(), 4, "but with the others at month end");
+    assert_eq!(seen(tx.mark_overdue(after).await.unwrap()), [(Marked::Overdue, 1), (Marked::Overdue, 2)]);
+    assert_eq!(tx.mark_overdue(after + Duration::hours(1)).await.unwrap(), []);
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.record_for_update(1).await.unwrap().unwrap().overdue);
+    assert!(!tx.record_for_update(3).await.unwrap().unwrap().overdue);
+    tx.rollback().await.unwrap();
+}
+
+async fn reliability_counts_follow_the_givers_obligations(store: &Store) {
+    let t0 = now();
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.bind_circle(&member("alice"), "!alice:example.org", t0).await.unwrap());
+    let mut records = vec![
+        record(1, Kind::Obligation, "bob", "alice", 1_000, State::Fulfilled, t0 - Duration::days(90)),
+        record(2, Kind::Obligation, "bob", "alice", 2_000, State::Fulfilled, t0),
+        record(3, Kind::Obligation, "bob", "alice", 3_000, State::Open, t0),
+        record(4, Kind::Obligation, "bob", "alice", 4_000, State::Forgiven, t0),
+        record(5, Kind::Obligation, "bob", "alice", 5_000, State::Cleared, t0),
+        record(6, Kind::Intention, "bob", "alice", 6_000, State::Active, t0),
+        // Someone else's: not Bob's figures.
+        record(7, Kind::Obligation, "carol", "alice", 7_000, State::Fulfilled, t0),
+    ];
+    // #2 was fulfilled late, #3 is late and still open.
+    records[1].overdue = true;
+    records[2].overdue = true;
+    for r in &records {
+        assert_eq!(tx.next_record_id().await.unwrap(), r.id);
+        tx.insert_record(r).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let bob = tx.reliability(&member("bob"), t0 - Duration::days(10)).await.unwrap();
+    assert_eq!((bob.fulfilled, bob.overdue, bob.forgiven), (3, 2, 1));
+    let carol = tx.reliability(&member("carol"), t0).await.unwrap();
+    assert_eq!((carol.fulfilled, carol.overdue, carol.forgiven), (1, 0, 0));
+    assert_eq!(tx.reliability(&member("alice"), t0).await.unwrap(), Default::default(), "a recipient's figures are not hers");
+    // Preloaded with the group's totals, the same figures.
+    tx.preload(&[member("bob")], &[], Some(t0 - Duration::days(10))).await.unwrap();
+    assert_eq!(tx.reliability(&member("bob"), t0 - Duration::days(10)).await.unwrap(), bob);
+    tx.rollback().await.unwrap();
+}
+
+async fn a_lease_has_one_holder_until_it_passes(store: &Store) {
+    let ttl = Duration::seconds(30);
+    assert!(store.hold_lease("outbox", "a", now(), ttl).await.unwrap());
+    assert!(!store.hold_lease("outbox", "b", now() + Duration::seconds(10), ttl).await.unwrap());
+    // The holder renews it; the other still waits.
+    assert!(store.hold_lease("outbox", "a", now() + Duration::seconds(20), ttl).await.unwrap());
+    assert!(!store.hold_lease("outbox", "b", now() + Duration::seconds(40), ttl).await.unwrap());
+    // A holder that stops renewing loses it once it has passed.
+    assert!(store.hold_lease("outbox", "b", now() + Duration::seconds(51), ttl).await.unwrap());
+    assert!(!store.hold_lease("outbox", "a", now() + Duration::seconds(52), ttl).await.unwrap());
+    // Given up: the other takes it at once.
+    store.release_lease("outbox", "b").await.unwrap();
+    assert!(store.hold_lease("outbox", "a", now() + Duration::seconds(53), ttl).await.unwrap());
+    store.release_lease("outbox", "b").await.unwrap();
+    assert!(!store.hold_lease("outbox", "b", now() + Duration::seconds(54), ttl).await.unwrap(), "only the holder releases it");
 }

@@ -46,6 +46,8 @@ pub struct BotOptions {
     pub timezone: Option<String>,
     /// Log in with an access token made for the bot's device instead of the password.
     pub token_login: bool,
+    /// `schedules.<job>` cron expressions; the bot's defaults for the others.
+    pub schedules: Vec<(&'static str, String)>,
 }
 
 /// The bot's TOML configuration, as written into its temp dir.
@@ -66,6 +68,10 @@ pub struct BotConfig {
     pub prefixes: Vec<String>,
     pub default_language: String,
     pub invite_policy: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub schedules: std::collections::BTreeMap<String, String>,
 }
 
 /// A running (or stopped) bot process with its own data dir and database, which survive
@@ -78,6 +84,9 @@ pub struct BotProcess {
     temp: Option<tempfile::TempDir>,
     child: Option<Child>,
     log_path: PathBuf,
+    /// Variables set for the process at its next `start` (test hooks such as
+    /// `EXODUS_TEST_FAILPOINT`).
+    pub env: Vec<(String, String)>,
 }
 
 impl BotProcess {
@@ -118,19 +127,52 @@ impl BotProcess {
             prefixes: vec!["!".into(), "/".into()],
             default_language: "en".into(),
             invite_policy: options.invite_policy.unwrap_or_else(|| "anyone".into()),
+            device_id: None,
+            schedules: options.schedules.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         };
-        fs::write(dir.join("config.toml"), toml::to_string(&config)?)?;
-
-        let mut bot = BotProcess {
-            user_id,
-            config,
-            log_path: dir.join("bot.log"),
-            dir,
-            temp: Some(temp),
-            child: None,
-        };
+        let mut bot = BotProcess::in_dir(user_id, config, temp)?;
         bot.start().await?;
         Ok(bot)
+    }
+
+    fn in_dir(user_id: String, config: BotConfig, temp: tempfile::TempDir) -> Result<BotProcess> {
+        let dir = temp.path().to_owned();
+        fs::write(dir.join("config.toml"), toml::to_string(&config)?)?;
+        Ok(BotProcess { user_id, config, log_path: dir.join("bot.log"), dir, temp: Some(temp), child: None, env: Vec::new() })
+    }
+
+    /// A second process of the same bot (same account, same database) with a data dir and a
+    /// device of its own, as a deployment runs several processes on one PostgreSQL; started.
+    pub async fn second_process(&self, device_id: &str) -> Result<BotProcess> {
+        ensure!(self.config.password.is_some(), "a second process logs in with the password");
+        let temp = tempfile::Builder::new().prefix("bot-").tempdir_in(e2e_dir("bots")).context("creating the bot's temp dir")?;
+        let data_dir = temp.path().join("data");
+        fs::create_dir_all(&data_dir)?;
+        let config = BotConfig {
+            data_dir,
+            http_addr: format!("127.0.0.1:{}", free_port()?),
+            device_id: Some(device_id.to_owned()),
+            ..self.config.clone()
+        };
+        let mut bot = BotProcess::in_dir(self.user_id.clone(), config, temp)?;
+        bot.start().await?;
+        Ok(bot)
+    }
+
+    /// Waits for the process to exit by itself; its exit status.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Result<std::process::ExitStatus> {
+        let Some(child) = self.child.as_mut() else { bail!("the bot is not running") };
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                self.child = None;
+                return Ok(status);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!("the bot did not exit within {timeout:?}\n{}", self.log_tail(40));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Starts the bot process (again, with the same data dir and database) and waits for
@@ -156,6 +198,7 @@ impl BotProcess {
         if std::env::var_os("RUST_LOG").is_none() {
             command.env("RUST_LOG", "info");
         }
+        command.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let child = command.spawn().with_context(|| format!("spawning {}", binary.display()))?;
         self.child = Some(child);
         self.wait_healthy().await
@@ -217,6 +260,11 @@ impl BotProcess {
         signal(&child, Signal::SIGKILL)?;
         child.wait()?;
         Ok(())
+    }
+
+    /// The bot's whole log so far.
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
     /// The last `lines` lines of the bot's log.

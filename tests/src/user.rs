@@ -209,6 +209,8 @@ struct InviteRecord {
 pub struct Recording {
     rooms: BTreeMap<OwnedRoomId, Vec<Recorded>>,
     seen: HashSet<OwnedEventId>,
+    /// Rooms that appeared as joined in a sync so far.
+    joined: HashSet<OwnedRoomId>,
     invites: Vec<InviteRecord>,
     /// Events that could not be decrypted yet, retried after every sync.
     pending_utd: Vec<(OwnedRoomId, OwnedEventId, Raw<AnySyncTimelineEvent>)>,
@@ -654,8 +656,12 @@ async fn sync_loop(client: Client, shared: Arc<Shared>, mut settings: SyncSettin
 
 async fn process_sync(client: &Client, shared: &Shared, response: SyncResponse) {
     for (room_id, update) in &response.rooms.joined {
-        // A limited timeline has a gap before its first event: fill it from /messages.
-        if update.timeline.limited
+        // A limited timeline has a gap before its first event: fill it from /messages. So has
+        // the first timeline of a room we just joined: what was sent while we were only invited
+        // is history a client pages back to (from another homeserver it is not in the sync at
+        // all: our server fetches it from the room's server when asked, as for any client).
+        let newly_joined = lock(shared).joined.insert(room_id.clone());
+        if (update.timeline.limited || newly_joined)
             && let Some(prev_batch) = &update.timeline.prev_batch
             && let Some(room) = client.get_room(room_id)
         {

@@ -5,6 +5,7 @@
 //! and `decide`.
 
 mod about;
+mod admin;
 mod args;
 mod circle;
 mod forget_me;
@@ -19,6 +20,7 @@ mod status;
 
 use chrono::{DateTime, Utc};
 
+pub use self::admin::AdminCommand;
 pub use self::args::Args;
 pub use self::circle::CircleCommand;
 pub use self::mine::ArchiveFilter;
@@ -47,6 +49,8 @@ pub enum Scope {
     DmOrCircle,
     /// A DM only.
     Dm,
+    /// Anywhere, for the admins named in the configuration; not listed by `help`.
+    Admin,
 }
 
 /// The grammar and documentation of one command.
@@ -82,6 +86,7 @@ pub const SPECS: &[Spec] = &[
     mine::MINE,
     mine::ARCHIVE,
     network::SPEC,
+    admin::SPEC,
 ];
 
 pub fn spec(name: &str) -> Option<&'static Spec> {
@@ -113,6 +118,7 @@ pub enum Command {
     Mine,
     Archive(ArchiveFilter),
     Network,
+    Admin(AdminCommand),
 }
 
 impl Command {
@@ -132,6 +138,7 @@ impl Command {
             Command::Mine => mine::MINE.name,
             Command::Archive(_) => mine::ARCHIVE.name,
             Command::Network => network::SPEC.name,
+            Command::Admin(_) => admin::SPEC.name,
         }
     }
 
@@ -146,6 +153,7 @@ impl Command {
                 | Command::Lang(_)
                 | Command::Notify(_)
                 | Command::ForgetMe { .. }
+                | Command::Admin(_)
         )
     }
 
@@ -227,6 +235,7 @@ fn parse_line(line: &str, keyword: &str) -> Result<Command, CommandError> {
         "mine" => mine::parse_mine(&args),
         "archive" => mine::parse_archive(&args),
         "network" => network::parse(&args),
+        "admin" => admin::parse(&args),
         other => Err(CommandError::new(ErrorCode::UnknownCommand, Text::new("err-unknown-command").arg("word", other))),
     };
     parsed.map_err(|e| e.with_usage(spec.name))

@@ -1,0 +1,56 @@
+//! `admin run <job> [as-of <time>]`, `admin stats` (SPEC §3.6): for the admins named in the
+//! configuration, from any room or DM.
+
+use chrono::{DateTime, Utc};
+
+use super::args::short;
+use super::{Args, Command, Scope, Spec};
+use crate::cycle::Job;
+use crate::error::CommandError;
+use crate::text::Text;
+
+pub const SPEC: Spec = Spec {
+    name: "admin",
+    usage: &["admin run rollover|reminders|deadlines", "admin run <job> as-of <RFC 3339 time>", "admin stats"],
+    example: "admin run rollover as-of 2027-01-01T00:05:00Z",
+    summary: "help-admin",
+    scope: Scope::Admin,
+};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdminCommand {
+    /// Runs a job now, as if the clock showed `as_of` (the real clock when `None`).
+    Run { job: Job, as_of: Option<DateTime<Utc>> },
+    Stats,
+}
+
+fn choice(args: &Args<'_>, i: usize, choices: &str) -> CommandError {
+    CommandError::bad_arguments(Text::new("err-bad-choice").arg("word", short(args.get(i).unwrap_or_default())).arg("choices", choices))
+}
+
+pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
+    match args.keyword(0).as_deref() {
+        Some("stats") => {
+            args.end(1)?;
+            Ok(Command::Admin(AdminCommand::Stats))
+        }
+        Some("run") => {
+            args.required(1, "job")?;
+            let job = args.keyword(1).as_deref().and_then(Job::from_name).ok_or_else(|| choice(args, 1, "rollover, reminders, deadlines"))?;
+            let as_of = match args.keyword(2).as_deref() {
+                None => None,
+                Some("as-of") => {
+                    let word = args.required(3, "time")?;
+                    let at = DateTime::parse_from_rfc3339(word)
+                        .map_err(|_| CommandError::bad_arguments(Text::new("err-not-a-time").arg("word", short(word))))?;
+                    args.end(4)?;
+                    Some(at.with_timezone(&Utc))
+                }
+                Some(_) => return Err(choice(args, 2, "as-of")),
+            };
+            Ok(Command::Admin(AdminCommand::Run { job, as_of }))
+        }
+        None => Err(CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "action"))),
+        Some(_) => Err(choice(args, 0, "run, stats")),
+    }
+}
