@@ -634,6 +634,22 @@ async fn sqlite_wal_is_checkpointed_in_the_background_and_stays_bounded() {
     store.close().await;
 }
 
+/// Inserts `records`, numbered as the bot numbers them (PostgreSQL: from the sequence the
+/// renewals use too), and commits.
+async fn insert_numbered(mut tx: exodus_storage::Tx, records: &[Record]) {
+    for r in records {
+        assert_eq!(tx.next_record_id().await.unwrap(), r.id);
+        tx.insert_record(r).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn set_need(tx: &mut exodus_storage::Tx, name: &str, need: Need, at: DateTime<Utc>) {
+    let before = tx.profile_for_update(&member(name)).await.unwrap();
+    let after = Profile { need, ..before.clone() };
+    tx.save_profile(&before, &after, at).await.unwrap();
+}
+
 async fn rollover_expires_renews_and_marks_overdue_once(store: &Store) {
     use exodus_commands::cycle::{Marked, Marking};
     let cycle_start = now();
@@ -643,10 +659,7 @@ async fn rollover_expires_renews_and_marks_overdue_once(store: &Store) {
     for owner in ["alice", "dave"] {
         assert!(tx.bind_circle(&member(owner), &format!("!{owner}:example.org"), previous).await.unwrap());
     }
-    let alice = tx.profile_for_update(&member("alice")).await.unwrap();
-    let mut orange = alice.clone();
-    orange.need = Need::Orange { requested: Amount::from_cents(30_000).unwrap(), note: None };
-    tx.save_profile(&alice, &orange, previous).await.unwrap();
+    set_need(&mut tx, "alice", Need::Orange { requested: Amount::from_cents(30_000).unwrap(), note: None }, previous).await;
     let mut records = vec![
         // Never committed in the past cycle: expires.
         record(1, Kind::Intention, "bob", "alice", 1_000, State::Active, previous + Duration::days(1)),
@@ -665,12 +678,7 @@ async fn rollover_expires_renews_and_marks_overdue_once(store: &Store) {
     ];
     records[4].due = Some(cycle_start - Duration::days(1));
     records[5].due = Some(cycle_start + Duration::days(10));
-    for r in &records {
-        // Numbers as the bot takes them (PostgreSQL: from the sequence the renewals use too).
-        assert_eq!(tx.next_record_id().await.unwrap(), r.id);
-        tx.insert_record(r).await.unwrap();
-    }
-    tx.commit().await.unwrap();
+    insert_numbered(tx, &records).await;
 
     // A rollover that does not commit (a crash halfway) leaves everything as it was.
     let mut tx = store.begin().await.unwrap();
@@ -723,14 +731,8 @@ async fn deadlines_and_reminders_find_what_is_due(store: &Store) {
         assert!(tx.bind_circle(&member(owner), &format!("!{owner}:example.org"), t0).await.unwrap());
     }
     // Alice collects in an emergency until `deadline`; Dave is orange.
-    let alice = tx.profile_for_update(&member("alice")).await.unwrap();
-    let mut red = alice.clone();
-    red.need = Need::Red { requested: Amount::from_cents(50_000).unwrap(), deadline, note: None, previous: Settled::Green };
-    tx.save_profile(&alice, &red, t0).await.unwrap();
-    let dave = tx.profile_for_update(&member("dave")).await.unwrap();
-    let mut orange = dave.clone();
-    orange.need = Need::Orange { requested: Amount::from_cents(10_000).unwrap(), note: None };
-    tx.save_profile(&dave, &orange, t0).await.unwrap();
+    set_need(&mut tx, "alice", Need::Red { requested: Amount::from_cents(50_000).unwrap(), deadline, note: None, previous: Settled::Green }, t0).await;
+    set_need(&mut tx, "dave", Need::Orange { requested: Amount::from_cents(10_000).unwrap(), note: None }, t0).await;
     let mut records = vec![
         record(1, Kind::Obligation, "bob", "alice", 1_000, State::Open, t0),
         record(2, Kind::Obligation, "carol", "alice", 2_000, State::Paid, t0),
@@ -742,11 +744,7 @@ async fn deadlines_and_reminders_find_what_is_due(store: &Store) {
     for r in &mut records[..2] {
         r.due = Some(deadline);
     }
-    for r in &records {
-        assert_eq!(tx.next_record_id().await.unwrap(), r.id);
-        tx.insert_record(r).await.unwrap();
-    }
-    tx.commit().await.unwrap();
+    insert_numbered(tx, &records).await;
 
     let mut tx = store.begin().await.unwrap();
     let seen = |m: Vec<exodus_commands::cycle::Marking>| m.into_iter().map(|m| (m.marked, m.id)).collect::<Vec<_>>();
@@ -787,11 +785,7 @@ async fn reliability_counts_follow_the_givers_obligations(store: &Store) {
     // #2 was fulfilled late, #3 is late and still open.
     records[1].overdue = true;
     records[2].overdue = true;
-    for r in &records {
-        assert_eq!(tx.next_record_id().await.unwrap(), r.id);
-        tx.insert_record(r).await.unwrap();
-    }
-    tx.commit().await.unwrap();
+    insert_numbered(tx, &records).await;
     let mut tx = store.begin().await.unwrap();
     let bob = tx.reliability(&member("bob"), t0 - Duration::days(10)).await.unwrap();
     assert_eq!((bob.fulfilled, bob.overdue, bob.forgiven), (3, 2, 1));
