@@ -5,7 +5,6 @@
 //! Tests fail by panicking so that the bot's log is printed (see `BotProcess`'s `Drop`).
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use exodus_e2e::*;
@@ -360,10 +359,13 @@ async fn member_from_another_homeserver() {
     assert_eq!(r["requested"], "50.00");
     t.cmd("!about from far away").await.unwrap().assert_ok("about");
     check_status(&t.cmd("!status").await.unwrap(), &me, "orange");
-    // Payment details by DM work across homeservers too.
+    // Payment details by DM work across homeservers too, into the direct chat the member opened
+    // with the bot. (Not one the bot opens at that moment: Synapse 1.163 was seen, about once in
+    // twenty runs, not to forward to the member's homeserver an event sent right after the
+    // member's partial-state join, which a real client sees only with the next message.)
+    let dm = t.user.create_dm_with(&t.bot.user_id).await.unwrap();
     t.cmd("!pay add cash in person").await.unwrap().assert_ok("pay");
     assert_eq!(t.cmd("!pay").await.unwrap().result["sent_by_dm"], true);
-    let dm = t.user.dm_room_with(&t.bot.user_id, Duration::from_secs(60)).await.unwrap();
     let notice = t
         .user
         .wait_notice(&dm, REPLY_TIMEOUT, "payment details by DM", |r| {
