@@ -83,8 +83,21 @@ pub struct Store {
     pool: Backend<SqlitePool, PgPool>,
     /// As given to [`Store::connect`] (it may hold a password: never logged).
     url: std::sync::Arc<str>,
-    /// Held by every clone: when the last one is dropped, SQLite's checkpointer stops.
+    /// SQLite only. Held by every clone: when the last one is dropped, SQLite's checkpointer stops.
     _alive: Option<std::sync::Arc<tokio::sync::watch::Sender<()>>>,
+    /// SQLite only: the WAL file, whose size every write transaction checks first.
+    wal: Option<std::sync::Arc<WalBound>>,
+}
+
+/// SQLite's WAL and the size past which a write transaction first checkpoints all of it.
+struct WalBound {
+    path: std::path::PathBuf,
+    /// Held by the background checkpointer while it runs, so that a writer that must wait for it
+    /// can (SQLite answers a second checkpointer `SQLITE_BUSY` at once, without its busy handler).
+    checkpointing: tokio::sync::Mutex<()>,
+    /// [`WAL_HARD_LIMIT_BYTES`], or more while a reader keeps the log from restarting (so that
+    /// the writer does not wait for it again before the log has grown by as much again).
+    check_above: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -168,12 +181,19 @@ pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
 /// is truncated back to this size. Under a steady stream of writes this is what bounds the log.
 const WAL_BACKSTOP_PAGES: i64 = 16_384;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// WAL file size past which a write transaction first waits for a checkpoint of the whole log
+/// (a quarter above the backstop: 16,384 frames of 4,120 bytes are 67.5 MB). The writer's own
+/// checkpoint is skipped while the background one runs, and a background checkpoint waits for
+/// the disk (it syncs the database file): on a busy disk that took seconds, while the writer,
+/// which does not sync on commit, kept appending (110 MB seen in CI). This is the backpressure
+/// that makes the bound hold: the writer waits for the disk instead of outrunning it.
+const WAL_HARD_LIMIT_BYTES: u64 = WAL_BACKSTOP_PAGES.unsigned_abs() * 4096 * 5 / 4;
 
 /// Copies SQLite's WAL back into the database file on a connection of its own, off the writer's
 /// path: a checkpoint writes and syncs the file, and done by the committing transaction (SQLite's
 /// default, every 1,000 pages) it stalled a command for tens of milliseconds every few
 /// transactions. `PASSIVE` never blocks the writer. Ends when the pool is closed.
-async fn spawn_checkpointer(pool: SqlitePool, options: SqliteConnectOptions) -> Result<std::sync::Arc<tokio::sync::watch::Sender<()>>> {
+async fn spawn_checkpointer(pool: SqlitePool, options: SqliteConnectOptions, wal: std::sync::Arc<WalBound>) -> Result<std::sync::Arc<tokio::sync::watch::Sender<()>>> {
     use sqlx::Connection as _;
     let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
     let (alive, mut stores) = tokio::sync::watch::channel(());
@@ -187,7 +207,10 @@ async fn spawn_checkpointer(pool: SqlitePool, options: SqliteConnectOptions) -> 
             }
             // Never RESTART or TRUNCATE here: those take the write lock, and a writer waiting
             // on it sleeps in SQLite's busy handler for up to 100 ms at a time.
-            match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut conn).await {
+            let checkpointing = wal.checkpointing.lock().await;
+            let done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut conn).await;
+            drop(checkpointing);
+            match done {
                 Ok(_) => failing = false,
                 Err(e) if !failing => {
                     failing = true;
@@ -205,7 +228,7 @@ impl Store {
     /// Opens the database named by `url` (`sqlite:path`, `sqlite://path`, `postgres://…`) and brings
     /// its schema up to date.
     pub async fn connect(url: &str) -> Result<Store> {
-        let mut alive = None;
+        let (mut alive, mut wal) = (None, None);
         let pool = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -225,7 +248,15 @@ impl Store {
             // transaction either (a round trip to sqlx's SQLite worker thread).
             let pool = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options.clone()).await?;
             migrations::sqlite().run(&pool).await?;
-            alive = Some(spawn_checkpointer(pool.clone(), options).await?);
+            let mut file = options.get_filename().as_os_str().to_owned();
+            file.push("-wal");
+            let bound = std::sync::Arc::new(WalBound {
+                path: file.into(),
+                checkpointing: tokio::sync::Mutex::new(()),
+                check_above: WAL_HARD_LIMIT_BYTES.into(),
+            });
+            alive = Some(spawn_checkpointer(pool.clone(), options, bound.clone()).await?);
+            wal = Some(bound);
             Backend::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
@@ -235,7 +266,7 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
-        Ok(Store { pool, url: url.into(), _alive: alive })
+        Ok(Store { pool, url: url.into(), _alive: alive, wal })
     }
 
     /// A second, independent handle on the same database (its own connections).
@@ -253,10 +284,38 @@ impl Store {
     /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite).
     pub async fn begin(&self) -> Result<Tx> {
         let tx = match &self.pool {
-            Backend::Sqlite(pool) => Backend::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Sqlite(pool) => {
+                self.bound_wal(pool).await?;
+                Backend::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)
+            }
             Backend::Postgres(pool) => Backend::Postgres(pool.begin().await?),
         };
         Ok(Tx { tx, cache: batch::Cache::default() })
+    }
+
+    /// SQLite: past [`WAL_HARD_LIMIT_BYTES`], waits for the background checkpoint to finish, then
+    /// checkpoints the whole log and restarts it before the next write. One `stat` per
+    /// transaction otherwise.
+    async fn bound_wal(&self, pool: &SqlitePool) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let Some(wal) = &self.wal else { return Ok(()) };
+        let size = std::fs::metadata(&wal.path).map(|m| m.len()).unwrap_or(0);
+        if size <= wal.check_above.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let checkpointing = wal.checkpointing.lock().await;
+        let (busy, log, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(RESTART)").fetch_one(pool).await?;
+        drop(checkpointing);
+        if busy == 0 {
+            wal.check_above.store(WAL_HARD_LIMIT_BYTES, Ordering::Relaxed);
+        } else {
+            // Another process holds a read transaction on the log or checkpoints it (the bot's
+            // own reads share its one connection): wait again only once the log has grown by as
+            // much again.
+            wal.check_above.store(size + WAL_HARD_LIMIT_BYTES, Ordering::Relaxed);
+            tracing::warn!(size, log, copied, "SQLite could not restart its WAL: another process reads or checkpoints it");
+        }
+        Ok(())
     }
 
     /// Starts a transaction for reading: deferred on SQLite, so it does not wait for a writer

@@ -625,10 +625,12 @@ async fn sqlite_wal_is_checkpointed_in_the_background_and_stays_bounded() {
     }
     assert!(copied.0 > 40 << 20, "the background checkpointer copied the log into the database: {copied:?}");
     // ~200 MiB more without a pause: the log restarts instead of growing with the writes. The
-    // bound is soft (a writer's checkpoint is skipped while the background one runs, and the log
-    // grows until the next commit's), so the check allows half as much again.
+    // writer's own checkpoint past 64 MiB is skipped while the background one runs (which, on a
+    // busy disk, took seconds: 110 MB seen in CI); a write transaction that finds the log past
+    // 80 MiB waits for a checkpoint of all of it first, so it exceeds that by one transaction at
+    // most, however slow the disk.
     write(1000, &mut largest_wal).await;
-    assert!(largest_wal <= 96 << 20, "the WAL stays near its 64 MiB bound: {largest_wal} bytes");
+    assert!(largest_wal <= (80 << 20) + (1 << 20), "the WAL stays within its 80 MiB bound: {largest_wal} bytes");
     assert!(sizes().0 > 200 << 20, "{:?}", sizes());
     assert_eq!(store.pending_outbox(i64::MAX).await.unwrap().len(), 1240 * 50);
     store.close().await;
