@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The project's benchmarks (SPEC §9) on a release build, printing their figures:
 #
-#   bash deploy/bench.sh [b1|b2 ...]      (default: every benchmark)
+#   bash deploy/bench.sh [b1|b2|b3 ...]   (default: every benchmark)
 #
-# B1 (in-process command throughput) needs PostgreSQL at EXODUS_TEST_PG_URL (default
+# B1 (in-process command throughput) and B3 (the monthly rollover of 100,000 members and
+# 1,000,000 records) need PostgreSQL at EXODUS_TEST_PG_URL (default
 # postgres://postgres@127.0.0.1:5432/test). B2 (reply latency through Synapse, against a minimal
 # echo bot) needs a homeserver: the one of EXODUS_TEST_HS_URL if set, otherwise this script starts
 # the test environment (deploy/test-env.sh up target/e2e/bench, which also makes sure PostgreSQL
@@ -19,7 +20,7 @@ ENV_DIR="$ROOT/target/e2e/bench"
 log() { printf 'bench.sh: %s\n' "$*" >&2; }
 
 benches=("$@")
-[ ${#benches[@]} -gt 0 ] || benches=(b1 b2)
+[ ${#benches[@]} -gt 0 ] || benches=(b1 b3 b2)
 
 STARTED_ENV=0
 cleanup() {
@@ -29,7 +30,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ -z "${EXODUS_TEST_HS_URL:-}" ]; then
+needs_hs=0
+for bench in "${benches[@]}"; do if [ "$bench" = b2 ]; then needs_hs=1; fi; done
+if [ "$needs_hs" = 1 ] && [ -z "${EXODUS_TEST_HS_URL:-}" ]; then
     bash deploy/synapse.sh install
     bash deploy/test-env.sh down "$ENV_DIR" >/dev/null 2>&1 || true
     STARTED_ENV=1
@@ -37,13 +40,14 @@ if [ -z "${EXODUS_TEST_HS_URL:-}" ]; then
 fi
 
 log "building in release mode (about 12 minutes on 2 cores the first time)"
-cargo build --release -p exodus-bot -p exodus-e2e --bins
+cargo build --release --workspace --bins
 export EXODUS_BOT_BIN="$TARGET_DIR/release/exodus-bot"
 status=0
 for bench in "${benches[@]}"; do
     case "$bench" in
     b1) "$TARGET_DIR/release/exodus-bench" b1 --require-targets || status=$? ;;
     b2) "$TARGET_DIR/release/exodus-b2" --require-target || status=$? ;;
+    b3) "$TARGET_DIR/release/exodus-bench" b3 --require-targets || status=$? ;;
     *) log "unknown benchmark $bench"; exit 2 ;;
     esac
 done

@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use exodus_commands::cycle::{Job, JobReport, Marking, digests, month_end_reminder_due, red_deadline_passed};
+use exodus_commands::cycle::{DigestItem, Job, JobReport, Marking, digests, month_end_reminder_due, red_deadline_passed};
 use exodus_commands::ledger::{self, Cycle};
 use exodus_commands::render::render_reply;
 use exodus_commands::{MemberId, Profile, Reply};
@@ -20,6 +20,9 @@ use crate::config::Schedules;
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, notice_content, txn_id};
 use crate::scheduler::{due_slot, next_fire};
+
+/// Digests rendered and written per round (one profile read, a few multi-row inserts).
+const DIGESTS_PER_CHUNK: usize = 1_000;
 
 /// A test hook: `EXODUS_TEST_FAILPOINT=rollover-before-commit` makes the process abort (as a
 /// `SIGKILL` would end it) after the rollover's statements, before its commit.
@@ -129,19 +132,26 @@ impl Pipeline {
         if markings.is_empty() {
             return Ok(0);
         }
-        let digests = digests(markings);
-        let members: Vec<MemberId> = digests.keys().cloned().collect();
-        let mut profiles = tx.profiles(&members).await?;
-        let mut messages = Vec::with_capacity(digests.len());
-        for (member, items) in digests {
-            let profile = profiles.remove(&member).unwrap_or_else(|| Profile::new(member.clone()));
-            if !profile.notify {
-                continue;
+        let mut digests = digests(markings).into_iter().peekable();
+        let mut queued = 0;
+        // A chunk of members at a time: a rollover of 100,000 members (B3) renders and writes its
+        // digests without holding all of them in memory at once.
+        while digests.peek().is_some() {
+            let chunk: Vec<(MemberId, Vec<DigestItem>)> = digests.by_ref().take(DIGESTS_PER_CHUNK).collect();
+            let members: Vec<MemberId> = chunk.iter().map(|(member, _)| member.clone()).collect();
+            let mut profiles = tx.profiles(&members).await?;
+            let mut messages = Vec::with_capacity(chunk.len());
+            for (member, items) in chunk {
+                let profile = profiles.remove(&member).unwrap_or_else(|| Profile::new(member.clone()));
+                if !profile.notify {
+                    continue;
+                }
+                let lang = profile.lang.unwrap_or(self.settings().default_language);
+                messages.push(self.digest_message(&format!("{source}\u{0}{member}"), Target::Dm(member), &Reply::Digest { job, items }, lang));
             }
-            let lang = profile.lang.unwrap_or(self.settings().default_language);
-            messages.push(self.digest_message(&format!("{source}\u{0}{member}"), Target::Dm(member), &Reply::Digest { job, items }, lang));
+            queued += tx.enqueue_all(&messages, now).await?;
         }
-        tx.enqueue_all(&messages, now).await
+        Ok(queued)
     }
 
     fn digest_message(&self, source: &str, target: Target, reply: &Reply, lang: exodus_commands::Lang) -> OutboxMessage {

@@ -1,5 +1,5 @@
-//! The B1 benchmark binary runs and its own checks pass, on both databases (a small run on the dev
-//! profile; the figures come from `deploy/bench.sh` on a release build).
+//! The B1 and B3 benchmarks run and pass their own checks, on both databases (small runs on the
+//! dev profile; the figures come from `deploy/bench.sh` on a release build).
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
@@ -25,4 +25,26 @@ fn b1_runs_and_checks_itself_on_sqlite_and_postgres() {
         assert!(line.contains("650 replies queued"), "every command queued its replies: {line}");
     }
     assert!(output.status.success(), "B1 failed its checks\nstdout:\n{stdout}\nstderr:\n{stderr}");
+}
+
+#[test]
+fn b3_runs_and_checks_itself_on_sqlite_and_postgres() {
+    let output = Command::new(env!("CARGO_BIN_EXE_exodus-bench"))
+        .args(["b3", "--db", "both", "--members", "200", "--records", "2000"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for name in ["SQLite", "PostgreSQL"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("B3 {name}")) && l.contains("rollover in"))
+            .unwrap_or_else(|| panic!("no B3 line for {name}\nstdout:\n{stdout}\nstderr:\n{stderr}"));
+        // Each of the 200 members has one record of each of the ten classes: three expire, the
+        // two fulfilled last month renew for the 80 orange members, one is past due; every member
+        // is concerned.
+        assert!(line.contains("600 expired, 160 renewed, 200 overdue, 200 digests queued"), "{line}");
+        assert!(line.contains("peak memory"), "{line}");
+    }
+    assert!(output.status.success(), "B3 failed its checks\nstdout:\n{stdout}\nstderr:\n{stderr}");
 }

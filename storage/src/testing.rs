@@ -1,12 +1,73 @@
-//! Throwaway PostgreSQL databases for tests and benchmarks. A test that needs PostgreSQL fails
-//! loudly when the server is missing; it never passes by skipping.
+//! Throwaway PostgreSQL databases for tests and benchmarks, and a bulk loader for benchmark
+//! data. A test that needs PostgreSQL fails loudly when the server is missing; it never passes by
+//! skipping.
 
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
+use exodus_commands::ledger::Record;
+use exodus_commands::{MemberId, Need};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
-use crate::Result;
+use crate::{Backend, ROWS_PER_STATEMENT, Result, StoreError, Tx, millis, on_backend, value_rows};
+
+impl Tx {
+    /// Benchmark data in bulk, in multi-row statements: members with their status (green or
+    /// orange), circles (owner, room) and records (numbered by the database, in order; the
+    /// `id` field is not read). PostgreSQL: the tables are analysed afterwards.
+    pub async fn bulk_load(&mut self, members: &[(MemberId, Need)], circles: &[(MemberId, String)], records: &[Record], now: DateTime<Utc>) -> Result<()> {
+        self.cache.records_changed();
+        let anonymous = self.anonymous_params();
+        for chunk in members.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!("INSERT INTO members (user_id, status, requested_cents, updated_ms) VALUES {}", value_rows(anonymous, chunk.len(), 4));
+            let mut rows = Vec::with_capacity(chunk.len());
+            for (member, need) in chunk {
+                if matches!(need, Need::Red { .. }) {
+                    return Err(StoreError::Corrupt(format!("bulk_load writes green and orange members, not {member}'s red collection")));
+                }
+                rows.push((member.as_str(), need.level().code(), need.requested().map(|a| a.cents())));
+            }
+            on_backend!(&mut self.tx, tx => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for (member, status, requested) in &rows {
+                    query = query.bind(*member).bind(*status).bind(*requested).bind(millis(now));
+                }
+                query.execute(&mut **tx).await?;
+            });
+        }
+        for chunk in circles.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!("INSERT INTO circles (owner, room_id, created_ms) VALUES {}", value_rows(anonymous, chunk.len(), 3));
+            on_backend!(&mut self.tx, tx => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for (owner, room) in chunk {
+                    query = query.bind(owner.as_str()).bind(room.as_str()).bind(millis(now));
+                }
+                query.execute(&mut **tx).await?;
+            });
+        }
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO records (kind, giver, recipient, room_id, amount_cents, what, state, overdue, created_ms, due_ms, changed_ms) VALUES {}",
+                value_rows(anonymous, chunk.len(), 11)
+            );
+            on_backend!(&mut self.tx, tx => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for r in chunk {
+                    query = query.bind(r.kind.code()).bind(r.giver.as_str()).bind(r.recipient.as_str()).bind(r.room_id.as_str())
+                        .bind(r.amount.cents()).bind(r.what.as_deref()).bind(r.state.code()).bind(r.overdue)
+                        .bind(millis(r.created_at)).bind(r.due.map(millis)).bind(millis(r.changed_at));
+                }
+                query.execute(&mut **tx).await?;
+            });
+        }
+        // What autovacuum would do soon after: statistics for the planner.
+        if let Backend::Postgres(tx) = &mut self.tx {
+            sqlx::query("ANALYZE members, circles, records").execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
 
 /// The server tests use: `EXODUS_TEST_PG_URL`, by default the local one.
 pub fn postgres_base_url() -> String {

@@ -1,6 +1,7 @@
 //! The project's in-process benchmarks (SPEC §9), printing numbers.
 //!
 //! `exodus-bench b1 [--db sqlite|postgres|both] [--commands N] [--rooms R] [--workers W]`
+//! `exodus-bench b3 [--db sqlite|postgres|both] [--members N] [--records N]`
 //!
 //! B1: command throughput of the real pipeline (parse, authorise, one transaction with the event
 //! claim, the room cursor, the profile change and the outbox rows), without Matrix. Every room's
@@ -8,6 +9,13 @@
 //! is checked afterwards (every command applied once and `ok`, one processed row per command, the
 //! expected number of outbox rows) and the process exits non-zero when a check fails, or, with
 //! `--require-targets`, when a target of SPEC §9 is missed.
+//!
+//! B3: the monthly rollover (`Pipeline::run_rollover`, the job the scheduler runs) over a database
+//! of `--members` members, each with a circle, and `--records` records of every kind and state,
+//! including its digests written to the outbox (one per member), in seconds and peak memory of
+//! the process (VmHWM, reset before the run). Checked against what the generator made: the counts
+//! of expired, renewed and overdue records, the records in each state afterwards, one digest per
+//! member concerned, and a second run that changes and sends nothing.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +38,27 @@ struct Args {
 enum Bench {
     /// B1: in-process command throughput on SQLite and/or PostgreSQL.
     B1(B1Args),
+    /// B3: the monthly rollover of a large network on SQLite and/or PostgreSQL.
+    B3(B3Args),
+}
+
+#[derive(clap::Args)]
+struct B3Args {
+    #[arg(long, value_enum, default_value = "both")]
+    db: Db,
+    /// Members, each the owner of a circle.
+    #[arg(long, default_value_t = 100_000)]
+    members: usize,
+    /// Records spread over the circles.
+    #[arg(long, default_value_t = 1_000_000)]
+    records: usize,
+    /// PostgreSQL server to create the throwaway database on (default EXODUS_TEST_PG_URL or the
+    /// local server).
+    #[arg(long)]
+    postgres_url: Option<String>,
+    /// Exit non-zero when a target is missed (the checks always count).
+    #[arg(long)]
+    require_targets: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -99,6 +128,7 @@ async fn main() -> Result<()> {
     }
     match bench {
         Bench::B1(args) => b1(&args).await,
+        Bench::B3(args) => b3::run(&args).await,
     }
 }
 
@@ -297,4 +327,249 @@ fn seconds(d: Duration) -> String {
 fn millis(d: Duration) -> String {
     let micros = d.as_micros();
     format!("{}.{:02}", micros / 1000, micros % 1000 / 10)
+}
+
+mod b3 {
+    //! B3's data: members m0…m(N-1), each the owner of a circle; 40 % of them orange. Record j
+    //! goes to member j mod N's circle from another member, in one of ten classes (cycling
+    //! through a member's records): three expire, one stays (made in the new cycle), two are
+    //! obligations fulfilled last month (renewed where the owner is orange), one is past due
+    //! (overdue), one is due later, two are older history.
+
+    use super::*;
+    use chrono::{DateTime, TimeZone as _};
+    use exodus_commands::ledger::{Kind, Record, State};
+    use exodus_commands::{Amount, Need};
+
+    const TARGET: Duration = Duration::from_secs(5);
+    const LOAD_CHUNK: usize = 50_000;
+
+    fn at(month: u32, day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, month, day, 12, 0, 0).single().unwrap_or_default()
+    }
+
+    fn member(n: usize) -> Result<MemberId> {
+        MemberId::parse(&format!("@m{n}:bench.example")).context("member id")
+    }
+
+    fn circle(n: usize) -> String {
+        format!("!circle{n}:bench.example")
+    }
+
+    fn orange(n: usize) -> bool {
+        n % 5 < 2
+    }
+
+    /// What the rollover must find: counts, and who hears of it.
+    #[derive(Default)]
+    struct Expected {
+        expired: u64,
+        renewed: u64,
+        overdue: u64,
+        stays_active: u64,
+        stays_open: u64,
+        told: Vec<bool>,
+    }
+
+    fn record(j: usize, members: usize, expected: &mut Expected) -> Result<Record> {
+        let recipient = j % members;
+        let mut giver = (j / members * 7_919 + j * 31 + 1) % members;
+        if giver == recipient {
+            giver = (giver + 1) % members;
+        }
+        let class = (j + j / members) % 10;
+        let (kind, state, created, due, changed) = match class {
+            0..=2 => (Kind::Intention, State::Active, at(11, 10), None, at(11, 10)),
+            3 => (Kind::Intention, State::Active, Utc.with_ymd_and_hms(2026, 12, 1, 0, 1, 0).single().unwrap_or_default(), None, at(12, 1)),
+            4 | 5 => (Kind::Obligation, State::Fulfilled, at(11, 5), Some(at(11, 19)), at(11, 15)),
+            6 => (Kind::Obligation, State::Open, at(11, 5), Some(at(11, 20)), at(11, 5)),
+            7 => (Kind::Obligation, State::Open, at(11, 25), Some(at(12, 9)), at(11, 25)),
+            8 => (Kind::Intention, State::Expired, at(10, 5), None, at(11, 1)),
+            _ => (Kind::Obligation, State::Fulfilled, at(10, 5), Some(at(10, 19)), at(10, 20)),
+        };
+        let changes = match class {
+            0..=2 => {
+                expected.expired += 1;
+                true
+            }
+            3 => {
+                expected.stays_active += 1;
+                false
+            }
+            4 | 5 if orange(recipient) => {
+                expected.renewed += 1;
+                true
+            }
+            6 => {
+                expected.overdue += 1;
+                expected.stays_open += 1;
+                true
+            }
+            7 => {
+                expected.stays_open += 1;
+                false
+            }
+            _ => false,
+        };
+        if changes {
+            expected.told[giver] = true;
+            expected.told[recipient] = true;
+        }
+        let cents = 1_000 + i64::try_from(j % 50)? * 100;
+        Ok(Record {
+            id: 0,
+            kind,
+            giver: member(giver)?,
+            recipient: member(recipient)?,
+            room_id: circle(recipient),
+            amount: Amount::from_cents(cents).context("amount")?,
+            what: None,
+            state,
+            overdue: false,
+            created_at: created,
+            due,
+            changed_at: changed,
+        })
+    }
+
+    /// Writes the network in chunks (so that the loader's memory is not the run's); returns what
+    /// the rollover must find.
+    async fn load(store: &Store, members: usize, records: usize) -> Result<Expected> {
+        let mut expected = Expected { told: vec![false; members], ..Expected::default() };
+        let now = at(10, 1);
+        let mut people = Vec::with_capacity(members);
+        let mut circles = Vec::with_capacity(members);
+        for n in 0..members {
+            let need = if orange(n) { Need::Orange { requested: Amount::from_cents(30_000).context("amount")?, note: None } } else { Need::Green };
+            people.push((member(n)?, need));
+            circles.push((member(n)?, circle(n)));
+        }
+        let mut tx = store.begin().await?;
+        tx.bulk_load(&people, &circles, &[], now).await?;
+        tx.commit().await?;
+        drop((people, circles));
+        for first in (0..records).step_by(LOAD_CHUNK) {
+            let chunk = (first..(first + LOAD_CHUNK).min(records)).map(|j| record(j, members, &mut expected)).collect::<Result<Vec<_>>>()?;
+            let mut tx = store.begin().await?;
+            tx.bulk_load(&[], &[], &chunk, now).await?;
+            tx.commit().await?;
+        }
+        Ok(expected)
+    }
+
+    pub(super) async fn run(args: &B3Args) -> Result<()> {
+        ensure!(args.members >= 2, "--members must be at least 2 (a record's giver is another member)");
+        println!(
+            "B3 rollover: {} members (each with a circle, 40 % orange), {} records ({} build)",
+            args.members,
+            args.records,
+            if cfg!(debug_assertions) { "debug" } else { "release" }
+        );
+        let mut missed = false;
+        if matches!(args.db, Db::Sqlite | Db::Both) {
+            let dir = tempfile::tempdir()?;
+            let url = format!("sqlite://{}", dir.path().join("b3.db").display());
+            missed |= !once("SQLite", &url, args).await?;
+        }
+        if matches!(args.db, Db::Postgres | Db::Both) {
+            let base = args.postgres_url.clone().unwrap_or_else(exodus_storage::testing::postgres_base_url);
+            let url = exodus_storage::testing::create_postgres_database(&base, "exodus_b3")
+                .await
+                .with_context(|| format!("PostgreSQL at {base} is needed for B3 (--postgres-url or EXODUS_TEST_PG_URL)"))?;
+            let result = once("PostgreSQL", &url, args).await;
+            exodus_storage::testing::drop_postgres_database(&url).await?;
+            missed |= !result?;
+        }
+        if missed && args.require_targets {
+            bail!("B3 missed a target");
+        }
+        Ok(())
+    }
+
+    async fn once(name: &str, url: &str, args: &B3Args) -> Result<bool> {
+        let loading = Instant::now();
+        let store = Store::connect(url).await.with_context(|| format!("connecting to {name}"))?;
+        let expected = load(&store, args.members, args.records).await?;
+        // A store of its own for the run, as the bot would have (and SQLite's log of the load
+        // copied into the database file when the last connection closes).
+        store.close().await;
+        drop(store);
+        let store = Store::connect(url).await?;
+        println!("B3 {name:<10} loaded in {} s", seconds(loading.elapsed()));
+
+        let settings = Settings { prefixes: vec!["!".into()], unit: "EUR".into(), default_language: Lang::En, timezone: chrono_tz::UTC };
+        let pipeline = Pipeline::new(store.clone(), settings);
+        let as_of = Utc.with_ymd_and_hms(2026, 12, 1, 0, 5, 0).single().context("as-of")?;
+        let rss_before = memory::reset_peak()?;
+        let started = Instant::now();
+        let report = pipeline.run_rollover(as_of).await?;
+        let elapsed = started.elapsed();
+        let peak = memory::peak()?;
+        let started = Instant::now();
+        let again = pipeline.run_rollover(as_of).await?;
+        let second = started.elapsed();
+
+        // Checks against the generator.
+        let count = |report: &exodus_commands::cycle::JobReport, what: &str| report.counts.iter().find(|(n, _)| *n == what).map_or(0, |(_, c)| *c);
+        for (what, want) in [("expired", expected.expired), ("renewed", expected.renewed), ("overdue", expected.overdue)] {
+            ensure!(count(&report, what) == want, "{name}: {what} {} records, the generator made {want}", count(&report, what));
+            ensure!(count(&again, what) == 0, "{name}: the second run {what} {} more", count(&again, what));
+        }
+        let told = u64::try_from(expected.told.iter().filter(|t| **t).count())?;
+        ensure!(report.messages == told, "{name}: {} digests for {told} members concerned", report.messages);
+        ensure!(again.messages == 0, "{name}: the second run queued {} messages", again.messages);
+        let counts = store.counts().await?;
+        let stat = |what: &str| counts.iter().find(|(n, _)| *n == what).map_or(-1, |(_, c)| *c);
+        let want = [
+            ("records", u64::try_from(args.records)? + expected.renewed),
+            ("active_intentions", expected.stays_active + expected.renewed),
+            ("open_obligations", expected.stays_open),
+            ("overdue_obligations", expected.overdue),
+            ("outbox_pending", told),
+        ];
+        for (what, n) in want {
+            ensure!(stat(what) == i64::try_from(n)?, "{name}: {} {what} after the run, expected {n}", stat(what));
+        }
+        store.close().await;
+
+        let met = elapsed < TARGET;
+        println!(
+            "B3 {name:<10} rollover in {} s (target < {} s: {}); {} expired, {} renewed, {} overdue, {} digests queued; \
+             peak memory {} MiB (RSS {} MiB before the run); a second run: {} s, nothing changed or sent",
+            seconds(elapsed),
+            TARGET.as_secs(),
+            if met { "met" } else { "NOT met" },
+            expected.expired,
+            expected.renewed,
+            expected.overdue,
+            report.messages,
+            peak >> 20,
+            rss_before >> 20,
+            seconds(second),
+        );
+        Ok(met)
+    }
+
+    /// The process's resident memory from /proc (Linux).
+    mod memory {
+        use anyhow::{Context as _, Result};
+
+        fn status_kib(field: &str) -> Result<u64> {
+            let status = std::fs::read_to_string("/proc/self/status").context("/proc/self/status (Linux) for peak memory")?;
+            let line = status.lines().find(|l| l.starts_with(field)).with_context(|| format!("{field} in /proc/self/status"))?;
+            let kib = line.trim_start_matches(field).trim().trim_end_matches("kB").trim();
+            kib.parse().with_context(|| format!("{field} {kib:?}"))
+        }
+
+        /// Resets the peak (VmHWM) to the current resident size, which it returns, in bytes.
+        pub fn reset_peak() -> Result<u64> {
+            std::fs::write("/proc/self/clear_refs", "5").context("resetting the peak RSS (/proc/self/clear_refs)")?;
+            Ok(status_kib("VmRSS:")? << 10)
+        }
+
+        /// The peak resident size since the last reset, in bytes.
+        pub fn peak() -> Result<u64> {
+            Ok(status_kib("VmHWM:")? << 10)
+        }
+    }
 }
