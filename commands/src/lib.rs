@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod lexer;
 pub mod network;
 pub mod outcome;
+pub mod pool;
 pub mod profile;
 pub mod render;
 pub mod text;
