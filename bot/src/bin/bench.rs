@@ -142,25 +142,38 @@ async fn b1(args: &B1Args) -> Result<()> {
         args.batch,
         if cfg!(debug_assertions) { "debug" } else { "release" }
     );
-    let mut missed = false;
-    if matches!(args.db, Db::Sqlite | Db::Both) {
-        let dir = tempfile::tempdir()?;
-        let url = format!("sqlite://{}", dir.path().join("b1.db").display());
-        missed |= !run_b1("SQLite", &url, args, args.sqlite_workers, 10_000).await?;
-    }
-    if matches!(args.db, Db::Postgres | Db::Both) {
-        let base = args.postgres_url.clone().unwrap_or_else(exodus_storage::testing::postgres_base_url);
-        let url = exodus_storage::testing::create_postgres_database(&base, "exodus_b1")
-            .await
-            .with_context(|| format!("PostgreSQL at {base} is needed for B1 (--postgres-url or EXODUS_TEST_PG_URL)"))?;
-        let result = run_b1("PostgreSQL", &url, args, args.postgres_workers, 3_000).await;
-        exodus_storage::testing::drop_postgres_database(&url).await?;
-        missed |= !result?;
-    }
-    if missed && args.require_targets {
+    let met = on_databases(args.db, args.postgres_url.as_deref(), "b1", async |name, url| match name {
+        "SQLite" => run_b1(name, url, args, args.sqlite_workers, 10_000).await,
+        _ => run_b1(name, url, args, args.postgres_workers, 3_000).await,
+    })
+    .await?;
+    if !met && args.require_targets {
         bail!("B1 missed a target");
     }
     Ok(())
+}
+
+/// Runs `bench` on each database `db` names, each time on an empty one: SQLite in a temporary
+/// directory, PostgreSQL in a throwaway database on the server of `postgres_url` (default
+/// EXODUS_TEST_PG_URL or the local server), dropped afterwards. Returns whether every run met its
+/// target.
+async fn on_databases(db: Db, postgres_url: Option<&str>, name: &str, mut bench: impl AsyncFnMut(&'static str, &str) -> Result<bool>) -> Result<bool> {
+    let mut met = true;
+    if matches!(db, Db::Sqlite | Db::Both) {
+        let dir = tempfile::tempdir()?;
+        let url = format!("sqlite://{}", dir.path().join(format!("{name}.db")).display());
+        met &= bench("SQLite", &url).await?;
+    }
+    if matches!(db, Db::Postgres | Db::Both) {
+        let base = postgres_url.map_or_else(exodus_storage::testing::postgres_base_url, str::to_owned);
+        let url = exodus_storage::testing::create_postgres_database(&base, &format!("exodus_{name}"))
+            .await
+            .with_context(|| format!("PostgreSQL at {base} is needed for {} (--postgres-url or EXODUS_TEST_PG_URL)", name.to_uppercase()))?;
+        let result = bench("PostgreSQL", &url).await;
+        exodus_storage::testing::drop_postgres_database(&url).await?;
+        met &= result?;
+    }
+    Ok(met)
 }
 
 /// Runs B1 on one database; returns whether the target was met (the checks fail with an error).
@@ -465,22 +478,8 @@ mod b3 {
             args.records,
             if cfg!(debug_assertions) { "debug" } else { "release" }
         );
-        let mut missed = false;
-        if matches!(args.db, Db::Sqlite | Db::Both) {
-            let dir = tempfile::tempdir()?;
-            let url = format!("sqlite://{}", dir.path().join("b3.db").display());
-            missed |= !once("SQLite", &url, args).await?;
-        }
-        if matches!(args.db, Db::Postgres | Db::Both) {
-            let base = args.postgres_url.clone().unwrap_or_else(exodus_storage::testing::postgres_base_url);
-            let url = exodus_storage::testing::create_postgres_database(&base, "exodus_b3")
-                .await
-                .with_context(|| format!("PostgreSQL at {base} is needed for B3 (--postgres-url or EXODUS_TEST_PG_URL)"))?;
-            let result = once("PostgreSQL", &url, args).await;
-            exodus_storage::testing::drop_postgres_database(&url).await?;
-            missed |= !result?;
-        }
-        if missed && args.require_targets {
+        let met = on_databases(args.db, args.postgres_url.as_deref(), "b3", async |name, url| once(name, url, args).await).await?;
+        if !met && args.require_targets {
             bail!("B3 missed a target");
         }
         Ok(())
