@@ -211,9 +211,8 @@ pub struct Shares {
 }
 
 /// SPEC §3.3's claim arithmetic. `available` holds each member's pledge still available this
-/// cycle (the pledge minus what they already paid into claims); the claimant's own, members
-/// without a pledge and duplicate entries (the last counts) are the caller's to leave out, but
-/// the claimant is dropped here too. Each contribution is A × pledge / T rounded to the cent by
+/// cycle (the pledge minus what they already paid into claims); the claimant's own entry and
+/// zero pledges are left out here. Each contribution is A × pledge / T rounded to the cent by
 /// largest remainder (ties by member ID), in exact integer arithmetic.
 pub fn shares(claim: Amount, max_claim: Option<Amount>, claimant: &MemberId, available: &BTreeMap<MemberId, Amount>) -> Shares {
     let pledges: Vec<(&MemberId, i128)> =

@@ -17,17 +17,14 @@ impl Tx {
     /// orange), circles (owner, room) and records (numbered by the database, in order; the
     /// `id` field is not read). PostgreSQL: the tables are analysed afterwards.
     pub async fn bulk_load(&mut self, members: &[(MemberId, Need)], circles: &[(MemberId, String)], records: &[Record], now: DateTime<Utc>) -> Result<()> {
+        if let Some((member, _)) = members.iter().find(|(_, need)| matches!(need, Need::Red { .. })) {
+            return Err(StoreError::Corrupt(format!("bulk_load writes green and orange members, not {member}'s red collection")));
+        }
         self.cache.records_changed();
         let anonymous = self.anonymous_params();
         for chunk in members.chunks(ROWS_PER_STATEMENT) {
             let sql = format!("INSERT INTO members (user_id, status, requested_cents, updated_ms) VALUES {}", value_rows(anonymous, chunk.len(), 4));
-            let mut rows = Vec::with_capacity(chunk.len());
-            for (member, need) in chunk {
-                if matches!(need, Need::Red { .. }) {
-                    return Err(StoreError::Corrupt(format!("bulk_load writes green and orange members, not {member}'s red collection")));
-                }
-                rows.push((member.as_str(), need.level().code(), need.requested().map(|a| a.cents())));
-            }
+            let rows: Vec<_> = chunk.iter().map(|(member, need)| (member.as_str(), need.level().code(), need.requested().map(|a| a.cents()))).collect();
             on_backend!(&mut self.tx, tx => {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
                 for (member, status, requested) in &rows {
