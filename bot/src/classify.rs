@@ -11,6 +11,10 @@ pub enum Classified {
     Candidate { sender: String, body: String, mentions: Vec<String> },
     /// A 👍 reaction by someone else on event `target`.
     ThumbsUp { sender: String, target: String },
+    /// A 👎 reaction by someone else on event `target` (a vote against a claim).
+    ThumbsDown { sender: String, target: String },
+    /// `sender` redacted event `redacts` (perhaps a reaction that cast a vote).
+    Redaction { sender: String, redacts: String },
     /// A membership change of `user` (the adapter checks DM rooms and circle leaves on these).
     Membership { user: String, membership: String },
     Skip(Skip),
@@ -37,12 +41,24 @@ pub fn classify(event: &Value, own_user_id: &str) -> Classified {
         let sender = event["sender"].as_str().unwrap_or_default();
         let relates_to = &event["content"]["m.relates_to"];
         let key = relates_to["key"].as_str().unwrap_or_default();
-        // 👍 with or without the emoji variation selector, any skin tone.
-        let thumbs_up = key.starts_with('\u{1F44D}');
+        // 👍 / 👎 with or without the emoji variation selector, any skin tone.
+        let (thumbs_up, thumbs_down) = (key.starts_with('\u{1F44D}'), key.starts_with('\u{1F44E}'));
         return match (relates_to["rel_type"].as_str(), relates_to["event_id"].as_str()) {
             (Some("m.annotation"), Some(target)) if thumbs_up && sender != own_user_id => {
                 Classified::ThumbsUp { sender: sender.to_owned(), target: target.to_owned() }
             }
+            (Some("m.annotation"), Some(target)) if thumbs_down && sender != own_user_id => {
+                Classified::ThumbsDown { sender: sender.to_owned(), target: target.to_owned() }
+            }
+            _ => Classified::Skip(Skip::NotAMessage),
+        };
+    }
+    if kind == "m.room.redaction" {
+        let sender = event["sender"].as_str().unwrap_or_default();
+        // `redacts` is a top-level key up to room version 10, in the content from version 11.
+        let redacts = event["redacts"].as_str().or_else(|| event["content"]["redacts"].as_str());
+        return match redacts {
+            Some(redacts) if sender != own_user_id => Classified::Redaction { sender: sender.to_owned(), redacts: redacts.to_owned() },
             _ => Classified::Skip(Skip::NotAMessage),
         };
     }
@@ -169,8 +185,21 @@ mod tests {
             "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$n", "key": key}}});
         assert_eq!(classify(&thumbs("@alice:x", "👍️"), BOT), Classified::ThumbsUp { sender: "@alice:x".into(), target: "$n".into() });
         assert_eq!(classify(&thumbs("@alice:x", "👍🏽"), BOT), Classified::ThumbsUp { sender: "@alice:x".into(), target: "$n".into() });
-        assert_eq!(classify(&thumbs("@alice:x", "👎"), BOT), Classified::Skip(Skip::NotAMessage));
+        assert_eq!(classify(&thumbs("@alice:x", "👎🏿"), BOT), Classified::ThumbsDown { sender: "@alice:x".into(), target: "$n".into() });
+        assert_eq!(classify(&thumbs("@alice:x", "❤️"), BOT), Classified::Skip(Skip::NotAMessage));
         assert_eq!(classify(&thumbs(BOT, "👍"), BOT), Classified::Skip(Skip::NotAMessage));
+        assert_eq!(classify(&thumbs(BOT, "👎"), BOT), Classified::Skip(Skip::NotAMessage));
+    }
+
+    #[test]
+    fn redactions_name_the_event_they_remove_in_every_room_version() {
+        let v10 = json!({"type": "m.room.redaction", "sender": "@alice:x", "redacts": "$vote", "content": {}});
+        let v11 = json!({"type": "m.room.redaction", "sender": "@alice:x", "content": {"redacts": "$vote"}});
+        let want = Classified::Redaction { sender: "@alice:x".into(), redacts: "$vote".into() };
+        assert_eq!(classify(&v10, BOT), want);
+        assert_eq!(classify(&v11, BOT), want);
+        let own = json!({"type": "m.room.redaction", "sender": BOT, "redacts": "$vote", "content": {}});
+        assert_eq!(classify(&own, BOT), Classified::Skip(Skip::NotAMessage));
     }
 
     #[test]

@@ -56,8 +56,11 @@ impl Pipeline {
         let mut tx = self.store().begin().await?;
         let markings = tx.rollover(previous, start, as_of).await?;
         let count = |code: &str| markings.iter().filter(|m| m.marked.code() == code).count() as u64;
-        let counts = vec![("expired", count("expired")), ("renewed", count("renewed")), ("overdue", count("overdue"))];
-        let messages = self.queue_digests(&mut tx, Job::Rollover, &format!("rollover\u{0}{}", start.timestamp_millis()), markings, as_of).await?;
+        let mut counts = vec![("expired", count("expired")), ("renewed", count("renewed")), ("overdue", count("overdue"))];
+        let pools = self.pool_rollover(&mut tx, start, as_of).await?;
+        counts.extend(pools.counts);
+        let mut messages = tx.enqueue_all(&pools.messages, as_of).await?;
+        messages += self.queue_digests(&mut tx, Job::Rollover, &format!("rollover\u{0}{}", start.timestamp_millis()), markings, as_of).await?;
         failpoint("rollover-before-commit");
         tx.commit().await?;
         Ok(JobReport { counts, messages })
@@ -84,9 +87,10 @@ impl Pipeline {
         Ok(JobReport { counts: vec![("reminded", reminded)], messages })
     }
 
-    /// Deadlines (SPEC §4, §3.2): a red collection whose deadline passed returns its owner to
-    /// the status before (announced to the owner and in the circle; open obligations stay
-    /// payable), and obligations past due become overdue (a digest to each party).
+    /// Deadlines (SPEC §4, §3.2, §3.3): a red collection whose deadline passed returns its owner
+    /// to the status before (announced to the owner and in the circle; open obligations stay
+    /// payable), obligations past due become overdue (a digest to each party), vote windows
+    /// that closed are decided, and members with an overdue pool obligation are excluded.
     pub async fn run_deadlines(&self, as_of: DateTime<Utc>) -> Result<JobReport, StoreError> {
         let tz = self.settings().timezone;
         let cycle_start = Cycle::of(as_of, &tz).start(&tz);
@@ -117,7 +121,10 @@ impl Pipeline {
             }
         }
         let overdue = tx.mark_overdue(as_of).await?;
-        let counts = vec![("collections_ended", ended.len() as u64), ("overdue", overdue.len() as u64)];
+        let mut counts = vec![("collections_ended", ended.len() as u64), ("overdue", overdue.len() as u64)];
+        let pools = self.pool_deadlines(&mut tx, as_of).await?;
+        counts.extend(pools.counts);
+        messages.extend(pools.messages);
         let mut sent = tx.enqueue_all(&messages, as_of).await?;
         sent += self.queue_digests(&mut tx, Job::Deadlines, &format!("deadlines\u{0}{}", as_of.timestamp_millis()), overdue, as_of).await?;
         tx.commit().await?;

@@ -9,6 +9,7 @@ pub mod matrix;
 pub mod metrics;
 pub mod outbox;
 pub mod pipeline;
+pub mod pools;
 pub mod scheduler;
 pub mod sync;
 

@@ -135,12 +135,13 @@ pub const ACTION_INVITE: &str = "org.exodus.action.invite";
 /// The facts read before the transaction: membership and power come from the homeserver, and
 /// asking it must not hold a database lock.
 #[derive(Clone, Debug, Default)]
-struct Prefetched {
-    /// The room of the circle the command concerns (the named record's, else the command room's).
-    circle_room: Option<String>,
-    joined_circle: bool,
-    sender_power: i64,
-    world_readable: bool,
+pub(crate) struct Prefetched {
+    /// The room of the circle (or pool) the command concerns (the named record's or claim's,
+    /// else the command room's).
+    pub(crate) circle_room: Option<String>,
+    pub(crate) joined_circle: bool,
+    pub(crate) sender_power: i64,
+    pub(crate) world_readable: bool,
     /// Members joined to the sender's own circle (for status notifications).
     own_circle_members: Vec<MemberId>,
     /// What `network` is decided on.
@@ -150,14 +151,14 @@ struct Prefetched {
 }
 
 /// Messages written in one transaction, numbered for their transaction IDs.
-struct Queue<'e> {
-    event: &'e EventRef,
-    next: u32,
-    messages: Vec<OutboxMessage>,
+pub(crate) struct Queue<'e> {
+    pub(crate) event: &'e EventRef,
+    pub(crate) next: u32,
+    pub(crate) messages: Vec<OutboxMessage>,
 }
 
 impl Queue<'_> {
-    fn push(&mut self, target: Target, event_type: &str, content: Value, tag: Option<String>) {
+    pub(crate) fn push(&mut self, target: Target, event_type: &str, content: Value, tag: Option<String>) {
         let txn_id = txn_id(&self.event.event_id, self.next);
         self.next += 1;
         self.messages.push(OutboxMessage { txn_id, target, event_type: event_type.to_owned(), content, tag });
@@ -198,7 +199,7 @@ impl Pipeline {
         Style { lang, unit: &self.settings.unit, prefix: self.settings.prefixes.first().map_or("!", String::as_str) }
     }
 
-    fn cycle_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+    pub(crate) fn cycle_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         Cycle::of(now, &self.settings.timezone).start(&self.settings.timezone)
     }
 
@@ -328,6 +329,7 @@ impl Pipeline {
                     self.queue_error(&mut queue, incoming, &parsed.name, e, &sender);
                     false
                 }
+                Ok(cmd) if cmd.is_pool() => self.pool_command(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?,
                 Ok(cmd) if cmd.is_ledger() => self.ledger(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?,
                 Ok(Command::Admin(_)) => match &pre.admin {
                     Some(Ok(reply)) => {
@@ -416,6 +418,9 @@ impl Pipeline {
         }
         if !cmd.is_ledger() {
             return Ok(pre);
+        }
+        if cmd.is_pool() {
+            return self.prefetch_pool(cmd, incoming, rooms).await;
         }
         pre.circle_room = match cmd.record_id() {
             Some(id) => self.store.record_room(id).await?,
@@ -611,6 +616,10 @@ impl Pipeline {
             },
             None => None,
         };
+        let record_in_pool = match &record {
+            Some(r) if circle.is_none() => tx.is_pool_room(&r.room_id).await?,
+            _ => false,
+        };
         let own_circle = tx.circle_room_of(&incoming.sender).await?;
         let own_records = match cmd {
             Command::Mine => tx.member_records(&incoming.sender, true, 200).await?,
@@ -629,6 +638,7 @@ impl Pipeline {
             sender_power: pre.sender_power,
             world_readable: pre.world_readable,
             circle_owner: room_owner,
+            is_pool: tx.is_pool_room(&incoming.event.room_id).await?,
         };
         // The prefetched membership is about the circle read now only if it is the same room.
         let joined_circle = pre.joined_circle && pre.circle_room == circle_room;
@@ -639,6 +649,7 @@ impl Pipeline {
             room: &room,
             record: record.as_ref(),
             circle: circle.as_ref(),
+            record_in_pool,
             joined_circle,
             own_circle: own_circle.as_deref(),
             mentions: &incoming.mentions,
@@ -687,7 +698,7 @@ impl Pipeline {
     }
 
     /// The reply to a command, in reply to it (or, for a reaction, to the message reacted to).
-    fn reply_content(&self, command: &str, reply: &Reply, lang: Lang, incoming: &Incoming<'_>) -> Value {
+    pub(crate) fn reply_content(&self, command: &str, reply: &Reply, lang: Lang, incoming: &Incoming<'_>) -> Value {
         let rendered = render_reply(command, reply, &self.style(lang));
         let in_reply_to = match &incoming.via {
             Via::Message => incoming.event.event_id.as_str(),
@@ -696,7 +707,7 @@ impl Pipeline {
         notice_content(&rendered, Some(in_reply_to))
     }
 
-    fn queue_error(&self, queue: &mut Queue<'_>, incoming: &Incoming<'_>, command: &str, error: &CommandError, sender: &Profile) {
+    pub(crate) fn queue_error(&self, queue: &mut Queue<'_>, incoming: &Incoming<'_>, command: &str, error: &CommandError, sender: &Profile) {
         // A reaction that does not stand for a valid command is just a reaction.
         if matches!(incoming.via, Via::Reaction { .. }) {
             return;
@@ -708,7 +719,7 @@ impl Pipeline {
 
     /// Notifications (SPEC §5): a DM in the member's language unless they turned them off; room
     /// announcements as they are.
-    async fn queue_notices(&self, tx: &mut Tx, queue: &mut Queue<'_>, command: &str, notices: &[Notice]) -> Result<(), StoreError> {
+    pub(crate) async fn queue_notices(&self, tx: &mut Tx, queue: &mut Queue<'_>, command: &str, notices: &[Notice]) -> Result<(), StoreError> {
         for notice in notices {
             match &notice.target {
                 NoticeTarget::Member(member) => {
@@ -730,7 +741,8 @@ impl Pipeline {
     }
 
     /// A member left a circle room (SPEC §2.1 V2): their open intentions there are withdrawn and
-    /// the room is told. Exactly once per membership event.
+    /// the room is told; a member who left a pool's room loses their pledge (announced there).
+    /// Exactly once per membership event.
     pub async fn member_left(&self, event: &EventRef, member: &MemberId, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut tx = self.store.begin().await?;
         if !tx.claim_event(event, Outcome::Applied, now).await? {
@@ -755,6 +767,7 @@ impl Pipeline {
                 self.queue_notices(&mut tx, &mut queue, "circle", &notices).await?;
             }
         }
+        self.pool_member_left(&mut tx, &mut queue, &event.room_id, member).await?;
         tx.enqueue_all(&queue.messages, now).await?;
         tx.commit().await?;
         Ok(true)

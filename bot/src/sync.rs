@@ -307,7 +307,9 @@ impl Syncer {
             }
             self.utd_seen.remove(event_id.as_str());
             let event_ref = EventRef { event_id: event_id.to_string(), room_id: room_id.clone(), origin_ts };
-            match classify(&raw, &own) {
+            let classified = classify(&raw, &own);
+            let thumbs_up = matches!(classified, Classified::ThumbsUp { .. });
+            match classified {
                 Classified::Candidate { sender, body, mentions } => {
                     let Some(sender) = MemberId::parse(&sender) else { continue };
                     pending.push(Pending {
@@ -321,16 +323,25 @@ impl Syncer {
                     });
                     continue;
                 }
-                Classified::ThumbsUp { sender, target } => {
-                    // 👍 on the bot's paid notice confirms the obligation (SPEC §3).
+                Classified::ThumbsUp { sender, target } | Classified::ThumbsDown { sender, target } => {
+                    // 👍 on the bot's paid notice confirms the obligation; 👍 / 👎 on its claim
+                    // message is a vote (SPEC §3, V3). A reaction to anything else is no command.
+                    let up = thumbs_up;
                     let tag = self.pipeline.store().sent_message_tag(&target).await.map_err(|e| Stop::Failed(e.to_string()))?;
-                    if let (Some(id), Some(sender)) = (tag.as_deref().and_then(|t| t.strip_prefix("paid:")), MemberId::parse(&sender)) {
+                    let body = match tag.as_deref() {
+                        Some(t) if up && t.starts_with("paid:") => t.strip_prefix("paid:").map(|id| format!("{}confirm #{id}", self.prefix)),
+                        Some(t) if t.starts_with("claim:") => {
+                            t.strip_prefix("claim:").map(|id| format!("{}vote #{id} {}", self.prefix, if up { "yes" } else { "no" }))
+                        }
+                        _ => None,
+                    };
+                    if let (Some(body), Some(sender)) = (body, MemberId::parse(&sender)) {
                         pending.push(Pending {
                             event: event_ref,
                             in_dm: self.is_dm_of(room, &sender).await.map_err(Stop::Failed)?,
                             sender_joined: joined(room, &sender).await.map_err(Stop::Failed)?,
                             sender,
-                            body: format!("{}confirm #{id}", self.prefix),
+                            body,
                             mentions: Vec::new(),
                             via: Via::Reaction { reacted_to: target },
                         });
@@ -338,6 +349,24 @@ impl Syncer {
                     }
                     self.run_pending(&room_id, &mut pending, &mut progress).await?;
                     progress.cursor_written = false;
+                }
+                Classified::Redaction { sender, redacts } => {
+                    self.run_pending(&room_id, &mut pending, &mut progress).await?;
+                    // Redacting a reaction that cast a vote retracts that vote (V3).
+                    let ballot = self.pipeline.store().ballot_of(&redacts).await.map_err(|e| Stop::Failed(e.to_string()))?;
+                    match (ballot, MemberId::parse(&sender)) {
+                        (Some((claim, voter)), Some(sender)) => {
+                            match self.pipeline.vote_redacted(&event_ref, &sender, claim, &voter, &redacts, Utc::now()).await {
+                                Ok(claimed) => progress.cursor_written = claimed,
+                                Err(e) => {
+                                    error!(%event_id, error = %e, "event not handled; will retry from the cursor");
+                                    self.flush_cursor(&room_id, progress.last.as_ref(), progress.cursor_written).await?;
+                                    return Err(Stop::Failed(e.to_string()));
+                                }
+                            }
+                        }
+                        _ => progress.cursor_written = false,
+                    }
                 }
                 Classified::Membership { user, membership } => {
                     self.run_pending(&room_id, &mut pending, &mut progress).await?;

@@ -205,3 +205,57 @@ admin-stats-no-runs = No job has run yet.
 admin-stats-run = { $job }: last run for { $slot } by { $runner } — { $summary }
 admin-stats-running = { $job }: running for { $slot } (by { $runner })
 reliability = Your obligations so far: 👍 { $fulfilled } fulfilled · ⌛ { $overdue } overdue · { $forgiven } forgiven
+
+## Pools (SPEC §3.3)
+help-pool = a pool of mutual intentions: create one in this room, show it, its rules, change a rule, leave it
+help-pledge = set your maximum contribution to this pool for the month (0 leaves)
+help-claim = ask the pool to cover an agreed event; its members vote by reacting 👍 or 👎
+help-vote = vote on a claim, the same as reacting 👍 or 👎 to the claim message
+pool-created = This room is now the pool “{ $name }”. Members pledge with { $prefix }pledge <amount>; nothing is collected in advance. The rules:
+pool-rules-title = The rules of the pool “{ $name }”:
+pool-rule-changed = 📜 Pool “{ $name }”: the rule { $key } changed from { $from } to { $to }.
+pool-pledged = ❤️ Your pledge to the pool “{ $name }” is { $amount } { $unit } for this month: the most you would contribute to approved claims.
+pool-left = { $member } left the pool “{ $name }” (pledge { $amount } { $unit }); they are no longer covered and pay nothing for claims not yet approved.
+pool-left-room = { $member } left the room, and so the pool “{ $name }” (pledge { $amount } { $unit }).
+pool-excluded = ⌛ { $member } is excluded from the pool “{ $name }”: a pool obligation is overdue. Their pledge ({ $amount } { $unit }) is removed.
+pool-lapsed = The month is over: the pledge of { $member } to the pool “{ $name }” ({ $amount } { $unit }) lapsed. Pledge again to stay covered.
+pool-title = Pool “{ $name }”: pledged { $total } { $unit }, paid this month { $paid } { $unit }, available { $available } { $unit }, reserve after the open claims { $reserve } { $unit }.
+pool-no-pledges = Nobody has pledged yet: { $prefix }pledge <amount>.
+claim-opened = 📣 Claim #{ $id }. Pool members: react 👍 to approve or 👎 to reject (or send { $prefix }vote #{ $id } yes|no).
+claim-voted = 🗳 Your vote on claim #{ $id }: { $vote }.
+claim-line = #{ $id }: { $claimant } claims { $amount } { $unit } for { $event }: { $description }
+claim-tally = 👍 { $yes } · 👎 { $no } of { $eligible } who may vote — { $state ->
+    [voting] voting until { $closes }
+    [approved] approved
+   *[rejected] rejected
+}
+claim-shares = Covered { $covered } { $unit }: { $shares }
+notice-claim-opened = 📣 A claim (#{ $id }) was opened in your pool. Vote in the pool's room by reacting 👍 or 👎 to the claim, or send { $prefix }vote #{ $id } yes|no there.
+notice-claim-decided = Claim #{ $id } is decided: { $verdict ->
+    [approved] ✅ approved
+    [no_quorum] too few voted, it creates nothing
+   *[rejected] ❌ rejected, it creates nothing
+}.
+notice-pool-obligation = 🤝 Your share of an approved pool claim: obligation #{ $id } of { $amount } { $unit } to { $owner }, due { $due } ({ $what }). Send { $prefix }paid #{ $id } once it is done.
+err-not-a-pool-command = That is not a pool command.
+err-not-a-pool-room = This room is not a pool. Create one with pool create <name>.
+err-pool-in-dm = A pool lives in a room of its own: create it there.
+err-room-is-a-pool = This room is already a pool.
+err-pool-power = You need power level { $power } in this room to make it a pool.
+err-pool-rule-power = You need power level { $power } in this room to change the pool's rules.
+err-pool-world-readable = This room's history can be read without joining; a pool cannot live here.
+err-pool-open-claims = The rules cannot change while { $count ->
+    [one] a claim is
+   *[other] { $count } claims are
+} being voted on.
+err-pool-rule = The rule { $key } needs { $problem }.
+err-pool-overdue = You have an overdue obligation of this pool: settle it before pledging again.
+err-pledge-below-min = The pool's smallest pledge is { $amount }.
+err-pledge-above-max = The pool's largest pledge is { $amount }.
+err-pool-no-pledge = You have no pledge in this pool.
+err-pool-not-pledged = Only members with a pledge in this pool may claim and vote.
+err-pool-event = “{ $event }” is not an event this pool covers: { $events }.
+err-no-claim = There is no claim #{ $id } that you can see.
+err-claim-wrong-room = Claim #{ $id } belongs to another pool: vote there or in our direct chat.
+err-claim-closed = The vote on claim #{ $id } is closed.
+err-own-claim = You cannot vote on your own claim.

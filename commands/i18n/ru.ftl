@@ -213,3 +213,58 @@ admin-stats-no-runs = Ни одна задача ещё не запускала�
 admin-stats-run = { $job }: последний запуск за { $slot }, выполнил { $runner } — { $summary }
 admin-stats-running = { $job }: выполняется за { $slot } ({ $runner })
 reliability = Ваши обязательства за всё время: 👍 выполнено { $fulfilled } · ⌛ просрочено { $overdue } · прощено { $forgiven }
+
+## Пулы (SPEC §3.3)
+help-pool = пул взаимных намерений: создать в этой комнате, показать, правила, изменить правило, выйти
+help-pledge = ваш наибольший взнос в этот пул на месяц (0 — выйти)
+help-claim = попросить пул покрыть оговорённый случай; участники голосуют реакциями 👍 или 👎
+help-vote = проголосовать по заявке — то же, что реакция 👍 или 👎 на сообщение заявки
+pool-created = Эта комната теперь пул «{ $name }». Участники обещают взнос командой { $prefix }pledge <сумма>; заранее ничего не собирается. Правила:
+pool-rules-title = Правила пула «{ $name }»:
+pool-rule-changed = 📜 Пул «{ $name }»: правило { $key } изменено с { $from } на { $to }.
+pool-pledged = ❤️ Ваш взнос в пул «{ $name }» на этот месяц — { $amount } { $unit }: больше этого вы не внесёте по одобренным заявкам.
+pool-left = { $member } вышел из пула «{ $name }» (взнос { $amount } { $unit }); он больше не покрыт и не платит по ещё не одобренным заявкам.
+pool-left-room = { $member } покинул комнату, а с ней и пул «{ $name }» (взнос { $amount } { $unit }).
+pool-excluded = ⌛ { $member } исключён из пула «{ $name }»: обязательство пула просрочено. Его взнос ({ $amount } { $unit }) снят.
+pool-lapsed = Месяц закончился: взнос { $member } в пул «{ $name }» ({ $amount } { $unit }) истёк. Пообещайте снова, чтобы оставаться покрытым.
+pool-title = Пул «{ $name }»: обещано { $total } { $unit }, выплачено в этом месяце { $paid } { $unit }, доступно { $available } { $unit }, резерв после открытых заявок { $reserve } { $unit }.
+pool-no-pledges = Пока никто не обещал взнос: { $prefix }pledge <сумма>.
+claim-opened = 📣 Заявка #{ $id }. Участники пула: реакция 👍 — одобрить, 👎 — отклонить (или { $prefix }vote #{ $id } yes|no).
+claim-voted = 🗳 Ваш голос по заявке #{ $id }: { $vote }.
+claim-line = #{ $id }: { $claimant } просит { $amount } { $unit } на случай «{ $event }»: { $description }
+claim-tally = 👍 { $yes } · 👎 { $no } из { $eligible } имеющих голос — { $state ->
+    [voting] голосование до { $closes }
+    [approved] одобрена
+   *[rejected] отклонена
+}
+claim-shares = Покрыто { $covered } { $unit }: { $shares }
+notice-claim-opened = 📣 В вашем пуле открыта заявка #{ $id }. Голосуйте в комнате пула реакцией 👍 или 👎 на заявку или командой { $prefix }vote #{ $id } yes|no там.
+notice-claim-decided = Заявка #{ $id } решена: { $verdict ->
+    [approved] ✅ одобрена
+    [no_quorum] проголосовало слишком мало, ничего не создано
+   *[rejected] ❌ отклонена, ничего не создано
+}.
+notice-pool-obligation = 🤝 Ваша доля по одобренной заявке пула: обязательство #{ $id } на { $amount } { $unit } перед { $owner }, срок { $due } ({ $what }). Отправьте { $prefix }paid #{ $id }, когда выполните.
+err-not-a-pool-command = Это не команда пула.
+err-not-a-pool-room = Эта комната — не пул. Создайте его командой pool create <название>.
+err-pool-in-dm = Пул живёт в отдельной комнате: создайте его там.
+err-room-is-a-pool = Эта комната уже пул.
+err-pool-power = Чтобы сделать комнату пулом, нужен уровень прав { $power }.
+err-pool-rule-power = Чтобы менять правила пула, нужен уровень прав { $power }.
+err-pool-world-readable = Историю этой комнаты можно читать без вступления; пул здесь жить не может.
+err-pool-open-claims = Правила нельзя менять, пока идёт голосование: { $count ->
+    [one] { $count } заявка
+    [few] { $count } заявки
+   *[other] { $count } заявок
+}.
+err-pool-rule = Правилу { $key } нужно: { $problem }.
+err-pool-overdue = У вас просрочено обязательство этого пула: выполните его, прежде чем снова обещать взнос.
+err-pledge-below-min = Наименьший взнос в этом пуле — { $amount }.
+err-pledge-above-max = Наибольший взнос в этом пуле — { $amount }.
+err-pool-no-pledge = У вас нет взноса в этом пуле.
+err-pool-not-pledged = Подавать заявки и голосовать могут только участники со взносом в этом пуле.
+err-pool-event = «{ $event }» — не случай, который покрывает этот пул: { $events }.
+err-no-claim = Заявки #{ $id }, которую вы можете видеть, нет.
+err-claim-wrong-room = Заявка #{ $id } относится к другому пулу: голосуйте там или в нашем личном чате.
+err-claim-closed = Голосование по заявке #{ $id } закрыто.
+err-own-claim = Нельзя голосовать по своей заявке.

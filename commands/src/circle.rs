@@ -30,6 +30,8 @@ pub struct RoomFacts {
     pub world_readable: bool,
     /// The owner of the circle bound to this room, if any.
     pub circle_owner: Option<MemberId>,
+    /// The room is bound as a pool.
+    pub is_pool: bool,
 }
 
 /// A circle with its owner's profile and the records its figures count.
@@ -68,6 +70,9 @@ pub struct World<'a> {
     pub record: Option<&'a Record>,
     /// The circle concerned: the named record's, else the room's.
     pub circle: Option<&'a CircleFacts>,
+    /// The named record belongs to a pool (an approved claim's obligation): it has no circle,
+    /// and is paid, confirmed and forgiven as any obligation.
+    pub record_in_pool: bool,
     /// The sender is joined to the concerned circle's room now, as the homeserver reports it
     /// (V2); `false` also when that could not be established.
     pub joined_circle: bool,
@@ -184,10 +189,24 @@ fn room_circle<'a>(w: &'a World<'_>) -> Result<&'a CircleFacts, CommandError> {
 
 /// The record `#N` with its circle, with the guards every record command shares.
 fn named<'a>(id: ledger::RecordId, w: &'a World<'_>) -> Result<(&'a Record, &'a CircleFacts), CommandError> {
-    // Unknown, or known but in a circle the sender cannot see: the same answer (V1).
+    match named_any(id, w)? {
+        (record, Some(circle)) => Ok((record, circle)),
+        (_, None) => Err(CommandError::new(ErrorCode::NotFound, Text::new("err-no-record").num("id", id))),
+    }
+}
+
+/// The record `#N` with its circle (`None` for a pool's record), with the guards every record
+/// command shares.
+fn named_any<'a>(id: ledger::RecordId, w: &'a World<'_>) -> Result<(&'a Record, Option<&'a CircleFacts>), CommandError> {
+    // Unknown, or known but in a circle or pool the sender cannot see: the same answer (V1).
     let not_found = || CommandError::new(ErrorCode::NotFound, Text::new("err-no-record").num("id", id));
-    let (Some(record), Some(circle)) = (w.record, w.circle) else { return Err(not_found()) };
-    if record.id != id || record.room_id != circle.room_id {
+    let Some(record) = w.record else { return Err(not_found()) };
+    let circle = match w.circle {
+        Some(circle) if circle.room_id == record.room_id => Some(circle),
+        _ if w.record_in_pool => None,
+        _ => return Err(not_found()),
+    };
+    if record.id != id {
         return Err(not_found());
     }
     let party = &record.giver == w.sender || &record.recipient == w.sender;
@@ -230,6 +249,9 @@ fn circle(c: &CircleCommand, w: &World<'_>) -> Result<LedgerDecision, CommandErr
             }
             if w.room.circle_owner.is_some() {
                 return Err(err(ErrorCode::InvalidState, "err-room-is-a-circle"));
+            }
+            if w.room.is_pool {
+                return Err(err(ErrorCode::InvalidState, "err-room-is-a-pool"));
             }
             if w.room.sender_power < CIRCLE_OPEN_POWER {
                 return Err(CommandError::new(ErrorCode::Forbidden, Text::new("err-power").num("power", CIRCLE_OPEN_POWER)));
@@ -320,7 +342,7 @@ fn commit_direct(amount: crate::Amount, what: Option<String>, w: &World<'_>) -> 
 }
 
 fn record_action(action: RecordAction, id: ledger::RecordId, w: &World<'_>) -> Result<LedgerDecision, CommandError> {
-    let (record, circle) = named(id, w)?;
+    let (record, circle) = named_any(id, w)?;
     let (changed, notice) = match action {
         RecordAction::Withdraw => {
             require_joined(w, false)?;
@@ -352,7 +374,9 @@ fn record_action(action: RecordAction, id: ledger::RecordId, w: &World<'_>) -> R
         .map(|(to, what)| notice_to(to, Reply::Noticed { what, record: changed.clone() }))
         .into_iter()
         .collect();
-    if action == RecordAction::Confirm {
+    if action == RecordAction::Confirm
+        && let Some(circle) = circle
+    {
         red_completion(circle, &changed, w, &mut writes, &mut notices);
     }
     Ok(LedgerDecision { writes, reply: record_reply(action.name(), changed, None), private: None, notices })

@@ -138,6 +138,24 @@ pub enum Reply {
     JobRun { job: crate::cycle::Job, as_of: DateTime<Utc>, report: crate::cycle::JobReport },
     /// `admin stats`.
     Stats(crate::cycle::Stats),
+    /// `pool`: pledges, totals and the claims being voted on (V1: only into the pool's room).
+    Pool(crate::pool::PoolView),
+    /// `pool create`: the room is bound as a pool with these rules.
+    PoolCreated { name: String, room_id: String, rules: Vec<(&'static str, String)> },
+    /// `pool rules`.
+    PoolRules { name: String, rules: Vec<(&'static str, String)> },
+    /// `pool rule`: announced in the room and to the pledged members.
+    PoolRuleChanged { name: String, key: String, from: String, to: String },
+    /// `pledge`: the member's pledge is now `amount` (was `previous`).
+    Pledged { name: String, member: MemberId, amount: Amount, previous: Option<Amount> },
+    /// A member's pledge is gone: `why` is `left` (`pool leave`, `pledge 0`), `left-room`,
+    /// `excluded` (an overdue pool obligation) or `lapsed` (a rollover of a pool renewed by hand).
+    PoolLeft { name: String, member: MemberId, pledge: Amount, why: &'static str },
+    /// `claim` (the claim message members vote on by reacting) and `vote`.
+    Claim { command: &'static str, view: crate::pool::ClaimView, ballot: Option<crate::pool::Ballot> },
+    /// A claim opened or decided (`what`: `claim-opened`, `claim-decided`), to the pool's room or
+    /// a member of it.
+    ClaimNoticed { what: &'static str, view: crate::pool::ClaimView },
 }
 
 /// What travels through a member's network when they ask for help (SPEC §2: the request is not

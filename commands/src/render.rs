@@ -273,6 +273,7 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
                 .arg("owner", record.recipient.as_str())
                 .arg("giver", record.giver.as_str())
                 .arg("prefix", style.prefix)
+                .arg("what", record.what.as_deref().unwrap_or_default())
                 .arg("due", record.due.map(|d| date(d, style)).unwrap_or_default())))]
         }
         Reply::CollectionComplete { owner, collected } => {
@@ -363,8 +364,165 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             }
             lines
         }
+        Reply::Pool(view) => pool_lines(view, style, &mut result),
+        Reply::PoolCreated { name, room_id, rules } => {
+            result["kind"] = json!("pool");
+            result["name"] = json!(name);
+            result["room_id"] = json!(room_id);
+            result["rules"] = rules_json(rules);
+            let mut lines = vec![Line::Plain(t(Text::new("pool-created").arg("name", name).arg("prefix", style.prefix)))];
+            lines.extend(rule_lines(rules));
+            lines
+        }
+        Reply::PoolRules { name, rules } => {
+            result["kind"] = json!("pool");
+            result["name"] = json!(name);
+            result["rules"] = rules_json(rules);
+            let mut lines = vec![Line::Plain(t(Text::new("pool-rules-title").arg("name", name)))];
+            lines.extend(rule_lines(rules));
+            lines
+        }
+        Reply::PoolRuleChanged { name, key, from, to } => {
+            result["kind"] = json!("pool");
+            result["name"] = json!(name);
+            result["rule"] = json!(key);
+            result["from"] = json!(from);
+            result["to"] = json!(to);
+            vec![Line::Plain(t(Text::new("pool-rule-changed").arg("name", name).arg("key", key).arg("from", from).arg("to", to)))]
+        }
+        Reply::Pledged { name, member, amount, previous } => {
+            result["kind"] = json!("pool");
+            result["member"] = json!(member);
+            result["pledge"] = json!(amount);
+            result["previous"] = json!(previous);
+            vec![Line::Plain(t(Text::new("pool-pledged").arg("name", name).arg("amount", *amount).arg("unit", style.unit)))]
+        }
+        Reply::PoolLeft { name, member, pledge, why } => {
+            result["kind"] = json!("pool");
+            result["notice"] = json!(why);
+            result["member"] = json!(member);
+            result["pledge"] = json!(pledge);
+            let message = match *why {
+                "excluded" => "pool-excluded",
+                "left-room" => "pool-left-room",
+                "lapsed" => "pool-lapsed",
+                _ => "pool-left",
+            };
+            vec![Line::Plain(t(Text::new(message).arg("name", name).arg("member", member.as_str()).arg("amount", *pledge).arg("unit", style.unit)))]
+        }
+        Reply::Claim { command, view, ballot } => {
+            claim_fields(view, &mut result);
+            let vote = ballot.as_ref().and_then(|b| b.vote).map_or("", |v| v.code());
+            if let Some(b) = ballot {
+                result["vote"] = json!(vote);
+                result["voter"] = json!(b.voter);
+                result["ballot"] = json!(b.source);
+            }
+            let head = match *command {
+                "vote" => Text::new("claim-voted").num("id", view.claim.id).arg("vote", vote),
+                _ => Text::new("claim-opened").num("id", view.claim.id).arg("prefix", style.prefix),
+            };
+            let mut lines = vec![Line::Plain(t(head))];
+            lines.extend(claim_lines(view, style));
+            lines
+        }
+        Reply::ClaimNoticed { what, view } => {
+            result["notice"] = json!(what);
+            claim_fields(view, &mut result);
+            let head = match *what {
+                "claim-opened" => Text::new("notice-claim-opened").num("id", view.claim.id).arg("prefix", style.prefix),
+                _ => Text::new("notice-claim-decided").num("id", view.claim.id).arg("verdict", view.claim.verdict.map_or("", |v| v.code())),
+            };
+            let mut lines = vec![Line::Plain(t(head))];
+            lines.extend(claim_lines(view, style));
+            lines
+        }
     };
     finish(lines, result)
+}
+
+fn rules_json(rules: &[(&'static str, String)]) -> Value {
+    Value::Object(rules.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect())
+}
+
+fn rule_lines(rules: &[(&'static str, String)]) -> Vec<Line> {
+    rules.iter().map(|(k, v)| Line::Code(format!("{k} {v}"))).collect()
+}
+
+/// SPEC §3 `claim`/`vote` fields: `id`, `state`, `yes`, `no`, `shares`, and the claim itself.
+fn claim_fields(view: &crate::pool::ClaimView, result: &mut Value) {
+    let c = &view.claim;
+    result["kind"] = json!("claim");
+    result["id"] = json!(c.id);
+    result["state"] = json!(c.state.code());
+    result["verdict"] = json!(c.verdict.map(|v| v.code()));
+    result["claimant"] = json!(c.claimant);
+    result["event"] = json!(c.event);
+    result["amount"] = json!(c.amount);
+    result["description"] = json!(c.description);
+    result["closes"] = json!(rfc3339(c.closes));
+    result["yes"] = json!(view.yes);
+    result["no"] = json!(view.no);
+    result["eligible"] = json!(view.eligible);
+    result["covered"] = json!(view.covered);
+    result["shares"] = view.shares.iter().map(|(m, a)| json!({"member": m, "amount": a})).collect();
+}
+
+fn claim_lines(view: &crate::pool::ClaimView, style: &Style<'_>) -> Vec<Line> {
+    let c = &view.claim;
+    let t = |text: Text| tr(style.lang, &text);
+    let mut lines = vec![
+        Line::Plain(t(Text::new("claim-line")
+            .num("id", c.id)
+            .arg("claimant", c.claimant.as_str())
+            .arg("event", &c.event)
+            .arg("amount", c.amount)
+            .arg("unit", style.unit)
+            .arg("description", &c.description))),
+        Line::Plain(t(Text::new("claim-tally")
+            .num("yes", view.yes as i64)
+            .num("no", view.no as i64)
+            .num("eligible", view.eligible as i64)
+            .arg("state", c.state.code())
+            .arg("closes", date(c.closes, style)))),
+    ];
+    if !view.shares.is_empty() {
+        let shares = view.shares.iter().map(|(m, a)| format!("{m} {a}")).collect::<Vec<_>>().join(", ");
+        lines.push(Line::Plain(t(Text::new("claim-shares").arg("covered", view.covered).arg("unit", style.unit).arg("shares", shares))));
+    }
+    lines
+}
+
+/// `pool`: the figures, each member's pledge, the claims being voted on.
+fn pool_lines(view: &crate::pool::PoolView, style: &Style<'_>, result: &mut Value) -> Vec<Line> {
+    let t = |text: Text| tr(style.lang, &text);
+    result["kind"] = json!("pool");
+    result["name"] = json!(view.name);
+    result["total"] = json!(view.total);
+    result["available"] = json!(view.available);
+    result["paid"] = json!(view.paid);
+    result["reserve"] = json!(view.reserve);
+    result["members"] = view.members.iter().map(|(m, p)| json!({"member": m, "pledge": p})).collect();
+    result["claims"] = view
+        .claims
+        .iter()
+        .map(|c| json!({"id": c.claim.id, "claimant": c.claim.claimant, "amount": c.claim.amount, "state": c.claim.state.code(), "yes": c.yes, "no": c.no}))
+        .collect();
+    let mut lines = vec![Line::Plain(t(Text::new("pool-title")
+        .arg("name", &view.name)
+        .arg("total", view.total)
+        .arg("available", view.available)
+        .arg("paid", view.paid)
+        .arg("reserve", view.reserve)
+        .arg("unit", style.unit)))];
+    if view.members.is_empty() {
+        lines.push(Line::Plain(t(Text::new("pool-no-pledges").arg("prefix", style.prefix))));
+    }
+    lines.extend(view.members.iter().map(|(m, p)| Line::Plain(format!("• {m}: {p} {}", style.unit))));
+    for c in &view.claims {
+        lines.extend(claim_lines(c, style));
+    }
+    lines
 }
 
 fn methods_json(methods: &[PaymentMethod]) -> Value {
@@ -497,6 +655,7 @@ fn notice_message(what: &str) -> &'static str {
         "confirmed" => "notice-confirmed",
         "forgiven" => "notice-forgiven",
         "collection-complete-cancelled" => "notice-collection-cancelled",
+        "pool-obligation" => "notice-pool-obligation",
         _ => "record-changed",
     }
 }
@@ -721,171 +880,14 @@ fn status_lines(view: &StatusView, style: &Style<'_>) -> Vec<String> {
 mod tests {
     use super::*;
 
-    /// Every message ID the code can ask for, with its argument names.
-    const IDS: &[&str] = &[
-        "rollover-title",
-        "rollover-expired-given",
-        "rollover-expired-received",
-        "rollover-renewed-given",
-        "rollover-renewed-received",
-        "rollover-overdue-given",
-        "rollover-overdue-received",
-        "reminders-title",
-        "deadlines-title",
-        "reminder-due",
-        "reminder-unconfirmed",
-        "collection-ended",
-        "admin-run",
-        "admin-stats-title",
-        "admin-stats-no-runs",
-        "admin-stats-run",
-        "admin-stats-running",
-        "help-admin",
-        "err-not-a-time",
-        "err-not-admin",
-        "reliability",
-        "usage-title",
-        "example-title",
-        "err-see-help",
-        "help-title",
-        "help-help",
-        "help-status",
-        "help-about",
-        "help-pay",
-        "help-lang",
-        "help-notify",
-        "help-forget-me",
-        "status-green",
-        "status-orange",
-        "status-red",
-        "status-figures",
-        "status-cycle",
-        "about-set",
-        "about-none",
-        "pay-none",
-        "pay-title",
-        "pay-default-mark",
-        "pay-sent-by-dm",
-        "pay-added",
-        "pay-removed",
-        "pay-default-set",
-        "lang-set",
-        "notify-on",
-        "notify-off",
-        "forget-pending",
-        "forget-done",
-        "err-unknown-command",
-        "err-empty-command",
-        "err-command-too-long",
-        "err-unterminated-quote",
-        "err-missing-argument",
-        "err-unexpected-word",
-        "err-not-an-amount",
-        "err-amount-negative",
-        "err-amount-decimals",
-        "err-amount-too-large",
-        "err-amount-zero",
-        "err-days",
-        "err-text-too-long",
-        "err-bad-choice",
-        "err-unknown-topic",
-        "err-label-exists",
-        "err-label-missing",
-        "err-too-many-methods",
-        "err-forget-not-pending",
-        "err-internal",
-        "err-not-joined",
-        "help-circle",
-        "help-intend",
-        "help-withdraw",
-        "help-commit",
-        "help-remind",
-        "help-paid",
-        "help-confirm",
-        "help-forgive",
-        "help-mine",
-        "help-archive",
-        "circle-opened",
-        "circle-creating",
-        "circle-link",
-        "circle-invited",
-        "circle-green",
-        "circle-orange",
-        "circle-red",
-        "record-intended",
-        "record-committed",
-        "record-withdrawn",
-        "record-reminded",
-        "record-paid",
-        "record-confirmed",
-        "record-forgiven",
-        "record-changed",
-        "record-rest",
-        "record-due",
-        "records-none",
-        "notice-new-intention",
-        "notice-intention-changed",
-        "notice-intention-withdrawn",
-        "notice-new-obligation",
-        "notice-reminder",
-        "notice-paid-reported",
-        "notice-confirmed",
-        "notice-forgiven",
-        "notice-collection-cancelled",
-        "notice-intention-cancelled",
-        "notice-left-circle",
-        "collection-complete",
-        "state-active",
-        "state-open",
-        "state-paid",
-        "state-fulfilled",
-        "state-forgiven",
-        "state-withdrawn",
-        "state-expired",
-        "state-cancelled",
-        "state-overdue",
-        "state-cleared",
-        "err-record-ref",
-        "err-no-record",
-        "err-wrong-room",
-        "err-not-a-circle-room",
-        "err-not-a-member",
-        "err-owner-green",
-        "err-circle-exists",
-        "err-room-is-a-circle",
-        "err-power",
-        "err-world-readable",
-        "err-not-a-member-id",
-        "err-one-member",
-        "err-own-circle",
-        "err-red-obligations-only",
-        "err-dm-only",
-        "err-dm-or-circle",
-        "err-obligation-irrevocable",
-        "err-commit-above-intention",
-        "err-already-paid",
-        "err-record-closed",
-        "err-nothing-to-remind",
-        "err-not-the-giver",
-        "err-not-the-recipient",
-        "err-not-an-obligation",
-        "err-not-an-intention",
-        "help-network",
-        "records-more",
-        "pay-circle-title",
-        "pay-circle-none",
-        "network-title",
-        "network-nobody",
-        "network-supporters",
-        "network-supported",
-        "network-supporters-of-supporters",
-        "network-co-supporters",
-        "network-supported-by-supporters",
-        "network-supported-by-supported",
-        "request-orange",
-        "request-red",
-        "request-join",
-    ];
+    /// Every message ID of en.ftl (the reference language): a line `id = …` outside a comment.
+    static IDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        include_str!("../i18n/en.ftl")
+            .lines()
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_lowercase()))
+            .filter_map(|l| l.split_once(" =").map(|(id, _)| id.trim()))
+            .collect()
+    });
 
     #[test]
     fn a_long_list_fits_in_one_event_and_still_adds_up() {
@@ -927,7 +929,7 @@ mod tests {
     #[test]
     fn every_message_exists_in_every_language() {
         for lang in Lang::ALL {
-            for id in IDS {
+            for id in IDS.iter() {
                 assert!(bundle(lang).get_message(id).and_then(|m| m.value()).is_some(), "{id} missing in {lang:?}");
             }
         }
@@ -960,6 +962,9 @@ mod tests {
             include_str!("command/admin.rs"),
             include_str!("cycle.rs"),
             include_str!("network.rs"),
+            include_str!("pool/mod.rs"),
+            include_str!("pool/decide.rs"),
+            include_str!("command/pool.rs"),
         ];
         let mut named = 0;
         for source in sources {

@@ -167,6 +167,7 @@ impl Model {
             sender_power: 0,
             world_readable: false,
             circle_owner: (!in_dm).then(|| member(0)),
+            is_pool: false,
         };
         let record = cmd.record_id().and_then(|id| self.records.iter().find(|r| r.id == id)).cloned();
         // The room's circle, or the named record's (the only circle here).
@@ -180,6 +181,7 @@ impl Model {
             room: &room,
             record: record.as_ref(),
             circle: circle.as_ref(),
+            record_in_pool: false,
             joined_circle: who != OUTSIDER,
             own_circle: None,
             mentions: &[],

@@ -10,11 +10,13 @@ mod cycle;
 mod jobs;
 mod ledger;
 mod migrations;
+mod pool;
 mod profile;
 pub mod testing;
 
 pub use cycle::Reminding;
 pub use jobs::JobRun;
+pub use pool::EndedPledge;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -10,6 +10,8 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (3, "jobs", include_str!("../migrations/sqlite/0003_jobs.sql")),
     (4, "rollover", include_str!("../migrations/sqlite/0004_rollover.sql")),
     (5, "admin_runs", include_str!("../migrations/sqlite/0005_admin_runs.sql")),
+    (6, "record_indexes", include_str!("../migrations/sqlite/0006_record_indexes.sql")),
+    (7, "pools", include_str!("../migrations/sqlite/0007_pools.sql")),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -18,6 +20,8 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (3, "jobs", include_str!("../migrations/postgres/0003_jobs.sql")),
     (4, "rollover", include_str!("../migrations/postgres/0004_rollover.sql")),
     (5, "admin_runs", include_str!("../migrations/postgres/0005_admin_runs.sql")),
+    (6, "record_indexes", include_str!("../migrations/postgres/0006_record_indexes.sql")),
+    (7, "pools", include_str!("../migrations/postgres/0007_pools.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -85,6 +85,7 @@ conformance!(
     deadlines_and_reminders_find_what_is_due,
     reliability_counts_follow_the_givers_obligations,
     a_lease_has_one_holder_until_it_passes,
+    pools_keep_rules_pledges_claims_and_ballots,
 );
 
 fn now() -> DateTime<Utc> {
@@ -815,4 +816,89 @@ async fn a_lease_has_one_holder_until_it_passes(store: &Store) {
     assert!(store.hold_lease("outbox", "a", now() + Duration::seconds(53), ttl).await.unwrap());
     store.release_lease("outbox", "b").await.unwrap();
     assert!(!store.hold_lease("outbox", "b", now() + Duration::seconds(54), ttl).await.unwrap(), "only the holder releases it");
+}
+
+async fn pools_keep_rules_pledges_claims_and_ballots(store: &Store) {
+    use exodus_commands::pool::{Ballot, Claim, ClaimState, Rules, Verdict, Vote};
+    const ROOM: &str = "!pool:example.org";
+    let start = now() - Duration::days(1);
+    let cents = |c: i64| Amount::from_cents(c).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let rules = Rules::default().with("renew", "manual").unwrap().with("max_claim", "500").unwrap().with("quorum", "0.75").unwrap();
+    assert!(tx.create_pool(ROOM, "Neighbours", &member("alice"), &rules, now()).await.unwrap());
+    assert!(!tx.create_pool(ROOM, "Again", &member("bob"), &Rules::default(), now()).await.unwrap(), "one pool per room");
+    tx.set_pledge(ROOM, &member("alice"), Some(cents(10_000)), start, now()).await.unwrap();
+    tx.set_pledge(ROOM, &member("bob"), Some(cents(5_000)), start, now()).await.unwrap();
+    tx.set_pledge(ROOM, &member("bob"), Some(cents(7_000)), start, now()).await.unwrap();
+    tx.set_pledge(ROOM, &member("carol"), Some(cents(1_000)), start, now()).await.unwrap();
+    tx.set_pledge(ROOM, &member("carol"), None, start, now()).await.unwrap();
+    let id = tx.next_claim_id().await.unwrap();
+    let claim = Claim {
+        id,
+        room_id: ROOM.into(),
+        claimant: member("alice"),
+        event: "fire".into(),
+        amount: cents(3_000),
+        description: "kitchen".into(),
+        state: ClaimState::Voting,
+        verdict: None,
+        covered: None,
+        opened: now(),
+        closes: now() + Duration::hours(24),
+        decided: None,
+    };
+    tx.insert_claim(&claim).await.unwrap();
+    let ballot = |source: &str, vote: Option<Vote>, retracts: Option<&str>| Ballot {
+        voter: member("bob"),
+        vote,
+        source: source.into(),
+        retracts: retracts.map(str::to_owned),
+        at: now(),
+    };
+    assert!(tx.insert_ballot(id, &ballot("$up", Some(Vote::Yes), None)).await.unwrap());
+    assert!(!tx.insert_ballot(id, &ballot("$up", Some(Vote::No), None)).await.unwrap(), "one ballot per source event");
+    assert!(tx.insert_ballot(id, &ballot("$redaction", None, Some("$up"))).await.unwrap());
+    tx.commit().await.unwrap();
+
+    assert!(store.is_pool(ROOM).await.unwrap());
+    assert_eq!(store.claim_room(id).await.unwrap().as_deref(), Some(ROOM));
+    assert_eq!(store.ballot_of("$up").await.unwrap(), Some((id, member("bob"))));
+    assert_eq!(store.ballot_of("$redaction").await.unwrap(), None, "a retraction casts no vote");
+    let mut tx = store.begin().await.unwrap();
+    let pool = tx.pool(ROOM, start).await.unwrap().unwrap();
+    assert_eq!(pool.rules, rules);
+    assert_eq!(pool.pledges.into_iter().collect::<Vec<_>>(), vec![(member("alice"), cents(10_000)), (member("bob"), cents(7_000))]);
+    assert_eq!(pool.voting.len(), 1);
+    assert_eq!(pool.voting[0].0, claim);
+    assert_eq!(pool.voting[0].1.iter().map(|b| b.source.as_str()).collect::<Vec<_>>(), vec!["$up", "$redaction"]);
+    assert_eq!(tx.claims_to_close(now()).await.unwrap(), vec![]);
+    assert_eq!(tx.claims_to_close(claim.closes).await.unwrap(), vec![(id, ROOM.to_owned())]);
+    let decided = Claim { state: ClaimState::Approved, verdict: Some(Verdict::Approved), covered: Some(cents(3_000)), decided: Some(claim.closes), ..claim.clone() };
+    assert!(tx.decide_claim(&decided).await.unwrap());
+    assert!(!tx.decide_claim(&decided).await.unwrap(), "a claim is decided once");
+    assert_eq!(tx.claim_for_update(id).await.unwrap(), Some(decided));
+    // A pool obligation this cycle is charged against the pledge; overdue, it excludes its giver.
+    let mut owed = record(0, Kind::Obligation, "bob", "alice", 2_000, State::Open, now());
+    owed.room_id = ROOM.into();
+    owed.id = tx.next_record_id().await.unwrap();
+    tx.insert_record(&owed).await.unwrap();
+    let pool = tx.pool(ROOM, start).await.unwrap().unwrap();
+    assert_eq!(pool.charged.get(&member("bob")), Some(&cents(2_000)));
+    assert!(pool.voting.is_empty());
+    assert_eq!(tx.exclude_overdue_pool_members().await.unwrap(), vec![]);
+    owed.overdue = true;
+    tx.update_record(&owed).await.unwrap();
+    let excluded = tx.exclude_overdue_pool_members().await.unwrap();
+    assert_eq!(excluded.iter().map(|e| (e.member.clone(), e.pledge, e.name.as_str())).collect::<Vec<_>>(), vec![(member("bob"), cents(7_000), "Neighbours")]);
+    assert_eq!(tx.exclude_overdue_pool_members().await.unwrap(), vec![], "excluded once");
+    assert!(tx.pool(ROOM, start).await.unwrap().unwrap().overdue.contains(&member("bob")));
+    // The rollover: a pool renewed by hand lets its pledges lapse; a second run finds none.
+    let next = start + Duration::days(31);
+    let (carried, lapsed) = tx.roll_pledges(next).await.unwrap();
+    assert_eq!((carried, lapsed.iter().map(|e| e.member.clone()).collect::<Vec<_>>()), (0, vec![member("alice")]));
+    assert_eq!(tx.roll_pledges(next).await.unwrap(), (0, vec![]));
+    tx.set_pledge(ROOM, &member("dave"), Some(cents(100)), start, now()).await.unwrap();
+    assert_eq!(tx.end_pledge(ROOM, &member("dave")).await.unwrap().map(|e| e.pledge), Some(cents(100)));
+    assert_eq!(tx.end_pledge(ROOM, &member("dave")).await.unwrap(), None);
+    tx.commit().await.unwrap();
 }

@@ -461,6 +461,12 @@ impl TestUser {
         Ok(response.response.event_id)
     }
 
+    /// Redacts `event_id` (a reaction, say) in `room_id`.
+    pub async fn redact(&self, room_id: &RoomId, event_id: &EventId) -> Result<OwnedEventId> {
+        let response = self.room(room_id)?.redact(event_id, None, None).await.context("redacting")?;
+        Ok(response.event_id)
+    }
+
     /// Leaves `room_id`.
     pub async fn leave(&self, room_id: &RoomId) -> Result<()> {
         self.room(room_id)?.leave().await.context("leaving")?;

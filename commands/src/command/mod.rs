@@ -16,6 +16,7 @@ mod network;
 mod notify;
 mod pay;
 mod pledge;
+mod pool;
 mod status;
 
 use chrono::{DateTime, Utc};
@@ -25,6 +26,7 @@ pub use self::args::Args;
 pub use self::circle::CircleCommand;
 pub use self::mine::ArchiveFilter;
 pub use self::pledge::RecordAction;
+pub use self::pool::{MAX_POOL_NAME_CHARS, PoolCommand};
 pub use self::pay::PayCommand;
 pub use self::status::StatusCommand;
 use crate::error::{CommandError, ErrorCode};
@@ -49,6 +51,8 @@ pub enum Scope {
     DmOrCircle,
     /// A DM only.
     Dm,
+    /// A pool room (`vote` also from a DM).
+    Pool,
     /// Anywhere, for the admins named in the configuration; not listed by `help`.
     Admin,
 }
@@ -86,6 +90,10 @@ pub const SPECS: &[Spec] = &[
     mine::MINE,
     mine::ARCHIVE,
     network::SPEC,
+    pool::POOL,
+    pool::PLEDGE,
+    pool::CLAIM,
+    pool::VOTE,
     admin::SPEC,
 ];
 
@@ -118,6 +126,13 @@ pub enum Command {
     Mine,
     Archive(ArchiveFilter),
     Network,
+    Pool(PoolCommand),
+    /// `pledge <amount>` (0 leaves the pool)
+    Pledge { amount: crate::Amount },
+    /// `claim <event> <amount> <description>`
+    Claim { event: String, amount: crate::Amount, description: String },
+    /// `vote #C yes|no`
+    Vote { id: crate::pool::ClaimId, vote: crate::pool::Vote },
     Admin(AdminCommand),
 }
 
@@ -138,6 +153,10 @@ impl Command {
             Command::Mine => mine::MINE.name,
             Command::Archive(_) => mine::ARCHIVE.name,
             Command::Network => network::SPEC.name,
+            Command::Pool(_) => pool::POOL.name,
+            Command::Pledge { .. } => pool::PLEDGE.name,
+            Command::Claim { .. } => pool::CLAIM.name,
+            Command::Vote { .. } => pool::VOTE.name,
             Command::Admin(_) => admin::SPEC.name,
         }
     }
@@ -155,6 +174,11 @@ impl Command {
                 | Command::ForgetMe { .. }
                 | Command::Admin(_)
         )
+    }
+
+    /// A pool command, decided by [`crate::pool::decide_pool`].
+    pub fn is_pool(&self) -> bool {
+        matches!(self, Command::Pool(_) | Command::Pledge { .. } | Command::Claim { .. } | Command::Vote { .. })
     }
 
     /// The record `#N` the command names.
@@ -235,6 +259,10 @@ fn parse_line(line: &str, keyword: &str) -> Result<Command, CommandError> {
         "mine" => mine::parse_mine(&args),
         "archive" => mine::parse_archive(&args),
         "network" => network::parse(&args),
+        "pool" => pool::parse_pool(&args),
+        "pledge" => pool::parse_pledge(&args),
+        "claim" => pool::parse_claim(&args),
+        "vote" => pool::parse_vote(&args),
         "admin" => admin::parse(&args),
         other => Err(CommandError::new(ErrorCode::UnknownCommand, Text::new("err-unknown-command").arg("word", other))),
     };

@@ -69,7 +69,7 @@ fn record_ref(word: &str) -> Option<Result<RecordId, CommandError>> {
     )
 }
 
-fn required_ref(args: &Args<'_>, i: usize) -> Result<RecordId, CommandError> {
+pub(super) fn required_ref(args: &Args<'_>, i: usize) -> Result<RecordId, CommandError> {
     let word = args.required(i, "#N")?;
     record_ref(word).unwrap_or_else(|| Err(CommandError::bad_arguments(Text::new("err-record-ref").arg("word", short(word)))))
 }

@@ -1,7 +1,12 @@
 //! Pools (SPEC §3.3): a virtual register of mutual intentions. Nothing is collected in advance;
 //! a claim that the pool's members approve by vote becomes obligations to the claimant, shared in
 //! proportion to the pledges. This module holds the pure parts: the rules and their validation,
-//! the claim arithmetic, and the counting of votes (V3).
+//! the claim arithmetic, the counting of votes (V3), and (in [`decide`]) the pool commands and the
+//! closing of a vote window.
+
+mod decide;
+
+pub use decide::{Claim, ClaimState, ClaimView, Closing, PoolDecision, PoolFacts, PoolRoom, PoolView, PoolWorld, PoolWrite, close_claim, decide_pool};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,6 +15,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::{Amount, MemberId};
+
+/// A claim's number (`#C`; claims have a sequence of their own).
+pub type ClaimId = i64;
 
 /// Whether pledges carry into the next cycle at rollover.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +33,14 @@ impl Renew {
         match self {
             Renew::Auto => "auto",
             Renew::Manual => "manual",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Renew> {
+        match code {
+            "auto" => Some(Renew::Auto),
+            "manual" => Some(Renew::Manual),
+            _ => None,
         }
     }
 }
@@ -252,14 +268,27 @@ impl Vote {
             Vote::No => "no",
         }
     }
+
+    pub fn from_code(code: &str) -> Option<Vote> {
+        match code {
+            "yes" => Some(Vote::Yes),
+            "no" => Some(Vote::No),
+            _ => None,
+        }
+    }
 }
 
 /// One act of voting as the bot saw it, in the order the homeserver delivered them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ballot {
     pub voter: MemberId,
-    /// `None`: the voter redacted their reaction, retracting the vote it cast.
+    /// `None`: a redaction of the event `retracts`, which takes back the vote that event cast
+    /// if it is still the voter's latest (a vote replaced by a later one is gone already).
     pub vote: Option<Vote>,
+    /// The event that cast the vote (a reaction or a `vote` command), or the redaction.
+    pub source: String,
+    /// For a redaction: the event it removes.
+    pub retracts: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -293,7 +322,7 @@ impl Tally {
         closes: DateTime<Utc>,
         ballots: impl IntoIterator<Item = &'a Ballot>,
     ) -> (Tally, Vec<(&'a Ballot, Ignored)>) {
-        let mut votes = BTreeMap::new();
+        let mut votes: BTreeMap<MemberId, (Vote, &str)> = BTreeMap::new();
         let mut ignored = Vec::new();
         for ballot in ballots {
             let why = if &ballot.voter == claimant {
@@ -309,12 +338,20 @@ impl Tally {
                 ignored.push((ballot, why));
                 continue;
             }
-            match ballot.vote {
-                Some(vote) => votes.insert(ballot.voter.clone(), vote),
-                None => votes.remove(&ballot.voter),
-            };
+            match (ballot.vote, ballot.retracts.as_deref()) {
+                (Some(vote), _) => {
+                    votes.insert(ballot.voter.clone(), (vote, ballot.source.as_str()));
+                }
+                (None, Some(removed)) => {
+                    if votes.get(&ballot.voter).is_some_and(|(_, source)| *source == removed) {
+                        votes.remove(&ballot.voter);
+                    }
+                }
+                (None, None) => {}
+            }
         }
         let eligible = eligible.iter().filter(|m| *m != claimant).count();
+        let votes = votes.into_iter().map(|(m, (v, _))| (m, v)).collect();
         (Tally { votes, eligible }, ignored)
     }
 
@@ -361,6 +398,10 @@ impl Verdict {
             Verdict::Rejected => "rejected",
             Verdict::NoQuorum => "no_quorum",
         }
+    }
+
+    pub fn from_code(code: &str) -> Option<Verdict> {
+        [Verdict::Approved, Verdict::Rejected, Verdict::NoQuorum].into_iter().find(|v| v.code() == code)
     }
 }
 
@@ -476,30 +517,46 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 12, 2, 10, minute, 0).unwrap()
     }
 
-    fn ballot(who: &str, vote: Option<Vote>, minute: u32) -> Ballot {
-        Ballot { voter: m(who), vote, at: at(minute) }
+    /// A vote cast by event `$<who><minute>`.
+    fn ballot(who: &str, vote: Vote, minute: u32) -> Ballot {
+        Ballot { voter: m(who), vote: Some(vote), source: format!("${who}{minute}"), retracts: None, at: at(minute) }
+    }
+
+    /// The redaction at `minute` of the vote `who` cast at `cast`.
+    fn redaction(who: &str, cast: u32, minute: u32) -> Ballot {
+        Ballot { voter: m(who), vote: None, source: format!("$r-{who}{minute}"), retracts: Some(format!("${who}{cast}")), at: at(minute) }
     }
 
     #[test]
     fn votes_count_once_per_member_latest_counts_retraction_removes() {
-        let eligible: BTreeSet<MemberId> = ["a", "b", "c", "d"].iter().map(|n| m(n)).collect();
+        let eligible: BTreeSet<MemberId> = ["a", "b", "c", "d", "e"].iter().map(|n| m(n)).collect();
         let ballots = vec![
-            ballot("a", Some(Vote::No), 1),
-            ballot("a", Some(Vote::Yes), 2),
-            ballot("b", Some(Vote::Yes), 3),
-            ballot("b", None, 4),
-            ballot("c", Some(Vote::No), 5),
-            ballot("claimant", Some(Vote::Yes), 6),
-            ballot("stranger", Some(Vote::Yes), 7),
-            ballot("d", Some(Vote::Yes), 31),
+            ballot("a", Vote::No, 1),
+            ballot("a", Vote::Yes, 2),
+            // Redacting the replaced 👎 leaves the 👍 that replaced it.
+            redaction("a", 1, 3),
+            ballot("b", Vote::Yes, 3),
+            redaction("b", 3, 4),
+            ballot("c", Vote::No, 5),
+            ballot("claimant", Vote::Yes, 6),
+            ballot("stranger", Vote::Yes, 7),
+            ballot("e", Vote::Yes, 8),
+            ballot("d", Vote::Yes, 31),
+            // After the window: neither the vote nor its redaction counts.
+            redaction("e", 8, 32),
         ];
         let (tally, ignored) = Tally::count(&m("claimant"), &eligible, at(30), &ballots);
-        assert_eq!(tally.votes, BTreeMap::from([(m("a"), Vote::Yes), (m("c"), Vote::No)]));
-        assert_eq!((tally.yes(), tally.no(), tally.eligible), (1, 1, 4));
+        assert_eq!(tally.votes, BTreeMap::from([(m("a"), Vote::Yes), (m("c"), Vote::No), (m("e"), Vote::Yes)]));
+        assert_eq!((tally.yes(), tally.no(), tally.eligible), (2, 1, 5));
         let why: Vec<(&str, Ignored)> = ignored.iter().map(|(b, w)| (b.voter.as_str(), *w)).collect();
         assert_eq!(
             why,
-            vec![("@claimant:example.org", Ignored::Claimant), ("@stranger:example.org", Ignored::NotEligible), ("@d:example.org", Ignored::Late)]
+            vec![
+                ("@claimant:example.org", Ignored::Claimant),
+                ("@stranger:example.org", Ignored::NotEligible),
+                ("@d:example.org", Ignored::Late),
+                ("@e:example.org", Ignored::Late)
+            ]
         );
     }
 
