@@ -19,6 +19,9 @@ const RULES: &str = "name, events, min_pledge_cents, max_pledge_cents, max_claim
 type ClaimRow = (i64, String, String, String, i64, String, String, Option<String>, Option<i64>, i64, i64, Option<i64>);
 const CLAIM: &str = "id, room_id, claimant, event, amount_cents, description, state, verdict, covered_cents, opened_ms, closes_ms, decided_ms";
 
+/// member and amount rows: pledges, charges.
+type Amounts = Vec<(String, i64)>;
+
 /// voter, vote, source, retracts, at.
 type BallotRow = (String, Option<String>, String, Option<String>, i64);
 
@@ -130,14 +133,14 @@ impl Tx {
              AND state IN ('open', 'paid')";
         let voting_sql = format!("SELECT {CLAIM} FROM claims WHERE room_id = $1 AND state = 'voting' ORDER BY id");
         let auto = rules.renew == Renew::Auto;
-        let (pledges, charged, overdue, voting): (Vec<(String, i64)>, Vec<(String, i64)>, Vec<String>, Vec<ClaimRow>) = on_backend!(&mut self.tx, tx => {
+        let (pledges, charged, overdue, voting): (Amounts, Amounts, Vec<String>, Vec<ClaimRow>) = on_backend!(&mut self.tx, tx => {
             let pledges = sqlx::query_as(PLEDGES).bind(room_id).bind(start).bind(auto).fetch_all(&mut **tx).await?;
             let charged = sqlx::query_as(CHARGED).bind(room_id).bind(start).fetch_all(&mut **tx).await?;
             let overdue = sqlx::query_scalar(OVERDUE).bind(room_id).fetch_all(&mut **tx).await?;
             let voting = sqlx::query_as(sqlx::AssertSqlSafe(voting_sql.as_str())).bind(room_id).fetch_all(&mut **tx).await?;
             (pledges, charged, overdue, voting)
         });
-        let amounts = |rows: Vec<(String, i64)>| -> Result<BTreeMap<MemberId, Amount>> {
+        let amounts = |rows: Amounts| -> Result<BTreeMap<MemberId, Amount>> {
             rows.into_iter().map(|(m, c)| Ok((member(&m)?, Amount::from_stored_cents(c)))).collect()
         };
         let mut claims = Vec::with_capacity(voting.len());

@@ -161,7 +161,7 @@ async fn a_claim_voted_by_reactions_becomes_obligations_shared_by_pledge() {
     let pool = p.show().await;
     let shown = claim_of(&pool, c);
     assert_eq!((&shown["yes"], &shown["no"], &shown["state"]), (&json!(3), &json!(0), &json!("voting")));
-    assert_eq!(pool["reserve"], "200.00", "500 pledged, 150 asked, the claimant's own 100 not counted: {pool:#}");
+    assert_eq!(pool["reserve"], "350.00", "500 available, 150 asked by the claim being voted on: {pool:#}");
 
     // The window closes (the deadlines job): approved; T = 200 + 100 + 100, A = 150.
     let run = p.run("deadlines", Utc::now() + Duration::hours(3)).await;
