@@ -67,13 +67,15 @@ impl Pipeline {
     }
 
     /// Reminders (SPEC §4): daily, each giver of an open obligation to a running red collection
-    /// hears of it, and its recipient of the fulfilments reported and not yet confirmed; from
+    /// or of an approved pool claim hears of it, and its recipient of the fulfilments reported
+    /// and not yet confirmed; from
     /// three days before the end of the month, once per cycle, the same for every other open
     /// obligation. One digest per member and run.
     pub async fn run_reminders(&self, as_of: DateTime<Utc>) -> Result<JobReport, StoreError> {
         let tz = self.settings().timezone;
         let mut tx = self.store().begin().await?;
-        let daily = tx.reminders(Reminding::RedCollections, as_of).await?;
+        let mut daily = tx.reminders(Reminding::RedCollections, as_of).await?;
+        daily.extend(tx.reminders(Reminding::PoolObligations, as_of).await?);
         let mut reminded = daily.len() as u64;
         let day = as_of.with_timezone(&tz).format("%Y-%m-%d");
         let mut messages = self.queue_digests(&mut tx, Job::Reminders, &format!("reminders\u{0}day\u{0}{day}"), daily, as_of).await?;

@@ -23,6 +23,9 @@ pub enum Reminding {
     MonthEnd,
     /// Those in favour of members whose red collection is running (the daily reminder).
     RedCollections,
+    /// The obligations of approved pool claims, due within the pool's `pay_days` (the daily
+    /// reminder).
+    PoolObligations,
 }
 
 fn marking(marked: Marked, (id, giver, recipient, amount_cents, due_ms, _): Row) -> Result<Marking> {
@@ -95,13 +98,18 @@ impl Tx {
     pub async fn reminders(&mut self, which: Reminding, now: DateTime<Utc>) -> Result<Vec<Marking>> {
         const MONTH_END: &str = "SELECT r.id, r.giver, r.recipient, r.amount_cents, r.due_ms, r.state FROM records r \
              WHERE r.kind = 'obligation' AND r.state IN ('open', 'paid') AND NOT EXISTS (SELECT 1 FROM members m \
-             WHERE m.user_id = r.recipient AND m.status = 'red' AND m.deadline_ms > $1) ORDER BY r.id";
+             WHERE m.user_id = r.recipient AND m.status = 'red' AND m.deadline_ms > $1) \
+             AND NOT EXISTS (SELECT 1 FROM pools p WHERE p.room_id = r.room_id) ORDER BY r.id";
+        const POOLS: &str = "SELECT r.id, r.giver, r.recipient, r.amount_cents, r.due_ms, r.state FROM records r \
+             JOIN pools p ON p.room_id = r.room_id WHERE r.kind = 'obligation' AND r.state IN ('open', 'paid') ORDER BY r.id";
         const RED: &str = "SELECT r.id, r.giver, r.recipient, r.amount_cents, r.due_ms, r.state FROM records r \
              JOIN members m ON m.user_id = r.recipient \
-             WHERE m.status = 'red' AND m.deadline_ms > $1 AND r.kind = 'obligation' AND r.state IN ('open', 'paid') ORDER BY r.id";
+             WHERE m.status = 'red' AND m.deadline_ms > $1 AND r.kind = 'obligation' AND r.state IN ('open', 'paid') \
+             AND NOT EXISTS (SELECT 1 FROM pools p WHERE p.room_id = r.room_id) ORDER BY r.id";
         let rows: Vec<Row> = match which {
             Reminding::MonthEnd => on_backend!(&mut self.tx, tx => sqlx::query_as(MONTH_END).bind(millis(now)).fetch_all(&mut **tx).await?),
             Reminding::RedCollections => on_backend!(&mut self.tx, tx => sqlx::query_as(RED).bind(millis(now)).fetch_all(&mut **tx).await?),
+            Reminding::PoolObligations => on_backend!(&mut self.tx, tx => sqlx::query_as(POOLS).fetch_all(&mut **tx).await?),
         };
         rows.into_iter()
             .map(|row| {

@@ -884,6 +884,11 @@ async fn pools_keep_rules_pledges_claims_and_ballots(store: &Store) {
     tx.insert_record(&owed).await.unwrap();
     let pool = tx.pool(ROOM, start).await.unwrap().unwrap();
     assert_eq!(pool.charged.get(&member("bob")), Some(&cents(2_000)));
+    // Reminded daily while open, and not again at the month's end.
+    let reminded = tx.reminders(exodus_storage::Reminding::PoolObligations, now()).await.unwrap();
+    assert_eq!(reminded.iter().map(|m| (m.id, m.giver.clone())).collect::<Vec<_>>(), vec![(owed.id, member("bob"))]);
+    let monthly = tx.reminders(exodus_storage::Reminding::MonthEnd, now()).await.unwrap();
+    assert!(monthly.iter().all(|m| m.id != owed.id), "{monthly:?}");
     assert!(pool.voting.is_empty());
     assert_eq!(tx.exclude_overdue_pool_members().await.unwrap(), vec![]);
     owed.overdue = true;

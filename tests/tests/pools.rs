@@ -184,8 +184,22 @@ async fn a_claim_voted_by_reactions_becomes_obligations_shared_by_pledge() {
     p.founder.command(&p.room, &format!("!confirm #{o}")).await.unwrap().assert_ok("confirm");
     let pool = p.show().await;
     assert_eq!((&pool["paid"], &pool["available"], &pool["total"]), (&json!("150.00"), &json!("350.00"), &json!("500.00")), "{pool:#}");
-    // Voting on a decided claim is refused; a reaction on it is ignored.
+    // Voting on a decided claim is refused.
     bob.command(&p.room, &format!("!vote #{c} no")).await.unwrap().assert_error("invalid_state");
+
+    // Daily reminders for the open shares (carol's and dave's), within pay_days.
+    let reminders = p.run("reminders", Utc::now() + Duration::hours(4)).await;
+    assert_eq!(reminders["reminded"], 2, "{reminders:#}");
+    p.dm_notice(&dave, "dave's reminder", |r| r["notice"].is_null() && r["reminders"].as_array().is_some_and(|a| !a.is_empty())).await;
+    // The rollover carries the pledges of a pool renewing automatically; the shares left unpaid
+    // past pay_days are overdue, and their givers are excluded.
+    let next_month = {
+        let now = Utc::now();
+        let first = chrono::NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap() + chrono::Months::new(1);
+        first.and_hms_opt(0, 5, 0).unwrap().and_utc().max(now + Duration::days(9))
+    };
+    let run = p.run("rollover", next_month).await;
+    assert_eq!((&run["pledges_carried"], &run["pledges_lapsed"], &run["pool_members_excluded"]), (&json!(4), &json!(0), &json!(2)), "{run:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
