@@ -92,7 +92,9 @@ impl Pipeline {
     /// Deadlines (SPEC §4, §3.2, §3.3): a red collection whose deadline passed returns its owner
     /// to the status before (announced to the owner and in the circle; open obligations stay
     /// payable), obligations past due become overdue (a digest to each party), vote windows
-    /// that closed are decided, and members with an overdue pool obligation are excluded.
+    /// that closed are decided, members with an overdue pool obligation are excluded, and
+    /// initiatives past their deadline unfunded lapse (SPEC §3.4; the other cards show the days
+    /// left).
     pub async fn run_deadlines(&self, as_of: DateTime<Utc>) -> Result<JobReport, StoreError> {
         let tz = self.settings().timezone;
         let cycle_start = Cycle::of(as_of, &tz).start(&tz);
@@ -127,6 +129,9 @@ impl Pipeline {
         let pools = self.pool_deadlines(&mut tx, as_of).await?;
         counts.extend(pools.counts);
         messages.extend(pools.messages);
+        let initiatives = self.initiative_deadlines(&mut tx, as_of).await?;
+        counts.extend(initiatives.counts);
+        messages.extend(initiatives.messages);
         let mut sent = tx.enqueue_all(&messages, as_of).await?;
         sent += self.queue_digests(&mut tx, Job::Deadlines, &format!("deadlines\u{0}{}", as_of.timestamp_millis()), overdue, as_of).await?;
         tx.commit().await?;

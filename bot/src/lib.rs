@@ -4,6 +4,7 @@
 pub mod classify;
 pub mod config;
 pub mod http;
+pub mod initiatives;
 pub mod jobs;
 pub mod matrix;
 pub mod metrics;

@@ -17,6 +17,7 @@ use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
 
 use crate::metrics::Metrics;
+use crate::initiatives::ACTION_EDIT;
 use crate::pipeline::{ACTION_CREATE_CIRCLE, ACTION_INVITE};
 
 /// A message that failed this many times with a permanent error (4xx other than 429) is given up.
@@ -140,8 +141,14 @@ impl Outbox {
         match message.event_type.as_str() {
             ACTION_CREATE_CIRCLE => return self.create_circle(&message.content).await,
             ACTION_INVITE => return self.invite(message).await,
+            ACTION_EDIT => return self.edit(message).await,
             _ => {}
         }
+        self.send_message(message).await
+    }
+
+    /// Sends a message or state-less event as it is.
+    async fn send_message(&self, message: &exodus_storage::OutboxMessage) -> Result<String, SendError> {
         let room = match &message.target {
             Target::Room(room_id) => {
                 let room_id = RoomId::parse(room_id).map_err(|e| SendError::Permanent(e.to_string()))?;
@@ -163,6 +170,29 @@ impl Outbox {
             .await
             .map_err(classify)?;
         Ok(response.response.event_id.to_string())
+    }
+
+    /// An edit of an earlier message of the bot's (an initiative's card, SPEC §3.4), found by
+    /// its tag: `m.replace` with the new content. The message it edits was queued before it, so
+    /// it is sent by now; if it never could be, neither can the edit.
+    async fn edit(&self, message: &exodus_storage::OutboxMessage) -> Result<String, SendError> {
+        let Target::Room(room_id) = &message.target else { return Err(SendError::Permanent("an edit goes to a room".into())) };
+        let tag = message.content["tag"].as_str().unwrap_or_default();
+        let original = self.store.tagged_event(room_id, tag).await.map_err(|e| SendError::Transient(e.to_string()))?;
+        let Some(original) = original else { return Err(SendError::Permanent(format!("no sent message tagged {tag} to edit"))) };
+        let new_content = &message.content["new_content"];
+        let star = |key: &str| format!("* {}", new_content[key].as_str().unwrap_or_default());
+        let content = serde_json::json!({
+            "msgtype": new_content["msgtype"],
+            "body": star("body"),
+            "format": new_content["format"],
+            "formatted_body": star("formatted_body"),
+            "m.new_content": new_content,
+            "m.relates_to": { "rel_type": "m.replace", "event_id": original },
+            "m.mentions": {},
+        });
+        let edit = exodus_storage::OutboxMessage { event_type: "m.room.message".into(), content, ..message.clone() };
+        self.send_message(&edit).await
     }
 
     /// `circle open` from a DM: an encrypted room "Circle of <owner>", the owner invited with

@@ -330,6 +330,7 @@ impl Pipeline {
                     false
                 }
                 Ok(cmd) if cmd.is_pool() => self.pool_command(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?,
+                Ok(cmd) if cmd.is_initiative() => self.initiative_command(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?,
                 Ok(cmd) if cmd.is_ledger() => self.ledger(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?,
                 Ok(Command::Admin(_)) => match &pre.admin {
                     Some(Ok(reply)) => {
@@ -421,6 +422,9 @@ impl Pipeline {
         }
         if cmd.is_pool() {
             return self.prefetch_pool(cmd, incoming, rooms).await;
+        }
+        if cmd.is_initiative() {
+            return self.prefetch_initiative(cmd, incoming, rooms).await;
         }
         pre.circle_room = match cmd.record_id() {
             Some(id) => self.store.record_room(id).await?,
@@ -620,6 +624,10 @@ impl Pipeline {
             Some(r) if circle.is_none() => tx.is_pool_room(&r.room_id).await?,
             _ => false,
         };
+        let record_initiative = match &record {
+            Some(r) if circle.is_none() => tx.record_initiative(r.id).await?,
+            _ => None,
+        };
         let own_circle = tx.circle_room_of(&incoming.sender).await?;
         let own_records = match cmd {
             Command::Mine => tx.member_records(&incoming.sender, true, 200).await?,
@@ -650,6 +658,7 @@ impl Pipeline {
             record: record.as_ref(),
             circle: circle.as_ref(),
             record_in_pool,
+            record_initiative,
             joined_circle,
             own_circle: own_circle.as_deref(),
             mentions: &incoming.mentions,
@@ -694,6 +703,11 @@ impl Pipeline {
         let reply = self.reply_content(cmd.name(), &decision.reply, lang, incoming);
         queue.push(Target::Room(incoming.event.room_id.clone()), "m.room.message", reply, tag);
         self.queue_notices(tx, queue, cmd.name(), &decision.notices).await?;
+        if let Some(initiative) = record_initiative
+            && decision.writes.iter().any(|w| matches!(w, Write::Update(_)))
+        {
+            self.backing_changed(tx, queue, initiative, now).await?;
+        }
         Ok(true)
     }
 
@@ -768,6 +782,7 @@ impl Pipeline {
             }
         }
         self.pool_member_left(&mut tx, &mut queue, &event.room_id, member).await?;
+        self.initiative_member_left(&mut tx, &mut queue, &event.room_id, member, now).await?;
         tx.enqueue_all(&queue.messages, now).await?;
         tx.commit().await?;
         Ok(true)

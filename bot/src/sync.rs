@@ -328,6 +328,26 @@ impl Syncer {
                     // message is a vote (SPEC §3, V3). A reaction to anything else is no command.
                     let up = thumbs_up;
                     let tag = self.pipeline.store().sent_message_tag(&target).await.map_err(|e| Stop::Failed(e.to_string()))?;
+                    // 👍 on an initiative's card is interest, not a command (SPEC §3.4).
+                    let card = tag.as_deref().and_then(|t| t.strip_prefix("initiative:")).and_then(|id| id.parse::<i64>().ok());
+                    if let (Some(initiative), true, Some(sender)) = (card, up, MemberId::parse(&sender)) {
+                        self.run_pending(&room_id, &mut pending, &mut progress).await?;
+                        let sender_joined = joined(room, &sender).await.map_err(Stop::Failed)?;
+                        let change = crate::initiatives::Interest::Shown { initiative, sender_joined };
+                        match self.pipeline.initiative_interest(&event_ref, &sender, change, Utc::now()).await {
+                            Ok(claimed) => {
+                                progress.cursor_written = claimed;
+                                self.outbox_wake.notify_one();
+                            }
+                            Err(e) => {
+                                error!(%event_id, error = %e, "event not handled; will retry from the cursor");
+                                self.flush_cursor(&room_id, progress.last.as_ref(), progress.cursor_written).await?;
+                                return Err(Stop::Failed(e.to_string()));
+                            }
+                        }
+                        progress.last = Some(Cursor { event_id: event_ref.event_id.clone(), origin_ts });
+                        continue;
+                    }
                     let body = match tag.as_deref() {
                         Some(t) if up && t.starts_with("paid:") => t.strip_prefix("paid:").map(|id| format!("{}confirm #{id}", self.prefix)),
                         Some(t) if t.starts_with("claim:") => {
@@ -363,6 +383,26 @@ impl Syncer {
                                     self.flush_cursor(&room_id, progress.last.as_ref(), progress.cursor_written).await?;
                                     return Err(Stop::Failed(e.to_string()));
                                 }
+                            }
+                        }
+                        (None, Some(sender)) => {
+                            // Redacting a 👍 on an initiative's card withdraws the interest it showed.
+                            let interest = self.pipeline.store().interest_of(&redacts).await.map_err(|e| Stop::Failed(e.to_string()))?;
+                            if interest.is_some() {
+                                let change = crate::initiatives::Interest::Withdrawn { redacts: &redacts };
+                                match self.pipeline.initiative_interest(&event_ref, &sender, change, Utc::now()).await {
+                                    Ok(claimed) => {
+                                        progress.cursor_written = claimed;
+                                        self.outbox_wake.notify_one();
+                                    }
+                                    Err(e) => {
+                                        error!(%event_id, error = %e, "event not handled; will retry from the cursor");
+                                        self.flush_cursor(&room_id, progress.last.as_ref(), progress.cursor_written).await?;
+                                        return Err(Stop::Failed(e.to_string()));
+                                    }
+                                }
+                            } else {
+                                progress.cursor_written = false;
                             }
                         }
                         _ => progress.cursor_written = false,

@@ -259,3 +259,51 @@ err-no-claim = There is no claim #{ $id } that you can see.
 err-claim-wrong-room = Claim #{ $id } belongs to another pool: vote there or in our direct chat.
 err-claim-closed = The vote on claim #{ $id } is closed.
 err-own-claim = You cannot vote on your own claim.
+
+## Initiatives (SPEC §3.4)
+help-propose = propose an initiative in this room: a goal, a deadline in days and a title; it goes ahead only if backing reaches the goal
+help-back = back an initiative with an intention (again: change it); withdraw it with withdraw #N
+help-initiative = show an initiative, or (its proposer) change its goal while it is active
+help-initiatives = the active initiatives of this room
+err-initiative-days = “{ $word }” is not a number of days from 1 to { $max }.
+err-no-initiative = There is no initiative #{ $id } that you can see.
+err-initiative-wrong-room = Initiative #{ $id } lives in another room: use it there or in our direct chat.
+err-initiative-in-dm = An initiative lives in a room whose members see and back it: propose it in such a room, not in our direct chat.
+err-initiative-circle-room = This room is a circle: its ledger is the circle's. Propose the initiative in a room of its own.
+err-initiative-pool-room = This room is a pool: its ledger is the pool's. Propose the initiative in a room of its own.
+err-initiatives-in-room = Send this in the room whose initiatives you want to see.
+err-initiative-funded = Initiative #{ $id } is already funded: its backings are obligations now.
+err-initiative-lapsed = Initiative #{ $id } has lapsed: its backings were cancelled.
+err-initiative-ended = Initiative #{ $id } reached its deadline: it can no longer be backed or changed.
+err-own-initiative = You proposed initiative #{ $id }: it is backed by the others.
+err-not-the-proposer = Only the proposer of initiative #{ $id } can change its goal.
+err-backing-use-back = #{ $id } backs an initiative: change it with back #I <amount>; it becomes an obligation when the initiative is funded.
+initiative-card-title = 💡 Initiative #{ $id }: “{ $title }”, proposed by { $proposer }
+initiative-card-figures = 🎯 goal { $goal } { $unit } · ❤️ backing { $backing } { $unit } from { $backers ->
+    [one] 1 backer
+   *[other] { $backers } backers
+} · 🙏 still needed { $remaining } { $unit }
+initiative-card-active = ⏳ { $days ->
+    [one] 1 day
+   *[other] { $days } days
+} left (until { $deadline }) · 👍 { $interest } interested. Back it with { $prefix }back #{ $id } <amount>; a 👍 on this message shows interest and binds nobody.
+initiative-card-funded = ✅ Funded: every backing is now an obligation to { $proposer }, due { $due }.
+initiative-card-lapsed = ⌛ Lapsed: the goal was not reached by the deadline; every backing was cancelled.
+initiative-shown = Initiative #{ $id }:
+initiative-backed = ❤️ #{ $id }: you back initiative #{ $initiative } with { $amount } { $unit } (an intention: withdraw it with withdraw #{ $id } while the initiative is active).
+initiative-backed-funded = 🤝 #{ $id }: your { $amount } { $unit } funded initiative #{ $initiative }: it is an obligation now.
+initiatives-title = Active initiatives in this room:
+initiatives-none = No active initiative in this room. Propose one with { $prefix }propose <goal> <days> <title>.
+initiatives-line = #{ $id } “{ $title }”: { $backing } of { $goal } { $unit }, { $backers ->
+    [one] 1 backer
+   *[other] { $backers } backers
+}, { $days ->
+    [one] 1 day
+   *[other] { $days } days
+} left
+notice-initiative-backed = ❤️ { $giver } backs your initiative #{ $initiative } “{ $title }” with { $amount } { $unit } (#{ $id }).
+notice-initiative-funded-backer = 🤝 Initiative #{ $initiative } “{ $title }” is funded: your backing #{ $id } of { $amount } { $unit } is now an obligation to { $proposer }, due { $due }. Report it with { $prefix }paid #{ $id } once given.
+notice-initiative-funded = ✅ Initiative #{ $initiative } “{ $title }” is funded: its backers owe { $proposer } what they pledged.
+notice-initiative-lapsed-backer = ⌛ Initiative #{ $initiative } “{ $title }” lapsed without reaching its goal: your backing #{ $id } of { $amount } { $unit } is cancelled.
+notice-initiative-lapsed = ⌛ Initiative #{ $initiative } “{ $title }” lapsed without reaching its goal: every backing is cancelled.
+notice-initiative-left = { $giver } left this room: their backing #{ $id } of { $amount } { $unit } of initiative #{ $initiative } “{ $title }” is withdrawn.

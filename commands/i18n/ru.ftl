@@ -268,3 +268,46 @@ err-no-claim = Заявки #{ $id }, которую вы можете виде�
 err-claim-wrong-room = Заявка #{ $id } относится к другому пулу: голосуйте там или в нашем личном чате.
 err-claim-closed = Голосование по заявке #{ $id } закрыто.
 err-own-claim = Нельзя голосовать по своей заявке.
+
+## Инициативы (SPEC §3.4)
+help-propose = предложить инициативу в этой комнате: цель, срок в днях и название; она состоится, только если поддержка достигнет цели
+help-back = поддержать инициативу намерением (повторно — изменить); отозвать — withdraw #N
+help-initiative = показать инициативу или (автору) изменить её цель, пока она активна
+help-initiatives = активные инициативы этой комнаты
+err-initiative-days = «{ $word }» — не число дней от 1 до { $max }.
+err-no-initiative = Инициативы #{ $id }, которую вы можете видеть, нет.
+err-initiative-wrong-room = Инициатива #{ $id } живёт в другой комнате: используйте её там или в нашем личном чате.
+err-initiative-in-dm = Инициатива живёт в комнате, участники которой видят и поддерживают её: предложите её в такой комнате, а не в личном чате.
+err-initiative-circle-room = Эта комната — круг, и её учёт — учёт круга. Предложите инициативу в отдельной комнате.
+err-initiative-pool-room = Эта комната — пул, и её учёт — учёт пула. Предложите инициативу в отдельной комнате.
+err-initiatives-in-room = Отправьте это в комнате, инициативы которой хотите увидеть.
+err-initiative-funded = Инициатива #{ $id } уже собрана: её поддержка теперь обязательства.
+err-initiative-lapsed = Инициатива #{ $id } не состоялась: её поддержка отменена.
+err-initiative-ended = Срок инициативы #{ $id } истёк: её больше нельзя поддержать или изменить.
+err-own-initiative = Инициативу #{ $id } предложили вы: её поддерживают другие.
+err-not-the-proposer = Изменить цель инициативы #{ $id } может только её автор.
+err-backing-use-back = #{ $id } — поддержка инициативы: изменить её можно командой back #I <сумма>; обязательством она станет, когда инициатива будет собрана.
+initiative-card-title = 💡 Инициатива #{ $id }: «{ $title }», автор { $proposer }
+initiative-card-figures = 🎯 цель { $goal } { $unit } · ❤️ поддержка { $backing } { $unit } от { $backers ->
+    [one] { $backers } участника
+   *[other] { $backers } участников
+} · 🙏 ещё нужно { $remaining } { $unit }
+initiative-card-active = ⏳ осталось { $days ->
+    [one] { $days } день
+    [few] { $days } дня
+   *[other] { $days } дней
+} (до { $deadline }) · 👍 интерес: { $interest }. Поддержать: { $prefix }back #{ $id } <сумма>; 👍 на этом сообщении показывает интерес и ни к чему не обязывает.
+initiative-card-funded = ✅ Собрана: вся поддержка теперь обязательства перед { $proposer }, срок { $due }.
+initiative-card-lapsed = ⌛ Не состоялась: цель не достигнута к сроку; вся поддержка отменена.
+initiative-shown = Инициатива #{ $id }:
+initiative-backed = ❤️ #{ $id }: вы поддерживаете инициативу #{ $initiative } суммой { $amount } { $unit } (намерение: пока инициатива активна, его можно отозвать — withdraw #{ $id }).
+initiative-backed-funded = 🤝 #{ $id }: ваши { $amount } { $unit } собрали инициативу #{ $initiative }: теперь это обязательство.
+initiatives-title = Активные инициативы этой комнаты:
+initiatives-none = В этой комнате нет активных инициатив. Предложить: { $prefix }propose <цель> <дни> <название>.
+initiatives-line = #{ $id } «{ $title }»: { $backing } из { $goal } { $unit }, участников: { $backers }, дней осталось: { $days }
+notice-initiative-backed = ❤️ { $giver } поддерживает вашу инициативу #{ $initiative } «{ $title }» суммой { $amount } { $unit } (#{ $id }).
+notice-initiative-funded-backer = 🤝 Инициатива #{ $initiative } «{ $title }» собрана: ваша поддержка #{ $id } на { $amount } { $unit } теперь обязательство перед { $proposer }, срок { $due }. Когда передадите, сообщите: { $prefix }paid #{ $id }.
+notice-initiative-funded = ✅ Инициатива #{ $initiative } «{ $title }» собрана: участники должны { $proposer } обещанное.
+notice-initiative-lapsed-backer = ⌛ Инициатива #{ $initiative } «{ $title }» не достигла цели: ваша поддержка #{ $id } на { $amount } { $unit } отменена.
+notice-initiative-lapsed = ⌛ Инициатива #{ $initiative } «{ $title }» не достигла цели: вся поддержка отменена.
+notice-initiative-left = { $giver } покинул(а) комнату: поддержка #{ $id } на { $amount } { $unit } инициативы #{ $initiative } «{ $title }» отозвана.

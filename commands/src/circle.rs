@@ -73,6 +73,9 @@ pub struct World<'a> {
     /// The named record belongs to a pool (an approved claim's obligation): it has no circle,
     /// and is paid, confirmed and forgiven as any obligation.
     pub record_in_pool: bool,
+    /// The named record backs this initiative: it has no circle either; it is withdrawn, and once
+    /// the initiative is funded paid, confirmed and forgiven, as any other.
+    pub record_initiative: Option<crate::initiative::InitiativeId>,
     /// The sender is joined to the concerned circle's room now, as the homeserver reports it
     /// (V2); `false` also when that could not be established.
     pub joined_circle: bool,
@@ -191,6 +194,9 @@ fn room_circle<'a>(w: &'a World<'_>) -> Result<&'a CircleFacts, CommandError> {
 fn named<'a>(id: ledger::RecordId, w: &'a World<'_>) -> Result<(&'a Record, &'a CircleFacts), CommandError> {
     match named_any(id, w)? {
         (record, Some(circle)) => Ok((record, circle)),
+        (record, None) if w.record_initiative.is_some() && record.kind == Kind::Intention => {
+            Err(CommandError::new(ErrorCode::InvalidState, Text::new("err-backing-use-back").num("id", id)))
+        }
         (_, None) => Err(CommandError::new(ErrorCode::NotFound, Text::new("err-no-record").num("id", id))),
     }
 }
@@ -203,7 +209,7 @@ fn named_any<'a>(id: ledger::RecordId, w: &'a World<'_>) -> Result<(&'a Record, 
     let Some(record) = w.record else { return Err(not_found()) };
     let circle = match w.circle {
         Some(circle) if circle.room_id == record.room_id => Some(circle),
-        _ if w.record_in_pool => None,
+        _ if w.record_in_pool || w.record_initiative.is_some() => None,
         _ => return Err(not_found()),
     };
     if record.id != id {

@@ -10,6 +10,7 @@ pub mod command;
 pub mod cycle;
 pub mod error;
 pub mod ids;
+pub mod initiative;
 pub mod ledger;
 pub mod lexer;
 pub mod network;

@@ -156,6 +156,15 @@ pub enum Reply {
     /// A claim opened or decided (`what`: `claim-opened`, `claim-decided`), to the pool's room or
     /// a member of it.
     ClaimNoticed { what: &'static str, view: crate::pool::ClaimView },
+    /// `propose` (the initiative's card, kept up to date by edits), `back` (with the sender's
+    /// backing), `initiative #I` and `initiative #I goal` (V1: only into the initiative's room or
+    /// the DM of a member joined to it).
+    Initiative { command: &'static str, view: crate::initiative::InitiativeView, backing: Option<Record> },
+    /// `initiatives`: the room's active initiatives.
+    Initiatives(Vec<crate::initiative::InitiativeView>),
+    /// An initiative was backed (to the proposer), funded or lapsed (to each backer with their
+    /// own record, to the proposer and to the room).
+    InitiativeNoticed { what: &'static str, view: crate::initiative::InitiativeView, record: Option<Record> },
 }
 
 /// What travels through a member's network when they ask for help (SPEC §2: the request is not

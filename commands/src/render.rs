@@ -426,6 +426,66 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             lines.extend(claim_lines(view, style));
             lines
         }
+        Reply::Initiative { command, view, backing } => {
+            initiative_fields(view, &mut result);
+            let mut lines = Vec::new();
+            if let Some(r) = backing {
+                result["id"] = json!(r.id);
+                result["kind"] = json!(r.kind);
+                result["initiative"] = json!(view.initiative.id);
+                result["amount"] = json!(r.amount);
+                result["record_state"] = json!(r.shown_state());
+                lines.push(Line::Plain(t(Text::new(if r.kind == Kind::Obligation { "initiative-backed-funded" } else { "initiative-backed" })
+                    .num("id", r.id)
+                    .num("initiative", view.initiative.id)
+                    .arg("amount", r.amount)
+                    .arg("unit", style.unit))));
+            } else if *command == "initiative" && view.initiative.state == crate::initiative::InitiativeState::Active {
+                lines.push(Line::Plain(t(Text::new("initiative-shown").num("id", view.initiative.id))));
+            }
+            lines.extend(initiative_lines(view, style));
+            lines
+        }
+        Reply::Initiatives(views) => {
+            result["initiatives"] = views
+                .iter()
+                .map(|v| {
+                    let mut item = json!({});
+                    initiative_fields(v, &mut item);
+                    item
+                })
+                .collect();
+            let mut lines = vec![Line::Plain(t(Text::new(if views.is_empty() { "initiatives-none" } else { "initiatives-title" }).arg("prefix", style.prefix)))];
+            for v in views {
+                lines.push(Line::Plain(initiative_summary(v, style)));
+            }
+            lines
+        }
+        Reply::InitiativeNoticed { what, view, record } => {
+            initiative_fields(view, &mut result);
+            result["notice"] = json!(what);
+            let i = &view.initiative;
+            let mut head = Text::new(match (*what, record.is_some()) {
+                ("backed", _) => "notice-initiative-backed",
+                ("left", _) => "notice-initiative-left",
+                ("funded", true) => "notice-initiative-funded-backer",
+                ("funded", false) => "notice-initiative-funded",
+                (_, true) => "notice-initiative-lapsed-backer",
+                _ => "notice-initiative-lapsed",
+            })
+            .num("initiative", i.id)
+            .arg("title", &i.title)
+            .arg("proposer", i.proposer.as_str())
+            .arg("prefix", style.prefix)
+            .arg("unit", style.unit);
+            if let Some(r) = record {
+                result["record"] = record_json(r);
+                head = head.num("id", r.id).arg("amount", r.amount).arg("giver", r.giver.as_str()).arg("due", r.due.map(|d| date(d, style)).unwrap_or_default());
+            }
+            let mut lines = vec![Line::Plain(t(head))];
+            lines.extend(initiative_lines(view, style));
+            lines
+        }
         Reply::ClaimNoticed { what, view } => {
             result["notice"] = json!(what);
             claim_fields(view, &mut result);
@@ -439,6 +499,70 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
         }
     };
     finish(lines, result)
+}
+
+/// SPEC §3 `initiative` fields: `goal`, `backing`, `backers`, `state`, `deadline`, and the rest a
+/// card shows.
+fn initiative_fields(view: &crate::initiative::InitiativeView, result: &mut Value) {
+    let i = &view.initiative;
+    result["kind"] = json!("initiative");
+    result["id"] = json!(i.id);
+    result["title"] = json!(i.title);
+    result["proposer"] = json!(i.proposer);
+    result["goal"] = json!(i.goal);
+    result["backing"] = json!(view.backing);
+    result["backers"] = json!(view.backers);
+    result["remaining"] = json!(view.remaining);
+    result["state"] = json!(i.state.code());
+    result["deadline"] = json!(rfc3339(i.deadline));
+    result["days_left"] = json!(view.days_left);
+    result["interest"] = json!(view.interest);
+    result["due"] = json!(view.due.map(rfc3339));
+}
+
+/// An initiative's card: title, goal, backing and what it lacks, days left, interest, and how
+/// to back it (or how it ended).
+fn initiative_lines(view: &crate::initiative::InitiativeView, style: &Style<'_>) -> Vec<Line> {
+    use crate::initiative::InitiativeState;
+    let t = |text: Text| tr(style.lang, &text);
+    let i = &view.initiative;
+    let mut lines = vec![
+        Line::Plain(t(Text::new("initiative-card-title").num("id", i.id).arg("title", &i.title).arg("proposer", i.proposer.as_str()))),
+        Line::Plain(t(Text::new("initiative-card-figures")
+            .arg("goal", i.goal)
+            .arg("backing", view.backing)
+            .num("backers", view.backers as i64)
+            .arg("remaining", view.remaining)
+            .arg("unit", style.unit))),
+    ];
+    let last = match i.state {
+        InitiativeState::Active => Text::new("initiative-card-active")
+            .num("days", view.days_left)
+            .arg("deadline", date(i.deadline, style))
+            .num("interest", view.interest as i64)
+            .num("id", i.id)
+            .arg("prefix", style.prefix),
+        InitiativeState::Funded => Text::new("initiative-card-funded").arg("proposer", i.proposer.as_str()).arg("due", view.due.map(|d| date(d, style)).unwrap_or_default()),
+        InitiativeState::Lapsed => Text::new("initiative-card-lapsed"),
+    };
+    lines.push(Line::Plain(t(last)));
+    lines
+}
+
+/// One line of `initiatives`.
+fn initiative_summary(view: &crate::initiative::InitiativeView, style: &Style<'_>) -> String {
+    let i = &view.initiative;
+    tr(
+        style.lang,
+        &Text::new("initiatives-line")
+            .num("id", i.id)
+            .arg("title", &i.title)
+            .arg("goal", i.goal)
+            .arg("backing", view.backing)
+            .num("backers", view.backers as i64)
+            .num("days", view.days_left)
+            .arg("unit", style.unit),
+    )
 }
 
 fn rules_json(rules: &[(&'static str, String)]) -> Value {

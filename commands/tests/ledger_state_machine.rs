@@ -182,6 +182,7 @@ impl Model {
             record: record.as_ref(),
             circle: circle.as_ref(),
             record_in_pool: false,
+            record_initiative: None,
             joined_circle: who != OUTSIDER,
             own_circle: None,
             mentions: &[],

@@ -359,7 +359,7 @@ impl Tx {
         let missing: Vec<MemberId> = recipients.iter().filter(|m| !self.cache.intentions_for.contains_key(*m)).cloned().collect();
         for chunk in missing.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "SELECT {COLUMNS} FROM records WHERE recipient IN ({}) AND state = 'active' ORDER BY id",
+                "SELECT {COLUMNS} FROM records WHERE recipient IN ({}) AND state = 'active' AND initiative_id IS NULL ORDER BY id",
                 placeholders(1, chunk.len())
             );
             let columns: Vec<Columns> = on_backend!(&mut self.tx, tx => {
@@ -379,6 +379,32 @@ impl Tx {
             }
             self.cache.intentions_for.extend(by_recipient);
         }
+        Ok(())
+    }
+
+    /// The records of initiative `#initiative` that its figures count: active backings, the
+    /// obligations funding made, and those a lapse at `lapsed_at` cancelled.
+    pub async fn initiative_records(&mut self, initiative: i64, lapsed_at: Option<DateTime<Utc>>) -> Result<Vec<Record>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM records WHERE initiative_id = $1 AND (state = 'active' OR kind = 'obligation' \
+             OR (state = 'cancelled' AND changed_ms = $2)) ORDER BY id"
+        );
+        fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), initiative, lapsed_at.map(millis))
+    }
+
+    /// Active backings by `giver` of the initiatives of `room_id` (withdrawn when they leave it).
+    pub async fn active_backings_by(&mut self, giver: &MemberId, room_id: &str) -> Result<Vec<Record>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM records WHERE giver = $1 AND room_id = $2 AND state = 'active' AND initiative_id IS NOT NULL ORDER BY id"
+        );
+        fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), giver.as_str(), room_id)
+    }
+
+    /// Writes a new backing of initiative `#initiative` with the number it already has.
+    pub async fn insert_backing(&mut self, initiative: i64, r: &Record) -> Result<()> {
+        self.insert_record(r).await?;
+        const SQL: &str = "UPDATE records SET initiative_id = $2 WHERE id = $1";
+        on_backend!(&mut self.tx, tx => { sqlx::query(SQL).bind(r.id).bind(initiative).execute(&mut **tx).await?; });
         Ok(())
     }
 

@@ -7,6 +7,7 @@
 
 mod batch;
 mod cycle;
+mod initiative;
 mod jobs;
 mod ledger;
 mod migrations;

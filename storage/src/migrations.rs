@@ -12,6 +12,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (5, "admin_runs", include_str!("../migrations/sqlite/0005_admin_runs.sql")),
     (6, "record_indexes", include_str!("../migrations/sqlite/0006_record_indexes.sql")),
     (7, "pools", include_str!("../migrations/sqlite/0007_pools.sql")),
+    (8, "initiatives", include_str!("../migrations/sqlite/0008_initiatives.sql")),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -22,6 +23,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (5, "admin_runs", include_str!("../migrations/postgres/0005_admin_runs.sql")),
     (6, "record_indexes", include_str!("../migrations/postgres/0006_record_indexes.sql")),
     (7, "pools", include_str!("../migrations/postgres/0007_pools.sql")),
+    (8, "initiatives", include_str!("../migrations/postgres/0008_initiatives.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

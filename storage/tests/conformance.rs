@@ -86,6 +86,7 @@ conformance!(
     reliability_counts_follow_the_givers_obligations,
     a_lease_has_one_holder_until_it_passes,
     pools_keep_rules_pledges_claims_and_ballots,
+    initiatives_keep_backings_interest_and_cards,
 );
 
 fn now() -> DateTime<Utc> {
@@ -906,4 +907,85 @@ async fn pools_keep_rules_pledges_claims_and_ballots(store: &Store) {
     assert_eq!(tx.end_pledge(ROOM, &member("dave")).await.unwrap().map(|e| e.pledge), Some(cents(100)));
     assert_eq!(tx.end_pledge(ROOM, &member("dave")).await.unwrap(), None);
     tx.commit().await.unwrap();
+}
+
+async fn initiatives_keep_backings_interest_and_cards(store: &Store) {
+    use exodus_commands::initiative::{Initiative, InitiativeState};
+    const ROOM: &str = "!town:example.org";
+    let cents = |c: i64| Amount::from_cents(c).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let id = tx.next_initiative_id().await.unwrap();
+    let initiative = Initiative {
+        id,
+        room_id: ROOM.into(),
+        proposer: member("alice"),
+        title: "tool library".into(),
+        goal: cents(10_000),
+        deadline: now() + Duration::days(10),
+        state: InitiativeState::Active,
+        created: now(),
+        decided: None,
+    };
+    tx.create_initiative(&initiative, 10).await.unwrap();
+    assert!(!tx.has_initiatives("!elsewhere:example.org").await.unwrap());
+    assert!(tx.has_initiatives(ROOM).await.unwrap());
+    let backing = |id: i64, giver: &str, c: i64| Record {
+        id,
+        kind: Kind::Intention,
+        giver: member(giver),
+        recipient: member("alice"),
+        room_id: ROOM.into(),
+        amount: cents(c),
+        what: None,
+        state: State::Active,
+        overdue: false,
+        created_at: now(),
+        due: None,
+        changed_at: now(),
+    };
+    let first = tx.next_record_id().await.unwrap();
+    tx.insert_backing(id, &backing(first, "bob", 4_000)).await.unwrap();
+    let second = tx.next_record_id().await.unwrap();
+    tx.insert_backing(id, &backing(second, "carol", 2_000)).await.unwrap();
+    // A circle intention for alice elsewhere: not the initiative's, and going green cancels
+    // only such intentions, never a backing.
+    let third = tx.next_record_id().await.unwrap();
+    tx.insert_record(&Record { room_id: "!circle:example.org".into(), ..backing(third, "dave", 500) }).await.unwrap();
+    assert_eq!(tx.active_intentions_for(&member("alice")).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), vec![third]);
+    assert!(tx.add_interest(id, &member("bob"), "$up", now()).await.unwrap());
+    assert!(!tx.add_interest(id, &member("bob"), "$up-again", now()).await.unwrap(), "one interest per member");
+    assert!(tx.add_interest(id, &member("carol"), "$up-carol", now()).await.unwrap());
+    tx.commit().await.unwrap();
+
+    assert_eq!(store.initiative_room(id).await.unwrap().as_deref(), Some(ROOM));
+    assert_eq!(store.interest_of("$up").await.unwrap(), Some((id, member("bob"))));
+    assert_eq!(store.interest_of("$up-again").await.unwrap(), None);
+    let mut tx = store.begin().await.unwrap();
+    let (facts, days) = tx.initiative_for_update(id).await.unwrap().unwrap();
+    assert_eq!((facts.initiative.clone(), days, facts.interest), (initiative.clone(), 10, 2));
+    assert_eq!(facts.backings.iter().map(|r| r.id).collect::<Vec<_>>(), vec![first, second]);
+    assert_eq!(facts.backing(), cents(6_000));
+    assert_eq!(tx.record_initiative(first).await.unwrap(), Some(id));
+    assert_eq!(tx.record_initiative(third).await.unwrap(), None);
+    assert_eq!(tx.active_backings_by(&member("bob"), ROOM).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), vec![first]);
+    assert_eq!(tx.room_initiatives(ROOM).await.unwrap().len(), 1);
+    assert_eq!(tx.active_initiatives().await.unwrap(), vec![(id, initiative.deadline, 10)]);
+    tx.set_card_days(id, 3).await.unwrap();
+    assert_eq!(tx.remove_interest("$up").await.unwrap(), Some(id));
+    assert_eq!(tx.remove_interest("$up").await.unwrap(), None, "removed once");
+    // A lapse: the backings cancelled at the decision time are what it shows afterwards.
+    let at = initiative.deadline;
+    for r in &facts.backings {
+        tx.update_record(&Record { state: State::Cancelled, changed_at: at, ..r.clone() }).await.unwrap();
+    }
+    let lapsed = Initiative { state: InitiativeState::Lapsed, decided: Some(at), ..initiative.clone() };
+    tx.save_initiative(&lapsed).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let (facts, days) = tx.initiative_for_update(id).await.unwrap().unwrap();
+    assert_eq!((facts.initiative.clone(), days, facts.interest), (lapsed, 3, 1));
+    assert_eq!(facts.backing(), cents(6_000), "the cancelled backings of its lapse");
+    assert!(tx.active_initiatives().await.unwrap().is_empty());
+    assert!(tx.room_initiatives(ROOM).await.unwrap().is_empty());
+    tx.rollback().await.unwrap();
 }

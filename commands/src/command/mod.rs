@@ -10,6 +10,7 @@ mod args;
 mod circle;
 mod forget_me;
 mod help;
+mod initiative;
 mod lang;
 mod mine;
 mod network;
@@ -24,6 +25,7 @@ use chrono::{DateTime, Utc};
 pub use self::admin::AdminCommand;
 pub use self::args::Args;
 pub use self::circle::CircleCommand;
+pub use self::initiative::InitiativeCommand;
 pub use self::mine::ArchiveFilter;
 pub use self::pledge::RecordAction;
 pub use self::pool::{MAX_POOL_NAME_CHARS, PoolCommand};
@@ -53,6 +55,9 @@ pub enum Scope {
     Dm,
     /// A pool room (`vote` also from a DM).
     Pool,
+    /// Any room the bot is in (an initiative lives in the room it was proposed in; `back` and
+    /// `initiative #I` also from a DM).
+    Room,
     /// Anywhere, for the admins named in the configuration; not listed by `help`.
     Admin,
 }
@@ -94,6 +99,10 @@ pub const SPECS: &[Spec] = &[
     pool::PLEDGE,
     pool::CLAIM,
     pool::VOTE,
+    initiative::PROPOSE,
+    initiative::BACK,
+    initiative::INITIATIVE,
+    initiative::INITIATIVES,
     admin::SPEC,
 ];
 
@@ -133,6 +142,14 @@ pub enum Command {
     Claim { event: String, amount: crate::Amount, description: String },
     /// `vote #C yes|no`
     Vote { id: crate::pool::ClaimId, vote: crate::pool::Vote },
+    /// `propose <goal> <days> <title>`
+    Propose { goal: crate::Amount, days: u32, title: String },
+    /// `back #I <amount>`
+    Back { id: crate::initiative::InitiativeId, amount: crate::Amount },
+    /// `initiative #I` / `initiative #I goal <amount>`
+    Initiative(InitiativeCommand),
+    /// `initiatives`
+    Initiatives,
     Admin(AdminCommand),
 }
 
@@ -157,6 +174,10 @@ impl Command {
             Command::Pledge { .. } => pool::PLEDGE.name,
             Command::Claim { .. } => pool::CLAIM.name,
             Command::Vote { .. } => pool::VOTE.name,
+            Command::Propose { .. } => initiative::PROPOSE.name,
+            Command::Back { .. } => initiative::BACK.name,
+            Command::Initiative(_) => initiative::INITIATIVE.name,
+            Command::Initiatives => initiative::INITIATIVES.name,
             Command::Admin(_) => admin::SPEC.name,
         }
     }
@@ -179,6 +200,19 @@ impl Command {
     /// A pool command, decided by [`crate::pool::decide_pool`].
     pub fn is_pool(&self) -> bool {
         matches!(self, Command::Pool(_) | Command::Pledge { .. } | Command::Claim { .. } | Command::Vote { .. })
+    }
+
+    /// An initiative command, decided by [`crate::initiative::decide_initiative`].
+    pub fn is_initiative(&self) -> bool {
+        matches!(self, Command::Propose { .. } | Command::Back { .. } | Command::Initiative(_) | Command::Initiatives)
+    }
+
+    /// The initiative `#I` the command names.
+    pub fn initiative_id(&self) -> Option<crate::initiative::InitiativeId> {
+        match self {
+            Command::Back { id, .. } | Command::Initiative(InitiativeCommand::Show { id } | InitiativeCommand::Goal { id, .. }) => Some(*id),
+            _ => None,
+        }
     }
 
     /// The record `#N` the command names.
@@ -263,6 +297,10 @@ fn parse_line(line: &str, keyword: &str) -> Result<Command, CommandError> {
         "pledge" => pool::parse_pledge(&args),
         "claim" => pool::parse_claim(&args),
         "vote" => pool::parse_vote(&args),
+        "propose" => initiative::parse_propose(&args),
+        "back" => initiative::parse_back(&args),
+        "initiative" => initiative::parse_initiative(&args),
+        "initiatives" => initiative::parse_initiatives(&args),
         "admin" => admin::parse(&args),
         other => Err(CommandError::new(ErrorCode::UnknownCommand, Text::new("err-unknown-command").arg("word", other))),
     };
