@@ -15,7 +15,7 @@ use exodus_commands::{Command, MemberId, Profile, Reply};
 use exodus_storage::{Cursor, EventRef, Outcome, StoreError, Target, Tx};
 use serde_json::json;
 
-use crate::pipeline::{Incoming, Pipeline, Prefetched, Queue, Rooms, notice_content};
+use crate::pipeline::{Incoming, joined_now, Pipeline, Prefetched, Queue, Rooms, notice_content};
 use crate::pools::PoolWork;
 
 /// An edit of a message the bot sent earlier, the one tagged `tag` in the same room: the outbox
@@ -39,12 +39,7 @@ impl Pipeline {
             Some(id) => self.store().initiative_room(id).await?,
             None => Some(room_id.clone()),
         };
-        pre.joined_circle = match &pre.circle_room {
-            Some(room) if room == room_id => incoming.sender_joined,
-            // V2: established from the homeserver's current state, denied when it cannot be.
-            Some(room) => rooms.is_joined(room, &incoming.sender).await.unwrap_or(false),
-            None => false,
-        };
+        pre.joined_circle = joined_now(pre.circle_room.as_deref(), incoming, rooms).await;
         Ok(pre)
     }
 

@@ -430,12 +430,7 @@ impl Pipeline {
             Some(id) => self.store.record_room(id).await?,
             None => self.store.circle_owner_of(room_id).await?.map(|_| room_id.clone()),
         };
-        pre.joined_circle = match &pre.circle_room {
-            Some(room) if room == room_id => incoming.sender_joined,
-            // V2: established from the homeserver's current state, denied when it cannot be.
-            Some(room) => rooms.is_joined(room, &incoming.sender).await.unwrap_or(false),
-            None => false,
-        };
+        pre.joined_circle = joined_now(pre.circle_room.as_deref(), incoming, rooms).await;
         if matches!(cmd, Command::Circle(_)) && !incoming.in_dm {
             pre.sender_power = rooms.power_level(room_id, &incoming.sender).await.unwrap_or(0);
             // Unknown counts as readable: a ledger is not bound where that cannot be ruled out.
@@ -806,6 +801,17 @@ impl Pipeline {
         self.queue_error(&mut queue, incoming, &name, &error, &sender);
         tx.enqueue_all(&queue.messages, now).await?;
         tx.commit().await
+    }
+}
+
+/// Whether the sender of `incoming` is joined to `room` now (V2): the event's own room as the sync
+/// saw it at the event, another room as the homeserver reports it now (denied when that cannot be
+/// established); `None` (no such room) is not joined.
+pub(crate) async fn joined_now<R: Rooms>(room: Option<&str>, incoming: &Incoming<'_>, rooms: &R) -> bool {
+    match room {
+        Some(room) if room == incoming.event.room_id => incoming.sender_joined,
+        Some(room) => rooms.is_joined(room, &incoming.sender).await.unwrap_or(false),
+        None => false,
     }
 }
 

@@ -10,7 +10,7 @@ use exodus_commands::text::Text;
 use exodus_commands::{Command, CommandError, ErrorCode, MemberId, Profile, Reply};
 use exodus_storage::{Cursor, EndedPledge, EventRef, OutboxMessage, Outcome, StoreError, Target, Tx};
 
-use crate::pipeline::{Incoming, Pipeline, Prefetched, Queue, Rooms};
+use crate::pipeline::{Incoming, joined_now, Pipeline, Prefetched, Queue, Rooms};
 
 /// What the jobs did to pools, for their reports.
 #[derive(Debug, Default)]
@@ -31,12 +31,7 @@ impl Pipeline {
             Command::Vote { id, .. } => self.store().claim_room(*id).await?,
             _ => Some(room_id.clone()),
         };
-        pre.joined_circle = match &pre.circle_room {
-            Some(room) if room == room_id => incoming.sender_joined,
-            // V2: established from the homeserver's current state, denied when it cannot be.
-            Some(room) => rooms.is_joined(room, &incoming.sender).await.unwrap_or(false),
-            None => false,
-        };
+        pre.joined_circle = joined_now(pre.circle_room.as_deref(), incoming, rooms).await;
         if matches!(cmd, Command::Pool(PoolCommand::Create { .. } | PoolCommand::Rule { .. })) && !incoming.in_dm {
             pre.sender_power = rooms.power_level(room_id, &incoming.sender).await.unwrap_or(0);
             // Unknown counts as readable: a pool is not bound where that cannot be ruled out.

@@ -334,17 +334,7 @@ impl Syncer {
                         self.run_pending(&room_id, &mut pending, &mut progress).await?;
                         let sender_joined = joined(room, &sender).await.map_err(Stop::Failed)?;
                         let change = crate::initiatives::Interest::Shown { initiative, sender_joined };
-                        match self.pipeline.initiative_interest(&event_ref, &sender, change, Utc::now()).await {
-                            Ok(claimed) => {
-                                progress.cursor_written = claimed;
-                                self.outbox_wake.notify_one();
-                            }
-                            Err(e) => {
-                                error!(%event_id, error = %e, "event not handled; will retry from the cursor");
-                                self.flush_cursor(&room_id, progress.last.as_ref(), progress.cursor_written).await?;
-                                return Err(Stop::Failed(e.to_string()));
-                            }
-                        }
+                        self.handled(&room_id, event_id.as_str(), self.pipeline.initiative_interest(&event_ref, &sender, change, Utc::now()).await, &mut progress).await?;
                         progress.last = Some(Cursor { event_id: event_ref.event_id.clone(), origin_ts });
                         continue;
                     }
@@ -376,31 +366,14 @@ impl Syncer {
                     let ballot = self.pipeline.store().ballot_of(&redacts).await.map_err(|e| Stop::Failed(e.to_string()))?;
                     match (ballot, MemberId::parse(&sender)) {
                         (Some((claim, voter)), Some(sender)) => {
-                            match self.pipeline.vote_redacted(&event_ref, &sender, claim, &voter, &redacts, Utc::now()).await {
-                                Ok(claimed) => progress.cursor_written = claimed,
-                                Err(e) => {
-                                    error!(%event_id, error = %e, "event not handled; will retry from the cursor");
-                                    self.flush_cursor(&room_id, progress.last.as_ref(), progress.cursor_written).await?;
-                                    return Err(Stop::Failed(e.to_string()));
-                                }
-                            }
+                            self.handled(&room_id, event_id.as_str(), self.pipeline.vote_redacted(&event_ref, &sender, claim, &voter, &redacts, Utc::now()).await, &mut progress).await?;
                         }
                         (None, Some(sender)) => {
                             // Redacting a 👍 on an initiative's card withdraws the interest it showed.
                             let interest = self.pipeline.store().interest_of(&redacts).await.map_err(|e| Stop::Failed(e.to_string()))?;
                             if interest.is_some() {
                                 let change = crate::initiatives::Interest::Withdrawn { redacts: &redacts };
-                                match self.pipeline.initiative_interest(&event_ref, &sender, change, Utc::now()).await {
-                                    Ok(claimed) => {
-                                        progress.cursor_written = claimed;
-                                        self.outbox_wake.notify_one();
-                                    }
-                                    Err(e) => {
-                                        error!(%event_id, error = %e, "event not handled; will retry from the cursor");
-                                        self.flush_cursor(&room_id, progress.last.as_ref(), progress.cursor_written).await?;
-                                        return Err(Stop::Failed(e.to_string()));
-                                    }
-                                }
+                                self.handled(&room_id, event_id.as_str(), self.pipeline.initiative_interest(&event_ref, &sender, change, Utc::now()).await, &mut progress).await?;
                             } else {
                                 progress.cursor_written = false;
                             }
@@ -415,18 +388,7 @@ impl Syncer {
                         // V2: leaving a circle withdraws the leaver's open intentions there.
                         Some(member) => {
                             left_members.push(member.clone());
-                            match self.pipeline.member_left(&event_ref, &member, Utc::now()).await {
-                                Ok(claimed) => {
-                                    self.outbox_wake.notify_one();
-                                    // A duplicate wrote nothing, so the cursor may still be behind it.
-                                    progress.cursor_written = claimed;
-                                }
-                                Err(e) => {
-                                    error!(%event_id, error = %e, "event not handled; will retry from the cursor");
-                                    self.flush_cursor(&room_id, progress.last.as_ref(), progress.cursor_written).await?;
-                                    return Err(Stop::Failed(e.to_string()));
-                                }
-                            }
+                            self.handled(&room_id, event_id.as_str(), self.pipeline.member_left(&event_ref, &member, Utc::now()).await, &mut progress).await?;
                         }
                         None => progress.cursor_written = false,
                     }
@@ -483,6 +445,25 @@ impl Syncer {
             return Err(Stop::Failed(e.to_string()));
         }
         Ok(())
+    }
+
+    /// After an event handled in a transaction of its own (`result`: whether it was new): the
+    /// cursor counts as written when it was, and the outbox wakes; on a database error the cursor
+    /// stays before the event, which is retried.
+    async fn handled(&self, room_id: &str, event_id: &str, result: Result<bool, exodus_storage::StoreError>, progress: &mut Progress) -> Result<(), Stop> {
+        match result {
+            Ok(claimed) => {
+                // A duplicate wrote nothing, so the cursor may still be behind it.
+                progress.cursor_written = claimed;
+                self.outbox_wake.notify_one();
+                Ok(())
+            }
+            Err(e) => {
+                error!(%event_id, error = %e, "event not handled; will retry from the cursor");
+                self.flush_cursor(room_id, progress.last.as_ref(), progress.cursor_written).await?;
+                Err(Stop::Failed(e.to_string()))
+            }
+        }
     }
 
     /// Moves the cursor past events that needed no transaction of their own.

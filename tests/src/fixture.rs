@@ -52,3 +52,17 @@ pub fn is_amount(value: &Value) -> bool {
 pub fn has_cyrillic(text: &str) -> bool {
     text.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c))
 }
+
+/// `admin run <job> as-of <at>` sent by `admin` in `dm`; the result (the reply must be `ok`).
+pub async fn admin_run(admin: &TestUser, dm: &matrix_sdk::ruma::RoomId, job: &str, at: chrono::DateTime<chrono::Utc>) -> Value {
+    let command = format!("!admin run {job} as-of {}", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let reply = admin.command(dm, &command).await.unwrap_or_else(|e| panic!("{command}: {e}"));
+    reply.assert_ok("admin");
+    reply.result.clone()
+}
+
+/// The first notice of the bot's in the DM it opened with `user` whose result `predicate` accepts.
+pub async fn bot_dm_notice(user: &TestUser, bot: &str, what: &str, mut predicate: impl FnMut(&Value) -> bool) -> Value {
+    let dm = user.dm_room_with(bot, crate::user::JOIN_TIMEOUT).await.unwrap_or_else(|e| panic!("{what}: {e}"));
+    user.wait_notice(&dm, crate::user::REPLY_TIMEOUT, what, |r| predicate(r)).await.unwrap_or_else(|e| panic!("{what}: {e}")).result.clone()
+}

@@ -23,7 +23,7 @@ pub mod homeserver;
 pub mod user;
 
 pub use bot::{BOT_DEVICE_ID, BotOptions, BotProcess, Database};
-pub use fixture::{BotRoom, has_cyrillic, is_amount};
+pub use fixture::{BotRoom, admin_run, bot_dm_notice, has_cyrillic, is_amount};
 pub use homeserver::{Homeserver, PrivateHomeserver, admin_token, login_token, post_json, register};
 pub use user::{JOIN_TIMEOUT, REPLY_TIMEOUT, Recorded, Recording, Reply, RoomOptions, TestUser};
 

@@ -8,7 +8,7 @@
 //! Tests fail by panicking so that the bot's log is printed (see `BotProcess`'s `Drop`).
 #![allow(clippy::unwrap_used)]
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use exodus_e2e::*;
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId};
 use serde_json::{Value, json};
@@ -68,15 +68,11 @@ impl Town {
 
     /// `admin run <job> as-of <at>`; the result.
     async fn run(&self, job: &str, at: DateTime<Utc>) -> Value {
-        let command = format!("!admin run {job} as-of {}", at.to_rfc3339_opts(SecondsFormat::Secs, true));
-        let reply = self.admin.command(&self.admin_dm, &command).await.unwrap();
-        reply.assert_ok("admin");
-        reply.result.clone()
+        admin_run(&self.admin, &self.admin_dm, job, at).await
     }
 
     async fn dm_notice(&self, user: &TestUser, what: &str, predicate: impl Fn(&Value) -> bool) -> Value {
-        let dm = user.dm_room_with(&self.bot.user_id, JOIN_TIMEOUT).await.unwrap();
-        user.wait_notice(&dm, REPLY_TIMEOUT, what, |r| predicate(r)).await.unwrap().result.clone()
+        bot_dm_notice(user, &self.bot.user_id, what, predicate).await
     }
 }
 
