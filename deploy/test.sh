@@ -58,6 +58,16 @@ if [ "$status" -eq 0 ]; then
     TEST_TIME="$(elapsed "$TEST_START")"
 fi
 
+# A smoke run of benchmark B4 (the optimal set-off) on the 10k and 100k presets, every result
+# checked by the shared check_setoff.py and against the known optimum; the 1m preset is
+# deploy/bench.sh b4's.
+B4_TIME="not run"
+if [ "$status" -eq 0 ] && [ $# -eq 0 ]; then
+    B4_START=$SECONDS
+    cargo bench -p exodus-commands --bench b4 -- --presets 10k,100k || status=$?
+    B4_TIME="$(elapsed "$B4_START")"
+fi
+
 # The README's demo, played once non-interactively on the binaries just built (a smoke test of
 # deploy/demo.sh itself; it uses its own Synapse on port 18020).
 DEMO_TIME="not run"
@@ -73,6 +83,7 @@ fi
     echo "homeservers + PostgreSQL up: $ENV_TIME"
     echo "cargo test --workspace --no-run (build): $BUILD_TIME"
     echo "cargo test --workspace: $TEST_TIME"
+    echo "B4 smoke (cargo bench --bench b4 -- --presets 10k,100k): $B4_TIME"
     echo "deploy/demo.sh --check: $DEMO_TIME"
     echo "total wall time: $(elapsed "$START")"
     if [ "$status" -eq 0 ]; then

@@ -42,6 +42,7 @@ impl Pipeline {
             Job::Rollover => self.run_rollover(as_of).await,
             Job::Reminders => self.run_reminders(as_of).await,
             Job::Deadlines => self.run_deadlines(as_of).await,
+            Job::Clearing => self.run_clearing(as_of).await,
         }
     }
 
@@ -195,8 +196,13 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    fn jobs(&self) -> [(Job, &cron::Schedule); 3] {
-        [(Job::Rollover, &self.schedules.rollover), (Job::Reminders, &self.schedules.reminders), (Job::Deadlines, &self.schedules.deadlines)]
+    fn jobs(&self) -> [(Job, &cron::Schedule); 4] {
+        [
+            (Job::Rollover, &self.schedules.rollover),
+            (Job::Reminders, &self.schedules.reminders),
+            (Job::Deadlines, &self.schedules.deadlines),
+            (Job::Clearing, &self.schedules.clearing),
+        ]
     }
 
     fn store(&self) -> &Store {

@@ -2,6 +2,7 @@
 //! (`exodus-storage`). `run` is the whole bot; `main` only reads arguments and installs logging.
 
 pub mod classify;
+pub mod clearing;
 pub mod config;
 pub mod http;
 pub mod initiatives;

@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use exodus_commands::circle::{CircleFacts, RoomFacts, World, Write, decide_ledger};
 use exodus_commands::ledger::{self, Cycle, Record};
 use exodus_commands::command::{AdminCommand, PayCommand, StatusCommand};
-use exodus_commands::cycle::{JobRunView, Stats};
+use exodus_commands::cycle::{Job, JobRunView, Stats};
 use exodus_commands::network::{FULFILMENT_CYCLES, NetworkFacts, network_members};
 use exodus_commands::outcome::{HelpRequest, Notice, Target as NoticeTarget};
 use exodus_commands::profile::needed;
@@ -329,6 +329,7 @@ impl Pipeline {
                     self.queue_error(&mut queue, incoming, &parsed.name, e, &sender);
                     false
                 }
+                Ok(Command::Clearing(c)) => self.clearing_command(&mut tx, &mut queue, c, incoming, &sender, now).await?,
                 Ok(cmd) if cmd.is_pool() => self.pool_command(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?,
                 Ok(cmd) if cmd.is_initiative() => self.initiative_command(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?,
                 Ok(cmd) if cmd.is_ledger() => self.ledger(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?,
@@ -452,6 +453,23 @@ impl Pipeline {
             return Ok(Ok(Reply::Stats(Stats::default())));
         }
         Ok(Ok(match cmd {
+            AdminCommand::Run { job: Job::Clearing, as_of } => {
+                let as_of = as_of.unwrap_or(now);
+                let outcome = self.clearing(as_of, true).await?;
+                let report = outcome.report();
+                tracing::info!(job = "clearing", %as_of, admin = %incoming.sender, %report, "job run by an admin");
+                self.store.record_manual_run("clearing", as_of, incoming.sender.as_str(), now, Utc::now(), &report.to_string()).await?;
+                outcome.reply(true)
+            }
+            AdminCommand::Clearing { apply } => {
+                let outcome = self.clearing(now, *apply).await?;
+                if *apply {
+                    let report = outcome.report();
+                    tracing::info!(job = "clearing", admin = %incoming.sender, %report, "clearing run by an admin");
+                    self.store.record_manual_run("clearing", now, incoming.sender.as_str(), now, Utc::now(), &report.to_string()).await?;
+                }
+                outcome.reply(*apply)
+            }
             AdminCommand::Run { job, as_of } => {
                 let as_of = as_of.unwrap_or(now);
                 let report = self.run_job(*job, as_of).await?;

@@ -12,22 +12,25 @@ use crate::ids::MemberId;
 use crate::ledger::{Cycle, RecordId};
 use crate::profile::{Need, Profile};
 
-/// A scheduled job (SPEC §4). Clearing joins them with the clearing itself.
+/// A scheduled job (SPEC §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Job {
     Rollover,
     Reminders,
     Deadlines,
+    /// The set-off of obligations along closed chains (SPEC §3.5).
+    Clearing,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [Job::Rollover, Job::Reminders, Job::Deadlines];
+    pub const ALL: [Job; 4] = [Job::Rollover, Job::Reminders, Job::Deadlines, Job::Clearing];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::Rollover => "rollover",
             Job::Reminders => "reminders",
             Job::Deadlines => "deadlines",
+            Job::Clearing => "clearing",
         }
     }
 
@@ -252,7 +255,8 @@ mod tests {
         for job in Job::ALL {
             assert_eq!(Job::from_name(job.name()), Some(job));
         }
-        assert_eq!(Job::from_name("clearing"), None);
+        assert_eq!(Job::from_name("clearing"), Some(Job::Clearing));
+        assert_eq!(Job::from_name("setoff"), None);
         let report = JobReport { counts: vec![("expired", 2), ("renewed", 0)], messages: 3 };
         assert_eq!(report.to_string(), "expired 2, renewed 0, messages 3");
         assert_eq!((report.get("expired"), report.get("overdue")), (2, 0));

@@ -6,6 +6,7 @@
 
 pub mod amount;
 pub mod circle;
+pub mod clearing;
 pub mod command;
 pub mod cycle;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod outcome;
 pub mod pool;
 pub mod profile;
 pub mod render;
+pub mod setoff;
 pub mod text;
 
 pub use amount::Amount;

@@ -165,6 +165,16 @@ pub enum Reply {
     /// An initiative was backed (to the proposer), funded or lapsed (to each backer with their
     /// own record, to the proposer and to the room).
     InitiativeNoticed { what: &'static str, view: crate::initiative::InitiativeView, record: Option<Record> },
+    /// `clearing`: the member's opt-in and the last run's changes to their own obligations (DM).
+    ClearingState { on: bool, last: Option<crate::setoff::LastClearing> },
+    /// `clearing on|off`; `changed` false when it already was so.
+    ClearingSet { on: bool, changed: bool },
+    /// `keep #N` / `unkeep #N`; `by_other`: the other party keeps it (so it stays out either way).
+    Kept { record: Record, kept: bool, by_other: bool },
+    /// `admin clearing preview|run`: the figures of a set-off now, applied or not.
+    ClearingTotals { applied: bool, eligible: u64, total: Amount, cleared: Amount, bound: Amount, changed: u64 },
+    /// After a run, to each party: the changes to their own obligations (V1).
+    ClearingDigest { items: Vec<crate::setoff::ClearingItem> },
 }
 
 /// What travels through a member's network when they ask for help (SPEC §2: the request is not

@@ -486,6 +486,61 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             lines.extend(initiative_lines(view, style));
             lines
         }
+        Reply::ClearingState { on, last } => {
+            result["opted_in"] = json!(on);
+            let mut lines = vec![Line::Plain(t(Text::new(if *on { "clearing-is-on" } else { "clearing-is-off" }).arg("prefix", style.prefix)))];
+            match last {
+                None => lines.push(Line::Plain(t(Text::new("clearing-never")))),
+                Some(last) => {
+                    result["last"] = json!({ "at": rfc3339(last.at), "changes": clearing_json(&last.items) });
+                    let title = if last.items.is_empty() { "clearing-last-none" } else { "clearing-last" };
+                    lines.push(Line::Plain(t(Text::new(title).arg("at", date(last.at, style)))));
+                    lines.extend(clearing_item_lines(&last.items, style));
+                }
+            }
+            lines
+        }
+        Reply::ClearingSet { on, changed } => {
+            result["opted_in"] = json!(on);
+            result["changed"] = json!(changed);
+            vec![Line::Plain(t(Text::new(if *on { "clearing-set-on" } else { "clearing-set-off" })))]
+        }
+        Reply::Kept { record, kept, by_other } => {
+            record_fields(record, &mut result);
+            result["kept"] = json!(kept);
+            result["kept_by_other"] = json!(by_other);
+            let id = match (kept, by_other) {
+                (true, _) => "clearing-kept",
+                (false, false) => "clearing-unkept",
+                (false, true) => "clearing-unkept-other-keeps",
+            };
+            vec![Line::Plain(t(Text::new(id).num("id", record.id)))]
+        }
+        Reply::ClearingTotals { applied, eligible, total, cleared, bound, changed } => {
+            result["applied"] = json!(applied);
+            result["eligible"] = json!(eligible);
+            result["total"] = json!(total);
+            result["cleared"] = json!(cleared);
+            result["bound"] = json!(bound);
+            result["obligations_changed"] = json!(changed);
+            let id = if *applied { "clearing-run" } else { "clearing-preview" };
+            vec![Line::Plain(t(Text::new(id)
+                .num("eligible", *eligible as i64)
+                .arg("total", *total)
+                .arg("cleared", *cleared)
+                .arg("bound", *bound)
+                .num("changed", *changed as i64)
+                .arg("unit", style.unit)))]
+        }
+        Reply::ClearingDigest { items } => {
+            result["changes"] = clearing_json(items);
+            result["obligations_changed"] = json!(items.len());
+            let cleared = items.iter().fold(crate::Amount::ZERO, |sum, i| sum.saturating_add(i.change.set_off));
+            result["cleared"] = json!(cleared);
+            let mut lines = vec![Line::Plain(t(Text::new("clearing-title")))];
+            lines.extend(clearing_item_lines(items, style));
+            lines
+        }
         Reply::ClaimNoticed { what, view } => {
             result["notice"] = json!(what);
             claim_fields(view, &mut result);
@@ -820,6 +875,7 @@ fn digest_lines(job: crate::cycle::Job, items: &[crate::cycle::DigestItem], styl
         Job::Rollover => "rollover-title",
         Job::Reminders => "reminders-title",
         Job::Deadlines => "deadlines-title",
+        Job::Clearing => "clearing-title",
     };
     let mut lines = vec![Line::Plain(tr(style.lang, &Text::new(title)))];
     for i in items {
@@ -852,6 +908,44 @@ fn digest_lines(job: crate::cycle::Job, items: &[crate::cycle::DigestItem], styl
         )));
     }
     lines
+}
+
+fn clearing_json(items: &[crate::setoff::ClearingItem]) -> Value {
+    items
+        .iter()
+        .map(|i| {
+            let c = &i.change;
+            json!({ "id": c.id, "giver": c.giver, "recipient": c.recipient, "before": c.before, "set_off": c.set_off, "after": c.after(),
+                    "state": if c.cleared() { "cleared" } else { "open" }, "part": c.part })
+        })
+        .collect()
+}
+
+fn clearing_item_lines(items: &[crate::setoff::ClearingItem], style: &Style<'_>) -> Vec<Line> {
+    items
+        .iter()
+        .map(|i| {
+            let c = &i.change;
+            let message = match (i.as_giver, c.cleared()) {
+                (true, true) => "clearing-cleared-given",
+                (false, true) => "clearing-cleared-received",
+                (true, false) => "clearing-reduced-given",
+                (false, false) => "clearing-reduced-received",
+            };
+            Line::Plain(tr(
+                style.lang,
+                &Text::new(message)
+                    .num("id", c.id)
+                    .num("part", c.part.unwrap_or_default())
+                    .arg("before", c.before)
+                    .arg("set_off", c.set_off)
+                    .arg("after", c.after())
+                    .arg("unit", style.unit)
+                    .arg("owner", c.recipient.as_str())
+                    .arg("giver", c.giver.as_str()),
+            ))
+        })
+        .collect()
 }
 
 fn record_fields(r: &Record, result: &mut Value) {
@@ -1084,6 +1178,8 @@ mod tests {
             include_str!("command/status.rs"),
             include_str!("command/network.rs"),
             include_str!("command/admin.rs"),
+            include_str!("command/clearing.rs"),
+            include_str!("setoff.rs"),
             include_str!("cycle.rs"),
             include_str!("network.rs"),
             include_str!("pool/mod.rs"),

@@ -6,6 +6,7 @@
 //! `BEGIN IMMEDIATE` in WAL mode; on PostgreSQL rows read for a decision are locked `FOR UPDATE`.
 
 mod batch;
+mod clearing;
 mod cycle;
 mod initiative;
 mod jobs;

@@ -13,6 +13,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (6, "record_indexes", include_str!("../migrations/sqlite/0006_record_indexes.sql")),
     (7, "pools", include_str!("../migrations/sqlite/0007_pools.sql")),
     (8, "initiatives", include_str!("../migrations/sqlite/0008_initiatives.sql")),
+    (9, "clearing", include_str!("../migrations/sqlite/0009_clearing.sql")),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -24,6 +25,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (6, "record_indexes", include_str!("../migrations/postgres/0006_record_indexes.sql")),
     (7, "pools", include_str!("../migrations/postgres/0007_pools.sql")),
     (8, "initiatives", include_str!("../migrations/postgres/0008_initiatives.sql")),
+    (9, "clearing", include_str!("../migrations/postgres/0009_clearing.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

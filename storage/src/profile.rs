@@ -289,12 +289,15 @@ impl Tx {
         Ok(())
     }
 
-    /// `forget-me confirm`: erases the profile, payment details and language.
+    /// `forget-me confirm`: erases the profile, payment details, language and the opt-in to the
+    /// set-off.
     pub async fn erase_member(&mut self, member: &MemberId) -> Result<()> {
         const DELETE_PAYMENT: &str = "DELETE FROM payment_methods WHERE user_id = $1";
+        const DELETE_CLEARING: &str = "DELETE FROM clearing_members WHERE user_id = $1";
         const DELETE_MEMBER: &str = "DELETE FROM members WHERE user_id = $1";
         on_backend!(&mut self.tx, tx => {
             sqlx::query(DELETE_PAYMENT).bind(member.as_str()).execute(&mut **tx).await?;
+            sqlx::query(DELETE_CLEARING).bind(member.as_str()).execute(&mut **tx).await?;
             sqlx::query(DELETE_MEMBER).bind(member.as_str()).execute(&mut **tx).await?;
         });
         if let Some(cached) = self.cache.profiles.get_mut(member) {

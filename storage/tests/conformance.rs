@@ -87,6 +87,7 @@ conformance!(
     a_lease_has_one_holder_until_it_passes,
     pools_keep_rules_pledges_claims_and_ballots,
     initiatives_keep_backings_interest_and_cards,
+    clearing_selects_eligible_obligations_and_applies_a_run_once,
 );
 
 fn now() -> DateTime<Utc> {
@@ -988,4 +989,108 @@ async fn initiatives_keep_backings_interest_and_cards(store: &Store) {
     assert!(tx.active_initiatives().await.unwrap().is_empty());
     assert!(tx.room_initiatives(ROOM).await.unwrap().is_empty());
     tx.rollback().await.unwrap();
+}
+
+async fn clearing_selects_eligible_obligations_and_applies_a_run_once(store: &Store) {
+    use exodus_commands::setoff;
+    let cents = |c: i64| Amount::from_cents(c).unwrap();
+    let obligation = |id: i64, giver: &str, recipient: &str, c: i64, state: State| Record {
+        id,
+        kind: Kind::Obligation,
+        giver: member(giver),
+        recipient: member(recipient),
+        room_id: format!("!{recipient}:example.org"),
+        amount: cents(c),
+        what: None,
+        state,
+        overdue: false,
+        created_at: now(),
+        due: Some(now() + Duration::days(5)),
+        changed_at: now(),
+    };
+    let mut tx = store.begin().await.unwrap();
+    for who in ["alice", "bob", "carol", "erin"] {
+        assert!(!tx.clearing_opted_in(&member(who)).await.unwrap(), "off by default");
+        tx.set_clearing(&member(who), true, now()).await.unwrap();
+    }
+    tx.set_clearing(&member("alice"), true, now()).await.unwrap();
+    assert!(tx.clearing_opted_in(&member("alice")).await.unwrap());
+    // A triangle alice → bob → carol → alice, and around it what takes no part: an obligation
+    // paid and awaiting confirmation, one fulfilled, an intention, one to dave (not opted in),
+    // one kept by its recipient, one of erin to herself.
+    let mut ids = Vec::new();
+    for (giver, recipient, c, state) in [
+        ("alice", "bob", 3_000, State::Open),
+        ("bob", "carol", 2_000, State::Open),
+        ("carol", "alice", 2_500, State::Open),
+        ("carol", "alice", 900, State::Paid),
+        ("bob", "alice", 700, State::Fulfilled),
+        ("alice", "dave", 1_000, State::Open),
+        ("bob", "erin", 400, State::Open),
+        ("erin", "erin", 300, State::Open),
+    ] {
+        let id = tx.next_record_id().await.unwrap();
+        tx.insert_record(&obligation(id, giver, recipient, c, state)).await.unwrap();
+        ids.push(id);
+    }
+    let intention = tx.next_record_id().await.unwrap();
+    tx.insert_record(&Record { kind: Kind::Intention, state: State::Active, due: None, ..obligation(intention, "carol", "bob", 800, State::Active) }).await.unwrap();
+    tx.set_kept(ids[6], &member("erin"), true, now()).await.unwrap();
+    tx.set_kept(ids[6], &member("erin"), true, now()).await.unwrap();
+    assert_eq!(tx.keepers(ids[6]).await.unwrap(), vec![member("erin")]);
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let eligible = tx.eligible_obligations().await.unwrap();
+    assert_eq!(eligible.iter().map(|e| e.id).collect::<Vec<_>>(), ids[..3].to_vec());
+    assert_eq!(tx.last_clearing(&member("alice")).await.unwrap(), None);
+    let mut plan = setoff::plan(&eligible).unwrap();
+    assert_eq!(plan.cleared, cents(6_000));
+    assert!(tx.apply_clearing(&mut plan, now(), now()).await.unwrap().is_some());
+    // A crash before the commit leaves nothing done.
+    tx.rollback().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.eligible_obligations().await.unwrap(), eligible);
+    assert_eq!(tx.last_clearing(&member("alice")).await.unwrap(), None);
+    let mut plan = setoff::plan(&eligible).unwrap();
+    let run = tx.apply_clearing(&mut plan, now(), now()).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let first = tx.record_for_update(ids[0]).await.unwrap().unwrap();
+    assert_eq!((first.state, first.amount), (State::Open, cents(1_000)), "alice still owes bob the rest");
+    let part_id = plan.changes[0].part.unwrap();
+    let part = tx.record_for_update(part_id).await.unwrap().unwrap();
+    assert_eq!((part.state, part.amount, &part.giver, &part.recipient, &part.room_id), (State::Cleared, cents(2_000), &first.giver, &first.recipient, &first.room_id));
+    assert_eq!(tx.record_for_update(ids[1]).await.unwrap().unwrap().state, State::Cleared);
+    let third = tx.record_for_update(ids[2]).await.unwrap().unwrap();
+    assert_eq!((third.state, third.amount), (State::Open, cents(500)));
+    assert_eq!(tx.record_for_update(ids[3]).await.unwrap().unwrap().amount, cents(900), "a paid obligation is left alone");
+    // The set-off counts as fulfilled for the giver.
+    let reliability = tx.reliability(&member("bob"), now() - Duration::days(1)).await.unwrap();
+    assert_eq!(reliability.fulfilled, 2, "#2 cleared and #5 fulfilled: {reliability:?}");
+    // Each member reads the run's changes to their own obligations only.
+    let last = tx.last_clearing(&member("alice")).await.unwrap().unwrap();
+    assert_eq!(last.at, now());
+    assert_eq!(last.items.iter().map(|i| (i.change.id, i.as_giver)).collect::<Vec<_>>(), vec![(ids[0], true), (ids[2], false)]);
+    assert_eq!(last.items[0].change.part, Some(part_id));
+    let erin = tx.last_clearing(&member("erin")).await.unwrap().unwrap();
+    assert!(erin.items.is_empty());
+    // A second run finds nothing more to set off and records nothing.
+    let eligible = tx.eligible_obligations().await.unwrap();
+    assert_eq!(eligible.iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[0], ids[2]]);
+    let mut again = setoff::plan(&eligible).unwrap();
+    assert!(again.is_empty());
+    assert_eq!(tx.apply_clearing(&mut again, now(), now()).await.unwrap(), None);
+    // Opting out or keeping takes an obligation out; erasing a member drops the opt-in.
+    tx.set_kept(ids[0], &member("bob"), true, now()).await.unwrap();
+    assert_eq!(tx.eligible_obligations().await.unwrap().iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[2]]);
+    tx.set_kept(ids[0], &member("bob"), false, now()).await.unwrap();
+    tx.set_clearing(&member("carol"), false, now()).await.unwrap();
+    assert_eq!(tx.eligible_obligations().await.unwrap().iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[0]]);
+    tx.erase_member(&member("alice")).await.unwrap();
+    assert!(!tx.clearing_opted_in(&member("alice")).await.unwrap());
+    assert!(tx.eligible_obligations().await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+    assert!(run > 0);
 }

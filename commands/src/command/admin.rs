@@ -1,5 +1,5 @@
-//! `admin run <job> [as-of <time>]`, `admin stats` (SPEC §3.6): for the admins named in the
-//! configuration, from any room or DM.
+//! `admin run <job> [as-of <time>]`, `admin stats` (SPEC §3.6) and `admin clearing
+//! preview|run` (SPEC §3.5): for the admins named in the configuration, from any room or DM.
 
 use chrono::{DateTime, Utc};
 
@@ -11,7 +11,12 @@ use crate::text::Text;
 
 pub const SPEC: Spec = Spec {
     name: "admin",
-    usage: &["admin run rollover|reminders|deadlines", "admin run <job> as-of <RFC 3339 time>", "admin stats"],
+    usage: &[
+        "admin run rollover|reminders|deadlines|clearing",
+        "admin run <job> as-of <RFC 3339 time>",
+        "admin stats",
+        "admin clearing preview|run",
+    ],
     example: "admin run rollover as-of 2027-01-01T00:05:00Z",
     summary: "help-admin",
     scope: Scope::Admin,
@@ -22,6 +27,9 @@ pub enum AdminCommand {
     /// Runs a job now, as if the clock showed `as_of` (the real clock when `None`).
     Run { job: Job, as_of: Option<DateTime<Utc>> },
     Stats,
+    /// `admin clearing preview` (`apply: false`) or `run`: the totals of a set-off now, without or
+    /// with applying it.
+    Clearing { apply: bool },
 }
 
 fn choice(args: &Args<'_>, i: usize, choices: &str) -> CommandError {
@@ -36,7 +44,8 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
         }
         Some("run") => {
             args.required(1, "job")?;
-            let job = args.keyword(1).as_deref().and_then(Job::from_name).ok_or_else(|| choice(args, 1, "rollover, reminders, deadlines"))?;
+            let job =
+                args.keyword(1).as_deref().and_then(Job::from_name).ok_or_else(|| choice(args, 1, "rollover, reminders, deadlines, clearing"))?;
             let as_of = match args.keyword(2).as_deref() {
                 None => None,
                 Some("as-of") => {
@@ -50,7 +59,17 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
             };
             Ok(Command::Admin(AdminCommand::Run { job, as_of }))
         }
+        Some("clearing") => {
+            args.required(1, "preview|run")?;
+            let apply = match args.keyword(1).as_deref() {
+                Some("preview") => false,
+                Some("run") => true,
+                _ => return Err(choice(args, 1, "preview, run")),
+            };
+            args.end(2)?;
+            Ok(Command::Admin(AdminCommand::Clearing { apply }))
+        }
         None => Err(CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "action"))),
-        Some(_) => Err(choice(args, 0, "run, stats")),
+        Some(_) => Err(choice(args, 0, "run, stats, clearing")),
     }
 }

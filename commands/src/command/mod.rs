@@ -8,6 +8,7 @@ mod about;
 mod admin;
 mod args;
 mod circle;
+mod clearing;
 mod forget_me;
 mod help;
 mod initiative;
@@ -25,6 +26,7 @@ use chrono::{DateTime, Utc};
 pub use self::admin::AdminCommand;
 pub use self::args::Args;
 pub use self::circle::CircleCommand;
+pub use self::clearing::ClearingCommand;
 pub use self::initiative::InitiativeCommand;
 pub use self::mine::ArchiveFilter;
 pub use self::pledge::RecordAction;
@@ -103,6 +105,9 @@ pub const SPECS: &[Spec] = &[
     initiative::BACK,
     initiative::INITIATIVE,
     initiative::INITIATIVES,
+    clearing::CLEARING,
+    clearing::KEEP,
+    clearing::UNKEEP,
     admin::SPEC,
 ];
 
@@ -150,6 +155,8 @@ pub enum Command {
     Initiative(InitiativeCommand),
     /// `initiatives`
     Initiatives,
+    /// `clearing [on|off]`, `keep #N`, `unkeep #N`
+    Clearing(ClearingCommand),
     Admin(AdminCommand),
 }
 
@@ -178,6 +185,9 @@ impl Command {
             Command::Back { .. } => initiative::BACK.name,
             Command::Initiative(_) => initiative::INITIATIVE.name,
             Command::Initiatives => initiative::INITIATIVES.name,
+            Command::Clearing(ClearingCommand::Show | ClearingCommand::Set(_)) => clearing::CLEARING.name,
+            Command::Clearing(ClearingCommand::Keep { keep: true, .. }) => clearing::KEEP.name,
+            Command::Clearing(ClearingCommand::Keep { keep: false, .. }) => clearing::UNKEEP.name,
             Command::Admin(_) => admin::SPEC.name,
         }
     }
@@ -193,6 +203,7 @@ impl Command {
                 | Command::Lang(_)
                 | Command::Notify(_)
                 | Command::ForgetMe { .. }
+                | Command::Clearing(_)
                 | Command::Admin(_)
         )
     }
@@ -205,6 +216,11 @@ impl Command {
     /// An initiative command, decided by [`crate::initiative::decide_initiative`].
     pub fn is_initiative(&self) -> bool {
         matches!(self, Command::Propose { .. } | Command::Back { .. } | Command::Initiative(_) | Command::Initiatives)
+    }
+
+    /// A clearing command, decided by [`crate::setoff::decide_clearing`].
+    pub fn is_clearing(&self) -> bool {
+        matches!(self, Command::Clearing(_))
     }
 
     /// The initiative `#I` the command names.
@@ -301,6 +317,9 @@ fn parse_line(line: &str, keyword: &str) -> Result<Command, CommandError> {
         "back" => initiative::parse_back(&args),
         "initiative" => initiative::parse_initiative(&args),
         "initiatives" => initiative::parse_initiatives(&args),
+        "clearing" => clearing::parse_clearing(&args),
+        "keep" => clearing::parse_keep(&args, true),
+        "unkeep" => clearing::parse_keep(&args, false),
         "admin" => admin::parse(&args),
         other => Err(CommandError::new(ErrorCode::UnknownCommand, Text::new("err-unknown-command").arg("word", other))),
     };

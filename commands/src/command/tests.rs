@@ -218,3 +218,34 @@ fn pay_in_a_circle_room_shows_how_to_pay_its_owner() {
     let d = decide(&ok("!pay"), &ctx, &Profile::new(sender.clone()), &LedgerFacts::default()).unwrap();
     assert_eq!(d.reply, Reply::PayMethods(Vec::new()));
 }
+
+#[test]
+fn clearing_commands_parse_and_refuse_what_they_do_not_know() {
+    assert_eq!(ok("!clearing"), Command::Clearing(ClearingCommand::Show));
+    assert_eq!(ok("!clearing ON"), Command::Clearing(ClearingCommand::Set(true)));
+    assert_eq!(ok("/clearing off"), Command::Clearing(ClearingCommand::Set(false)));
+    assert_eq!(ok("!keep #12"), Command::Clearing(ClearingCommand::Keep { id: 12, keep: true }));
+    assert_eq!(ok("!unkeep #12"), Command::Clearing(ClearingCommand::Keep { id: 12, keep: false }));
+    assert_eq!(ok("!keep #12").name(), "keep");
+    assert_eq!(ok("!unkeep #3").name(), "unkeep");
+    assert_eq!(ok("!admin clearing preview"), Command::Admin(AdminCommand::Clearing { apply: false }));
+    assert_eq!(ok("!admin clearing run"), Command::Admin(AdminCommand::Clearing { apply: true }));
+    assert_eq!(ok("!admin run clearing"), Command::Admin(AdminCommand::Run { job: crate::cycle::Job::Clearing, as_of: None }));
+    for (body, usage) in [
+        ("!clearing maybe", "clearing"),
+        ("!clearing on now", "clearing"),
+        ("!keep", "keep"),
+        ("!keep 12", "keep"),
+        ("!keep #0", "keep"),
+        ("!keep #-3", "keep"),
+        ("!keep #1 #2", "keep"),
+        ("!unkeep #99999999999999999999999999999", "unkeep"),
+        ("!admin clearing", "admin"),
+        ("!admin clearing apply", "admin"),
+        ("!admin clearing run now", "admin"),
+    ] {
+        let e = err(body);
+        assert_eq!(e.code, ErrorCode::BadArguments, "{body}");
+        assert_eq!(e.usage_of, Some(usage), "{body}");
+    }
+}

@@ -1,0 +1,145 @@
+//! Clearing in the pipeline (SPEC §3.5): `clearing [on|off]`, `keep #N`, `unkeep #N` in the
+//! command's transaction; a run (the monthly job, `admin run clearing`, `admin clearing run`)
+//! in one transaction of its own: the eligible obligations read and locked, the optimal set-off
+//! computed over them, applied, recorded, and one DM per party with the changes to their own
+//! obligations only (V1), all or nothing. A second run finds nothing more to set off (the first
+//! one's was the most there was), so it changes and sends nothing.
+
+use chrono::{DateTime, Utc};
+use exodus_commands::command::ClearingCommand;
+use exodus_commands::cycle::JobReport;
+use exodus_commands::setoff::{self, ClearingFacts, ClearingWrite, Plan, decide_clearing};
+use exodus_commands::{MemberId, Profile, Reply};
+use exodus_storage::{OutboxMessage, StoreError, Target, Tx};
+
+use crate::pipeline::{Incoming, Pipeline, Queue, notice_content, txn_id};
+
+/// Digests rendered and written per round.
+const DIGESTS_PER_CHUNK: usize = 1_000;
+
+/// What a run found and did.
+#[derive(Debug)]
+pub struct ClearingOutcome {
+    pub plan: Plan,
+    /// The run's number, when it was applied and set something off.
+    pub run: Option<i64>,
+    /// DMs written to the outbox.
+    pub messages: u64,
+}
+
+impl ClearingOutcome {
+    pub fn report(&self) -> JobReport {
+        let changed = self.plan.changes.len() as u64;
+        let cleared = u64::try_from(self.plan.cleared.cents()).unwrap_or(0);
+        JobReport { counts: vec![("eligible", self.plan.eligible), ("obligations_changed", changed), ("cleared_cents", cleared)], messages: self.messages }
+    }
+
+    /// `admin clearing preview|run`, `admin run clearing`.
+    pub fn reply(&self, applied: bool) -> Reply {
+        let p = &self.plan;
+        Reply::ClearingTotals { applied, eligible: p.eligible, total: p.total, cleared: p.cleared, bound: p.bound, changed: p.changes.len() as u64 }
+    }
+}
+
+impl Pipeline {
+    /// A clearing run as of `as_of`; with `apply` false only its figures (nothing is written).
+    pub async fn clearing(&self, as_of: DateTime<Utc>, apply: bool) -> Result<ClearingOutcome, StoreError> {
+        let mut tx = self.store().begin().await?;
+        let eligible = tx.eligible_obligations().await?;
+        let mut plan = setoff::plan(&eligible).map_err(|e| StoreError::Corrupt(format!("clearing: {e}")))?;
+        if !apply {
+            tx.rollback().await?;
+            return Ok(ClearingOutcome { plan, run: None, messages: 0 });
+        }
+        let run = tx.apply_clearing(&mut plan, as_of, Utc::now()).await?;
+        let messages = match run {
+            Some(run) => self.queue_clearing_digests(&mut tx, run, &plan, as_of).await?,
+            None => 0,
+        };
+        tx.commit().await?;
+        Ok(ClearingOutcome { plan, run, messages })
+    }
+
+    /// The scheduled job (SPEC §4: monthly, by default on the 25th).
+    pub async fn run_clearing(&self, as_of: DateTime<Utc>) -> Result<JobReport, StoreError> {
+        Ok(self.clearing(as_of, true).await?.report())
+    }
+
+    /// One DM per party of the run's changes, in their language, none for members with
+    /// notifications off; identified by the run and the member.
+    async fn queue_clearing_digests(&self, tx: &mut Tx, run: i64, plan: &Plan, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut digests = setoff::digests(&plan.changes).into_iter().peekable();
+        let mut queued = 0;
+        while digests.peek().is_some() {
+            let chunk: Vec<_> = digests.by_ref().take(DIGESTS_PER_CHUNK).collect();
+            let members: Vec<MemberId> = chunk.iter().map(|(member, _)| member.clone()).collect();
+            let mut profiles = tx.profiles(&members).await?;
+            let mut messages = Vec::with_capacity(chunk.len());
+            for (member, items) in chunk {
+                let profile = profiles.remove(&member).unwrap_or_else(|| Profile::new(member.clone()));
+                if !profile.notify {
+                    continue;
+                }
+                let lang = profile.lang.unwrap_or(self.settings().default_language);
+                let rendered = exodus_commands::render::render_reply("clearing", &Reply::ClearingDigest { items }, &self.style(lang));
+                let source = format!("clearing\u{0}run\u{0}{run}\u{0}{member}");
+                messages.push(OutboxMessage {
+                    txn_id: txn_id(&source, 0),
+                    target: Target::Dm(member),
+                    event_type: "m.room.message".into(),
+                    content: notice_content(&rendered, None),
+                    tag: None,
+                });
+            }
+            queued += tx.enqueue_all(&messages, now).await?;
+        }
+        Ok(queued)
+    }
+
+    /// `clearing [on|off]`, `keep #N`, `unkeep #N` (SPEC §3.5), in the command's transaction.
+    pub(crate) async fn clearing_command(
+        &self,
+        tx: &mut Tx,
+        queue: &mut Queue<'_>,
+        cmd: &ClearingCommand,
+        incoming: &Incoming<'_>,
+        sender: &Profile,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let opted_in = tx.clearing_opted_in(&incoming.sender).await?;
+        let (record, keepers) = match cmd {
+            ClearingCommand::Keep { id, .. } => (tx.record_for_update(*id).await?, tx.keepers(*id).await?),
+            _ => (None, Vec::new()),
+        };
+        let last = match cmd {
+            ClearingCommand::Show if incoming.in_dm => tx.last_clearing(&incoming.sender).await?,
+            _ => None,
+        };
+        let facts = ClearingFacts {
+            sender: &incoming.sender,
+            in_dm: incoming.in_dm,
+            room_id: &incoming.event.room_id,
+            opted_in,
+            record: record.as_ref(),
+            kept_by_sender: keepers.contains(&incoming.sender),
+            kept_by_other: keepers.iter().any(|k| k != &incoming.sender),
+        };
+        let name = exodus_commands::Command::Clearing(*cmd).name();
+        let (write, reply) = match decide_clearing(cmd, &facts, last) {
+            Ok(decided) => decided,
+            Err(e) => {
+                self.queue_error(queue, incoming, name, &e, sender);
+                return Ok(false);
+            }
+        };
+        match write {
+            ClearingWrite::None => {}
+            ClearingWrite::OptIn(on) => tx.set_clearing(&incoming.sender, on, now).await?,
+            ClearingWrite::Keep { id, keep } => tx.set_kept(id, &incoming.sender, keep, now).await?,
+        }
+        let lang = sender.lang.unwrap_or(self.settings().default_language);
+        let content = self.reply_content(name, &reply, lang, incoming);
+        queue.push(Target::Room(incoming.event.room_id.clone()), "m.room.message", content, None);
+        Ok(true)
+    }
+}
