@@ -9,13 +9,10 @@ use chrono::{DateTime, Utc};
 use exodus_commands::command::ClearingCommand;
 use exodus_commands::cycle::JobReport;
 use exodus_commands::setoff::{self, ClearingFacts, ClearingWrite, Plan, decide_clearing};
-use exodus_commands::{MemberId, Profile, Reply};
-use exodus_storage::{OutboxMessage, StoreError, Target, Tx};
+use exodus_commands::{Profile, Reply};
+use exodus_storage::{StoreError, Target, Tx};
 
-use crate::pipeline::{Incoming, Pipeline, Queue, notice_content, txn_id};
-
-/// Digests rendered and written per round.
-const DIGESTS_PER_CHUNK: usize = 1_000;
+use crate::pipeline::{Incoming, Pipeline, Queue};
 
 /// What a run found and did.
 #[derive(Debug)]
@@ -68,32 +65,8 @@ impl Pipeline {
     /// One DM per party of the run's changes, in their language, none for members with
     /// notifications off; identified by the run and the member.
     async fn queue_clearing_digests(&self, tx: &mut Tx, run: i64, plan: &Plan, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let mut digests = setoff::digests(&plan.changes).into_iter().peekable();
-        let mut queued = 0;
-        while digests.peek().is_some() {
-            let chunk: Vec<_> = digests.by_ref().take(DIGESTS_PER_CHUNK).collect();
-            let members: Vec<MemberId> = chunk.iter().map(|(member, _)| member.clone()).collect();
-            let mut profiles = tx.profiles(&members).await?;
-            let mut messages = Vec::with_capacity(chunk.len());
-            for (member, items) in chunk {
-                let profile = profiles.remove(&member).unwrap_or_else(|| Profile::new(member.clone()));
-                if !profile.notify {
-                    continue;
-                }
-                let lang = profile.lang.unwrap_or(self.settings().default_language);
-                let rendered = exodus_commands::render::render_reply("clearing", &Reply::ClearingDigest { items }, &self.style(lang));
-                let source = format!("clearing\u{0}run\u{0}{run}\u{0}{member}");
-                messages.push(OutboxMessage {
-                    txn_id: txn_id(&source, 0),
-                    target: Target::Dm(member),
-                    event_type: "m.room.message".into(),
-                    content: notice_content(&rendered, None),
-                    tag: None,
-                });
-            }
-            queued += tx.enqueue_all(&messages, now).await?;
-        }
-        Ok(queued)
+        let source = format!("clearing\u{0}run\u{0}{run}");
+        self.queue_per_member(tx, &source, setoff::digests(&plan.changes), |items| Reply::ClearingDigest { items }, now).await
     }
 
     /// `clearing [on|off]`, `keep #N`, `unkeep #N` (SPEC §3.5), in the command's transaction.

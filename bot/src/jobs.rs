@@ -147,12 +147,25 @@ impl Pipeline {
         if markings.is_empty() {
             return Ok(0);
         }
-        let mut digests = digests(markings).into_iter().peekable();
+        self.queue_per_member(tx, source, digests(markings), |items: Vec<DigestItem>| Reply::Digest { job, items }, now).await
+    }
+
+    /// Queues one DM per member of `per_member`, the reply `reply` makes of what is theirs, in
+    /// their language, none for members with notifications off; identified by `source` and the
+    /// member. A chunk of members at a time: a rollover of 100,000 members (B3) renders and writes
+    /// its digests without holding all of them in memory at once. Returns how many were new.
+    pub(crate) async fn queue_per_member<T>(
+        &self,
+        tx: &mut Tx,
+        source: &str,
+        per_member: impl IntoIterator<Item = (MemberId, T)>,
+        reply: impl Fn(T) -> Reply,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut per_member = per_member.into_iter().peekable();
         let mut queued = 0;
-        // A chunk of members at a time: a rollover of 100,000 members (B3) renders and writes its
-        // digests without holding all of them in memory at once.
-        while digests.peek().is_some() {
-            let chunk: Vec<(MemberId, Vec<DigestItem>)> = digests.by_ref().take(DIGESTS_PER_CHUNK).collect();
+        while per_member.peek().is_some() {
+            let chunk: Vec<(MemberId, T)> = per_member.by_ref().take(DIGESTS_PER_CHUNK).collect();
             let members: Vec<MemberId> = chunk.iter().map(|(member, _)| member.clone()).collect();
             let mut profiles = tx.profiles(&members).await?;
             let mut messages = Vec::with_capacity(chunk.len());
@@ -162,7 +175,7 @@ impl Pipeline {
                     continue;
                 }
                 let lang = profile.lang.unwrap_or(self.settings().default_language);
-                messages.push(self.digest_message(&format!("{source}\u{0}{member}"), Target::Dm(member), &Reply::Digest { job, items }, lang));
+                messages.push(self.digest_message(&format!("{source}\u{0}{member}"), Target::Dm(member), &reply(items), lang));
             }
             queued += tx.enqueue_all(&messages, now).await?;
         }
