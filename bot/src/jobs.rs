@@ -415,5 +415,12 @@ mod tests {
         assert_eq!(count(&b.metrics), 2);
         a.tick(at(3, 13, 21)).await.unwrap();
         assert_eq!(count(&a.metrics), 1, "nothing more to run");
+        // The clearing's slot (01:00 on the 25th, as configured here) runs it, once.
+        assert_eq!(finished("clearing").await.map(|r| r.0), Some(at(2, 7, 30)), "only the start");
+        a.tick(at(25, 1, 0)).await.unwrap();
+        b.tick(at(25, 1, 5)).await.unwrap();
+        assert_eq!(finished("clearing").await, Some((at(25, 1, 0), "a".into())));
+        let summary = store.last_job_runs().await.unwrap().into_iter().find(|r| r.job == "clearing").and_then(|r| r.summary).unwrap();
+        assert!(summary.contains("eligible 0") && summary.contains("obligations_changed 0"), "{summary}");
     }
 }
