@@ -487,12 +487,12 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    // Few cases: the reference solver is slow on these in a debug build (each case still checks
+    // up to 6,000 obligations against it; 8 take about 8 s).
+    #![proptest_config(ProptestConfig::with_cases(8))]
 
-    /// Larger graphs (slow in a debug build: `cargo test --release -p exodus-commands clearing --
-    /// --ignored`).
+    /// Larger graphs: the dense kind of the medium ones and rings with long augmenting paths.
     #[test]
-    #[ignore]
     fn large_graphs_match_a_reference_min_cost_flow(
         (members, obligations) in prop_oneof![medium_graph(500, 1_000..=5_000), ring_graph(2_000, 2_000..=6_000)],
     ) {
