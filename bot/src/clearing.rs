@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use exodus_commands::command::ClearingCommand;
 use exodus_commands::cycle::JobReport;
 use exodus_commands::setoff::{self, ClearingFacts, ClearingWrite, Plan, decide_clearing};
-use exodus_commands::{Profile, Reply};
+use exodus_commands::render::render_reply;
+use exodus_commands::{MemberId, Profile, Reply};
 use exodus_storage::{StoreError, Target, Tx};
 
-use crate::pipeline::{Incoming, Pipeline, Queue};
+use crate::pipeline::{Incoming, Pipeline, Queue, notice_content};
 
 /// What a run found and did.
 #[derive(Debug)]
@@ -66,7 +67,11 @@ impl Pipeline {
     /// notifications off; identified by the run and the member.
     async fn queue_clearing_digests(&self, tx: &mut Tx, run: i64, plan: &Plan, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let source = format!("clearing\u{0}run\u{0}{run}");
-        self.queue_per_member(tx, &source, setoff::digests(&plan.changes), |items| Reply::ClearingDigest { items }, now).await
+        let rendered = |_: &MemberId, items, lang| {
+            let reply = Reply::ClearingDigest { items };
+            ("m.room.message".to_owned(), notice_content(&render_reply("notice", &reply, &self.style(lang)), None))
+        };
+        self.queue_per_member(tx, &source, setoff::digests(&plan.changes), rendered, now).await
     }
 
     /// `clearing [on|off]`, `keep #N`, `unkeep #N` (SPEC §3.5), in the command's transaction.

@@ -11,18 +11,23 @@ use chrono_tz::Tz;
 use exodus_commands::cycle::{DigestItem, Job, JobReport, Marking, digests, month_end_reminder_due, red_deadline_passed};
 use exodus_commands::ledger::{self, Cycle};
 use exodus_commands::render::render_reply;
-use exodus_commands::{MemberId, Profile, Reply};
+use exodus_commands::{Lang, MemberId, Reply};
 use exodus_storage::{OutboxMessage, Reminding, Store, StoreError, Target, Tx};
 use tokio::sync::{Notify, watch};
 use tracing::{error, info, warn};
 
 use crate::config::Schedules;
+use crate::digest::{self, ACTION_DIGEST};
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, notice_content, txn_id};
 use crate::scheduler::{due_slot, next_fire};
 
-/// Digests rendered and written per round (one profile read, a few multi-row inserts).
+/// Digests written per round (one read of the members' settings, a few multi-row inserts).
 const DIGESTS_PER_CHUNK: usize = 1_000;
+/// Records each hourly deadlines run brings up to date with the expiries and overdue marks
+/// (`Tx::settle_marks`): a rollover's 300,000 expiries (B3) are written in within a day, in
+/// slices that keep each run short.
+const SETTLE_PER_RUN: i64 = 20_000;
 
 /// A test hook: `EXODUS_TEST_FAILPOINT=rollover-before-commit` makes the process abort (as a
 /// `SIGKILL` would end it) after the rollover's statements, before its commit.
@@ -126,6 +131,10 @@ impl Pipeline {
             }
         }
         let overdue = tx.mark_overdue(as_of).await?;
+        let settled = tx.settle_marks(SETTLE_PER_RUN).await?;
+        if settled > 0 {
+            info!(settled, "wrote the expiries and overdue marks into records");
+        }
         let mut counts = vec![("collections_ended", ended.len() as u64), ("overdue", overdue.len() as u64)];
         let pools = self.pool_deadlines(&mut tx, as_of).await?;
         counts.extend(pools.counts);
@@ -141,25 +150,27 @@ impl Pipeline {
 
     /// Queues one digest per party of `markings` (V1: only their own records), in their
     /// language, none for members with notifications off. The transaction ID of each is derived
-    /// from `source` and the member, so that deciding it again sends nothing more. Returns how
-    /// many were new.
+    /// from `source` and the member, so that deciding it again sends nothing more. A digest is
+    /// queued packed and rendered when sent ([`crate::digest`]). Returns how many were new.
     async fn queue_digests(&self, tx: &mut Tx, job: Job, source: &str, markings: Vec<Marking>, now: DateTime<Utc>) -> Result<u64, StoreError> {
         if markings.is_empty() {
             return Ok(0);
         }
-        self.queue_per_member(tx, source, digests(markings), |items: Vec<DigestItem>| Reply::Digest { job, items }, now).await
+        let packed = |member: &MemberId, items: Vec<DigestItem>, lang| (ACTION_DIGEST.to_owned(), digest::pack(job, member, &items, lang));
+        self.queue_per_member(tx, source, digests(markings), packed, now).await
     }
 
-    /// Queues one DM per member of `per_member`, the reply `reply` makes of what is theirs, in
-    /// their language, none for members with notifications off; identified by `source` and the
-    /// member. A chunk of members at a time: a rollover of 100,000 members (B3) renders and writes
-    /// its digests without holding all of them in memory at once. Returns how many were new.
+    /// Queues one DM per member of `per_member`, the event `message` makes of what is theirs
+    /// (its type and content), in their language, none for members with notifications off;
+    /// identified by `source` and the member. A chunk of members at a time: a rollover of
+    /// 100,000 members (B3) writes its digests without holding all of them in memory at once.
+    /// Returns how many were new.
     pub(crate) async fn queue_per_member<T>(
         &self,
         tx: &mut Tx,
         source: &str,
         per_member: impl IntoIterator<Item = (MemberId, T)>,
-        reply: impl Fn(T) -> Reply,
+        message: impl Fn(&MemberId, T, Lang) -> (String, serde_json::Value),
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let mut per_member = per_member.into_iter().peekable();
@@ -167,15 +178,16 @@ impl Pipeline {
         while per_member.peek().is_some() {
             let chunk: Vec<(MemberId, T)> = per_member.by_ref().take(DIGESTS_PER_CHUNK).collect();
             let members: Vec<MemberId> = chunk.iter().map(|(member, _)| member.clone()).collect();
-            let mut profiles = tx.profiles(&members).await?;
+            let settings = tx.notification_settings(&members).await?;
             let mut messages = Vec::with_capacity(chunk.len());
             for (member, items) in chunk {
-                let profile = profiles.remove(&member).unwrap_or_else(|| Profile::new(member.clone()));
-                if !profile.notify {
+                // A member the bot has no profile of has the defaults: notifications on.
+                let (lang, notify) = settings.get(&member).copied().unwrap_or((None, true));
+                if !notify {
                     continue;
                 }
-                let lang = profile.lang.unwrap_or(self.settings().default_language);
-                messages.push(self.digest_message(&format!("{source}\u{0}{member}"), Target::Dm(member), &reply(items), lang));
+                let (event_type, content) = message(&member, items, lang.unwrap_or(self.settings().default_language));
+                messages.push(OutboxMessage { txn_id: txn_id(&format!("{source}\u{0}{member}"), 0), target: Target::Dm(member), event_type, content, tag: None });
             }
             queued += tx.enqueue_all(&messages, now).await?;
         }
@@ -353,7 +365,9 @@ mod tests {
         let digest = |who: &str| {
             let found: Vec<_> = out.iter().filter(|p| p.message.target == Target::Dm(m(who))).collect();
             assert_eq!(found.len(), 1, "one digest for {who}");
-            found[0].message.content.clone()
+            // Queued packed, rendered as it is sent.
+            assert_eq!(found[0].message.event_type, ACTION_DIGEST);
+            digest::render(&m(who), &found[0].message.content, pipeline.settings()).unwrap()
         };
         let ids = |content: &serde_json::Value| -> Vec<(String, i64)> {
             content["org.exodus.result"]["rollover"].as_array().unwrap().iter().map(|i| (i["change"].as_str().unwrap().to_owned(), i["id"].as_i64().unwrap())).collect()

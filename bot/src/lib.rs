@@ -4,6 +4,7 @@
 pub mod classify;
 pub mod clearing;
 pub mod config;
+pub mod digest;
 pub mod http;
 pub mod initiatives;
 pub mod jobs;
@@ -87,7 +88,14 @@ pub async fn run(config: Config, shutdown: watch::Receiver<bool>) -> Result<(), 
     let wake = Arc::new(Notify::new());
     // This process among any others sharing the database: the device (one per data_dir) and pid.
     let runner = format!("{}/{}", config.device_id, std::process::id());
-    let outbox = outbox::Outbox { client: client.clone(), store: store.clone(), wake: wake.clone(), metrics: metrics.clone(), runner: runner.clone() };
+    let outbox = outbox::Outbox {
+        client: client.clone(),
+        store: store.clone(),
+        wake: wake.clone(),
+        metrics: metrics.clone(),
+        runner: runner.clone(),
+        settings: pipeline.settings().clone(),
+    };
     let outbox = tokio::spawn(outbox.run(shutdown.clone()));
     let scheduler = jobs::Scheduler {
         pipeline: pipeline.clone(),

@@ -16,9 +16,10 @@ use matrix_sdk::{Client, Room, RoomState};
 use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
 
+use crate::digest::{self, ACTION_DIGEST};
 use crate::metrics::Metrics;
 use crate::initiatives::ACTION_EDIT;
-use crate::pipeline::{ACTION_CREATE_CIRCLE, ACTION_INVITE};
+use crate::pipeline::{ACTION_CREATE_CIRCLE, ACTION_INVITE, Settings};
 
 /// A message that failed this many times with a permanent error (4xx other than 429) is given up.
 const MAX_PERMANENT_FAILURES: i32 = 3;
@@ -39,6 +40,8 @@ pub struct Outbox {
     /// This process, for the outbox lease: of several processes sharing the database one sends
     /// at a time (two would send a message twice and out of order).
     pub runner: String,
+    /// The unit and prefixes digests are rendered with when sent ([`crate::digest`]).
+    pub settings: Settings,
 }
 
 /// This process's hold on the outbox lease.
@@ -142,6 +145,7 @@ impl Outbox {
             ACTION_CREATE_CIRCLE => return self.create_circle(&message.content).await,
             ACTION_INVITE => return self.invite(message).await,
             ACTION_EDIT => return self.edit(message).await,
+            ACTION_DIGEST => return self.digest(message).await,
             _ => {}
         }
         self.send_message(message).await
@@ -170,6 +174,14 @@ impl Outbox {
             .await
             .map_err(classify)?;
         Ok(response.response.event_id.to_string())
+    }
+
+    /// A job's digest, rendered now from what the job packed ([`crate::digest`]).
+    async fn digest(&self, message: &exodus_storage::OutboxMessage) -> Result<String, SendError> {
+        let Target::Dm(member) = &message.target else { return Err(SendError::Permanent("a digest not to a member".into())) };
+        let content = digest::render(member, &message.content, &self.settings).map_err(SendError::Permanent)?;
+        let rendered = exodus_storage::OutboxMessage { event_type: "m.room.message".into(), content, ..message.clone() };
+        self.send_message(&rendered).await
     }
 
     /// An edit of an earlier message of the bot's (an initiative's card, SPEC §3.4), found by

@@ -1,6 +1,9 @@
-//! The scheduled jobs' statements (SPEC §4), in the caller's transaction. The rollover is three
-//! set-based statements: with a million records it is a few statements, not a million round
-//! trips, and a crash halfway rolls all of it back.
+//! The scheduled jobs' statements (SPEC §4), in the caller's transaction. Expiry and overdue are
+//! not written into the records they concern: a run reads what it changes (by the partial
+//! indexes of active intentions and of open obligations by due date) and writes one row, an
+//! expiry or an overdue mark, that the `ledger` view applies to every read (migration 0010). The
+//! renewals are one set-based statement. With a million records a rollover is a few statements
+//! that rewrite nothing, and a crash halfway rolls all of it back.
 
 use chrono::{DateTime, Utc};
 use exodus_commands::cycle::{Marked, Marking};
@@ -12,10 +15,14 @@ use crate::{Backend, Result, Tx, from_millis, millis, on_backend};
 /// id, giver, recipient, amount_cents, due_ms, and the renewed obligation (renewals) or the state.
 type Row = (i64, String, String, i64, Option<i64>, Option<String>);
 
-const OVERDUE: &str = "UPDATE records SET overdue = TRUE, changed_ms = $1 \
-     WHERE kind = 'obligation' AND state IN ('open', 'paid') AND NOT overdue AND due_ms < $1 \
-     RETURNING id, giver, recipient, amount_cents, due_ms, CAST(NULL AS TEXT)";
-
+/// The obligations open or paid, due before $1, that no overdue mark covers yet.
+const NEWLY_OVERDUE: &str = "SELECT r.id, r.giver, r.recipient, r.amount_cents, r.due_ms, CAST(NULL AS TEXT) FROM records r \
+     WHERE r.kind = 'obligation' AND r.state IN ('open', 'paid') AND NOT r.overdue AND r.due_ms < $1 \
+     AND NOT EXISTS (SELECT 1 FROM overdue_marks o WHERE r.due_ms < o.before_ms AND r.id <= o.upto_id) ORDER BY r.id";
+/// The highest record number there is or an earlier mark covered (a mark never covers less
+/// than one it replaces).
+const UPTO: &str = "SELECT CAST(COALESCE(MAX(u), 0) AS BIGINT) FROM (SELECT MAX(id) AS u FROM records \
+     UNION ALL SELECT MAX(upto_id) AS u FROM overdue_marks WHERE before_ms <= $1) AS t";
 /// Which open obligations a reminders run is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reminding {
@@ -48,9 +55,11 @@ impl Tx {
     /// (unique).
     pub async fn rollover(&mut self, previous_start: DateTime<Utc>, cycle_start: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<Marking>> {
         self.cache.records_changed();
-        const EXPIRE: &str = "UPDATE records SET state = 'expired', changed_ms = $1 \
-             WHERE kind = 'intention' AND state = 'active' AND created_ms < $2 AND room_id IN (SELECT room_id FROM circles) \
-             RETURNING id, giver, recipient, amount_cents, due_ms, CAST(NULL AS TEXT)";
+        // Circle intentions still active (no expiry covers them) made before the cycle began.
+        const EXPIRING: &str = "SELECT r.id, r.giver, r.recipient, r.amount_cents, r.due_ms, CAST(NULL AS TEXT) FROM records r \
+             WHERE r.kind = 'intention' AND r.state = 'active' AND r.created_ms < $1 AND r.room_id IN (SELECT room_id FROM circles) \
+             AND NOT EXISTS (SELECT 1 FROM expiries x WHERE r.created_ms < x.before_ms AND r.id <= x.upto_id) ORDER BY r.id";
+        const EXPIRE: &str = "INSERT INTO expiries (before_ms, upto_id, at_ms) SELECT $1, CAST(COALESCE(MAX(id), 0) AS BIGINT), $2 FROM records";
         const RENEW: &str = "INSERT INTO records (kind, giver, recipient, room_id, amount_cents, what, state, overdue, created_ms, \
              changed_ms, renewed_from) \
              SELECT 'intention', r.giver, r.recipient, r.room_id, r.amount_cents, r.what, 'active', FALSE, $1, $1, r.id \
@@ -61,19 +70,20 @@ impl Tx {
              ON CONFLICT (renewed_from) DO NOTHING \
              RETURNING id, giver, recipient, amount_cents, due_ms, CAST(renewed_from AS TEXT)";
         let (now_ms, previous_ms, start_ms) = (millis(now), millis(previous_start), millis(cycle_start));
-        let (expired, renewed, overdue): (Vec<Row>, Vec<Row>, Vec<Row>) = on_backend!(&mut self.tx, tx => {
-            let expired = sqlx::query_as(EXPIRE).bind(now_ms).bind(start_ms).fetch_all(&mut **tx).await?;
+        let (expired, renewed): (Vec<Row>, Vec<Row>) = on_backend!(&mut self.tx, tx => {
+            let expired: Vec<Row> = sqlx::query_as(EXPIRING).bind(start_ms).fetch_all(&mut **tx).await?;
+            if !expired.is_empty() {
+                sqlx::query(EXPIRE).bind(start_ms).bind(now_ms).execute(&mut **tx).await?;
+            }
             let renewed = sqlx::query_as(RENEW).bind(now_ms).bind(previous_ms).bind(start_ms).fetch_all(&mut **tx).await?;
-            let overdue = sqlx::query_as(OVERDUE).bind(now_ms).fetch_all(&mut **tx).await?;
-            (expired, renewed, overdue)
+            (expired, renewed)
         });
+        let overdue = self.mark_overdue(now).await?;
         let mut changes = Vec::with_capacity(expired.len() + renewed.len() + overdue.len());
         for row in expired {
             changes.push(marking(Marked::Expired, row)?);
         }
-        for row in overdue {
-            changes.push(marking(Marked::Overdue, row)?);
-        }
+        changes.extend(overdue);
         for row in renewed {
             let from = row.5.as_deref().and_then(|f| f.parse().ok());
             let from = from.ok_or_else(|| crate::StoreError::Corrupt(format!("renewal #{} without its obligation", row.0)))?;
@@ -84,12 +94,45 @@ impl Tx {
     }
 
     /// Marks the obligations past due at `now` overdue (they stay payable); each is marked once.
+    /// One overdue mark covers them all, and replaces the marks it covers.
     pub async fn mark_overdue(&mut self, now: DateTime<Utc>) -> Result<Vec<Marking>> {
         self.cache.records_changed();
-        let rows: Vec<Row> = on_backend!(&mut self.tx, tx => sqlx::query_as(OVERDUE).bind(millis(now)).fetch_all(&mut **tx).await?);
+        const MARK: &str = "INSERT INTO overdue_marks (before_ms, upto_id) VALUES ($1, $2)";
+        const REPLACED: &str = "DELETE FROM overdue_marks WHERE before_ms <= $1 AND upto_id <= $2 AND id <> (SELECT MAX(id) FROM overdue_marks)";
+        let now_ms = millis(now);
+        let rows: Vec<Row> = on_backend!(&mut self.tx, tx => {
+            let rows: Vec<Row> = sqlx::query_as(NEWLY_OVERDUE).bind(now_ms).fetch_all(&mut **tx).await?;
+            if !rows.is_empty() {
+                let upto: i64 = sqlx::query_scalar(UPTO).bind(now_ms).fetch_one(&mut **tx).await?;
+                sqlx::query(MARK).bind(now_ms).bind(upto).execute(&mut **tx).await?;
+                sqlx::query(REPLACED).bind(now_ms).bind(upto).execute(&mut **tx).await?;
+            }
+            rows
+        });
         let mut out = rows.into_iter().map(|row| marking(Marked::Overdue, row)).collect::<Result<Vec<_>>>()?;
         out.sort();
         Ok(out)
+    }
+
+    /// Writes into at most `limit` records what the expiries and overdue marks made of them
+    /// (the hourly deadlines job does it a slice at a time, off the rollover's path), so that the
+    /// partial indexes of active intentions and open obligations keep only what is active and
+    /// open. Reads through `ledger` are the same before and after. Returns how many it wrote.
+    pub async fn settle_marks(&mut self, limit: i64) -> Result<u64> {
+        const EXPIRED: &str = "UPDATE records SET state = 'expired', changed_ms = (SELECT MIN(x.at_ms) FROM expiries x \
+             WHERE records.created_ms < x.before_ms AND records.id <= x.upto_id) \
+             WHERE id IN (SELECT r.id FROM records r WHERE r.kind = 'intention' AND r.state = 'active' \
+             AND r.room_id IN (SELECT room_id FROM circles) \
+             AND EXISTS (SELECT 1 FROM expiries x WHERE r.created_ms < x.before_ms AND r.id <= x.upto_id) ORDER BY r.id LIMIT $1)";
+        const OVERDUE: &str = "UPDATE records SET overdue = TRUE WHERE id IN (SELECT r.id FROM records r \
+             WHERE r.kind = 'obligation' AND r.state IN ('open', 'paid') AND NOT r.overdue \
+             AND EXISTS (SELECT 1 FROM overdue_marks o WHERE r.due_ms < o.before_ms AND r.id <= o.upto_id) ORDER BY r.id LIMIT $1)";
+        self.cache.records_changed();
+        Ok(on_backend!(&mut self.tx, tx => {
+            let expired = sqlx::query(EXPIRED).bind(limit).execute(&mut **tx).await?.rows_affected();
+            let overdue = sqlx::query(OVERDUE).bind(limit).execute(&mut **tx).await?.rows_affected();
+            expired + overdue
+        }))
     }
 
     /// What a reminders run tells: each open obligation to its giver ([`Marked::Due`]), each

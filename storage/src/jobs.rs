@@ -113,10 +113,10 @@ impl Store {
         const SQL: &str = "SELECT \
              (SELECT COUNT(*) FROM members), \
              (SELECT COUNT(*) FROM circles), \
-             (SELECT COUNT(*) FROM records WHERE kind = 'intention' AND state = 'active'), \
-             (SELECT COUNT(*) FROM records WHERE kind = 'obligation' AND state IN ('open', 'paid')), \
-             (SELECT COUNT(*) FROM records WHERE kind = 'obligation' AND state IN ('open', 'paid') AND overdue), \
-             (SELECT COUNT(*) FROM records WHERE state IN ('fulfilled', 'cleared')), \
+             (SELECT COUNT(*) FROM ledger WHERE kind = 'intention' AND state = 'active'), \
+             (SELECT COUNT(*) FROM ledger WHERE kind = 'obligation' AND state IN ('open', 'paid')), \
+             (SELECT COUNT(*) FROM ledger WHERE kind = 'obligation' AND state IN ('open', 'paid') AND overdue), \
+             (SELECT COUNT(*) FROM ledger WHERE state IN ('fulfilled', 'cleared')), \
              (SELECT COUNT(*) FROM records), \
              (SELECT COUNT(*) FROM processed_events), \
              (SELECT COUNT(*) FROM outbox WHERE sent_ms IS NULL AND failed_ms IS NULL), \

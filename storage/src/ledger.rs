@@ -207,7 +207,7 @@ impl Tx {
             let list = placeholders(1, chunk.len());
             let since_param = chunk.len() + 1;
             let sql = format!(
-                "SELECT DISTINCT giver, recipient, room_id FROM records WHERE (giver IN ({list}) OR recipient IN ({list})) \
+                "SELECT DISTINCT giver, recipient, room_id FROM ledger WHERE (giver IN ({list}) OR recipient IN ({list})) \
                  AND (state IN ('active', 'open', 'paid') OR (state IN ('fulfilled', 'cleared') AND changed_ms >= ${since_param})) \
                  ORDER BY giver, recipient, room_id"
             );
@@ -320,8 +320,8 @@ impl Tx {
     /// Record `#id`, locked until the transaction ends.
     pub async fn record_for_update(&mut self, id: RecordId) -> Result<Option<Record>> {
         let sql = match &self.tx {
-            Backend::Sqlite(_) => format!("SELECT {COLUMNS} FROM records WHERE id = $1"),
-            Backend::Postgres(_) => format!("SELECT {COLUMNS} FROM records WHERE id = $1 FOR UPDATE"),
+            Backend::Sqlite(_) => format!("SELECT {COLUMNS} FROM ledger WHERE id = $1"),
+            Backend::Postgres(_) => format!("SELECT {COLUMNS} FROM ledger WHERE id = $1 FOR UPDATE"),
         };
         let mut found = fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), id)?;
         Ok(found.pop())
@@ -331,7 +331,7 @@ impl Tx {
     /// `cycle_start`, and those due at `red_deadline`.
     pub async fn circle_records(&mut self, room_id: &str, cycle_start: DateTime<Utc>, red_deadline: Option<DateTime<Utc>>) -> Result<Vec<Record>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM records WHERE room_id = $1 AND (state IN ('active', 'open', 'paid') \
+            "SELECT {COLUMNS} FROM ledger WHERE room_id = $1 AND (state IN ('active', 'open', 'paid') \
              OR changed_ms >= $2 OR due_ms = $3) ORDER BY id"
         );
         fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), room_id, millis(cycle_start), red_deadline.map(millis))
@@ -340,7 +340,7 @@ impl Tx {
     /// The member's records as giver or recipient, newest first, at most `limit`.
     pub async fn member_records(&mut self, member: &MemberId, open: bool, limit: i64) -> Result<Vec<Record>> {
         let states = if open { "state IN ('active', 'open', 'paid')" } else { "state NOT IN ('active', 'open', 'paid')" };
-        let sql = format!("SELECT {COLUMNS} FROM records WHERE (giver = $1 OR recipient = $1) AND {states} ORDER BY id DESC LIMIT $2");
+        let sql = format!("SELECT {COLUMNS} FROM ledger WHERE (giver = $1 OR recipient = $1) AND {states} ORDER BY id DESC LIMIT $2");
         fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), member.as_str(), limit)
     }
 
@@ -359,7 +359,7 @@ impl Tx {
         let missing: Vec<MemberId> = recipients.iter().filter(|m| !self.cache.intentions_for.contains_key(*m)).cloned().collect();
         for chunk in missing.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "SELECT {COLUMNS} FROM records WHERE recipient IN ({}) AND state = 'active' AND initiative_id IS NULL ORDER BY id",
+                "SELECT {COLUMNS} FROM ledger WHERE recipient IN ({}) AND state = 'active' AND initiative_id IS NULL ORDER BY id",
                 placeholders(1, chunk.len())
             );
             let columns: Vec<Columns> = on_backend!(&mut self.tx, tx => {
@@ -386,7 +386,7 @@ impl Tx {
     /// obligations funding made, and those a lapse at `lapsed_at` cancelled.
     pub async fn initiative_records(&mut self, initiative: i64, lapsed_at: Option<DateTime<Utc>>) -> Result<Vec<Record>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM records WHERE initiative_id = $1 AND (state = 'active' OR kind = 'obligation' \
+            "SELECT {COLUMNS} FROM ledger WHERE initiative_id = $1 AND (state = 'active' OR kind = 'obligation' \
              OR (state = 'cancelled' AND changed_ms = $2)) ORDER BY id"
         );
         fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), initiative, lapsed_at.map(millis))
@@ -395,7 +395,7 @@ impl Tx {
     /// Active backings by `giver` of the initiatives of `room_id` (withdrawn when they leave it).
     pub async fn active_backings_by(&mut self, giver: &MemberId, room_id: &str) -> Result<Vec<Record>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM records WHERE giver = $1 AND room_id = $2 AND state = 'active' AND initiative_id IS NOT NULL ORDER BY id"
+            "SELECT {COLUMNS} FROM ledger WHERE giver = $1 AND room_id = $2 AND state = 'active' AND initiative_id IS NOT NULL ORDER BY id"
         );
         fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), giver.as_str(), room_id)
     }
@@ -410,7 +410,7 @@ impl Tx {
 
     /// Open intentions by `giver` in the circle of `room_id` (withdrawn when they leave it).
     pub async fn active_intentions_by(&mut self, giver: &MemberId, room_id: &str) -> Result<Vec<Record>> {
-        let sql = format!("SELECT {COLUMNS} FROM records WHERE giver = $1 AND room_id = $2 AND state = 'active' ORDER BY id");
+        let sql = format!("SELECT {COLUMNS} FROM ledger WHERE giver = $1 AND room_id = $2 AND state = 'active' ORDER BY id");
         fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), giver.as_str(), room_id)
     }
 
@@ -489,11 +489,11 @@ impl Tx {
             // As giver, as recipient of someone else's record, and the giver's reliability counts
             // (kind `counted`; the second column is then the overdue flag, the last the count).
             let sql = format!(
-                "SELECT giver, TRUE, kind, state, CAST(SUM(amount_cents) AS BIGINT) FROM records \
+                "SELECT giver, TRUE, kind, state, CAST(SUM(amount_cents) AS BIGINT) FROM ledger \
                  WHERE giver IN ({list}) AND {open} GROUP BY giver, kind, state \
-                 UNION ALL SELECT recipient, FALSE, kind, state, CAST(SUM(amount_cents) AS BIGINT) FROM records \
+                 UNION ALL SELECT recipient, FALSE, kind, state, CAST(SUM(amount_cents) AS BIGINT) FROM ledger \
                  WHERE recipient IN ({list}) AND giver <> recipient AND {open} GROUP BY recipient, kind, state \
-                 UNION ALL SELECT giver, overdue, 'counted', state, CAST(COUNT(*) AS BIGINT) FROM records \
+                 UNION ALL SELECT giver, overdue, 'counted', state, CAST(COUNT(*) AS BIGINT) FROM ledger \
                  WHERE giver IN ({list}) AND kind = 'obligation' AND (state IN ('fulfilled', 'cleared', 'forgiven') OR overdue) \
                  GROUP BY giver, overdue, state"
             );

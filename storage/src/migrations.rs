@@ -14,6 +14,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (7, "pools", include_str!("../migrations/sqlite/0007_pools.sql")),
     (8, "initiatives", include_str!("../migrations/sqlite/0008_initiatives.sql")),
     (9, "clearing", include_str!("../migrations/sqlite/0009_clearing.sql")),
+    (10, "derived_marks", include_str!("../migrations/sqlite/0010_derived_marks.sql")),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -26,6 +27,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (7, "pools", include_str!("../migrations/postgres/0007_pools.sql")),
     (8, "initiatives", include_str!("../migrations/postgres/0008_initiatives.sql")),
     (9, "clearing", include_str!("../migrations/postgres/0009_clearing.sql")),
+    (10, "derived_marks", include_str!("../migrations/postgres/0010_derived_marks.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

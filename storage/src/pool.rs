@@ -129,7 +129,7 @@ impl Tx {
         const PLEDGES: &str = "SELECT member, amount_cents FROM pool_pledges WHERE room_id = $1 AND (cycle_ms >= $2 OR $3) ORDER BY member";
         const CHARGED: &str = "SELECT giver, CAST(SUM(amount_cents) AS BIGINT) FROM records WHERE room_id = $1 AND kind = 'obligation' \
              AND created_ms >= $2 AND state NOT IN ('cancelled', 'forgiven') GROUP BY giver";
-        const OVERDUE: &str = "SELECT DISTINCT giver FROM records WHERE room_id = $1 AND kind = 'obligation' AND overdue \
+        const OVERDUE: &str = "SELECT DISTINCT giver FROM ledger WHERE room_id = $1 AND kind = 'obligation' AND overdue \
              AND state IN ('open', 'paid')";
         let voting_sql = format!("SELECT {CLAIM} FROM claims WHERE room_id = $1 AND state = 'voting' ORDER BY id");
         let auto = rules.renew == Renew::Auto;
@@ -286,7 +286,7 @@ impl Tx {
     /// SPEC §3.3: a member whose pool obligation is overdue is excluded from that pool (their
     /// pledge removed). Returns the pledges removed; a second run finds none.
     pub async fn exclude_overdue_pool_members(&mut self) -> Result<Vec<EndedPledge>> {
-        const SQL: &str = "DELETE FROM pool_pledges WHERE EXISTS (SELECT 1 FROM records r WHERE r.room_id = pool_pledges.room_id \
+        const SQL: &str = "DELETE FROM pool_pledges WHERE EXISTS (SELECT 1 FROM ledger r WHERE r.room_id = pool_pledges.room_id \
              AND r.giver = pool_pledges.member AND r.kind = 'obligation' AND r.overdue AND r.state IN ('open', 'paid')) \
              RETURNING room_id, member, amount_cents, (SELECT name FROM pools p WHERE p.room_id = pool_pledges.room_id)";
         let rows: Vec<(String, String, i64, String)> = on_backend!(&mut self.tx, tx => sqlx::query_as(SQL).fetch_all(&mut **tx).await?);

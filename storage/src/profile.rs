@@ -170,10 +170,26 @@ impl Tx {
         Ok(())
     }
 
-    /// The stored profiles of `members` (those the bot has), read in bulk without locking them:
-    /// for jobs that only need each member's language and notification setting.
-    pub async fn profiles(&mut self, members: &[MemberId]) -> Result<BTreeMap<MemberId, Profile>> {
-        self.load_profiles(members, false).await
+    /// The language and notification setting of those of `members` the bot has a profile of,
+    /// read in bulk without locking them: what a job's DMs need (a profile's two columns, not
+    /// the whole profile with its payment methods).
+    pub async fn notification_settings(&mut self, members: &[MemberId]) -> Result<BTreeMap<MemberId, (Option<Lang>, bool)>> {
+        let mut out = BTreeMap::new();
+        for chunk in members.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!("SELECT user_id, lang, notify FROM members WHERE user_id IN ({})", placeholders(1, chunk.len()));
+            let rows: Vec<(String, Option<String>, bool)> = on_backend!(&mut self.tx, tx => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for m in chunk {
+                    query = query.bind(m.as_str());
+                }
+                query.fetch_all(&mut **tx).await?
+            });
+            for (user, lang, notify) in rows {
+                let m = MemberId::parse(&user).ok_or_else(|| StoreError::Corrupt(format!("member {user}")))?;
+                out.insert(m, (lang.as_deref().and_then(Lang::from_code), notify));
+            }
+        }
+        Ok(out)
     }
 
     /// The member's profile, `None` when the bot has none; with `for_update` the row stays locked

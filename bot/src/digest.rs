@@ -1,0 +1,157 @@
+//! A job's digest as the outbox keeps it: what the job did to each of the member's records,
+//! packed small, rendered into the member's message only when it is sent (benchmark B3: a
+//! rollover queues 100,000 digests in its transaction; rendered there, they were 100,000 messages
+//! of about 2.5 KB, formatted and written inside the job's time).
+//!
+//! The content of an `org.exodus.action.digest` row: `{"job": "rollover", "lang": "en",
+//! "items": [[change, id, renews, other party, amount in cents, due (ms) or null, as giver], …]}`,
+//! `change` one of [`Marked::code`], `renews` the renewed obligation's number (renewals) or null.
+//! The member is the row's recipient. Everything the message shows is in it, so that sending it
+//! again (after a crash) shows the same.
+
+use chrono::DateTime;
+use exodus_commands::cycle::{DigestItem, Job, Marked, Marking};
+use exodus_commands::render::{Style, render_reply};
+use exodus_commands::{Amount, Lang, MemberId, Reply};
+use serde_json::{Value, json};
+
+use crate::pipeline::{Settings, notice_content};
+
+/// The outbox action of a digest rendered when sent.
+pub const ACTION_DIGEST: &str = "org.exodus.action.digest";
+
+/// The packed content of `member`'s digest of `job`, in `lang`.
+pub fn pack(job: Job, member: &MemberId, items: &[DigestItem], lang: Lang) -> Value {
+    let items: Vec<Value> = items
+        .iter()
+        .map(|i| {
+            let m = &i.marking;
+            let renews = match m.marked {
+                Marked::Renewed { from } => Some(from),
+                _ => None,
+            };
+            let other = if i.as_giver { &m.recipient } else { &m.giver };
+            // A record of one's own (giver and recipient the same) names the member.
+            let other = if other == member { member } else { other };
+            json!([m.marked.code(), m.id, renews, other.as_str(), m.amount.cents(), m.due.map(|d| d.timestamp_millis()), i.as_giver])
+        })
+        .collect();
+    json!({ "job": job.name(), "lang": lang.code(), "items": items })
+}
+
+/// The digest `content` packed for `member`: the reply and its language.
+pub fn unpack(member: &MemberId, content: &Value) -> Result<(Reply, Lang), String> {
+    let job = content["job"].as_str().and_then(Job::from_name).ok_or("digest without a job")?;
+    let lang = content["lang"].as_str().and_then(Lang::from_code).ok_or("digest without a language")?;
+    let items = content["items"].as_array().ok_or("digest without items")?;
+    let items = items.iter().map(|item| unpack_item(member, item)).collect::<Result<Vec<_>, String>>()?;
+    Ok((Reply::Digest { job, items }, lang))
+}
+
+fn unpack_item(member: &MemberId, item: &Value) -> Result<DigestItem, String> {
+    let bad = || format!("digest item {item}");
+    let fields = item.as_array().filter(|f| f.len() == 7).ok_or_else(bad)?;
+    let id = fields[1].as_i64().ok_or_else(bad)?;
+    let marked = match fields[0].as_str().ok_or_else(bad)? {
+        "expired" => Marked::Expired,
+        "renewed" => Marked::Renewed { from: fields[2].as_i64().ok_or_else(bad)? },
+        "overdue" => Marked::Overdue,
+        "due" => Marked::Due,
+        "unconfirmed" => Marked::Unconfirmed,
+        _ => return Err(bad()),
+    };
+    let other = fields[3].as_str().and_then(MemberId::parse).ok_or_else(bad)?;
+    let amount = Amount::from_stored_cents(fields[4].as_i64().ok_or_else(bad)?);
+    let due = match &fields[5] {
+        Value::Null => None,
+        v => Some(v.as_i64().and_then(DateTime::from_timestamp_millis).ok_or_else(bad)?),
+    };
+    let as_giver = fields[6].as_bool().ok_or_else(bad)?;
+    let (giver, recipient) = if as_giver { (member.clone(), other) } else { (other, member.clone()) };
+    Ok(DigestItem { marking: Marking { marked, id, giver, recipient, amount, due }, as_giver })
+}
+
+/// The message `member`'s packed digest becomes: an `m.notice` as any other job message.
+pub fn render(member: &MemberId, content: &Value, settings: &Settings) -> Result<Value, String> {
+    let (reply, lang) = unpack(member, content)?;
+    let style = Style { lang, unit: &settings.unit, prefix: settings.prefixes.first().map_or("!", String::as_str) };
+    Ok(notice_content(&render_reply("notice", &reply, &style), None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use exodus_commands::cycle::digests;
+
+    fn member(name: &str) -> MemberId {
+        MemberId::parse(&format!("@{name}:example.org")).expect("member")
+    }
+
+    fn settings() -> Settings {
+        Settings { prefixes: vec!["!".into()], unit: "EUR".into(), default_language: Lang::En, timezone: chrono_tz::UTC }
+    }
+
+    fn marking(marked: Marked, id: i64, giver: &str, recipient: &str, cents: i64, due: Option<i64>) -> Marking {
+        Marking {
+            marked,
+            id,
+            giver: member(giver),
+            recipient: member(recipient),
+            amount: Amount::from_stored_cents(cents),
+            due: due.map(|d| Utc.timestamp_millis_opt(d).single().expect("due")),
+        }
+    }
+
+    #[test]
+    fn a_packed_digest_renders_as_the_digest_itself() {
+        let markings = vec![
+            marking(Marked::Expired, 3, "ann", "bob", 1_050, None),
+            marking(Marked::Renewed { from: 4 }, 9, "carol", "ann", 2_000, None),
+            marking(Marked::Overdue, 5, "ann", "carol", 70_000, Some(1_795_608_000_000)),
+            marking(Marked::Due, 6, "ann", "bob", 100, Some(1_796_083_200_000)),
+            marking(Marked::Unconfirmed, 7, "bob", "ann", 1, Some(1_796_083_200_000)),
+            marking(Marked::Expired, 8, "ann", "ann", 500, None),
+        ];
+        let settings = settings();
+        for (who, items) in digests(markings) {
+            for lang in [Lang::En, Lang::Ru] {
+                let packed = pack(Job::Rollover, &who, &items, lang);
+                let (reply, unpacked_lang) = unpack(&who, &packed).expect("unpack");
+                assert_eq!(unpacked_lang, lang);
+                let direct = Reply::Digest { job: Job::Rollover, items: items.clone() };
+                assert_eq!(reply, direct, "{who}: {packed}");
+                let style = Style { lang, unit: "EUR", prefix: "!" };
+                let want = notice_content(&render_reply("notice", &direct, &style), None);
+                assert_eq!(render(&who, &packed, &settings).expect("render"), want);
+            }
+        }
+    }
+
+    #[test]
+    fn a_packed_digest_is_a_fraction_of_the_rendered_one() {
+        let who = member("ann");
+        let markings: Vec<Marking> = (0..10).map(|i| marking(Marked::Expired, 100_000 + i, "ann", "bob", 1_500, None)).collect();
+        let items = digests(markings).remove(&who).expect("ann's digest");
+        let packed = pack(Job::Rollover, &who, &items, Lang::En).to_string();
+        let rendered = render(&who, &serde_json::from_str(&packed).expect("json"), &settings()).expect("render").to_string();
+        assert!(packed.len() * 3 < rendered.len(), "packed {} bytes, rendered {} bytes", packed.len(), rendered.len());
+    }
+
+    #[test]
+    fn a_damaged_digest_is_refused_not_sent_half() {
+        let who = member("ann");
+        for content in [
+            json!({}),
+            json!({ "job": "rollover", "lang": "en" }),
+            json!({ "job": "never", "lang": "en", "items": [] }),
+            json!({ "job": "rollover", "lang": "xx", "items": [] }),
+            json!({ "job": "rollover", "lang": "en", "items": [["expired", 1, null, "@bob:example.org", 100, null]] }),
+            json!({ "job": "rollover", "lang": "en", "items": [["lost", 1, null, "@bob:example.org", 100, null, true]] }),
+            json!({ "job": "rollover", "lang": "en", "items": [["renewed", 1, null, "@bob:example.org", 100, null, true]] }),
+            json!({ "job": "rollover", "lang": "en", "items": [["expired", 1, null, "bob", 100, null, true]] }),
+        ] {
+            assert!(unpack(&who, &content).is_err(), "{content}");
+        }
+    }
+}
