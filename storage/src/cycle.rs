@@ -18,7 +18,7 @@ type Row = (i64, String, String, i64, Option<i64>, Option<String>);
 /// The obligations open or paid, due before $1, that no overdue mark covers yet.
 const NEWLY_OVERDUE: &str = "SELECT r.id, r.giver, r.recipient, r.amount_cents, r.due_ms, CAST(NULL AS TEXT) FROM records r \
      WHERE r.kind = 'obligation' AND r.state IN ('open', 'paid') AND NOT r.overdue AND r.due_ms < $1 \
-     AND NOT EXISTS (SELECT 1 FROM overdue_marks o WHERE r.due_ms < o.before_ms AND r.id <= o.upto_id) ORDER BY r.id";
+     AND NOT EXISTS (SELECT 1 FROM overdue_marks o WHERE r.due_ms < o.before_ms AND r.id <= o.upto_id AND o.id > r.overdue_seen) ORDER BY r.id";
 /// The highest record number there is or an earlier mark covered (a mark never covers less
 /// than one it replaces).
 const UPTO: &str = "SELECT CAST(COALESCE(MAX(u), 0) AS BIGINT) FROM (SELECT MAX(id) AS u FROM records \
@@ -58,7 +58,7 @@ impl Tx {
         // Circle intentions still active (no expiry covers them) made before the cycle began.
         const EXPIRING: &str = "SELECT r.id, r.giver, r.recipient, r.amount_cents, r.due_ms, CAST(NULL AS TEXT) FROM records r \
              WHERE r.kind = 'intention' AND r.state = 'active' AND r.created_ms < $1 AND r.room_id IN (SELECT room_id FROM circles) \
-             AND NOT EXISTS (SELECT 1 FROM expiries x WHERE r.created_ms < x.before_ms AND r.id <= x.upto_id) ORDER BY r.id";
+             AND NOT EXISTS (SELECT 1 FROM expiries x WHERE r.created_ms < x.before_ms AND r.id <= x.upto_id AND x.id > r.expiry_seen) ORDER BY r.id";
         const EXPIRE: &str = "INSERT INTO expiries (before_ms, upto_id, at_ms) SELECT $1, CAST(COALESCE(MAX(id), 0) AS BIGINT), $2 FROM records";
         const RENEW: &str = "INSERT INTO records (kind, giver, recipient, room_id, amount_cents, what, state, overdue, created_ms, \
              changed_ms, renewed_from) \
@@ -120,13 +120,13 @@ impl Tx {
     /// open. Reads through `ledger` are the same before and after. Returns how many it wrote.
     pub async fn settle_marks(&mut self, limit: i64) -> Result<u64> {
         const EXPIRED: &str = "UPDATE records SET state = 'expired', changed_ms = (SELECT MIN(x.at_ms) FROM expiries x \
-             WHERE records.created_ms < x.before_ms AND records.id <= x.upto_id) \
+             WHERE records.created_ms < x.before_ms AND records.id <= x.upto_id AND x.id > records.expiry_seen) \
              WHERE id IN (SELECT r.id FROM records r WHERE r.kind = 'intention' AND r.state = 'active' \
              AND r.room_id IN (SELECT room_id FROM circles) \
-             AND EXISTS (SELECT 1 FROM expiries x WHERE r.created_ms < x.before_ms AND r.id <= x.upto_id) ORDER BY r.id LIMIT $1)";
+             AND EXISTS (SELECT 1 FROM expiries x WHERE r.created_ms < x.before_ms AND r.id <= x.upto_id AND x.id > r.expiry_seen) ORDER BY r.id LIMIT $1)";
         const OVERDUE: &str = "UPDATE records SET overdue = TRUE WHERE id IN (SELECT r.id FROM records r \
              WHERE r.kind = 'obligation' AND r.state IN ('open', 'paid') AND NOT r.overdue \
-             AND EXISTS (SELECT 1 FROM overdue_marks o WHERE r.due_ms < o.before_ms AND r.id <= o.upto_id) ORDER BY r.id LIMIT $1)";
+             AND EXISTS (SELECT 1 FROM overdue_marks o WHERE r.due_ms < o.before_ms AND r.id <= o.upto_id AND o.id > r.overdue_seen) ORDER BY r.id LIMIT $1)";
         self.cache.records_changed();
         Ok(on_backend!(&mut self.tx, tx => {
             let expired = sqlx::query(EXPIRED).bind(limit).execute(&mut **tx).await?.rows_affected();

@@ -13,6 +13,10 @@ use crate::batch::TotalsByMember;
 use crate::{Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, Tx, from_millis, millis, on_backend, placeholders};
 
 const COLUMNS: &str = "id, kind, giver, recipient, room_id, amount_cents, what, state, overdue, created_ms, due_ms, changed_ms";
+/// The last expiry and overdue mark a written record has taken into account (migration 0010), and
+/// their values for a record written now.
+const SEEN_COLUMNS: &str = "expiry_seen, overdue_seen";
+const SEEN: &str = "(SELECT COALESCE(MAX(id), 0) FROM expiries), (SELECT COALESCE(MAX(id), 0) FROM overdue_marks)";
 
 /// The stored columns of a record, before validation.
 struct Columns {
@@ -417,7 +421,8 @@ impl Tx {
     /// Writes a new record with the number it already has (from [`Tx::next_record_id`]).
     pub async fn insert_record(&mut self, r: &Record) -> Result<()> {
         self.cache.records_changed();
-        let sql = format!("INSERT INTO records ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
+        // Written as it is now: the expiries and overdue marks there are already applied to it.
+        let sql = format!("INSERT INTO records ({COLUMNS}, {SEEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, {SEEN})");
         on_backend!(&mut self.tx, tx => { sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(r.id).bind(r.kind.code()).bind(r.giver.as_str()).bind(r.recipient.as_str()).bind(&r.room_id)
             .bind(r.amount.cents()).bind(&r.what).bind(r.state.code()).bind(r.overdue).bind(millis(r.created_at))
@@ -429,8 +434,10 @@ impl Tx {
     /// Writes a changed record (amount, state, overdue, due, changed time).
     pub async fn update_record(&mut self, r: &Record) -> Result<()> {
         self.cache.records_changed();
+        // Written as it is now (read through `ledger`): the marks there are no longer apply to it.
         const SQL: &str = "UPDATE records SET kind = $2, amount_cents = $3, state = $4, overdue = $5, due_ms = $6, \
-                           changed_ms = $7 WHERE id = $1";
+                           changed_ms = $7, expiry_seen = (SELECT COALESCE(MAX(id), 0) FROM expiries), \
+                           overdue_seen = (SELECT COALESCE(MAX(id), 0) FROM overdue_marks) WHERE id = $1";
         let n = on_backend!(&mut self.tx, tx => sqlx::query(SQL)
             .bind(r.id).bind(r.kind.code()).bind(r.amount.cents()).bind(r.state.code()).bind(r.overdue)
             .bind(r.due.map(millis)).bind(millis(r.changed_at))

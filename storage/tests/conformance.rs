@@ -738,6 +738,12 @@ async fn rollover_expires_renews_and_marks_overdue_once(store: &Store) {
         }
         all
     };
+    // An intention that existed at the run, committed after it (due before the run's time, as
+    // after an admin's run as of a later time): the run's overdue mark does not apply to it.
+    let mut committed = tx.record_for_update(renewal).await.unwrap().unwrap();
+    (committed.kind, committed.state, committed.due) = (Kind::Obligation, State::Open, Some(cycle_start - Duration::days(2)));
+    tx.update_record(&committed).await.unwrap();
+    assert!(!tx.record_for_update(renewal).await.unwrap().unwrap().overdue, "overdue by a mark made before it was an obligation");
     let before = read_all(&mut tx).await;
     assert_eq!(before.last().map(|r| (r.id, r.state)), Some((late.id, State::Active)));
     // Writing what the marks decided into the records (a slice at a time) changes nothing read.
