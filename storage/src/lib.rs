@@ -336,6 +336,16 @@ impl Store {
         on_backend!(&self.pool, pool => pool.close().await)
     }
 
+    /// SQLite only: writes a copy of the database, as it is now, to the new file `path`
+    /// (`VACUUM INTO`; the benchmark's `--save-sqlite`, to study a run's statements elsewhere).
+    pub async fn vacuum_into(&self, path: &std::path::Path) -> Result<()> {
+        let Backend::Sqlite(pool) = &self.pool else {
+            return Err(StoreError::UnsupportedUrl(format!("{} (VACUUM INTO is SQLite's)", self.backend_name())));
+        };
+        sqlx::query("VACUUM INTO $1").bind(path.to_string_lossy().into_owned()).execute(pool).await?;
+        Ok(())
+    }
+
     /// Whether a command event was already decided on (a fast check before a transaction; the
     /// transaction's own claim is what guarantees exactly once).
     pub async fn is_processed(&self, event_id: &str) -> Result<bool> {

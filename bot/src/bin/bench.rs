@@ -59,6 +59,10 @@ struct B3Args {
     /// Exit non-zero when a target is missed (the checks always count).
     #[arg(long)]
     require_targets: bool,
+    /// Also save the loaded SQLite database, as it is before the rollover, to this file (with
+    /// `VACUUM INTO`), to study the rollover's statements in the `sqlite3` shell.
+    #[arg(long)]
+    save_sqlite: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -495,6 +499,11 @@ mod b3 {
         drop(store);
         let store = Store::connect(url).await?;
         println!("B3 {name:<10} loaded in {} s", seconds(loading.elapsed()));
+        if let (Some(path), true) = (&args.save_sqlite, url.starts_with("sqlite:")) {
+            ensure!(!path.exists(), "{} exists: --save-sqlite writes a new file", path.display());
+            store.vacuum_into(path).await?;
+            println!("B3 {name:<10} saved as it is before the rollover to {}", path.display());
+        }
 
         let settings = Settings { prefixes: vec!["!".into()], unit: "EUR".into(), default_language: Lang::En, timezone: chrono_tz::UTC };
         let pipeline = Pipeline::new(store.clone(), settings);
