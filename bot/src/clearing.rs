@@ -69,7 +69,7 @@ impl Pipeline {
         let source = format!("clearing\u{0}run\u{0}{run}");
         let rendered = |_: &MemberId, items, lang| {
             let reply = Reply::ClearingDigest { items };
-            ("m.room.message".to_owned(), notice_content(&render_reply("notice", &reply, &self.style(lang)), None))
+            ("m.room.message".to_owned(), notice_content(&render_reply("notice", &reply, &self.style(lang)), None).to_string())
         };
         self.queue_per_member(tx, &source, setoff::digests(&plan.changes), rendered, now).await
     }

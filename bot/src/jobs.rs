@@ -8,11 +8,11 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use exodus_commands::cycle::{DigestItem, Job, JobReport, Marking, digests, month_end_reminder_due, red_deadline_passed};
+use exodus_commands::cycle::{DigestLine, Job, JobReport, Marking, digest_lines, month_end_reminder_due, red_deadline_passed};
 use exodus_commands::ledger::{self, Cycle};
 use exodus_commands::render::render_reply;
 use exodus_commands::{Lang, MemberId, Reply};
-use exodus_storage::{OutboxMessage, Reminding, Store, StoreError, Target, Tx};
+use exodus_storage::{OutboxMessage, Reminding, SerializedMessage, Store, StoreError, Target, Tx};
 use tokio::sync::{Notify, watch};
 use tracing::{error, info, warn};
 
@@ -59,16 +59,26 @@ impl Pipeline {
         let tz = self.settings().timezone;
         let cycle = Cycle::of(as_of, &tz);
         let (previous, start) = (cycle.back(1).start(&tz), cycle.start(&tz));
+        let started = std::time::Instant::now();
         let mut tx = self.store().begin().await?;
         let markings = tx.rollover(previous, start, as_of).await?;
+        let statements = started.elapsed();
         let count = |code: &str| markings.iter().filter(|m| m.marked.code() == code).count() as u64;
         let mut counts = vec![("expired", count("expired")), ("renewed", count("renewed")), ("overdue", count("overdue"))];
         let pools = self.pool_rollover(&mut tx, start, as_of).await?;
         counts.extend(pools.counts);
         let mut messages = tx.enqueue_all(&pools.messages, as_of).await?;
         messages += self.queue_digests(&mut tx, Job::Rollover, &format!("rollover\u{0}{}", start.timestamp_millis()), markings, as_of).await?;
+        let digests = started.elapsed();
         failpoint("rollover-before-commit");
         tx.commit().await?;
+        let ms = |d: StdDuration| d.as_millis() as u64;
+        info!(
+            records_ms = ms(statements),
+            digests_ms = ms(digests - statements),
+            commit_ms = ms(started.elapsed() - digests),
+            "rollover into the cycle of {start}: {counts:?}, {messages} messages"
+        );
         Ok(JobReport { counts, messages })
     }
 
@@ -156,38 +166,44 @@ impl Pipeline {
         if markings.is_empty() {
             return Ok(0);
         }
-        let packed = |member: &MemberId, items: Vec<DigestItem>, lang| (ACTION_DIGEST.to_owned(), digest::pack(job, member, &items, lang));
-        self.queue_per_member(tx, source, digests(markings), packed, now).await
+        let per_member = digest_lines(&markings).into_iter().map(|(member, lines)| (member.clone(), lines));
+        let packed = |_: &MemberId, lines: Vec<DigestLine>, lang| {
+            let items = lines.iter().map(|l| (&markings[l.marking], l.as_giver));
+            (ACTION_DIGEST.to_owned(), digest::pack(job, items, lang))
+        };
+        self.queue_per_member(tx, source, per_member, packed, now).await
     }
 
     /// Queues one DM per member of `per_member`, the event `message` makes of what is theirs
-    /// (its type and content), in their language, none for members with notifications off;
-    /// identified by `source` and the member. A chunk of members at a time: a rollover of
-    /// 100,000 members (B3) writes its digests without holding all of them in memory at once.
-    /// Returns how many were new.
+    /// (its type and its content as JSON text), in their language, none for members with notifications off;
+    /// identified by `source` and the member. The members' settings are read at once; the
+    /// messages are made and written a chunk of members at a time, so that a rollover's 100,000
+    /// digests (B3) are never all in memory. Returns how many were new.
     pub(crate) async fn queue_per_member<T>(
         &self,
         tx: &mut Tx,
         source: &str,
         per_member: impl IntoIterator<Item = (MemberId, T)>,
-        message: impl Fn(&MemberId, T, Lang) -> (String, serde_json::Value),
+        message: impl Fn(&MemberId, T, Lang) -> (String, String),
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
+        let per_member: Vec<(MemberId, T)> = per_member.into_iter().collect();
+        let members: Vec<MemberId> = per_member.iter().map(|(member, _)| member.clone()).collect();
+        let settings = tx.notification_settings(&members).await?;
+        drop(members);
         let mut per_member = per_member.into_iter().peekable();
         let mut queued = 0;
         while per_member.peek().is_some() {
-            let chunk: Vec<(MemberId, T)> = per_member.by_ref().take(DIGESTS_PER_CHUNK).collect();
-            let members: Vec<MemberId> = chunk.iter().map(|(member, _)| member.clone()).collect();
-            let settings = tx.notification_settings(&members).await?;
-            let mut messages = Vec::with_capacity(chunk.len());
-            for (member, items) in chunk {
-                // A member the bot has no profile of has the defaults: notifications on.
+            let mut messages = Vec::with_capacity(DIGESTS_PER_CHUNK);
+            for (member, items) in per_member.by_ref().take(DIGESTS_PER_CHUNK) {
+                // A member the bot has no profile of, or who changed nothing, has the defaults:
+                // notifications on.
                 let (lang, notify) = settings.get(&member).copied().unwrap_or((None, true));
                 if !notify {
                     continue;
                 }
                 let (event_type, content) = message(&member, items, lang.unwrap_or(self.settings().default_language));
-                messages.push(OutboxMessage { txn_id: txn_id(&format!("{source}\u{0}{member}"), 0), target: Target::Dm(member), event_type, content, tag: None });
+                messages.push(SerializedMessage { txn_id: txn_id(&format!("{source}\u{0}{member}"), 0), target: Target::Dm(member), event_type, content });
             }
             queued += tx.enqueue_all(&messages, now).await?;
         }

@@ -95,26 +95,51 @@ pub struct DigestItem {
     pub as_giver: bool,
 }
 
+/// A line of a member's digest, by the place of its marking in the job's markings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DigestLine {
+    /// The marking's index in the slice [`digest_lines`] was given.
+    pub marking: usize,
+    /// The reader is the giver (else the recipient).
+    pub as_giver: bool,
+}
+
 /// Sorts a job's markings into one digest per party: each marking goes to the parties its kind
-/// is for (both, or only the one who has something to do), nobody else. Deterministic: by member,
-/// then by marking and record.
-pub fn digests(markings: impl IntoIterator<Item = Marking>) -> BTreeMap<MemberId, Vec<DigestItem>> {
-    // Gathered in a hash map and sorted once: a rollover's 100,000 members (B3) are a million
-    // inserts, too many for ordered ones.
-    let mut out: HashMap<MemberId, Vec<DigestItem>> = HashMap::new();
-    for marking in markings {
+/// is for (both, or only the one who has something to do), nobody else. The lines point into
+/// `markings` instead of copying them (a rollover's 480,000 markings are 960,000 lines, B3).
+/// Deterministic: by member, then by marking (a record of one's own once).
+pub fn digest_lines(markings: &[Marking]) -> Vec<(&MemberId, Vec<DigestLine>)> {
+    let mut out: HashMap<&MemberId, Vec<DigestLine>> = HashMap::new();
+    for (index, marking) in markings.iter().enumerate() {
         let (to_giver, to_recipient) = marking.marked.audience();
         if to_recipient && (marking.giver != marking.recipient || !to_giver) {
-            out.entry(marking.recipient.clone()).or_default().push(DigestItem { marking: marking.clone(), as_giver: false });
+            out.entry(&marking.recipient).or_default().push(DigestLine { marking: index, as_giver: false });
         }
         if to_giver {
-            out.entry(marking.giver.clone()).or_default().push(DigestItem { marking, as_giver: true });
+            out.entry(&marking.giver).or_default().push(DigestLine { marking: index, as_giver: true });
         }
     }
-    for items in out.values_mut() {
-        items.sort_unstable();
+    let mut out: Vec<(&MemberId, Vec<DigestLine>)> = out.into_iter().collect();
+    // Sorted markings made sorted lines (a marking's recipient line comes before its giver's).
+    if !markings.is_sorted() {
+        for (_, lines) in &mut out {
+            lines.sort_unstable_by(|a, b| (&markings[a.marking], a.as_giver).cmp(&(&markings[b.marking], b.as_giver)));
+        }
     }
-    out.into_iter().collect()
+    out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out
+}
+
+/// [`digest_lines`] with the markings copied into each digest.
+pub fn digests(markings: impl IntoIterator<Item = Marking>) -> BTreeMap<MemberId, Vec<DigestItem>> {
+    let markings: Vec<Marking> = markings.into_iter().collect();
+    digest_lines(&markings)
+        .into_iter()
+        .map(|(member, lines)| {
+            let items = lines.iter().map(|l| DigestItem { marking: markings[l.marking].clone(), as_giver: l.as_giver }).collect();
+            (member.clone(), items)
+        })
+        .collect()
 }
 
 /// How long before the end of the cycle the month-end reminder goes out (SPEC §4).
@@ -215,6 +240,35 @@ mod tests {
         assert_eq!(view("alice"), [(Marked::Expired, 1, false), (Marked::Overdue, 5, false)]);
         assert!(d[&m("dave")].iter().all(|i| !i.as_giver && i.marking.id == 9));
         assert!(!d[&m("carol")].iter().any(|i| i.marking.recipient == m("alice")), "carol sees nothing of alice's circle");
+    }
+
+    /// The lines point at the markings each member is a party to, in the markings' order,
+    /// whether the markings came sorted or not (a record of one's own: one line).
+    #[test]
+    fn digest_lines_point_at_each_members_markings_in_order() {
+        let markings = vec![
+            marking(Marked::Overdue, 5, "bob", "alice", 500),
+            marking(Marked::Expired, 1, "bob", "alice", 100),
+            marking(Marked::Expired, 7, "carol", "carol", 700),
+            marking(Marked::Renewed { from: 3 }, 9, "carol", "dave", 300),
+            marking(Marked::Expired, 2, "alice", "bob", 200),
+        ];
+        let mut sorted = markings.clone();
+        sorted.sort();
+        for given in [&markings, &sorted] {
+            let lines = digest_lines(given);
+            let view: Vec<(&str, Vec<(RecordId, bool)>)> =
+                lines.iter().map(|(who, lines)| (who.as_str(), lines.iter().map(|l| (given[l.marking].id, l.as_giver)).collect())).collect();
+            assert_eq!(
+                view,
+                [
+                    ("@alice:example.org", vec![(1, false), (2, true), (5, false)]),
+                    ("@bob:example.org", vec![(1, true), (2, false), (5, true)]),
+                    ("@carol:example.org", vec![(7, true), (9, true)]),
+                    ("@dave:example.org", vec![(9, false)]),
+                ]
+            );
+        }
     }
 
     #[test]

@@ -8,8 +8,10 @@ use serde::{Serialize, Serializer};
 ///
 /// The Matrix adapter builds these from ruma's already-validated `UserId`; parsing here guards the
 /// pure layer against text typed by users (full user IDs given as arguments).
+///
+/// Shared, not copied, when cloned: a job's digests name the same members a million times (B3).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MemberId(String);
+pub struct MemberId(std::sync::Arc<str>);
 
 impl MemberId {
     pub fn parse(text: &str) -> Option<MemberId> {
@@ -20,10 +22,18 @@ impl MemberId {
         let server_ok = !server.is_empty()
             && server.len() <= 230
             && server.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
-        (local_ok && server_ok && text.len() <= 255).then(|| MemberId(text.to_owned()))
+        (local_ok && server_ok && text.len() <= 255).then(|| MemberId(text.into()))
     }
 
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A member found by its text in a set or map of members (`Hash`, `Eq` and `Ord` are the
+/// text's).
+impl std::borrow::Borrow<str> for MemberId {
+    fn borrow(&self) -> &str {
         &self.0
     }
 }

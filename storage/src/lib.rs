@@ -102,6 +102,9 @@ struct WalBound {
     /// [`WAL_HARD_LIMIT_BYTES`], or more while a reader keeps the log from restarting (so that
     /// the writer does not wait for it again before the log has grown by as much again).
     check_above: std::sync::atomic::AtomicU64,
+    /// A transaction turned the writer's own checkpoint off for its commit
+    /// ([`Tx::leave_checkpoint_to_background`]); the next one turns it on again.
+    autocheckpoint_off: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Store {
@@ -161,6 +164,63 @@ pub struct OutboxMessage {
     pub content: serde_json::Value,
     /// What the message stands for where a reaction to it counts (`paid:<record id>`).
     pub tag: Option<String>,
+}
+
+/// A message whose content is already JSON text: a job's notifications, written by the
+/// thousand (a rollover's 100,000 digests, B3), skip building a `serde_json::Value` each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SerializedMessage {
+    pub txn_id: String,
+    pub target: Target,
+    pub event_type: String,
+    /// A JSON object, as text.
+    pub content: String,
+}
+
+/// What [`Tx::enqueue_all`] writes: an [`OutboxMessage`] or a [`SerializedMessage`].
+pub trait Outgoing {
+    fn txn_id(&self) -> &str;
+    fn target(&self) -> &Target;
+    fn event_type(&self) -> &str;
+    /// The content as JSON text.
+    fn content_json(&self) -> std::borrow::Cow<'_, str>;
+    fn tag(&self) -> Option<&str>;
+}
+
+impl Outgoing for OutboxMessage {
+    fn txn_id(&self) -> &str {
+        &self.txn_id
+    }
+    fn target(&self) -> &Target {
+        &self.target
+    }
+    fn event_type(&self) -> &str {
+        &self.event_type
+    }
+    fn content_json(&self) -> std::borrow::Cow<'_, str> {
+        self.content.to_string().into()
+    }
+    fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+}
+
+impl Outgoing for SerializedMessage {
+    fn txn_id(&self) -> &str {
+        &self.txn_id
+    }
+    fn target(&self) -> &Target {
+        &self.target
+    }
+    fn event_type(&self) -> &str {
+        &self.event_type
+    }
+    fn content_json(&self) -> std::borrow::Cow<'_, str> {
+        self.content.as_str().into()
+    }
+    fn tag(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// An outbox row still to send.
@@ -242,6 +302,10 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
+                // Statement journals and sorts in memory: a statement that writes many rows (a
+                // rollover's renewals and digests, B3) journals every page it changes first, and in
+                // a file that was a write to the disk for each.
+                .pragma("temp_store", "memory")
                 // The WAL is copied back into the database by a task of its own (below); the
                 // writer only finishes the copy and restarts the log past WAL_BACKSTOP_PAGES.
                 .pragma("wal_autocheckpoint", WAL_BACKSTOP_PAGES.to_string())
@@ -258,12 +322,16 @@ impl Store {
                 path: file.into(),
                 checkpointing: tokio::sync::Mutex::new(()),
                 check_above: WAL_HARD_LIMIT_BYTES.into(),
+                autocheckpoint_off: false.into(),
             });
             alive = Some(spawn_checkpointer(pool.clone(), options, bound.clone()).await?);
             wal = Some(bound);
             Backend::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url)?;
+            // No JIT compilation: the bot's statements are short, and for the few long ones (a
+            // rollover's reads of 300,000 records, B3) PostgreSQL spent longer compiling them
+            // (0.5 s) than running them.
+            let options = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
             let pool = PgPoolOptions::new().max_connections(8).connect_with(options).await?;
             migrations::postgres().run(&pool).await?;
             Backend::Postgres(pool)
@@ -294,7 +362,7 @@ impl Store {
             }
             Backend::Postgres(pool) => Backend::Postgres(pool.begin().await?),
         };
-        Ok(Tx { tx, cache: batch::Cache::default() })
+        Ok(Tx { tx, cache: batch::Cache::default(), wal: self.wal.clone() })
     }
 
     /// SQLite: past [`WAL_HARD_LIMIT_BYTES`], waits for the background checkpoint to finish, then
@@ -303,6 +371,9 @@ impl Store {
     async fn bound_wal(&self, pool: &SqlitePool) -> Result<()> {
         use std::sync::atomic::Ordering;
         let Some(wal) = &self.wal else { return Ok(()) };
+        if wal.autocheckpoint_off.swap(false, Ordering::Relaxed) {
+            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}"))).execute(pool).await?;
+        }
         let size = std::fs::metadata(&wal.path).map(|m| m.len()).unwrap_or(0);
         if size <= wal.check_above.load(Ordering::Relaxed) {
             return Ok(());
@@ -329,11 +400,27 @@ impl Store {
             Backend::Sqlite(pool) => Backend::Sqlite(pool.begin().await?),
             Backend::Postgres(pool) => Backend::Postgres(pool.begin().await?),
         };
-        Ok(Tx { tx, cache: batch::Cache::default() })
+        Ok(Tx { tx, cache: batch::Cache::default(), wal: None })
     }
 
     pub async fn close(&self) {
         on_backend!(&self.pool, pool => pool.close().await)
+    }
+
+    /// Writes everything logged so far into the database files: SQLite copies its WAL back and
+    /// empties it (`wal_checkpoint(TRUNCATE)`), PostgreSQL runs a `CHECKPOINT` (a superuser's or
+    /// `pg_checkpoint`'s). The benchmarks call it between loading their data and measuring, so
+    /// that the run does not pay for the load's log.
+    pub async fn checkpoint(&self) -> Result<()> {
+        match &self.pool {
+            Backend::Sqlite(pool) => {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query("CHECKPOINT").execute(pool).await?;
+            }
+        }
+        Ok(())
     }
 
     /// SQLite only: writes a copy of the database, as it is now, to the new file `path`
@@ -494,15 +581,25 @@ impl Store {
 pub struct Tx {
     pub(crate) tx: Backend<Transaction<'static, Sqlite>, Transaction<'static, Postgres>>,
     pub(crate) cache: batch::Cache,
+    /// SQLite write transactions: the log's bound.
+    wal: Option<std::sync::Arc<WalBound>>,
 }
 
-/// txn_id, room, recipient, event type, content, created, tag.
-type OutboxRow<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a str, String, i64, Option<&'a str>);
+/// txn_id, room, recipient, event type, content, tag.
+type OutboxRow<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a str, std::borrow::Cow<'a, str>, Option<&'a str>);
+
+fn outbox_row(m: &impl Outgoing) -> OutboxRow<'_> {
+    let (room, recipient) = match m.target() {
+        Target::Room(room) => (Some(room.as_str()), None),
+        Target::Dm(member) => (None, Some(member.as_str())),
+    };
+    (m.txn_id(), room, recipient, m.event_type(), m.content_json(), m.tag())
+}
 
 /// PostgreSQL's [`Tx::enqueue_all`]: each column as one array, thousands of rows a statement (a
 /// statement of 500 rows of seven parameters each was parsed and planned anew every time, 200
 /// times for a rollover's 100,000 digests), inserted in the order given.
-async fn enqueue_unnest(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, messages: &[OutboxMessage], now: DateTime<Utc>) -> Result<u64> {
+async fn enqueue_unnest(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, messages: &[impl Outgoing], now: DateTime<Utc>) -> Result<u64> {
     const SQL: &str = "INSERT INTO outbox (txn_id, room_id, recipient, event_type, content, created_ms, tag) \
          SELECT txn_id, room_id, recipient, event_type, content, $6, tag \
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $7::text[]) \
@@ -513,18 +610,15 @@ async fn enqueue_unnest(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, mes
     for chunk in messages.chunks(ROWS) {
         let (mut txn_ids, mut rooms, mut recipients, mut types, mut contents, mut tags) =
             (Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()));
-        for m in chunk {
-            let (room, recipient) = match &m.target {
-                Target::Room(room) => (Some(room.as_str()), None),
-                Target::Dm(member) => (None, Some(member.as_str())),
-            };
-            txn_ids.push(m.txn_id.as_str());
+        for (txn_id, room, recipient, event_type, content, tag) in chunk.iter().map(outbox_row) {
+            txn_ids.push(txn_id);
             rooms.push(room);
             recipients.push(recipient);
-            types.push(m.event_type.as_str());
-            contents.push(m.content.to_string());
-            tags.push(m.tag.as_deref());
+            types.push(event_type);
+            contents.push(content);
+            tags.push(tag);
         }
+        let contents: Vec<&str> = contents.iter().map(|c| c.as_ref()).collect();
         added += sqlx::query(SQL)
             .bind(txn_ids)
             .bind(rooms)
@@ -544,6 +638,19 @@ impl Tx {
     /// Whether multi-row statements use anonymous `?` parameters (SQLite; see [`value_rows`]).
     pub(crate) fn anonymous_params(&self) -> bool {
         matches!(self.tx, Backend::Sqlite(_))
+    }
+
+    /// SQLite: this transaction's commit does not copy the log back into the database itself
+    /// (SQLite's automatic checkpoint past [`WAL_BACKSTOP_PAGES`]); the background checkpointer
+    /// does, and the next write transaction waits for it if the log is past its bound. For a
+    /// transaction that writes more than the bound by itself (a rollover's 57,000 pages, 230 MB,
+    /// B3), whose commit copied all of it (0.5 s) before the job could report. PostgreSQL: nothing.
+    pub(crate) async fn leave_checkpoint_to_background(&mut self) -> Result<()> {
+        if let (Backend::Sqlite(tx), Some(wal)) = (&mut self.tx, &self.wal) {
+            sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&mut **tx).await?;
+            wal.autocheckpoint_off.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// Writes the cached profile changes, then commits.
@@ -586,7 +693,7 @@ impl Tx {
     /// Writes `messages` to the outbox in their order, in as few statements as the backends'
     /// parameter limits allow (one round trip for a command's replies and notices). Returns how
     /// many were new: a message whose transaction ID is already there is left as it is.
-    pub async fn enqueue_all(&mut self, messages: &[OutboxMessage], now: DateTime<Utc>) -> Result<u64> {
+    pub async fn enqueue_all(&mut self, messages: &[impl Outgoing], now: DateTime<Utc>) -> Result<u64> {
         const COLUMNS: usize = 7;
         if let Backend::Postgres(tx) = &mut self.tx {
             return enqueue_unnest(tx, messages, now).await;
@@ -598,20 +705,11 @@ impl Tx {
                  ON CONFLICT (txn_id) DO NOTHING",
                 value_rows(self.anonymous_params(), chunk.len(), COLUMNS)
             );
-            let rows: Vec<OutboxRow<'_>> = chunk
-                .iter()
-                .map(|m| {
-                    let (room, recipient) = match &m.target {
-                        Target::Room(room) => (Some(room.as_str()), None),
-                        Target::Dm(member) => (None, Some(member.as_str())),
-                    };
-                    (m.txn_id.as_str(), room, recipient, m.event_type.as_str(), m.content.to_string(), millis(now), m.tag.as_deref())
-                })
-                .collect();
+            let rows: Vec<OutboxRow<'_>> = chunk.iter().map(outbox_row).collect();
             on_backend!(&mut self.tx, tx => {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-                for (txn_id, room, recipient, event_type, content, created, tag) in &rows {
-                    query = query.bind(*txn_id).bind(*room).bind(*recipient).bind(*event_type).bind(content.as_str()).bind(*created).bind(*tag);
+                for (txn_id, room, recipient, event_type, content, tag) in &rows {
+                    query = query.bind(*txn_id).bind(*room).bind(*recipient).bind(*event_type).bind(content.as_ref()).bind(millis(now)).bind(*tag);
                 }
                 added += query.execute(&mut **tx).await?.rows_affected();
             });
@@ -622,7 +720,34 @@ impl Tx {
 
 #[cfg(test)]
 mod tests {
-    use super::value_rows;
+    use super::{Backend, Store, WAL_BACKSTOP_PAGES, value_rows};
+
+    async fn autocheckpoint(tx: &mut super::Tx) -> i64 {
+        let Backend::Sqlite(tx) = &mut tx.tx else { panic!("SQLite") };
+        sqlx::query_scalar("PRAGMA wal_autocheckpoint").fetch_one(&mut **tx).await.expect("pragma")
+    }
+
+    /// A transaction that leaves its log to the background checkpointer turns SQLite's own
+    /// checkpoint off for its commit only: the next write transaction has it on again, also after
+    /// a rollback.
+    #[tokio::test]
+    async fn a_commit_left_to_the_background_checkpointer_is_the_only_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("exodus.db").display())).await.expect("store");
+        let mut tx = store.begin().await.expect("begin");
+        assert_eq!(autocheckpoint(&mut tx).await, WAL_BACKSTOP_PAGES);
+        tx.leave_checkpoint_to_background().await.expect("leave");
+        assert_eq!(autocheckpoint(&mut tx).await, 0);
+        tx.commit().await.expect("commit");
+        let mut tx = store.begin().await.expect("begin");
+        assert_eq!(autocheckpoint(&mut tx).await, WAL_BACKSTOP_PAGES);
+        tx.leave_checkpoint_to_background().await.expect("leave");
+        tx.rollback().await.expect("rollback");
+        let mut tx = store.begin().await.expect("begin");
+        assert_eq!(autocheckpoint(&mut tx).await, WAL_BACKSTOP_PAGES);
+        tx.rollback().await.expect("rollback");
+        store.close().await;
+    }
 
     #[test]
     fn value_rows_number_or_leave_anonymous_in_the_same_order() {

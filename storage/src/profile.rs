@@ -170,24 +170,32 @@ impl Tx {
         Ok(())
     }
 
-    /// The language and notification setting of those of `members` the bot has a profile of,
-    /// read in bulk without locking them: what a job's DMs need (a profile's two columns, not
-    /// the whole profile with its payment methods).
+    /// The language and notification setting of those of `members` whose settings are not the
+    /// defaults (a language chosen, or notifications off), read in bulk without locking them:
+    /// what a job's DMs need (a profile's two columns, not the whole profile with its payment
+    /// methods). A member left out has the defaults. One statement whatever the number of
+    /// members (a rollover's digests go to 100,000, B3): the list goes as one parameter.
     pub async fn notification_settings(&mut self, members: &[MemberId]) -> Result<BTreeMap<MemberId, (Option<Lang>, bool)>> {
-        let mut out = BTreeMap::new();
-        for chunk in members.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!("SELECT user_id, lang, notify FROM members WHERE user_id IN ({})", placeholders(1, chunk.len()));
-            let rows: Vec<(String, Option<String>, bool)> = on_backend!(&mut self.tx, tx => {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
-                for m in chunk {
-                    query = query.bind(m.as_str());
-                }
-                query.fetch_all(&mut **tx).await?
-            });
-            for (user, lang, notify) in rows {
-                let m = MemberId::parse(&user).ok_or_else(|| StoreError::Corrupt(format!("member {user}")))?;
-                out.insert(m, (lang.as_deref().and_then(Lang::from_code), notify));
+        const SQLITE: &str = "SELECT user_id, lang, notify FROM members WHERE user_id IN (SELECT value FROM json_each($1)) \
+             AND (lang IS NOT NULL OR NOT notify)";
+        const POSTGRES: &str = "SELECT user_id, lang, notify FROM members WHERE user_id = ANY($1) AND (lang IS NOT NULL OR NOT notify)";
+        if members.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let rows: Vec<(String, Option<String>, bool)> = match &mut self.tx {
+            Backend::Sqlite(tx) => {
+                let list = serde_json::to_string(members).map_err(|e| StoreError::Corrupt(format!("members: {e}")))?;
+                sqlx::query_as(SQLITE).bind(list).fetch_all(&mut **tx).await?
             }
+            Backend::Postgres(tx) => {
+                let list: Vec<&str> = members.iter().map(MemberId::as_str).collect();
+                sqlx::query_as(POSTGRES).bind(list).fetch_all(&mut **tx).await?
+            }
+        };
+        let mut out = BTreeMap::new();
+        for (user, lang, notify) in rows {
+            let m = MemberId::parse(&user).ok_or_else(|| StoreError::Corrupt(format!("member {user}")))?;
+            out.insert(m, (lang.as_deref().and_then(Lang::from_code), notify));
         }
         Ok(out)
     }

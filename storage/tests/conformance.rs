@@ -88,6 +88,7 @@ conformance!(
     pools_keep_rules_pledges_claims_and_ballots,
     initiatives_keep_backings_interest_and_cards,
     clearing_selects_eligible_obligations_and_applies_a_run_once,
+    notification_settings_are_read_only_where_they_differ_from_the_defaults,
 );
 
 fn now() -> DateTime<Utc> {
@@ -420,7 +421,7 @@ async fn many_messages_enqueued_at_once_keep_their_order(store: &Store) {
     messages.push(message("m000", Target::Room("!r:x".into())));
     let mut tx = store.begin().await.unwrap();
     tx.enqueue_all(&messages, now()).await.unwrap();
-    tx.enqueue_all(&[], now()).await.unwrap();
+    tx.enqueue_all(&[] as &[OutboxMessage], now()).await.unwrap();
     tx.commit().await.unwrap();
     let pending = store.pending_outbox(1000).await.unwrap();
     let txns: Vec<String> = pending.iter().map(|p| p.message.txn_id.clone()).collect();
@@ -1121,4 +1122,30 @@ async fn clearing_selects_eligible_obligations_and_applies_a_run_once(store: &St
     assert!(tx.eligible_obligations().await.unwrap().is_empty());
     tx.commit().await.unwrap();
     assert!(run > 0);
+}
+
+/// A job reads the language and notification setting of the members it writes to in one
+/// statement, and gets only those that are not the defaults (a language chosen, notifications
+/// off): a member with the defaults, or with no profile at all, is left out.
+async fn notification_settings_are_read_only_where_they_differ_from_the_defaults(store: &Store) {
+    let mut tx = store.begin().await.unwrap();
+    for (name, lang, notify) in [("ann", Some(Lang::Ru), true), ("bob", None, false), ("carol", None, true), ("erin", Some(Lang::En), false)] {
+        let before = tx.profile_for_update(&member(name)).await.unwrap();
+        let after = Profile { lang, notify, about: Some("here".into()), ..before.clone() };
+        tx.save_profile(&before, &after, now()).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.notification_settings(&[]).await.unwrap().is_empty());
+    // Thousands at once (a rollover asks for 100,000), the ones with settings among them.
+    let mut asked: Vec<MemberId> = (0..5_000).map(|i| member(&format!("m{i}"))).collect();
+    asked.extend(["ann", "bob", "carol", "dave", "erin"].map(member));
+    let got = tx.notification_settings(&asked).await.unwrap();
+    let want: std::collections::BTreeMap<MemberId, (Option<Lang>, bool)> =
+        [(member("ann"), (Some(Lang::Ru), true)), (member("bob"), (None, false)), (member("erin"), (Some(Lang::En), false))].into_iter().collect();
+    assert_eq!(got, want);
+    // Only those asked about.
+    let got = tx.notification_settings(&[member("bob"), member("carol")]).await.unwrap();
+    assert_eq!(got.into_iter().collect::<Vec<_>>(), vec![(member("bob"), (None, false))]);
+    tx.rollback().await.unwrap();
 }

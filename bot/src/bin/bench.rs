@@ -493,11 +493,12 @@ mod b3 {
         let loading = Instant::now();
         let store = Store::connect(url).await.with_context(|| format!("connecting to {name}"))?;
         let expected = load(&store, args.members, args.records).await?;
-        // A store of its own for the run, as the bot would have (and SQLite's log of the load
-        // copied into the database file when the last connection closes).
+        // A store of its own for the run, as the bot would have, with the load's log written
+        // into the database files first (a checkpoint), as it would long be after months of use.
         store.close().await;
         drop(store);
         let store = Store::connect(url).await?;
+        store.checkpoint().await.with_context(|| format!("{name}: writing the load's log into the database before the run"))?;
         println!("B3 {name:<10} loaded in {} s", seconds(loading.elapsed()));
         if let (Some(path), true) = (&args.save_sqlite, url.starts_with("sqlite:")) {
             ensure!(!path.exists(), "{} exists: --save-sqlite writes a new file", path.display());
