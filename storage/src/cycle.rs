@@ -62,8 +62,9 @@ impl Members {
 impl Tx {
     /// The rows of `select` (columns id, giver, recipient, amount_cents, due_ms, extra; at most one
     /// parameter, `$1` = `param`) as the markings `marked` makes of them. The database packs the
-    /// rows into one JSON array, which crosses into the process as one value: sqlx hands rows
-    /// over one at a time, and for a rollover's 480,000 that took longer than the statements.
+    /// rows into one value (SQLite one JSON array, PostgreSQL one array per column), which crosses
+    /// into the process at once: sqlx hands rows over one at a time, and for a rollover's 480,000
+    /// that took longer than the statements.
     async fn read_markings(&mut self, select: &str, param: Option<i64>, members: &mut Members, marked: impl Fn(&Row<'_>) -> Result<Marked>) -> Result<Vec<Marking>> {
         match &mut self.tx {
             Backend::Sqlite(tx) => {
