@@ -81,6 +81,79 @@ struct RawConfig {
     default_language: Option<String>,
     invite_policy: Option<String>,
     http_addr: Option<String>,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+/// `[limits]`: numbers, given as TOML integers or (from the environment) as text.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    commands_burst: Option<toml::Value>,
+    commands_per_minute: Option<toml::Value>,
+    outbox_retry_max_seconds: Option<toml::Value>,
+    outbox_give_up_after_seconds: Option<toml::Value>,
+    health_reply_age_seconds: Option<toml::Value>,
+}
+
+/// How much the bot takes from one member and how long it keeps trying (`[limits]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Commands a member may send at once before flood control refuses them.
+    pub commands_burst: u32,
+    /// Commands a member may send a minute after the burst.
+    pub commands_per_minute: u32,
+    /// The longest wait between tries of a destination that fails.
+    pub outbox_retry_max: std::time::Duration,
+    /// A destination failing for longer than this is given up until an admin retries it.
+    pub outbox_give_up_after: std::time::Duration,
+    /// `/health` fails while a reply has waited longer than this to be sent.
+    pub health_reply_age: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            commands_burst: 30,
+            commands_per_minute: 60,
+            outbox_retry_max: std::time::Duration::from_secs(300),
+            outbox_give_up_after: std::time::Duration::from_secs(24 * 3600),
+            health_reply_age: std::time::Duration::from_secs(300),
+        }
+    }
+}
+
+/// A positive whole number from `[limits]`, `default` when not given.
+fn limit(key: &'static str, value: Option<toml::Value>, default: u64) -> Result<u64, ConfigError> {
+    let n = match value {
+        None => return Ok(default),
+        Some(toml::Value::Integer(n)) => u64::try_from(n).ok(),
+        Some(toml::Value::String(s)) => s.trim().parse::<u64>().ok(),
+        Some(_) => None,
+    };
+    n.filter(|n| *n > 0 && *n <= 10_000_000).ok_or_else(|| invalid(key, "a whole number from 1 to 10000000"))
+}
+
+impl RawLimits {
+    fn validate(self) -> Result<Limits, ConfigError> {
+        let d = Limits::default();
+        let secs = std::time::Duration::from_secs;
+        let small = |key, n: u64| u32::try_from(n).map_err(|_| invalid(key, "too large"));
+        Ok(Limits {
+            commands_burst: small("limits.commands_burst", limit("limits.commands_burst", self.commands_burst, d.commands_burst.into())?)?,
+            commands_per_minute: small(
+                "limits.commands_per_minute",
+                limit("limits.commands_per_minute", self.commands_per_minute, d.commands_per_minute.into())?,
+            )?,
+            outbox_retry_max: secs(limit("limits.outbox_retry_max_seconds", self.outbox_retry_max_seconds, d.outbox_retry_max.as_secs())?),
+            outbox_give_up_after: secs(limit(
+                "limits.outbox_give_up_after_seconds",
+                self.outbox_give_up_after_seconds,
+                d.outbox_give_up_after.as_secs(),
+            )?),
+            health_reply_age: secs(limit("limits.health_reply_age_seconds", self.health_reply_age_seconds, d.health_reply_age.as_secs())?),
+        })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -122,13 +195,14 @@ pub struct Config {
     pub default_language: Lang,
     pub invite_policy: InvitePolicy,
     pub http_addr: SocketAddr,
+    pub limits: Limits,
 }
 
 /// Top-level keys, for mapping environment variables; anything else named `EXODUS_*` (such as the
 /// test tooling's variables) is not configuration and is left alone.
 const KEYS: &[&str] = &[
     "homeserver_url", "user_id", "password", "access_token", "device_id", "data_dir", "database_url", "admins",
-    "unit", "timezone", "prefixes", "schedules", "default_language", "invite_policy", "http_addr",
+    "unit", "timezone", "prefixes", "schedules", "default_language", "invite_policy", "http_addr", "limits",
 ];
 const LIST_KEYS: &[&str] = &["admins", "prefixes"];
 
@@ -254,6 +328,7 @@ impl RawConfig {
         };
         let http_addr = self.http_addr.unwrap_or_else(|| "127.0.0.1:8787".to_owned());
         let http_addr = http_addr.parse().map_err(|_| invalid("http_addr", format!("not a socket address: {http_addr:?}")))?;
+        let limits = self.limits.validate()?;
         Ok(Config {
             homeserver_url,
             user_id,
@@ -269,6 +344,7 @@ impl RawConfig {
             default_language,
             invite_policy,
             http_addr,
+            limits,
         })
     }
 }
@@ -297,6 +373,26 @@ mod tests {
         assert_eq!((c.unit.as_str(), c.timezone, c.default_language), ("EUR", chrono_tz::UTC, Lang::En));
         assert_eq!(c.invite_policy, InvitePolicy::Anyone);
         assert_eq!(c.http_addr.to_string(), "127.0.0.1:8787");
+        assert_eq!(c.limits, Limits::default());
+    }
+
+    #[test]
+    fn limits_come_from_the_file_or_the_environment_and_are_checked() {
+        let mut pairs = MINIMAL.to_vec();
+        pairs.push(("EXODUS_LIMITS__COMMANDS_BURST", "5"));
+        pairs.push(("EXODUS_LIMITS__OUTBOX_RETRY_MAX_SECONDS", "7"));
+        let c = Config::load(None, env(&pairs)).unwrap();
+        assert_eq!((c.limits.commands_burst, c.limits.commands_per_minute), (5, 60));
+        assert_eq!(c.limits.outbox_retry_max, std::time::Duration::from_secs(7));
+        for bad in ["0", "-1", "many", "1.5"] {
+            let mut pairs = MINIMAL.to_vec();
+            pairs.push(("EXODUS_LIMITS__COMMANDS_PER_MINUTE", bad));
+            let e = Config::load(None, env(&pairs)).unwrap_err().to_string();
+            assert!(e.contains("limits.commands_per_minute"), "{bad}: {e}");
+        }
+        let mut pairs = MINIMAL.to_vec();
+        pairs.push(("EXODUS_LIMITS__COMMAND_BURST", "5"));
+        assert!(Config::load(None, env(&pairs)).is_err(), "an unknown key in [limits] is refused");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use exodus_commands::cycle::{DigestLine, Job, JobReport, Marking, digest_lines, 
 use exodus_commands::ledger::{self, Cycle};
 use exodus_commands::render::render_reply;
 use exodus_commands::{Lang, MemberId, Reply};
-use exodus_storage::{OutboxMessage, Reminding, SerializedMessage, Store, StoreError, Target, Tx};
+use exodus_storage::{OutboxMessage, Priority, Reminding, SerializedMessage, Store, StoreError, Target, Tx};
 use tokio::sync::{Notify, watch};
 use tracing::{error, info, warn};
 
@@ -212,7 +212,7 @@ impl Pipeline {
 
     fn digest_message(&self, source: &str, target: Target, reply: &Reply, lang: exodus_commands::Lang) -> OutboxMessage {
         let rendered = render_reply("notice", reply, &self.style(lang));
-        OutboxMessage { txn_id: txn_id(source, 0), target, event_type: "m.room.message".into(), content: notice_content(&rendered, None), tag: None }
+        OutboxMessage { txn_id: txn_id(source, 0), target, event_type: "m.room.message".into(), content: notice_content(&rendered, None), tag: None, priority: Priority::Digest }
     }
 }
 
@@ -434,7 +434,7 @@ mod tests {
         assert_eq!(finished("deadlines").await, Some((at(2, 8, 0), "a".into())));
         b.tick(at(2, 8, 30)).await.unwrap();
         assert_eq!(finished("deadlines").await, Some((at(2, 8, 0), "a".into())), "nothing due at 08:30");
-        let count = |m: &Metrics| m.render().lines().filter(|l| l.starts_with("exodus_jobs_total")).map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap()).sum::<u64>();
+        let count = |m: &Metrics| m.render(None, chrono::Utc::now()).lines().filter(|l| l.starts_with("exodus_jobs_total")).map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap()).sum::<u64>();
         assert_eq!((count(&a.metrics), count(&b.metrics)), (1, 0));
         // Down from 08:30 until the next day at 13:20: the missed hours run once, for the latest
         // slot; the missed 09:00 reminders too; the rollover is not due.

@@ -5,6 +5,7 @@ pub mod classify;
 pub mod clearing;
 pub mod config;
 pub mod digest;
+pub mod flood;
 pub mod http;
 pub mod initiatives;
 pub mod jobs;
@@ -48,26 +49,85 @@ pub enum BotError {
     Startup(String),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// The homeserver refuses the bot's login or token (`M_FORBIDDEN`, `M_UNKNOWN_TOKEN`):
+    /// retrying cannot help, the operator must fix the credentials.
+    #[error("the homeserver rejected the bot's credentials: {0}")]
+    Rejected(String),
 }
 
-/// Runs the bot until `shutdown` turns true.
-pub async fn run(config: Config, shutdown: watch::Receiver<bool>) -> Result<(), BotError> {
+impl BotError {
+    /// The process's exit status for this error: [`EXIT_REJECTED`] for rejected credentials
+    /// (the systemd unit does not restart on it), 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            BotError::Rejected(_) => EXIT_REJECTED,
+            BotError::Config(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Exit status when the homeserver rejects the login or token (`EX_NOPERM` of sysexits.h).
+pub const EXIT_REJECTED: i32 = 77;
+
+/// The longest wait between tries to reach the database at start.
+const MAX_CONNECT_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Opens the database, waiting for it with capped backoff while it does not answer (a reboot
+/// that starts the bot before PostgreSQL). `None`: asked to stop meanwhile.
+async fn connect_store(url: &str, shutdown: &watch::Receiver<bool>) -> Result<Option<Store>, BotError> {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        match Store::connect(url).await {
+            Ok(store) => return Ok(Some(store)),
+            Err(e) if e.is_unavailable() => {
+                warn!(error = %e, retry_in = ?backoff, "the database does not answer yet");
+                let mut shutdown = shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => return Ok(None),
+                }
+                backoff = (backoff * 2).min(MAX_CONNECT_BACKOFF);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Runs the bot until `outer` turns true, or until the homeserver rejects its credentials.
+pub async fn run(config: Config, outer: watch::Receiver<bool>) -> Result<(), BotError> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let store = Store::connect(config.database_url.expose()).await?;
-    info!(backend = store.backend_name(), "database ready");
-    let metrics = Arc::new(Metrics::default());
-    let ready = Arc::new(AtomicBool::new(false));
+    // The tasks stop on the caller's signal, or when the sync loop ends with an error.
+    let (stop_others, shutdown) = watch::channel(false);
+    let stop_on_signal = stop_others.clone();
+    let mut outer_signal = outer.clone();
+    tokio::spawn(async move {
+        if outer_signal.wait_for(|stop| *stop).await.is_ok() {
+            let _ = stop_on_signal.send(true);
+        }
+    });
     let listener = tokio::net::TcpListener::bind(config.http_addr)
         .await
         .map_err(|e| BotError::Startup(format!("cannot listen on http_addr {}: {e}", config.http_addr)))?;
-    let http = tokio::spawn(http::serve(listener, ready.clone(), metrics.clone(), shutdown.clone()));
+    let Some(store) = connect_store(config.database_url.expose(), &shutdown).await? else { return Ok(()) };
+    info!(backend = store.backend_name(), "database ready");
+    let metrics = Arc::new(Metrics::default());
+    let ready = Arc::new(AtomicBool::new(false));
+    let health = http::Health {
+        ready: ready.clone(),
+        metrics: metrics.clone(),
+        store: store.clone(),
+        sync_age: sync::LONG_POLL * 2,
+        reply_age: config.limits.health_reply_age,
+    };
+    let http = tokio::spawn(http::serve(listener, health, shutdown.clone()));
 
     // The homeserver may not be up yet (both started by one script, or a reboot): keep trying.
     let mut backoff = Duration::from_secs(1);
     let client = loop {
         match matrix::connect(&config).await {
             Ok(client) => break client,
-            Err(e @ (BotError::Startup(_) | BotError::Io(_))) => return Err(e),
+            Err(e @ (BotError::Startup(_) | BotError::Io(_) | BotError::Rejected(_))) => return Err(e),
             Err(e) => {
                 warn!(error = %e, retry_in = ?backoff, "cannot reach the homeserver yet");
                 let mut shutdown = shutdown.clone();
@@ -86,7 +146,11 @@ pub async fn run(config: Config, shutdown: watch::Receiver<bool>) -> Result<(), 
         default_language: config.default_language,
         timezone: config.timezone,
     };
-    let pipeline = Arc::new(Pipeline::new(store.clone(), settings).with_admins(config.admins.clone()));
+    let pipeline = Arc::new(
+        Pipeline::new(store.clone(), settings)
+            .with_admins(config.admins.clone())
+            .with_flood_control(flood::FloodControl::new(config.limits.commands_burst, config.limits.commands_per_minute)),
+    );
     let wake = Arc::new(Notify::new());
     // This process among any others sharing the database: the device (one per data_dir) and pid.
     let runner = format!("{}/{}", config.device_id, std::process::id());
@@ -97,6 +161,8 @@ pub async fn run(config: Config, shutdown: watch::Receiver<bool>) -> Result<(), 
         metrics: metrics.clone(),
         runner: runner.clone(),
         settings: pipeline.settings().clone(),
+        retry_max: config.limits.outbox_retry_max,
+        give_up_after: config.limits.outbox_give_up_after,
     };
     let outbox = tokio::spawn(outbox.run(shutdown.clone()));
     let scheduler = jobs::Scheduler {
@@ -109,7 +175,11 @@ pub async fn run(config: Config, shutdown: watch::Receiver<bool>) -> Result<(), 
     };
     let scheduler = tokio::spawn(scheduler.run(shutdown.clone()));
     let syncer = sync::Syncer::new(client, pipeline, metrics, wake, ready, config.invite_policy.clone(), config.admins.clone(), config.prefixes.first().cloned().unwrap_or_else(|| "!".into()));
-    syncer.run(shutdown.clone()).await;
+    let synced = syncer.run(shutdown.clone()).await;
+    if synced.is_err() {
+        // Stop the other tasks too: the process exits with the error.
+        let _ = stop_others.send(true);
+    }
 
     if let Err(e) = outbox.await {
         error!(error = %e, "outbox task failed");
@@ -124,5 +194,5 @@ pub async fn run(config: Config, shutdown: watch::Receiver<bool>) -> Result<(), 
     }
     store.close().await;
     info!("stopped");
-    Ok(())
+    synced
 }

@@ -47,6 +47,10 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("stopping");
         let _ = stop.send(true);
     });
-    exodus_bot::run(config, shutdown).await?;
+    if let Err(e) = exodus_bot::run(config, shutdown).await {
+        tracing::error!(error = %e, "exodus-bot stops");
+        eprintln!("exodus-bot: {e}");
+        std::process::exit(e.exit_code());
+    }
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::RequestConfig;
+use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::ruma::{OwnedDeviceId, OwnedUserId};
 use matrix_sdk::{Client, SessionMeta, SessionTokens};
 use tracing::info;
@@ -14,6 +15,11 @@ use crate::BotError;
 use crate::config::{Config, Login};
 
 const SESSION_FILE: &str = "session.json";
+
+/// Errors by which the homeserver refuses the bot's credentials for good.
+pub fn rejects(kind: &ErrorKind) -> bool {
+    matches!(kind, ErrorKind::Forbidden | ErrorKind::UnknownToken(_))
+}
 
 /// Builds the client and logs in, or restores the saved session.
 pub async fn connect(config: &Config) -> Result<Client, BotError> {
@@ -38,6 +44,16 @@ pub async fn connect(config: &Config) -> Result<Client, BotError> {
         }
         info!(device_id = %session.meta.device_id, "restoring the saved session");
         client.restore_session(session).await.map_err(|e| BotError::Matrix(e.to_string()))?;
+        // A token revoked meanwhile (logged out, deactivated) would fail every request.
+        if let Err(e) = client.whoami().await {
+            return Err(match e.client_api_error_kind() {
+                Some(kind) if rejects(kind) => BotError::Rejected(format!(
+                    "the saved session in {} is no longer valid ({e}); remove that file to log in again",
+                    session_path.display()
+                )),
+                _ => BotError::Matrix(format!("whoami: {e}")),
+            });
+        }
         return Ok(client);
     }
     let session = match &config.login {
@@ -49,7 +65,10 @@ pub async fn connect(config: &Config) -> Result<Client, BotError> {
                 .initial_device_display_name("Exodus bot")
                 .send()
                 .await
-                .map_err(|e| BotError::Matrix(format!("login failed: {e}")))?;
+                .map_err(|e| match e.client_api_error_kind() {
+                    Some(kind) if rejects(kind) => BotError::Rejected(format!("login as {} failed: {e}", config.user_id)),
+                    _ => BotError::Matrix(format!("login failed: {e}")),
+                })?;
             MatrixSession {
                 meta: SessionMeta { user_id: response.user_id, device_id: response.device_id },
                 tokens: SessionTokens { access_token: response.access_token, refresh_token: response.refresh_token },
@@ -85,10 +104,15 @@ async fn whoami(config: &Config, token: &str) -> Result<(OwnedUserId, OwnedDevic
         .send()
         .await
         .map_err(|e| BotError::Matrix(format!("whoami: {e}")))?;
-    if !response.status().is_success() {
-        return Err(BotError::Matrix(format!("whoami: the homeserver answered {}", response.status())));
-    }
+    let status = response.status();
     let text = response.text().await.map_err(|e| BotError::Matrix(format!("whoami: {e}")))?;
+    if !status.is_success() {
+        let errcode = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["errcode"].as_str().map(str::to_owned));
+        if matches!(errcode.as_deref(), Some("M_UNKNOWN_TOKEN" | "M_FORBIDDEN")) {
+            return Err(BotError::Rejected(format!("the access_token is not valid ({status}, {})", errcode.unwrap_or_default())));
+        }
+        return Err(BotError::Matrix(format!("whoami: the homeserver answered {status}")));
+    }
     let who: WhoAmI = serde_json::from_str(&text).map_err(|e| BotError::Matrix(format!("whoami: {e}")))?;
     let device = who.device_id.ok_or_else(|| BotError::Startup("the access token has no device; log in with a password once".into()))?;
     Ok((who.user_id, device))

@@ -1,15 +1,27 @@
-//! Sends what the outbox holds, in order, each message with its stable transaction ID (SPEC §8):
-//! a crash between commit and send resends it with the same ID, and the homeserver keeps one.
+//! Sends what the outbox holds, each message with its stable transaction ID (SPEC §8): a crash
+//! between commit and send resends it with the same ID, and the homeserver keeps one.
+//!
+//! Fair on a homeserver with real rate limits (issue 18): order is kept per destination (a room,
+//! or a member's DM), not globally. Each round takes the first pending message of every
+//! destination ([`Store::outbox_heads`]): replies before notifications before digests, and
+//! within each, the destination served longest ago first (round-robin), so no room waits behind
+//! another's backlog; a round ends early when a command commits new messages. A 429 pauses the
+//! whole account for its `retry_after_ms`. A destination whose sends fail backs off on its own
+//! (exponential, capped) while the others go on, and is given up after a bound (`[limits]`),
+//! until an admin retries or drops it (`admin outbox`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use exodus_commands::MemberId;
-use exodus_storage::{PendingMessage, Store, Target};
-use matrix_sdk::ruma::events::room::member::MembershipState;
+use exodus_storage::{Backoff, PendingMessage, Store, Target};
+use futures_util::FutureExt as _;
 use matrix_sdk::ruma::api::client::room::create_room;
 use matrix_sdk::ruma::api::client::room::create_room::v3::RoomPreset;
+use matrix_sdk::ruma::api::error::{ErrorKind, LimitExceededErrorData, RetryAfter};
+use matrix_sdk::ruma::events::room::member::MembershipState;
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedTransactionId, RoomId, UserId};
 use matrix_sdk::{Client, Room, RoomState};
@@ -17,16 +29,26 @@ use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
 
 use crate::digest::{self, ACTION_DIGEST};
-use crate::metrics::Metrics;
 use crate::initiatives::ACTION_EDIT;
+use crate::metrics::Metrics;
 use crate::pipeline::{ACTION_CREATE_CIRCLE, ACTION_INVITE, Settings};
 
 /// A message that failed this many times with a permanent error (4xx other than 429) is given up.
 const MAX_PERMANENT_FAILURES: i32 = 3;
+/// How long the outbox pauses after a database error.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Destinations looked at in one round.
+const ROUND: i64 = 256;
+/// The first wait after a destination fails; it doubles with each failure up to the configured
+/// maximum.
+const FIRST_RETRY: Duration = Duration::from_secs(2);
+/// The wait after a 429 that names none.
+const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
 
 enum SendError {
-    /// Worth retrying: the network, the homeserver, 429.
+    /// The account is rate-limited: nothing is sent anywhere for this long.
+    RateLimited(Duration),
+    /// Worth retrying: the network, the homeserver, a federated server that does not answer.
     Transient(String),
     /// The homeserver refuses this message (the bot left the room, …).
     Permanent(String),
@@ -42,6 +64,9 @@ pub struct Outbox {
     pub runner: String,
     /// The unit and prefixes digests are rendered with when sent ([`crate::digest`]).
     pub settings: Settings,
+    /// The longest wait between tries of a failing destination, and when it is given up.
+    pub retry_max: Duration,
+    pub give_up_after: Duration,
 }
 
 /// This process's hold on the outbox lease.
@@ -52,17 +77,46 @@ struct Lease {
 /// How long the outbox lease lasts without renewal; it is renewed at half of it.
 const LEASE: chrono::Duration = chrono::Duration::seconds(30);
 
+/// When each destination was last served (a counter, not a clock): the round-robin order.
+#[derive(Default)]
+struct Turns {
+    served: HashMap<String, u64>,
+    next: u64,
+}
+
+impl Turns {
+    /// Orders a round: by priority, then the destination served longest ago (never: first),
+    /// then the message's age.
+    fn order(&self, heads: &mut [PendingMessage]) {
+        heads.sort_by_key(|p| (p.message.priority, self.served.get(p.message.target.destination()).copied().unwrap_or(0), p.id));
+    }
+
+    fn served(&mut self, destination: &str) {
+        self.next += 1;
+        if self.served.len() > 100_000 {
+            // Forget the oldest half; they count as never served, which only moves them ahead.
+            let mut turns: Vec<u64> = self.served.values().copied().collect();
+            turns.sort_unstable();
+            let cut = turns[turns.len() / 2];
+            self.served.retain(|_, t| *t > cut);
+        }
+        self.served.insert(destination.to_owned(), self.next);
+    }
+}
+
 impl Outbox {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut backoff = Duration::from_millis(250);
         let mut lease = Lease { until: None };
+        let mut turns = Turns::default();
         loop {
-            match self.drain(&mut lease).await {
+            match self.drain(&mut lease, &mut turns, &mut shutdown).await {
                 Ok(()) => {
                     backoff = Duration::from_millis(250);
                     tokio::select! {
                         _ = self.wake.notified() => {}
-                        // Rows written by another process sharing the database are picked up too.
+                        // Rows written by another process sharing the database are picked up
+                        // too, and destinations whose wait is over.
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                         _ = shutdown.wait_for(|stop| *stop) => break,
                     }
@@ -75,6 +129,9 @@ impl Outbox {
                     }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
+            }
+            if *shutdown.borrow() {
+                break;
             }
         }
         // Another process may take over at once.
@@ -100,30 +157,53 @@ impl Outbox {
         Ok(held)
     }
 
-    /// Sends pending rows until none is left; stops at the first transient failure so that
-    /// messages keep their order. Sends nothing while another process holds the lease.
-    async fn drain(&self, lease: &mut Lease) -> Result<(), String> {
+    fn backoff(&self) -> Backoff {
+        let span = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+        Backoff { first: span(FIRST_RETRY.min(self.retry_max)), max: span(self.retry_max), give_up_after: span(self.give_up_after) }
+    }
+
+    /// Sends rounds of the destinations' next messages until none may be sent now. Sends nothing
+    /// while another process holds the lease.
+    async fn drain(&self, lease: &mut Lease, turns: &mut Turns, shutdown: &mut watch::Receiver<bool>) -> Result<(), String> {
         loop {
             if !self.hold(lease).await? {
                 return Ok(());
             }
-            let batch = self.store.pending_outbox(32).await.map_err(|e| e.to_string())?;
-            if batch.is_empty() {
+            let mut heads = self.store.outbox_heads(Utc::now(), ROUND).await.map_err(|e| e.to_string())?;
+            if heads.is_empty() {
                 return Ok(());
             }
-            for pending in batch {
-                if !self.hold(lease).await? {
+            turns.order(&mut heads);
+            for pending in heads {
+                if *shutdown.borrow() || !self.hold(lease).await? {
                     return Ok(());
                 }
+                let destination = pending.message.target.destination().to_owned();
+                turns.served(&destination);
                 match self.send(&pending).await {
                     Ok(event_id) => {
                         self.metrics.outbox_sent.inc();
                         self.store.mark_sent(pending.id, &event_id, Utc::now()).await.map_err(|e| e.to_string())?;
+                        if pending.destination_failures > 0 {
+                            info!(%destination, "destination reachable again");
+                            self.store.destination_recovered(&destination).await.map_err(|e| e.to_string())?;
+                        }
+                    }
+                    Err(SendError::RateLimited(wait)) => {
+                        // The account, not the destination: everyone waits, and the round
+                        // starts over afterwards (replies may have come in meanwhile).
+                        self.metrics.outbox_rate_limited.inc();
+                        info!(wait_ms = wait.as_millis() as u64, "rate-limited by the homeserver; the outbox waits");
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+                        }
+                        break;
                     }
                     Err(SendError::Transient(e)) => {
                         self.metrics.outbox_failed.inc();
                         self.store.mark_failed(pending.id, &e, false, Utc::now()).await.map_err(|e| e.to_string())?;
-                        return Err(e);
+                        self.destination_failed(&destination, &e).await?;
                     }
                     Err(SendError::Permanent(e)) => {
                         self.metrics.outbox_failed.inc();
@@ -131,12 +211,28 @@ impl Outbox {
                         warn!(txn_id = %pending.message.txn_id, error = %e, give_up, "message refused");
                         self.store.mark_failed(pending.id, &e, give_up, Utc::now()).await.map_err(|e| e.to_string())?;
                         if !give_up {
-                            return Err(e);
+                            self.destination_failed(&destination, &e).await?;
                         }
                     }
                 }
+                // A command committed new messages: start a new round, so that its reply does
+                // not wait for the rest of this one.
+                if self.wake.notified().now_or_never().is_some() {
+                    break;
+                }
             }
         }
+    }
+
+    /// A destination's send failed: it waits (the others go on), and is given up past the bound.
+    async fn destination_failed(&self, destination: &str, error: &str) -> Result<(), String> {
+        let state = self.store.destination_failed(destination, error, Utc::now(), self.backoff()).await.map_err(|e| e.to_string())?;
+        if state.failed {
+            warn!(%destination, failures = state.failures, error, "destination given up; `admin outbox retry` sends its messages again");
+        } else {
+            warn!(%destination, failures = state.failures, retry_at = %state.retry_at, error, "destination failing; its messages wait");
+        }
+        Ok(())
     }
 
     async fn send(&self, pending: &PendingMessage) -> Result<String, SendError> {
@@ -273,33 +369,131 @@ impl Outbox {
         Ok(format!("invite:{user}"))
     }
 
-    /// The member's DM room with the bot, opened (encrypted, the member invited) when there is
-    /// none or the member left the old one.
+    /// The member's DM room with the bot, opened when there is none or the member left the old
+    /// one. Opened once per member, never once per retry: the room is made without the invite
+    /// and recorded first, then the member is invited (is_direct); when the invite fails (their
+    /// homeserver is down), the next try invites them to the same room again.
     async fn dm_room(&self, member: &MemberId) -> Result<Room, SendError> {
         let user = UserId::parse(member.as_str()).map_err(|e| SendError::Permanent(e.to_string()))?;
-        if let Some(room_id) = self.store.dm_room(member).await.map_err(|e| SendError::Transient(e.to_string()))?
-            && let Some(room) = RoomId::parse(&room_id).ok().and_then(|id| self.client.get_room(&id)) {
-                let present = match room.get_member_no_sync(&user).await {
-                    Ok(Some(m)) => matches!(m.membership(), MembershipState::Join | MembershipState::Invite),
-                    _ => false,
-                };
-                if room.state() == RoomState::Joined && present {
+        let known = self.store.dm_room(member).await.map_err(|e| SendError::Transient(e.to_string()))?;
+        if let Some(room) = known.and_then(|id| RoomId::parse(&id).ok()).and_then(|id| self.client.get_room(&id))
+            && room.state() == RoomState::Joined
+        {
+            let membership = match room.get_member_no_sync(&user).await {
+                Ok(Some(m)) => Some(m.membership().clone()),
+                _ => None,
+            };
+            match membership {
+                Some(MembershipState::Join | MembershipState::Invite) => return Ok(room),
+                // Never invited yet (the invite failed): invite them again, here.
+                None => {
+                    self.invite_to_dm(&room, &user).await?;
                     return Ok(room);
                 }
+                // They left or were banned: a new room.
+                Some(_) => {}
             }
-        let room = self.client.create_dm(&user).await.map_err(classify)?;
+        }
+        let mut request = create_room::v3::Request::new();
+        request.is_direct = true;
+        request.preset = Some(RoomPreset::TrustedPrivateChat);
+        request.initial_state = vec![
+            Raw::new(&serde_json::json!({
+                "type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}
+            }))
+            .map_err(|e| SendError::Permanent(e.to_string()))?
+            .cast_unchecked(),
+        ];
+        let room = self.client.create_room(request).await.map_err(classify)?;
         info!(%member, room_id = %room.room_id(), "opened a direct chat");
         self.store
             .set_dm_room(member, room.room_id().as_str(), Utc::now())
             .await
             .map_err(|e| SendError::Transient(e.to_string()))?;
+        self.invite_to_dm(&room, &user).await?;
         Ok(room)
+    }
+
+    /// Invites the member to their DM, marked as direct (`is_direct` on the invite, and the
+    /// bot's `m.direct`). Any failure is the destination's to wait out: the member's own
+    /// homeserver may be unreachable.
+    async fn invite_to_dm(&self, room: &Room, user: &UserId) -> Result<(), SendError> {
+        let invite = serde_json::json!({ "membership": "invite", "is_direct": true });
+        let raw = Raw::new(&invite).map_err(|e| SendError::Permanent(e.to_string()))?.cast_unchecked();
+        match room.send_state_event_raw("m.room.member", user.as_str(), raw).await {
+            Ok(_) => {}
+            Err(e) => {
+                return Err(match classify(e) {
+                    SendError::Permanent(e) => SendError::Transient(format!("inviting {user} to their direct chat: {e}")),
+                    other => other,
+                });
+            }
+        }
+        if let Err(e) = self.client.account().mark_as_dm(room.room_id(), &[user.to_owned()]).await {
+            warn!(room_id = %room.room_id(), error = %e, "could not mark the direct chat in m.direct");
+        }
+        Ok(())
     }
 }
 
 fn classify(error: matrix_sdk::Error) -> SendError {
+    if let Some(ErrorKind::LimitExceeded(LimitExceededErrorData { retry_after, .. })) = error.client_api_error_kind() {
+        let wait = match retry_after {
+            Some(RetryAfter::Delay(d)) => *d,
+            Some(RetryAfter::DateTime(at)) => at.duration_since(std::time::SystemTime::now()).unwrap_or_default(),
+            None => DEFAULT_RATE_LIMIT_WAIT,
+        };
+        // At least a little: a zero wait would spin.
+        return SendError::RateLimited(wait.max(Duration::from_millis(100)));
+    }
     match error.as_client_api_error().map(|e| e.status_code.as_u16()) {
-        Some(status) if (400..500).contains(&status) && status != 429 => SendError::Permanent(error.to_string()),
+        Some(429) => SendError::RateLimited(DEFAULT_RATE_LIMIT_WAIT),
+        Some(status) if (400..500).contains(&status) => SendError::Permanent(error.to_string()),
         _ => SendError::Transient(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use exodus_storage::{OutboxMessage, PendingMessage, Priority, Target};
+
+    use super::Turns;
+
+    fn pending(id: i64, room: &str, priority: Priority) -> PendingMessage {
+        PendingMessage {
+            id,
+            attempts: 0,
+            destination_failures: 0,
+            message: OutboxMessage {
+                txn_id: format!("t{id}"),
+                target: Target::Room(room.into()),
+                event_type: "m.room.message".into(),
+                content: serde_json::json!({}),
+                tag: None,
+                priority,
+            },
+        }
+    }
+
+    /// One room's backlog does not keep another room waiting: after a room is served, a room
+    /// served longer ago (or never) comes first, whatever the ages of their messages; replies
+    /// always before notices and digests.
+    #[test]
+    fn rounds_serve_rooms_in_turn_replies_first() {
+        let mut turns = Turns::default();
+        let ids = |heads: &[PendingMessage]| heads.iter().map(|p| p.id).collect::<Vec<_>>();
+        // The busy room's backlog is older than the quiet room's only reply.
+        let mut round = vec![pending(10, "!quiet:x", Priority::Reply), pending(1, "!busy:x", Priority::Reply), pending(0, "!dm:x", Priority::Digest)];
+        turns.order(&mut round);
+        assert_eq!(ids(&round), [1, 10, 0], "nobody served yet: by age");
+        turns.served("!busy:x");
+        // Its next message comes up in the next round, still older than the quiet room's.
+        let mut round = vec![pending(2, "!busy:x", Priority::Reply), pending(10, "!quiet:x", Priority::Reply), pending(0, "!dm:x", Priority::Digest)];
+        turns.order(&mut round);
+        assert_eq!(ids(&round), [10, 2, 0], "the room never served goes before the one just served");
+        turns.served("!quiet:x");
+        let mut round = vec![pending(3, "!busy:x", Priority::Reply), pending(11, "!quiet:x", Priority::Reply), pending(5, "!n:x", Priority::Notice)];
+        turns.order(&mut round);
+        assert_eq!(ids(&round), [3, 11, 5], "busy was served before quiet: busy's turn");
     }
 }

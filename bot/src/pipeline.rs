@@ -10,14 +10,16 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use exodus_commands::circle::{CircleFacts, RoomFacts, World, Write, decide_ledger};
 use exodus_commands::ledger::{self, Cycle, Record};
-use exodus_commands::command::{AdminCommand, PayCommand, StatusCommand};
-use exodus_commands::cycle::{Job, JobRunView, Stats};
+use exodus_commands::command::{AdminCommand, OutboxAction, PayCommand, StatusCommand};
+use exodus_commands::cycle::{FailingDestination, Job, JobRunView, Stats};
 use exodus_commands::network::{FULFILMENT_CYCLES, NetworkFacts, network_members};
 use exodus_commands::outcome::{HelpRequest, Notice, Target as NoticeTarget};
 use exodus_commands::profile::needed;
 use exodus_commands::render::{Rendered, Style, render_error, render_reply};
 use exodus_commands::{Change, Command, CommandError, ErrorCode, Lang, LedgerFacts, MemberId, Need, Parsed, Profile, Reply, decide, parse};
-use exodus_storage::{Cursor, EventRef, OutboxMessage, Outcome, Store, StoreError, Target, Tx};
+use exodus_storage::{Cursor, EventRef, OutboxMessage, Outcome, Priority, Store, StoreError, Target, Tx};
+
+use crate::flood::{Admission, FloodControl};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -99,6 +101,19 @@ pub enum Handled {
     Ignored,
     /// Executed; `ok` is false when the reply is an error.
     Applied { command: String, ok: bool },
+    /// Recorded and not executed: the sender had used up their allowance (flood control).
+    Refused,
+}
+
+/// Whether a command's reply may show records or payment details (V8, V9): refused in a room
+/// whose history anyone can read. `circle open` and `pool create` refuse such a room themselves.
+fn shows_records(cmd: &Command) -> bool {
+    use exodus_commands::command::{CircleCommand, PoolCommand};
+    match cmd {
+        Command::Circle(CircleCommand::Open) | Command::Pool(PoolCommand::Create { .. }) => false,
+        Command::Pay(PayCommand::Show) | Command::Clearing(_) => true,
+        cmd => cmd.is_ledger(),
+    }
 }
 
 /// A transaction ID for the `n`th message caused by an event: the same after any restart, so the
@@ -158,10 +173,14 @@ pub(crate) struct Queue<'e> {
 }
 
 impl Queue<'_> {
+    /// Queues a message. The first message an event causes, and any to the event's own room, is
+    /// its reply (sent before notifications, see `outbox.rs`); the others are notifications.
     pub(crate) fn push(&mut self, target: Target, event_type: &str, content: Value, tag: Option<String>) {
         let txn_id = txn_id(&self.event.event_id, self.next);
+        let reply = self.next == 0 || matches!(&target, Target::Room(room) if *room == self.event.room_id);
+        let priority = if reply { Priority::Reply } else { Priority::Notice };
         self.next += 1;
-        self.messages.push(OutboxMessage { txn_id, target, event_type: event_type.to_owned(), content, tag });
+        self.messages.push(OutboxMessage { txn_id, target, event_type: event_type.to_owned(), content, tag, priority });
     }
 }
 
@@ -170,11 +189,27 @@ pub struct Pipeline {
     settings: Settings,
     /// Who may use `admin` (SPEC §3.6).
     admins: Vec<MemberId>,
+    /// Each member's allowance of commands (none: unlimited, as in the benchmarks).
+    flood: Option<FloodControl>,
 }
 
 impl Pipeline {
     pub fn new(store: Store, settings: Settings) -> Pipeline {
-        Pipeline { store, settings, admins: Vec::new() }
+        Pipeline { store, settings, admins: Vec::new(), flood: None }
+    }
+
+    /// Refuses a member's commands beyond their allowance (admins are not limited).
+    pub fn with_flood_control(mut self, flood: FloodControl) -> Pipeline {
+        self.flood = Some(flood);
+        self
+    }
+
+    /// What flood control says of a command of `member`'s.
+    fn admit(&self, member: &MemberId, now: DateTime<Utc>) -> Admission {
+        match &self.flood {
+            Some(flood) if !self.admins.contains(member) => flood.admit(member, now),
+            _ => Admission::Admitted,
+        }
     }
 
     /// The admins named in the configuration.
@@ -258,18 +293,42 @@ impl Pipeline {
             .collect();
         let own_circles = if changing_status.is_empty() { BTreeMap::new() } else { self.store.circle_rooms_of(&changing_status).await? };
         let mut prefetched = Vec::with_capacity(group.len());
+        // V9: a room anyone can read without joining gets no records (it may have become so
+        // after it was bound): the commands that would show some are refused there.
+        let mut readable = Vec::with_capacity(group.len());
         for (incoming, p) in group.iter().zip(parsed) {
             prefetched.push(match p {
                 Some(Parsed { command: Ok(cmd), .. }) if incoming.sender_joined => self.prefetch(cmd, incoming, rooms, now, &own_circles).await?,
                 _ => Prefetched::default(),
             });
+            readable.push(match p {
+                Some(Parsed { command: Ok(cmd), .. }) if incoming.sender_joined && !incoming.in_dm && shows_records(cmd) => {
+                    // Unknown counts as readable (V9: denied when it cannot be established).
+                    rooms.world_readable(&incoming.event.room_id).await.unwrap_or(true)
+                }
+                _ => false,
+            });
         }
 
+        // Flood control, for the commands of joined senders (the others are not executed anyway).
+        let admissions: Vec<Admission> = group
+            .iter()
+            .zip(parsed)
+            .map(|(i, p)| if p.is_some() && i.sender_joined { self.admit(&i.sender, now) } else { Admission::Admitted })
+            .collect();
         let claims: Vec<(&EventRef, Outcome)> = group
             .iter()
             .zip(parsed)
-            .filter(|(_, p)| p.is_some())
-            .map(|(i, _)| (&i.event, if i.sender_joined { Outcome::Applied } else { Outcome::Ignored }))
+            .zip(&admissions)
+            .filter(|((_, p), _)| p.is_some())
+            .map(|((i, _), a)| {
+                let outcome = match (i.sender_joined, a) {
+                    (false, _) => Outcome::Ignored,
+                    (true, Admission::Refused { .. }) => Outcome::Refused,
+                    (true, Admission::Admitted) => Outcome::Applied,
+                };
+                (&i.event, outcome)
+            })
             .collect();
         if claims.is_empty() {
             return Ok(vec![Handled::NotACommand; group.len()]);
@@ -305,7 +364,7 @@ impl Pipeline {
         let mut messages = Vec::new();
         let mut cursors = Vec::new();
         let mut seen = BTreeSet::new();
-        for ((incoming, p), pre) in group.iter().zip(parsed).zip(&prefetched) {
+        for ((((incoming, p), pre), admission), readable) in group.iter().zip(parsed).zip(&prefetched).zip(&admissions).zip(&readable) {
             let Some(parsed) = p else {
                 results.push(Handled::NotACommand);
                 continue;
@@ -322,8 +381,28 @@ impl Pipeline {
                 results.push(Handled::Ignored);
                 continue;
             }
+            if let Admission::Refused { notify } = admission {
+                if *notify && let Some(flood) = &self.flood {
+                    let sender = tx.find_profile(&incoming.sender, false).await?.unwrap_or_else(|| Profile::new(incoming.sender.clone()));
+                    let text = exodus_commands::text::Text::new("err-flooded")
+                        .num("burst", i64::from(flood.burst()))
+                        .num("per_minute", i64::from(flood.per_minute()));
+                    let mut queue = Queue { event, next: 0, messages: Vec::new() };
+                    self.queue_error(&mut queue, incoming, &parsed.name, &CommandError::new(ErrorCode::LimitExceeded, text), &sender);
+                    messages.extend(queue.messages);
+                }
+                results.push(Handled::Refused);
+                continue;
+            }
             let sender = tx.profile_for_update(&incoming.sender).await?;
             let mut queue = Queue { event, next: 0, messages: Vec::new() };
+            if *readable {
+                let error = CommandError::new(ErrorCode::Forbidden, exodus_commands::text::Text::new("err-room-now-world-readable"));
+                self.queue_error(&mut queue, incoming, &parsed.name, &error, &sender);
+                messages.extend(queue.messages);
+                results.push(Handled::Applied { command: parsed.name.clone(), ok: false });
+                continue;
+            }
             let ok = match &parsed.command {
                 Err(e) => {
                     self.queue_error(&mut queue, incoming, &parsed.name, e, &sender);
@@ -483,7 +562,29 @@ impl Pipeline {
                     .into_iter()
                     .map(|r| JobRunView { job: r.job, slot: r.slot, runner: r.runner, finished: r.finished, summary: r.summary, manual: r.manual })
                     .collect();
-                Reply::Stats(Stats { counts: self.store.counts().await?, runs })
+                let destinations = self
+                    .store
+                    .failing_destinations(20)
+                    .await?
+                    .into_iter()
+                    .map(|d| FailingDestination {
+                        destination: d.destination,
+                        failures: d.failures,
+                        since: d.failing_since,
+                        failed: d.failed.is_some(),
+                        pending: d.pending,
+                        last_error: d.last_error,
+                    })
+                    .collect();
+                Reply::Stats(Stats { counts: self.store.counts().await?, runs, destinations })
+            }
+            AdminCommand::Outbox(action) => {
+                let (destinations, messages) = match action {
+                    OutboxAction::Retry(destination) => self.store.outbox_retry(destination.as_deref()).await?,
+                    OutboxAction::Drop(destination) => (1, self.store.outbox_drop(destination, now).await?),
+                };
+                tracing::info!(?action, admin = %incoming.sender, destinations, messages, "outbox changed by an admin");
+                Reply::OutboxChanged { action: action.clone(), destinations, messages }
             }
         }))
     }
@@ -801,23 +902,61 @@ impl Pipeline {
         Ok(true)
     }
 
-    /// An `internal` error reply for a command that could not be handled for a reason other than
-    /// the database (it is recorded, so it is not retried forever). The full error is in the log
-    /// under `reference`.
+    /// An `internal` error reply for a command whose handling failed again and again (a bug, a
+    /// constraint the database enforces, a panic): the event is recorded as failed and the room's
+    /// cursor moves past it, so that the room is answered again. The full error is in the log
+    /// under `reference`, which the reply names.
     pub async fn fail(&self, incoming: &Incoming<'_>, reference: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let name = self.parse(incoming.body).map(|p| p.name).unwrap_or_default();
+        let name: String = self.parse(incoming.body).map(|p| p.name).unwrap_or_default().chars().filter(|c| !c.is_control()).collect();
+        let lang = match self.store.profile(&incoming.sender).await {
+            Ok(Some(profile)) => profile.lang,
+            _ => None,
+        };
         let mut tx = self.store.begin().await?;
-        if !tx.claim_event(&incoming.event, Outcome::Applied, now).await? {
+        if !tx.claim_event(&incoming.event, Outcome::Failed, now).await? {
             return tx.rollback().await;
         }
-        let error = CommandError::new(
-            ErrorCode::Internal,
-            exodus_commands::text::Text::new("err-internal").arg("id", reference),
-        );
-        let mut queue = Queue { event: &incoming.event, next: 0, messages: Vec::new() };
-        let sender = Profile::new(incoming.sender.clone());
+        let event = &incoming.event;
+        tx.set_cursor(&event.room_id, &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }, now).await?;
+        let error = CommandError::new(ErrorCode::Internal, exodus_commands::text::Text::new("err-internal").arg("id", reference));
+        let mut queue = Queue { event, next: 0, messages: Vec::new() };
+        let mut sender = Profile::new(incoming.sender.clone());
+        sender.lang = lang;
         self.queue_error(&mut queue, incoming, &name, &error, &sender);
         tx.enqueue_all(&queue.messages, now).await?;
+        tx.commit().await
+    }
+
+    /// A message that could not be decrypted before the wait for its key ended: the sender is
+    /// told it was not executed, in the room, once.
+    pub async fn unreadable(&self, event: &EventRef, sender: &MemberId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let lang = match self.store.profile(sender).await? {
+            Some(profile) => profile.lang,
+            None => None,
+        };
+        let mut tx = self.store.begin().await?;
+        if !tx.claim_event(event, Outcome::Ignored, now).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.set_cursor(&event.room_id, &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }, now).await?;
+        let error = CommandError::new(ErrorCode::Internal, exodus_commands::text::Text::new("err-unreadable"));
+        let rendered = render_error("", &error, &self.style(lang.unwrap_or(self.settings.default_language)));
+        let mut queue = Queue { event, next: 0, messages: Vec::new() };
+        queue.push(Target::Room(event.room_id.clone()), "m.room.message", notice_content(&rendered, Some(&event.event_id)), None);
+        tx.enqueue_all(&queue.messages, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// An event that is no command (a membership change, a reaction, a redaction) whose handling
+    /// failed again and again: recorded as failed and passed over, nobody to answer.
+    pub async fn pass_over(&self, event: &EventRef, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        if !tx.claim_event(event, Outcome::Failed, now).await? {
+            return tx.rollback().await;
+        }
+        tx.set_cursor(&event.room_id, &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }, now).await?;
         tx.commit().await
     }
 }
@@ -994,5 +1133,85 @@ mod tests {
         }
         assert_eq!(out[2].message.target, Target::Dm(MemberId::parse("@alice:x").unwrap()));
         assert_eq!(out[2].message.content["org.exodus.result"]["methods"][0]["details"], "IBAN-123");
+    }
+
+    /// Flood control: commands beyond the allowance are recorded as refused, change nothing, and
+    /// only the first refusal in its window is answered; another member is not affected.
+    #[tokio::test]
+    async fn commands_beyond_the_allowance_are_refused_without_effect_and_told_once() {
+        let (p, _dir) = pipeline().await;
+        let p = p.with_flood_control(FloodControl::new(2, 60));
+        let now = Utc::now();
+        let batch = [
+            incoming("$1", "!about one", true),
+            incoming("$2", "!about two", true),
+            incoming("$3", "!about three", true),
+            incoming("$4", "!about four", true),
+        ];
+        let outcome = p.handle_batch(&batch, &NoRooms, now).await;
+        assert!(outcome.error.is_none());
+        let applied = Handled::Applied { command: "about".into(), ok: true };
+        assert_eq!(outcome.handled, [applied.clone(), applied, Handled::Refused, Handled::Refused]);
+        let alice = MemberId::parse("@alice:x").unwrap();
+        assert_eq!(p.store().profile(&alice).await.unwrap().unwrap().about.as_deref(), Some("two"));
+        let out = p.store().pending_outbox(10).await.unwrap();
+        assert_eq!(out.len(), 3, "two replies and one notice");
+        assert_eq!(out[2].message.content["org.exodus.result"]["error"], "limit_exceeded");
+        assert_eq!(out[2].message.content["m.relates_to"]["m.in_reply_to"]["event_id"], "$3");
+        // Refused commands are decided: a replay does nothing.
+        assert_eq!(p.handle(&batch[2], &NoRooms, now).await.unwrap(), Handled::Duplicate);
+        let bob = Incoming { sender: MemberId::parse("@bob:x").unwrap(), ..incoming("$5", "!about bob", true) };
+        assert_eq!(p.handle(&bob, &NoRooms, now).await.unwrap(), Handled::Applied { command: "about".into(), ok: true });
+    }
+
+    /// A command whose handling keeps failing is answered with an internal error naming the
+    /// reference, recorded, and its room's cursor moves past it.
+    #[tokio::test]
+    async fn a_failed_command_is_answered_recorded_and_passed_over() {
+        let (p, _dir) = pipeline().await;
+        let now = Utc::now();
+        let inc = incoming("$poison", "!about x", true);
+        p.fail(&inc, "E-0000abcd", now).await.unwrap();
+        assert_eq!(p.store().cursor("!r:x").await.unwrap().unwrap().event_id, "$poison");
+        assert!(p.store().is_processed("$poison").await.unwrap());
+        let out = p.store().pending_outbox(10).await.unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].message.content["org.exodus.result"]["error"], "internal");
+        assert!(out[0].message.content["body"].as_str().unwrap().contains("E-0000abcd"));
+        assert_eq!(out[0].message.priority, Priority::Reply);
+        // Decided once: not again, and the command itself never runs.
+        p.fail(&inc, "E-other", now).await.unwrap();
+        assert_eq!(p.handle(&inc, &NoRooms, now).await.unwrap(), Handled::Duplicate);
+        assert_eq!(p.store().pending_outbox(10).await.unwrap().len(), 1);
+    }
+
+    /// A room whose history anyone can read gets no records: ledger commands and `pay` are
+    /// refused there; profile commands still work.
+    #[tokio::test]
+    async fn a_world_readable_room_shows_no_records() {
+        struct Readable;
+        impl Rooms for Readable {
+            async fn is_joined(&self, _room_id: &str, _member: &MemberId) -> Result<bool, String> {
+                Ok(true)
+            }
+            async fn power_level(&self, _room_id: &str, _member: &MemberId) -> Result<i64, String> {
+                Ok(100)
+            }
+            async fn world_readable(&self, _room_id: &str) -> Result<bool, String> {
+                Ok(true)
+            }
+            async fn joined_members(&self, _room_id: &str) -> Result<Vec<MemberId>, String> {
+                Ok(Vec::new())
+            }
+        }
+        let (p, _dir) = pipeline().await;
+        let now = Utc::now();
+        for (id, body) in [("$1", "!circle"), ("$2", "!intend 5"), ("$3", "!pay"), ("$4", "!mine"), ("$5", "!pool")] {
+            let name = body.trim_start_matches('!').split(' ').next().unwrap();
+            assert_eq!(p.handle(&incoming(id, body, true), &Readable, now).await.unwrap(), Handled::Applied { command: name.into(), ok: false }, "{body}");
+        }
+        let out = p.store().pending_outbox(10).await.unwrap();
+        assert!(out.iter().all(|m| m.message.content["org.exodus.result"]["error"] == "forbidden"), "{out:#?}");
+        assert_eq!(p.handle(&incoming("$6", "!status", true), &Readable, now).await.unwrap(), Handled::Applied { command: "status".into(), ok: true });
     }
 }

@@ -7,7 +7,7 @@
 //! the database, committed with each command, and a room is caught up from it with `/context` and
 //! `/messages` whenever the live timeline might have a gap (start, a `limited` timeline, a retry).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -28,9 +28,11 @@ use matrix_sdk::ruma::events::room::history_visibility::HistoryVisibility;
 use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
 use matrix_sdk::{Client, Room, RoomMemberships, RoomState};
 use serde_json::Value;
+use futures_util::FutureExt as _;
 use tokio::sync::{Notify, watch};
 use tracing::{debug, error, info, instrument, warn};
 
+use crate::BotError;
 use crate::classify::{Classified, classify};
 use crate::config::InvitePolicy;
 use crate::metrics::Metrics;
@@ -38,7 +40,7 @@ use crate::pipeline::{Handled, Incoming, Pipeline, Rooms, Via};
 
 /// How long an undecryptable event holds up its room while waiting for its key.
 const UTD_GRACE: Duration = Duration::from_secs(60);
-const LONG_POLL: Duration = Duration::from_secs(30);
+pub const LONG_POLL: Duration = Duration::from_secs(30);
 const RETRY_POLL: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -56,6 +58,18 @@ pub struct Syncer {
     retry: BTreeSet<OwnedRoomId>,
     utd_seen: BTreeMap<String, Instant>,
     invites_tried: BTreeMap<OwnedRoomId, Instant>,
+    /// How many times each event's handling failed (see [`MAX_FAILURES`]).
+    failures: HashMap<String, u32>,
+    /// When the bot first ran on this database: a room joined before it starts at its present.
+    first_start: chrono::DateTime<Utc>,
+}
+
+/// An event whose handling fails this many times is passed over (a poison message).
+const MAX_FAILURES: u32 = 3;
+
+/// A short reference for an error, given to the member and written in the log.
+fn reference() -> String {
+    format!("E-{:08x}", rand::random::<u32>())
 }
 
 /// Why a room's events stopped before the end.
@@ -125,6 +139,8 @@ impl Syncer {
             retry: BTreeSet::new(),
             utd_seen: BTreeMap::new(),
             invites_tried: BTreeMap::new(),
+            failures: HashMap::new(),
+            first_start: chrono::DateTime::<Utc>::MIN_UTC,
         }
     }
 
@@ -135,13 +151,30 @@ impl Syncer {
     }
 
     /// Runs until `shutdown` turns true. Errors are retried with capped exponential backoff, so a
-    /// homeserver restart or HTTP 429 only delays the bot.
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+    /// homeserver restart or HTTP 429 only delays the bot; a token the homeserver no longer
+    /// accepts ends it with [`BotError::Rejected`].
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), BotError> {
         let mut backoff = Duration::from_millis(500);
         let mut first = true;
         loop {
+            match self.pipeline.store().first_start(Utc::now()).await {
+                Ok(at) => {
+                    self.first_start = at;
+                    break;
+                }
+                Err(e) => {
+                    warn!(error = %e, retry_in = ?backoff, "cannot read the database's first start");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+        loop {
             if *shutdown.borrow() {
-                return;
+                return Ok(());
             }
             let timeout = if first {
                 Duration::ZERO
@@ -152,10 +185,15 @@ impl Syncer {
             };
             let result = tokio::select! {
                 r = self.client.sync_once(self.settings(timeout)) => r,
-                _ = shutdown.wait_for(|stop| *stop) => return,
+                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
             };
             match result {
+                Err(e) if e.client_api_error_kind().is_some_and(crate::matrix::rejects) => {
+                    error!(error = %e, "the homeserver no longer accepts the bot's access token");
+                    return Err(BotError::Rejected(format!("sync: {e}")));
+                }
                 Ok(response) => {
+                    self.metrics.synced(Utc::now());
                     backoff = Duration::from_millis(500);
                     if first {
                         self.start(&response).await;
@@ -169,7 +207,7 @@ impl Syncer {
                     warn!(error = %e, retry_in = ?backoff, "sync failed");
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
-                        _ = shutdown.wait_for(|stop| *stop) => return,
+                        _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
                     }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
@@ -241,7 +279,15 @@ impl Syncer {
         let cursor = match store.cursor(room_id).await.map_err(|e| Stop::Failed(e.to_string()))? {
             Some(cursor) => cursor,
             None => {
-                let cursor = self.join_cursor(room).await?;
+                let mut cursor = self.join_cursor(room).await?;
+                if cursor.origin_ts < self.first_start.timestamp_millis() {
+                    // Joined before this database existed (an old data_dir next to a new
+                    // database): what happened since was never the bot's to execute (V7).
+                    if let Some(present) = latest_cursor(room).await? {
+                        info!(event_id = %present.event_id, "joined before this database was made: starting at the room's present");
+                        cursor = present;
+                    }
+                }
                 info!(event_id = %cursor.event_id, "new room: starting after the bot's join");
                 store.init_cursor(room_id, &cursor, Utc::now()).await.map_err(|e| Stop::Failed(e.to_string()))?;
                 store.cursor(room_id).await.map_err(|e| Stop::Failed(e.to_string()))?.unwrap_or(cursor)
@@ -303,7 +349,19 @@ impl Syncer {
                     self.flush_cursor(&room_id, progress.last.as_ref(), progress.cursor_written).await?;
                     return Err(Stop::WaitingForKey);
                 }
-                warn!(%event_id, "no key arrived for this event in time; it is skipped");
+                warn!(%event_id, "no key arrived for this event in time; the sender is told it was not executed");
+                self.utd_seen.remove(event_id.as_str());
+                self.run_pending(&room_id, &mut pending, &mut progress).await?;
+                let event_ref = EventRef { event_id: event_id.to_string(), room_id: room_id.clone(), origin_ts };
+                match raw["sender"].as_str().filter(|s| *s != own).and_then(MemberId::parse) {
+                    Some(sender) => {
+                        let told = self.pipeline.unreadable(&event_ref, &sender, Utc::now()).await;
+                        self.handled(&room_id, &event_ref, told, &mut progress).await?;
+                    }
+                    None => progress.cursor_written = false,
+                }
+                progress.last = Some(Cursor { event_id: event_id.to_string(), origin_ts });
+                continue;
             }
             self.utd_seen.remove(event_id.as_str());
             let event_ref = EventRef { event_id: event_id.to_string(), room_id: room_id.clone(), origin_ts };
@@ -334,7 +392,7 @@ impl Syncer {
                         self.run_pending(&room_id, &mut pending, &mut progress).await?;
                         let sender_joined = joined(room, &sender).await.map_err(Stop::Failed)?;
                         let change = crate::initiatives::Interest::Shown { initiative, sender_joined };
-                        self.handled(&room_id, event_id.as_str(), self.pipeline.initiative_interest(&event_ref, &sender, change, Utc::now()).await, &mut progress).await?;
+                        self.handled(&room_id, &event_ref, self.pipeline.initiative_interest(&event_ref, &sender, change, Utc::now()).await, &mut progress).await?;
                         progress.last = Some(Cursor { event_id: event_ref.event_id.clone(), origin_ts });
                         continue;
                     }
@@ -366,14 +424,14 @@ impl Syncer {
                     let ballot = self.pipeline.store().ballot_of(&redacts).await.map_err(|e| Stop::Failed(e.to_string()))?;
                     match (ballot, MemberId::parse(&sender)) {
                         (Some((claim, voter)), Some(sender)) => {
-                            self.handled(&room_id, event_id.as_str(), self.pipeline.vote_redacted(&event_ref, &sender, claim, &voter, &redacts, Utc::now()).await, &mut progress).await?;
+                            self.handled(&room_id, &event_ref, self.pipeline.vote_redacted(&event_ref, &sender, claim, &voter, &redacts, Utc::now()).await, &mut progress).await?;
                         }
                         (None, Some(sender)) => {
                             // Redacting a 👍 on an initiative's card withdraws the interest it showed.
                             let interest = self.pipeline.store().interest_of(&redacts).await.map_err(|e| Stop::Failed(e.to_string()))?;
                             if interest.is_some() {
                                 let change = crate::initiatives::Interest::Withdrawn { redacts: &redacts };
-                                self.handled(&room_id, event_id.as_str(), self.pipeline.initiative_interest(&event_ref, &sender, change, Utc::now()).await, &mut progress).await?;
+                                self.handled(&room_id, &event_ref, self.pipeline.initiative_interest(&event_ref, &sender, change, Utc::now()).await, &mut progress).await?;
                             } else {
                                 progress.cursor_written = false;
                             }
@@ -388,7 +446,7 @@ impl Syncer {
                         // V2: leaving a circle withdraws the leaver's open intentions there.
                         Some(member) => {
                             left_members.push(member.clone());
-                            self.handled(&room_id, event_id.as_str(), self.pipeline.member_left(&event_ref, &member, Utc::now()).await, &mut progress).await?;
+                            self.handled(&room_id, &event_ref, self.pipeline.member_left(&event_ref, &member, Utc::now()).await, &mut progress).await?;
                         }
                         None => progress.cursor_written = false,
                     }
@@ -409,61 +467,130 @@ impl Syncer {
     }
 
     /// Runs the pending commands through the pipeline, counting them, and moves `progress` past
-    /// those committed. On a database error the cursor is left before the first that was not.
-    async fn run_pending(&self, room_id: &str, pending: &mut Vec<Pending>, progress: &mut Progress) -> Result<(), Stop> {
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let started = Instant::now();
-        let outcome = {
-            let incomings: Vec<Incoming<'_>> = pending.iter().map(Pending::incoming).collect();
-            let rooms = MatrixRooms { client: &self.client };
-            self.pipeline.handle_batch(&incomings, &rooms, Utc::now()).await
-        };
-        let seconds = started.elapsed().as_secs_f64();
-        for (p, handled) in pending.iter().zip(&outcome.handled) {
-            if *handled != Handled::NotACommand {
-                self.metrics.command_seconds.observe(seconds);
-                let counted = match handled {
-                    Handled::Applied { ok: true, .. } => "ok",
-                    Handled::Applied { ok: false, .. } => "error",
-                    Handled::Ignored => "ignored",
-                    _ => "duplicate",
-                };
-                self.metrics.count_command(counted);
-                self.outbox_wake.notify_one();
+    /// those committed. On an error the cursor is left before the first that was not, to be
+    /// retried; an event that failed [`MAX_FAILURES`] times (a bug, a constraint, a panic) is
+    /// answered with an `internal` error naming a reference that is in the log, and passed over.
+    async fn run_pending(&mut self, room_id: &str, pending: &mut Vec<Pending>, progress: &mut Progress) -> Result<(), Stop> {
+        let mut start = 0;
+        while start < pending.len() {
+            let started = Instant::now();
+            let (handled, error) = self.run_guarded(&pending[start..]).await;
+            let seconds = started.elapsed().as_secs_f64();
+            for (p, handled) in pending[start..].iter().zip(&handled) {
+                if *handled != Handled::NotACommand {
+                    self.metrics.command_seconds.observe(seconds);
+                    let counted = match handled {
+                        Handled::Applied { ok: true, .. } => "ok",
+                        Handled::Applied { ok: false, .. } => "error",
+                        Handled::Ignored => "ignored",
+                        Handled::Refused => "flooded",
+                        _ => "duplicate",
+                    };
+                    self.metrics.count_command(counted);
+                    self.outbox_wake.notify_one();
+                }
+                self.failures.remove(&p.event.event_id);
+                // A duplicate wrote nothing, so the cursor may still be behind it.
+                progress.cursor_written = !matches!(handled, Handled::NotACommand | Handled::Duplicate);
+                progress.last = Some(Cursor { event_id: p.event.event_id.clone(), origin_ts: p.event.origin_ts });
             }
-            // A duplicate wrote nothing, so the cursor may still be behind it.
-            progress.cursor_written = !matches!(handled, Handled::NotACommand | Handled::Duplicate);
-            progress.last = Some(Cursor { event_id: p.event.event_id.clone(), origin_ts: p.event.origin_ts });
-        }
-        let failed = pending.get(outcome.handled.len()).map(|p| p.event.event_id.clone());
-        pending.clear();
-        if let Some(e) = outcome.error {
-            error!(event_id = ?failed, error = %e, "event not handled; will retry from the cursor");
+            start += handled.len();
+            let Some(e) = error else { break };
+            let Some(failed) = pending.get(start) else { break };
+            let event_id = failed.event.event_id.clone();
+            if self.failed_again(&event_id) {
+                let reference = reference();
+                error!(%event_id, %reference, error = %e, "command failed {MAX_FAILURES} times; answered with an internal error and passed over");
+                if self.pipeline.fail(&failed.incoming(), &reference, Utc::now()).await.is_ok() {
+                    self.metrics.count_command("failed");
+                    self.outbox_wake.notify_one();
+                    self.failures.remove(&event_id);
+                    progress.cursor_written = true;
+                    progress.last = Some(Cursor { event_id, origin_ts: failed.event.origin_ts });
+                    start += 1;
+                    continue;
+                }
+            }
+            error!(%event_id, error = %e, "event not handled; will retry from the cursor");
+            pending.clear();
             self.flush_cursor(room_id, progress.last.as_ref(), progress.cursor_written).await?;
-            return Err(Stop::Failed(e.to_string()));
+            return Err(Stop::Failed(e));
         }
+        pending.clear();
         Ok(())
     }
 
+    /// [`Pipeline::handle_batch`], with a panic turned into an error. After a panic in a batch of
+    /// several events they are run again one by one (those committed come back as duplicates), so
+    /// that the error is the one event's that panics.
+    async fn run_guarded(&self, pending: &[Pending]) -> (Vec<Handled>, Option<String>) {
+        match self.run_batch(pending).await {
+            Ok((handled, error)) => (handled, error),
+            Err(panic) if pending.len() == 1 => (Vec::new(), Some(panic)),
+            Err(_) => {
+                let mut all = Vec::new();
+                for one in pending {
+                    match self.run_batch(std::slice::from_ref(one)).await {
+                        Ok((handled, None)) => all.extend(handled),
+                        Ok((_, Some(e))) | Err(e) => return (all, Some(e)),
+                    }
+                }
+                (all, None)
+            }
+        }
+    }
+
+    async fn run_batch(&self, pending: &[Pending]) -> Result<(Vec<Handled>, Option<String>), String> {
+        let incomings: Vec<Incoming<'_>> = pending.iter().map(Pending::incoming).collect();
+        let rooms = MatrixRooms { client: &self.client };
+        let batch = std::panic::AssertUnwindSafe(self.pipeline.handle_batch(&incomings, &rooms, Utc::now()));
+        match batch.catch_unwind().await {
+            Ok(outcome) => Ok((outcome.handled, outcome.error.map(|e| e.to_string()))),
+            Err(panic) => {
+                let what = panic.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+                Err(format!("panic: {what}"))
+            }
+        }
+    }
+
     /// After an event handled in a transaction of its own (`result`: whether it was new): the
-    /// cursor counts as written when it was, and the outbox wakes; on a database error the cursor
-    /// stays before the event, which is retried.
-    async fn handled(&self, room_id: &str, event_id: &str, result: Result<bool, exodus_storage::StoreError>, progress: &mut Progress) -> Result<(), Stop> {
+    /// cursor counts as written when it was, and the outbox wakes; on an error the cursor stays
+    /// before the event, which is retried, and passed over after [`MAX_FAILURES`] failures.
+    async fn handled(&mut self, room_id: &str, event: &EventRef, result: Result<bool, exodus_storage::StoreError>, progress: &mut Progress) -> Result<(), Stop> {
         match result {
             Ok(claimed) => {
                 // A duplicate wrote nothing, so the cursor may still be behind it.
                 progress.cursor_written = claimed;
+                self.failures.remove(&event.event_id);
                 self.outbox_wake.notify_one();
                 Ok(())
             }
             Err(e) => {
-                error!(%event_id, error = %e, "event not handled; will retry from the cursor");
+                if self.failed_again(&event.event_id) {
+                    let reference = reference();
+                    error!(event_id = %event.event_id, %reference, error = %e, "event failed {MAX_FAILURES} times; passed over");
+                    self.metrics.count_command("failed");
+                    if self.pipeline.pass_over(event, Utc::now()).await.is_ok() {
+                        self.failures.remove(&event.event_id);
+                        progress.cursor_written = true;
+                        return Ok(());
+                    }
+                }
+                error!(event_id = %event.event_id, error = %e, "event not handled; will retry from the cursor");
                 self.flush_cursor(room_id, progress.last.as_ref(), progress.cursor_written).await?;
                 Err(Stop::Failed(e.to_string()))
             }
         }
+    }
+
+    /// Counts a failure of `event_id`: whether it has now failed [`MAX_FAILURES`] times.
+    fn failed_again(&mut self, event_id: &str) -> bool {
+        if self.failures.len() > 10_000 {
+            self.failures.clear();
+        }
+        let count = self.failures.entry(event_id.to_owned()).or_insert(0);
+        *count += 1;
+        *count >= MAX_FAILURES
     }
 
     /// Moves the cursor past events that needed no transaction of their own.
@@ -549,6 +676,18 @@ impl Syncer {
             }
         }
     }
+}
+
+/// The room's most recent event, as a cursor.
+async fn latest_cursor(room: &Room) -> Result<Option<Cursor>, Stop> {
+    let mut options = MessagesOptions::backward();
+    options.limit = uint!(1);
+    let page = room.messages(options).await.map_err(|e| Stop::Failed(format!("/messages: {e}")))?;
+    Ok(page.chunk.first().and_then(|event| {
+        let event_id = event.event_id()?;
+        let raw: Value = serde_json::from_str(event.raw().json().get()).ok()?;
+        Some(Cursor { event_id: event_id.to_string(), origin_ts: raw["origin_server_ts"].as_i64()? })
+    }))
 }
 
 /// Whether a member is joined to the room now, as the homeserver last reported (V6).

@@ -41,7 +41,11 @@ forget-done = Done: your profile, payment details and language are erased.
 
 err-unknown-command = I do not know the command “{ $word }”.
 err-empty-command = There is no command after the prefix.
-err-command-too-long = This message is too long for a command (at most { $max } bytes).
+err-command-too-long = This message is too long for a command: { $length } bytes, at most { $max } are allowed. Nothing was done.
+err-control-character = { $argument ->
+    [0] The command word
+   *[other] Argument { $argument }
+} holds the control character { $char }, shown as { $sign } here: “{ $excerpt }”. A command cannot hold control characters other than tab and new line: remove it and send the command again. Nothing was done.
 err-unterminated-quote = A quote opened at position { $at } is never closed.
 err-missing-argument = Missing { $what ->
     [amount] an amount
@@ -98,10 +102,42 @@ record-changed = #{ $id } changed.
 record-rest = ❤️ Intention #{ $id } keeps the rest: { $amount } { $unit }.
 record-due = due { $due }
 records-none = There is nothing here.
-records-more = … and { $count ->
+more-records = … and { $count ->
     [one] { $count } more record
    *[other] { $count } more records
-} (open: ❤️ { $intentions } · 🤝 { $obligations }).
+}, { $amount } { $unit } in all.
+more-records-open = … and { $count ->
+    [one] { $count } more record
+   *[other] { $count } more records
+}, { $amount } { $unit } in all (open among them: ❤️ { $intentions } · 🤝 { $obligations }).
+more-members = … and { $count ->
+    [one] { $count } more member
+   *[other] { $count } more members
+}.
+more-pledges = … and { $count ->
+    [one] { $count } more member
+   *[other] { $count } more members
+}, pledging { $amount } { $unit } in all.
+more-shares = … and { $count ->
+    [one] { $count } more share
+   *[other] { $count } more shares
+}, { $amount } { $unit } in all.
+more-claims = … and { $count ->
+    [one] { $count } more claim
+   *[other] { $count } more claims
+}, { $amount } { $unit } claimed in all.
+more-initiatives = … and { $count ->
+    [one] { $count } more initiative
+   *[other] { $count } more initiatives
+}, backed with { $amount } { $unit } in all.
+more-changes = … and { $count ->
+    [one] { $count } more obligation
+   *[other] { $count } more obligations
+}, { $amount } { $unit } set off in all.
+more-lines = … and { $count ->
+    [one] { $count } more line
+   *[other] { $count } more lines
+}: the message was too long to send whole.
 
 notice-new-intention = ❤️ { $giver } intends to give you { $amount } { $unit } (#{ $id }).
 notice-intention-changed = ❤️ { $giver } changed intention #{ $id } to { $amount } { $unit }.
@@ -332,3 +368,14 @@ clearing-run = Set-off applied: { $eligible } obligations eligible ({ $total } {
 err-keep-wrong-room = #{ $id } belongs to another room: use it there or in our direct chat.
 err-keep-state = #{ $id } is { $state }: only an obligation still to be settled can be kept out of the set-off or let back in.
 err-clearing = The set-off could not be computed: { $reason }.
+
+# Issue 18: flood control, the outbox's failing destinations, unreadable messages.
+err-flooded = You are sending commands faster than I take them (at most { $burst } at once, then { $per_minute } a minute). This command and any more in the next moments are not executed; please wait a little and send it again.
+err-not-a-destination = "{ $word }" is not a room ID (!…:server) or a user ID (@…:server).
+err-unreadable = I could not decrypt this message, so it was not executed. If it was a command, please send it again (your client may need to share its keys with my device).
+admin-stats-destination-failing = ⚠️ { $destination }: failing since { $since } ({ $failures } tries), { $pending } messages waiting — { $error }
+admin-stats-destination-failed = ❌ { $destination }: given up since { $since } ({ $failures } tries), { $pending } messages held — { $error }. `admin outbox retry` or `admin outbox drop` it.
+admin-outbox-retried = Outbox: { $destination } tried again now ({ $destinations } destinations, { $messages } messages given up before set going again).
+admin-outbox-dropped = Outbox: { $messages } messages to { $destination } dropped.
+admin-outbox-all = every failing destination
+err-room-now-world-readable = This room's history can now be read without joining, so I show no records or payment details here. Make its history visible to members only again (room settings), or use our direct chat.

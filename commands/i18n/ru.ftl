@@ -45,7 +45,11 @@ forget-done = Готово: ваш профиль, реквизиты и язы�
 
 err-unknown-command = Я не знаю команды «{ $word }».
 err-empty-command = После префикса нет команды.
-err-command-too-long = Сообщение слишком длинное для команды (не больше { $max } байт).
+err-command-too-long = Сообщение слишком длинное для команды: { $length } байт, а можно не больше { $max }. Ничего не сделано.
+err-control-character = { $argument ->
+    [0] В названии команды
+   *[other] В аргументе { $argument }
+} есть управляющий символ { $char } (здесь он показан как { $sign }): «{ $excerpt }». Команда не может содержать управляющие символы, кроме табуляции и перевода строки: уберите его и отправьте команду снова. Ничего не сделано.
 err-unterminated-quote = Кавычка в позиции { $at } не закрыта.
 err-missing-argument = Не хватает { $what ->
     [amount] суммы
@@ -101,11 +105,51 @@ record-forgiven = #{ $id } прощено: { $giver } больше ничего 
 record-changed = #{ $id } изменено.
 record-rest = ❤️ Намерение #{ $id } сохраняет остаток: { $amount } { $unit }.
 record-due = срок { $due }
-records-more = … и ещё { $count ->
+more-records = … и ещё { $count ->
     [one] { $count } запись
     [few] { $count } записи
    *[other] { $count } записей
-} (открытые: ❤️ { $intentions } · 🤝 { $obligations }).
+} на сумму { $amount } { $unit }.
+more-records-open = … и ещё { $count ->
+    [one] { $count } запись
+    [few] { $count } записи
+   *[other] { $count } записей
+} на сумму { $amount } { $unit } (из них открытые: ❤️ { $intentions } · 🤝 { $obligations }).
+more-members = … и ещё { $count ->
+    [one] { $count } участник
+    [few] { $count } участника
+   *[other] { $count } участников
+}.
+more-pledges = … и ещё { $count ->
+    [one] { $count } участник
+    [few] { $count } участника
+   *[other] { $count } участников
+} со взносами на сумму { $amount } { $unit }.
+more-shares = … и ещё { $count ->
+    [one] { $count } доля
+    [few] { $count } доли
+   *[other] { $count } долей
+} на сумму { $amount } { $unit }.
+more-claims = … и ещё { $count ->
+    [one] { $count } заявка
+    [few] { $count } заявки
+   *[other] { $count } заявок
+} на сумму { $amount } { $unit }.
+more-initiatives = … и ещё { $count ->
+    [one] { $count } инициатива
+    [few] { $count } инициативы
+   *[other] { $count } инициатив
+}, всего поддержано на { $amount } { $unit }.
+more-changes = … и ещё { $count ->
+    [one] { $count } обязательство
+    [few] { $count } обязательства
+   *[other] { $count } обязательств
+}, всего зачтено { $amount } { $unit }.
+more-lines = … и ещё { $count ->
+    [one] { $count } строка
+    [few] { $count } строки
+   *[other] { $count } строк
+}: сообщение было слишком длинным, чтобы отправить его целиком.
 records-none = Здесь ничего нет.
 
 notice-new-intention = ❤️ { $giver } намерен дать вам { $amount } { $unit } (#{ $id }).
@@ -336,3 +380,14 @@ clearing-run = Взаимозачёт проведён: подходит обя�
 err-keep-wrong-room = #{ $id } относится к другой комнате: используйте команду там или в нашем личном чате.
 err-keep-state = #{ $id }: { $state }; исключить из взаимозачёта или вернуть в него можно только ещё не исполненное обязательство.
 err-clearing = Взаимозачёт не удалось рассчитать: { $reason }.
+
+# Issue 18: flood control, the outbox's failing destinations, unreadable messages.
+err-flooded = Вы отправляете команды быстрее, чем я их принимаю (не больше { $burst } сразу, затем { $per_minute } в минуту). Эта команда и следующие в ближайшие мгновения не выполнены; подождите немного и отправьте её снова.
+err-not-a-destination = «{ $word }» — не ID комнаты (!…:сервер) и не ID пользователя (@…:сервер).
+err-unreadable = Я не смог расшифровать это сообщение, поэтому оно не выполнено. Если это была команда, отправьте её снова (возможно, вашему клиенту нужно поделиться ключами с моим устройством).
+admin-stats-destination-failing = ⚠️ { $destination }: ошибки с { $since } ({ $failures } попыток), ждут { $pending } сообщений — { $error }
+admin-stats-destination-failed = ❌ { $destination }: отправка прекращена с { $since } ({ $failures } попыток), задержано { $pending } сообщений — { $error }. Используйте `admin outbox retry` или `admin outbox drop`.
+admin-outbox-retried = Очередь: { $destination } — повторная отправка сейчас ({ $destinations } адресатов, { $messages } ранее отброшенных сообщений снова в очереди).
+admin-outbox-dropped = Очередь: { $messages } сообщений для { $destination } удалены.
+admin-outbox-all = все адресаты с ошибками
+err-room-now-world-readable = Историю этой комнаты теперь можно читать без вступления, поэтому я не показываю здесь записи и платёжные данные. Снова сделайте историю видимой только участникам (настройки комнаты) или пишите мне в личный чат.

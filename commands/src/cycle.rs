@@ -204,11 +204,26 @@ pub struct JobRunView {
     pub manual: bool,
 }
 
-/// `admin stats`: counts of what the bot holds and the last runs of the jobs.
+/// `admin stats`: counts of what the bot holds, the last runs of the jobs, and the outbox's
+/// destinations that fail.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     pub counts: Vec<(&'static str, i64)>,
     pub runs: Vec<JobRunView>,
+    pub destinations: Vec<FailingDestination>,
+}
+
+/// A destination (a room, or a member's DM) the outbox cannot send to: backing off, or given up
+/// (`failed`) until an admin retries or drops it (`admin outbox`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailingDestination {
+    pub destination: String,
+    pub failures: i32,
+    pub since: DateTime<Utc>,
+    pub failed: bool,
+    /// Messages waiting for it.
+    pub pending: i64,
+    pub last_error: String,
 }
 
 #[cfg(test)]

@@ -138,6 +138,8 @@ pub enum Reply {
     JobRun { job: crate::cycle::Job, as_of: DateTime<Utc>, report: crate::cycle::JobReport },
     /// `admin stats`.
     Stats(crate::cycle::Stats),
+    /// `admin outbox retry|drop`: how many destinations and messages it concerned.
+    OutboxChanged { action: crate::command::OutboxAction, destinations: u64, messages: u64 },
     /// `pool`: pledges, totals and the claims being voted on (V1: only into the pool's room).
     Pool(crate::pool::PoolView),
     /// `pool create`: the room is bound as a pool with these rules.

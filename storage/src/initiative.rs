@@ -66,6 +66,7 @@ impl Tx {
 
     /// Writes a new initiative whose card shows `card_days` days left.
     pub async fn create_initiative(&mut self, i: &Initiative, card_days: i64) -> Result<()> {
+        crate::no_nul("an initiative's title", i.title.as_str())?;
         let sql = format!("INSERT INTO initiatives ({INITIATIVE}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
         on_backend!(&mut self.tx, tx => { sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(i.id).bind(&i.room_id).bind(i.proposer.as_str()).bind(&i.title).bind(i.goal.cents()).bind(millis(i.deadline))

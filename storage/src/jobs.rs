@@ -120,8 +120,10 @@ impl Store {
              (SELECT COUNT(*) FROM records), \
              (SELECT COUNT(*) FROM processed_events), \
              (SELECT COUNT(*) FROM outbox WHERE sent_ms IS NULL AND failed_ms IS NULL), \
-             (SELECT COUNT(*) FROM outbox WHERE failed_ms IS NOT NULL AND sent_ms IS NULL)";
-        type Counts = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+             (SELECT COUNT(*) FROM outbox WHERE failed_ms IS NOT NULL AND sent_ms IS NULL), \
+             (SELECT COUNT(*) FROM outbox_destinations WHERE failed_ms IS NULL), \
+             (SELECT COUNT(*) FROM outbox_destinations WHERE failed_ms IS NOT NULL)";
+        type Counts = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
         let c: Counts = on_backend!(&self.pool, pool => sqlx::query_as(SQL).fetch_one(pool).await?);
         Ok(vec![
             ("members", c.0),
@@ -134,6 +136,8 @@ impl Store {
             ("commands", c.7),
             ("outbox_pending", c.8),
             ("outbox_failed", c.9),
+            ("outbox_destinations_backing_off", c.10),
+            ("outbox_destinations_failed", c.11),
         ])
     }
 }

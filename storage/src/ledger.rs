@@ -420,6 +420,7 @@ impl Tx {
 
     /// Writes a new record with the number it already has (from [`Tx::next_record_id`]).
     pub async fn insert_record(&mut self, r: &Record) -> Result<()> {
+        crate::no_nul("a record's text", r.what.as_deref())?;
         self.cache.records_changed();
         // Written as it is now: the expiries and overdue marks there are already applied to it.
         let sql = format!("INSERT INTO records ({COLUMNS}, {SEEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, {SEEN})");

@@ -12,12 +12,14 @@ mod initiative;
 mod jobs;
 mod ledger;
 mod migrations;
+mod outbox;
 mod pool;
 mod profile;
 pub mod testing;
 
 pub use cycle::Reminding;
 pub use jobs::JobRun;
+pub use outbox::{Backoff, DestinationState, FailingDestination, OutboxStatus, Priority};
 pub use pool::EndedPledge;
 
 use std::str::FromStr;
@@ -39,6 +41,34 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// Text the database would not store (NUL: PostgreSQL refuses it). The parser refuses control
+    /// characters first; this is the backstop that keeps SQLite and PostgreSQL alike.
+    #[error("refused: {0} contains a NUL character")]
+    Nul(&'static str),
+}
+
+/// The backstop against NUL in stored text (see [`StoreError::Nul`]).
+pub(crate) fn no_nul<'a>(field: &'static str, text: impl Into<Option<&'a str>>) -> Result<()> {
+    match text.into() {
+        Some(text) if text.contains('\0') => Err(StoreError::Nul(field)),
+        _ => Ok(()),
+    }
+}
+
+impl StoreError {
+    /// The database cannot be reached now (down, starting, refusing connections), as opposed to
+    /// a mistake in the URL or the schema: worth waiting for.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(e) | StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => match e {
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
+                // PostgreSQL: starting up, shutting down, too many connections.
+                sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "53300")),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -136,6 +166,11 @@ pub enum Outcome {
     /// Not executed, by rule (V6: the sender is no longer joined, …); recorded so that a later
     /// re-read of the history decides the same way.
     Ignored,
+    /// Not executed: the sender had used up their allowance of commands (flood control).
+    Refused,
+    /// Its handling failed again and again (a bug, a constraint, a panic): answered with an
+    /// internal error and passed over, so that the room moves on.
+    Failed,
 }
 
 impl Outcome {
@@ -143,6 +178,8 @@ impl Outcome {
         match self {
             Outcome::Applied => "applied",
             Outcome::Ignored => "ignored",
+            Outcome::Refused => "refused",
+            Outcome::Failed => "failed",
         }
     }
 }
@@ -164,6 +201,8 @@ pub struct OutboxMessage {
     pub content: serde_json::Value,
     /// What the message stands for where a reaction to it counts (`paid:<record id>`).
     pub tag: Option<String>,
+    /// Replies go before notifications, notifications before digests.
+    pub priority: Priority,
 }
 
 /// A message whose content is already JSON text: a job's notifications, written by the
@@ -185,6 +224,7 @@ pub trait Outgoing {
     /// The content as JSON text.
     fn content_json(&self) -> std::borrow::Cow<'_, str>;
     fn tag(&self) -> Option<&str>;
+    fn priority(&self) -> Priority;
 }
 
 impl Outgoing for OutboxMessage {
@@ -202,6 +242,9 @@ impl Outgoing for OutboxMessage {
     }
     fn tag(&self) -> Option<&str> {
         self.tag.as_deref()
+    }
+    fn priority(&self) -> Priority {
+        self.priority
     }
 }
 
@@ -221,6 +264,10 @@ impl Outgoing for SerializedMessage {
     fn tag(&self) -> Option<&str> {
         None
     }
+    /// A job's notifications, written by the thousand: digests.
+    fn priority(&self) -> Priority {
+        Priority::Digest
+    }
 }
 
 /// An outbox row still to send.
@@ -228,6 +275,8 @@ impl Outgoing for SerializedMessage {
 pub struct PendingMessage {
     pub id: i64,
     pub attempts: i32,
+    /// Failed sends to its destination since the last that went through (0: none).
+    pub destination_failures: i32,
     pub message: OutboxMessage,
 }
 
@@ -483,36 +532,6 @@ impl Store {
         Ok(())
     }
 
-    /// The oldest unsent outbox rows, in the order they were written.
-    pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<PendingMessage>> {
-        const SQL: &str = "SELECT id, txn_id, room_id, recipient, event_type, content, attempts, tag FROM outbox \
-                           WHERE sent_ms IS NULL AND failed_ms IS NULL ORDER BY id LIMIT $1";
-        let rows = on_backend!(&self.pool, pool => sqlx::query(SQL).bind(limit).fetch_all(pool).await?
-            .into_iter().map(|row| -> Result<PendingMessage> {
-                let room: Option<String> = row.try_get(2)?;
-                let recipient: Option<String> = row.try_get(3)?;
-                let target = match (room, recipient) {
-                    (Some(room), None) => Target::Room(room),
-                    (None, Some(user)) => Target::Dm(MemberId::parse(&user)
-                        .ok_or_else(|| StoreError::Corrupt(format!("recipient {user}")))?),
-                    _ => return Err(StoreError::Corrupt("outbox target".into())),
-                };
-                let content: String = row.try_get(5)?;
-                Ok(PendingMessage {
-                    id: row.try_get(0)?,
-                    attempts: row.try_get(6)?,
-                    message: OutboxMessage {
-                        txn_id: row.try_get(1)?,
-                        target,
-                        event_type: row.try_get(4)?,
-                        content: serde_json::from_str(&content).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                        tag: row.try_get(7)?,
-                    },
-                })
-            }).collect::<Result<Vec<_>>>()?);
-        Ok(rows)
-    }
-
     pub async fn mark_sent(&self, id: i64, event_id: &str, now: DateTime<Utc>) -> Result<()> {
         const SQL: &str = "UPDATE outbox SET sent_ms = $2, sent_event_id = $3, attempts = attempts + 1 WHERE id = $1";
         on_backend!(&self.pool, pool => { sqlx::query(SQL).bind(id).bind(millis(now)).bind(event_id).execute(pool).await?; });
@@ -585,32 +604,33 @@ pub struct Tx {
     wal: Option<std::sync::Arc<WalBound>>,
 }
 
-/// txn_id, room, recipient, event type, content, tag.
-type OutboxRow<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a str, std::borrow::Cow<'a, str>, Option<&'a str>);
+/// txn_id, room, recipient, event type, content, tag, priority.
+type OutboxRow<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a str, std::borrow::Cow<'a, str>, Option<&'a str>, i16);
 
 fn outbox_row(m: &impl Outgoing) -> OutboxRow<'_> {
     let (room, recipient) = match m.target() {
         Target::Room(room) => (Some(room.as_str()), None),
         Target::Dm(member) => (None, Some(member.as_str())),
     };
-    (m.txn_id(), room, recipient, m.event_type(), m.content_json(), m.tag())
+    (m.txn_id(), room, recipient, m.event_type(), m.content_json(), m.tag(), m.priority().code())
 }
 
 /// PostgreSQL's [`Tx::enqueue_all`]: each column as one array, thousands of rows a statement (a
 /// statement of 500 rows of seven parameters each was parsed and planned anew every time, 200
 /// times for a rollover's 100,000 digests), inserted in the order given.
 async fn enqueue_unnest(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, messages: &[impl Outgoing], now: DateTime<Utc>) -> Result<u64> {
-    const SQL: &str = "INSERT INTO outbox (txn_id, room_id, recipient, event_type, content, created_ms, tag) \
-         SELECT txn_id, room_id, recipient, event_type, content, $6, tag \
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $7::text[]) \
-         WITH ORDINALITY AS m (txn_id, room_id, recipient, event_type, content, tag, n) ORDER BY n \
+    const SQL: &str = "INSERT INTO outbox (txn_id, room_id, recipient, event_type, content, created_ms, tag, priority) \
+         SELECT txn_id, room_id, recipient, event_type, content, $6, tag, priority \
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $7::text[], $8::int2[]) \
+         WITH ORDINALITY AS m (txn_id, room_id, recipient, event_type, content, tag, priority, n) ORDER BY n \
          ON CONFLICT (txn_id) DO NOTHING";
     const ROWS: usize = 5_000;
     let mut added = 0;
     for chunk in messages.chunks(ROWS) {
-        let (mut txn_ids, mut rooms, mut recipients, mut types, mut contents, mut tags) =
-            (Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()));
-        for (txn_id, room, recipient, event_type, content, tag) in chunk.iter().map(outbox_row) {
+        let (mut txn_ids, mut rooms, mut recipients, mut types, mut contents, mut tags, mut priorities) =
+            (Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()));
+        for (txn_id, room, recipient, event_type, content, tag, priority) in chunk.iter().map(outbox_row) {
+            priorities.push(priority);
             txn_ids.push(txn_id);
             rooms.push(room);
             recipients.push(recipient);
@@ -627,6 +647,7 @@ async fn enqueue_unnest(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, mes
             .bind(contents)
             .bind(millis(now))
             .bind(tags)
+            .bind(priorities)
             .execute(&mut **tx)
             .await?
             .rows_affected();
@@ -694,22 +715,22 @@ impl Tx {
     /// parameter limits allow (one round trip for a command's replies and notices). Returns how
     /// many were new: a message whose transaction ID is already there is left as it is.
     pub async fn enqueue_all(&mut self, messages: &[impl Outgoing], now: DateTime<Utc>) -> Result<u64> {
-        const COLUMNS: usize = 7;
+        const COLUMNS: usize = 8;
         if let Backend::Postgres(tx) = &mut self.tx {
             return enqueue_unnest(tx, messages, now).await;
         }
         let mut added = 0;
         for chunk in messages.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "INSERT INTO outbox (txn_id, room_id, recipient, event_type, content, created_ms, tag) VALUES {} \
+                "INSERT INTO outbox (txn_id, room_id, recipient, event_type, content, created_ms, tag, priority) VALUES {} \
                  ON CONFLICT (txn_id) DO NOTHING",
                 value_rows(self.anonymous_params(), chunk.len(), COLUMNS)
             );
             let rows: Vec<OutboxRow<'_>> = chunk.iter().map(outbox_row).collect();
             on_backend!(&mut self.tx, tx => {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-                for (txn_id, room, recipient, event_type, content, tag) in &rows {
-                    query = query.bind(*txn_id).bind(*room).bind(*recipient).bind(*event_type).bind(content.as_ref()).bind(millis(now)).bind(*tag);
+                for (txn_id, room, recipient, event_type, content, tag, priority) in &rows {
+                    query = query.bind(*txn_id).bind(*room).bind(*recipient).bind(*event_type).bind(content.as_ref()).bind(millis(now)).bind(*tag).bind(*priority);
                 }
                 added += query.execute(&mut **tx).await?.rows_affected();
             });

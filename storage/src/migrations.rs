@@ -16,6 +16,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (9, "clearing", include_str!("../migrations/sqlite/0009_clearing.sql")),
     (10, "derived_marks", include_str!("../migrations/sqlite/0010_derived_marks.sql")),
     (11, "active_intentions_by_date", include_str!("../migrations/sqlite/0011_active_intentions_by_date.sql")),
+    (12, "fair_outbox", include_str!("../migrations/sqlite/0012_fair_outbox.sql")),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -30,6 +31,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (9, "clearing", include_str!("../migrations/postgres/0009_clearing.sql")),
     (10, "derived_marks", include_str!("../migrations/postgres/0010_derived_marks.sql")),
     (11, "active_intentions_by_date", include_str!("../migrations/postgres/0011_active_intentions_by_date.sql")),
+    (12, "fair_outbox", include_str!("../migrations/postgres/0012_fair_outbox.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -169,6 +169,7 @@ impl Tx {
 
     /// Binds `room_id` as a pool; `false` when it already is one (nothing written).
     pub async fn create_pool(&mut self, room_id: &str, name: &str, created_by: &MemberId, rules: &Rules, now: DateTime<Utc>) -> Result<bool> {
+        crate::no_nul("a pool's name", name)?;
         const SQL: &str = "INSERT INTO pools (room_id, name, created_by, created_ms, events, min_pledge_cents, max_pledge_cents, \
              max_claim_cents, quorum, approval, vote_hours, pay_days, renew) VALUES ($1, $2, $3, $4, '', 0, NULL, NULL, '0.5', '0.5', 24, 7, 'auto') \
              ON CONFLICT (room_id) DO NOTHING";

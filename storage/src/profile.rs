@@ -278,12 +278,21 @@ impl Tx {
                 value_rows(anonymous, chunk.len(), MEMBER_COLUMNS)
             );
             let columns: Vec<(&str, Columns, i64)> = chunk.iter().map(|(_, p, t)| (p.member.as_str(), Columns::from_profile(p), *t)).collect();
+            for (_, c, _) in &columns {
+                crate::no_nul("a note", c.note.as_deref())?;
+                crate::no_nul("a note", c.prev_note.as_deref())?;
+                crate::no_nul("an about text", c.about.as_deref())?;
+            }
             let payment_changed: Vec<&Profile> = chunk
                 .iter()
                 .filter(|(stored, after, _)| stored.map_or(&[][..], |s| &s.payment[..]) != &after.payment[..])
                 .map(|(_, a, _)| *a)
                 .collect();
             let methods: Vec<(&str, &PaymentMethod)> = payment_changed.iter().flat_map(|p| p.payment.iter().map(|m| (p.member.as_str(), m))).collect();
+            for (_, m) in &methods {
+                crate::no_nul("a payment label", m.label.as_str())?;
+                crate::no_nul("payment details", m.details.as_str())?;
+            }
             let delete = format!("DELETE FROM payment_methods WHERE user_id IN ({})", placeholders(1, payment_changed.len()));
             on_backend!(&mut self.tx, tx => {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(upsert.as_str()));

@@ -9,7 +9,7 @@ use exodus_commands::network::Support;
 use exodus_commands::profile::{Level, PaymentMethod, Settled};
 use exodus_commands::{Amount, Lang, MemberId, Need, Profile};
 use exodus_storage::testing::{create_postgres_database, drop_postgres_database, postgres_base_url};
-use exodus_storage::{Cursor, EventRef, OutboxMessage, Outcome, Store, Target};
+use exodus_storage::{Backoff, Cursor, EventRef, OutboxMessage, Outcome, Priority, Store, StoreError, Target};
 
 /// A fresh, migrated store of one backend; dropping it removes the PostgreSQL database.
 struct Fixture {
@@ -89,6 +89,11 @@ conformance!(
     initiatives_keep_backings_interest_and_cards,
     clearing_selects_eligible_obligations_and_applies_a_run_once,
     notification_settings_are_read_only_where_they_differ_from_the_defaults,
+    the_outbox_offers_each_destinations_next_message_replies_first,
+    a_failing_destination_backs_off_alone_and_is_given_up,
+    an_admin_retries_or_drops_a_failing_destination,
+    nul_in_stored_text_is_refused_by_both_backends,
+    the_first_start_is_recorded_once,
 );
 
 fn now() -> DateTime<Utc> {
@@ -104,7 +109,7 @@ fn event(id: &str) -> EventRef {
 }
 
 fn message(txn: &str, target: Target) -> OutboxMessage {
-    OutboxMessage { txn_id: txn.into(), target, event_type: "m.room.message".into(), content: serde_json::json!({"body": txn}), tag: None }
+    OutboxMessage { txn_id: txn.into(), target, event_type: "m.room.message".into(), content: serde_json::json!({"body": txn}), tag: None, priority: exodus_storage::Priority::Reply }
 }
 
 async fn migrations_can_run_again(store: &Store) {
@@ -608,6 +613,7 @@ async fn sqlite_wal_is_checkpointed_in_the_background_and_stays_bounded() {
                     event_type: "m.room.message".into(),
                     content: serde_json::json!({ "body": body }),
                     tag: None,
+                    priority: exodus_storage::Priority::Notice,
                 })
                 .collect();
             written += 1;
@@ -1148,4 +1154,144 @@ async fn notification_settings_are_read_only_where_they_differ_from_the_defaults
     let got = tx.notification_settings(&[member("bob"), member("carol")]).await.unwrap();
     assert_eq!(got.into_iter().collect::<Vec<_>>(), vec![(member("bob"), (None, false))]);
     tx.rollback().await.unwrap();
+}
+
+fn with_priority(txn: &str, target: Target, priority: Priority) -> OutboxMessage {
+    OutboxMessage { priority, ..message(txn, target) }
+}
+
+fn heads(pending: &[exodus_storage::PendingMessage]) -> Vec<&str> {
+    pending.iter().map(|p| p.message.txn_id.as_str()).collect()
+}
+
+async fn the_outbox_offers_each_destinations_next_message_replies_first(store: &Store) {
+    let busy = Target::Room("!busy:x".into());
+    let quiet = Target::Room("!quiet:x".into());
+    let mut tx = store.begin().await.unwrap();
+    // A digest written first, a backlog of replies to one room, a notice, then another room's reply.
+    tx.enqueue(&with_priority("digest", Target::Dm(member("dora")), Priority::Digest), now()).await.unwrap();
+    for i in 0..5 {
+        tx.enqueue(&with_priority(&format!("busy{i}"), busy.clone(), Priority::Reply), now()).await.unwrap();
+    }
+    tx.enqueue(&with_priority("notice", Target::Dm(member("nina")), Priority::Notice), now()).await.unwrap();
+    tx.enqueue(&with_priority("quiet0", quiet.clone(), Priority::Reply), now()).await.unwrap();
+    tx.commit().await.unwrap();
+    // One per destination: replies (oldest first), then the notice, then the digest.
+    let round = store.outbox_heads(now(), 100).await.unwrap();
+    assert_eq!(heads(&round), ["busy0", "quiet0", "notice", "digest"]);
+    assert_eq!(round[0].message.priority, Priority::Reply);
+    assert_eq!(round[3].message.priority, Priority::Digest);
+    assert_eq!(store.outbox_heads(now(), 2).await.unwrap().len(), 2);
+    // A destination's next message comes up only once the one before it is sent.
+    store.mark_sent(round[0].id, "$e", now()).await.unwrap();
+    store.mark_sent(round[1].id, "$e", now()).await.unwrap();
+    assert_eq!(heads(&store.outbox_heads(now(), 100).await.unwrap()), ["busy1", "notice", "digest"]);
+    let status = store.outbox_status().await.unwrap();
+    assert_eq!(status.pending, [4, 1, 1]);
+    assert_eq!(status.oldest[Priority::Reply as usize], Some(now()));
+    assert_eq!((status.failed_messages, status.backing_off, status.failed_destinations), (0, 0, 0));
+}
+
+async fn a_failing_destination_backs_off_alone_and_is_given_up(store: &Store) {
+    let down = Target::Dm(member("remote"));
+    let up = Target::Room("!up:x".into());
+    let mut tx = store.begin().await.unwrap();
+    tx.enqueue(&with_priority("down0", down.clone(), Priority::Notice), now()).await.unwrap();
+    tx.enqueue(&with_priority("down1", down.clone(), Priority::Notice), now()).await.unwrap();
+    tx.enqueue(&with_priority("up0", up.clone(), Priority::Notice), now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let backoff = Backoff { first: Duration::seconds(2), max: Duration::seconds(10), give_up_after: Duration::minutes(5) };
+    let d = down.destination();
+    let first = store.destination_failed(d, "502 remote unreachable", now(), backoff).await.unwrap();
+    assert_eq!((first.failures, first.retry_at, first.failed), (1, now() + Duration::seconds(2), false));
+    // While it waits, the others go on and its messages keep their order behind it.
+    assert_eq!(heads(&store.outbox_heads(now() + Duration::seconds(1), 100).await.unwrap()), ["up0"]);
+    let round = store.outbox_heads(now() + Duration::seconds(2), 100).await.unwrap();
+    assert_eq!(heads(&round), ["down0", "up0"]);
+    assert_eq!(round[0].destination_failures, 1);
+    let status = store.outbox_status().await.unwrap();
+    assert_eq!((status.backing_off, status.failed_destinations), (1, 0));
+    assert_eq!(status.oldest[Priority::Notice as usize], Some(now()), "the failing destination's messages are not the outbox's delay");
+    // The wait doubles up to the cap.
+    let waits: Vec<_> = (1..=4)
+        .map(|i| now() + Duration::seconds(i))
+        .collect::<Vec<_>>();
+    let mut last = first;
+    for at in waits {
+        last = store.destination_failed(d, "502", at, backoff).await.unwrap();
+    }
+    assert_eq!((last.failures, last.retry_at - (now() + Duration::seconds(4))), (5, Duration::seconds(10)));
+    // Past the bound it is given up: nothing more is offered, the messages count as failed.
+    let given_up = store.destination_failed(d, "502", now() + Duration::minutes(5), backoff).await.unwrap();
+    assert!(given_up.failed);
+    assert_eq!(heads(&store.outbox_heads(now() + Duration::days(1), 100).await.unwrap()), ["up0"]);
+    let status = store.outbox_status().await.unwrap();
+    assert_eq!((status.failed_destinations, status.failed_messages, status.backing_off), (1, 2, 0));
+    let failing = store.failing_destinations(10).await.unwrap();
+    assert_eq!(failing.len(), 1);
+    assert_eq!((failing[0].destination.as_str(), failing[0].failures, failing[0].pending), ("@remote:example.org", 6, 2));
+    assert_eq!(failing[0].failed, Some(now() + Duration::minutes(5)));
+    // It recovers: a send went through.
+    store.destination_recovered(d).await.unwrap();
+    assert_eq!(heads(&store.outbox_heads(now(), 100).await.unwrap()), ["down0", "up0"]);
+    assert!(store.failing_destinations(10).await.unwrap().is_empty());
+}
+
+async fn an_admin_retries_or_drops_a_failing_destination(store: &Store) {
+    let a = Target::Room("!a:x".into());
+    let b = Target::Room("!b:x".into());
+    let mut tx = store.begin().await.unwrap();
+    for (txn, target) in [("a0", &a), ("a1", &a), ("b0", &b), ("b1", &b)] {
+        tx.enqueue(&with_priority(txn, target.clone(), Priority::Notice), now()).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let backoff = Backoff { first: Duration::seconds(1), max: Duration::seconds(1), give_up_after: Duration::zero() };
+    assert!(store.destination_failed("!a:x", "e", now(), backoff).await.unwrap().failed);
+    assert!(store.destination_failed("!b:x", "e", now(), backoff).await.unwrap().failed);
+    // A message given up on its own is set going again by a retry, a dropped one is not.
+    let a0 = store.pending_outbox(10).await.unwrap().into_iter().find(|p| p.message.txn_id == "a0").unwrap();
+    store.mark_failed(a0.id, "403", true, now()).await.unwrap();
+    assert_eq!(store.outbox_drop("!b:x", now()).await.unwrap(), 2);
+    assert_eq!(store.outbox_retry(Some("!a:x")).await.unwrap(), (1, 1));
+    assert_eq!(heads(&store.outbox_heads(now(), 100).await.unwrap()), ["a0"]);
+    let status = store.outbox_status().await.unwrap();
+    assert_eq!((status.failed_destinations, status.failed_messages, status.pending[1]), (0, 2, 2));
+    // `all` retries every destination; the dropped messages stay dropped.
+    assert!(store.destination_failed("!a:x", "e", now(), backoff).await.unwrap().failed);
+    assert_eq!(store.outbox_retry(None).await.unwrap(), (1, 0));
+    assert_eq!(heads(&store.outbox_heads(now(), 100).await.unwrap()), ["a0"]);
+    assert_eq!(store.outbox_drop("!nobody:x", now()).await.unwrap(), 0);
+}
+
+async fn nul_in_stored_text_is_refused_by_both_backends(store: &Store) {
+    let nul = member("nul");
+    let mut tx = store.begin().await.unwrap();
+    let before = tx.profile_for_update(&nul).await.unwrap();
+    let after = Profile { about: Some("a\0b".into()), ..before.clone() };
+    tx.save_profile(&before, &after, now()).await.unwrap();
+    assert!(matches!(tx.commit().await, Err(StoreError::Nul(_))), "the about text's NUL is refused at commit");
+    assert_eq!(store.profile(&nul).await.unwrap(), None, "nothing was written");
+    let mut tx = store.begin().await.unwrap();
+    let record = Record {
+        id: tx.next_record_id().await.unwrap(),
+        kind: Kind::Intention,
+        giver: member("g"),
+        recipient: member("r"),
+        room_id: "!c:x".into(),
+        amount: Amount::from_stored_cents(100),
+        what: Some("x\0y".into()),
+        state: State::Active,
+        overdue: false,
+        created_at: now(),
+        due: None,
+        changed_at: now(),
+    };
+    assert!(matches!(tx.insert_record(&record).await, Err(StoreError::Nul(_))));
+    tx.rollback().await.unwrap();
+}
+
+async fn the_first_start_is_recorded_once(store: &Store) {
+    let first = store.first_start(now()).await.unwrap();
+    assert_eq!(first, now());
+    assert_eq!(store.first_start(now() + Duration::days(3)).await.unwrap(), now());
 }

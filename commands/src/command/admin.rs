@@ -16,6 +16,8 @@ pub const SPEC: Spec = Spec {
         "admin run <job> as-of <RFC 3339 time>",
         "admin stats",
         "admin clearing preview|run",
+        "admin outbox retry <room or user ID>|all",
+        "admin outbox drop <room or user ID>",
     ],
     example: "admin run rollover as-of 2027-01-01T00:05:00Z",
     summary: "help-admin",
@@ -30,6 +32,30 @@ pub enum AdminCommand {
     /// `admin clearing preview` (`apply: false`) or `run`: the totals of a set-off now, without or
     /// with applying it.
     Clearing { apply: bool },
+    /// `admin outbox retry|drop`: what to do with a destination the outbox cannot reach.
+    Outbox(OutboxAction),
+}
+
+/// `admin outbox`: a failing destination is a room ID or a member's user ID (their DM).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutboxAction {
+    /// Try it (every failing one with `None`: `all`) again now.
+    Retry(Option<String>),
+    /// Give its pending messages up for good.
+    Drop(String),
+}
+
+/// A room ID (`!…:server`) or user ID (`@…:server`), as the outbox names its destinations.
+fn destination(args: &Args<'_>, i: usize) -> Result<String, CommandError> {
+    let word = args.required(i, "destination")?;
+    let valid = (word.starts_with('!') || word.starts_with('@'))
+        && word.contains(':')
+        && word.len() <= 255
+        && !word.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !valid {
+        return Err(CommandError::bad_arguments(Text::new("err-not-a-destination").arg("word", short(word))));
+    }
+    Ok(word.to_owned())
 }
 
 fn choice(args: &Args<'_>, i: usize, choices: &str) -> CommandError {
@@ -69,7 +95,18 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
             args.end(2)?;
             Ok(Command::Admin(AdminCommand::Clearing { apply }))
         }
+        Some("outbox") => {
+            args.required(1, "retry|drop")?;
+            let action = match args.keyword(1).as_deref() {
+                Some("retry") if args.keyword(2).as_deref() == Some("all") => OutboxAction::Retry(None),
+                Some("retry") => OutboxAction::Retry(Some(destination(args, 2)?)),
+                Some("drop") => OutboxAction::Drop(destination(args, 2)?),
+                _ => return Err(choice(args, 1, "retry, drop")),
+            };
+            args.end(3)?;
+            Ok(Command::Admin(AdminCommand::Outbox(action)))
+        }
         None => Err(CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "action"))),
-        Some(_) => Err(choice(args, 0, "run, stats, clearing")),
+        Some(_) => Err(choice(args, 0, "run, stats, clearing, outbox")),
     }
 }

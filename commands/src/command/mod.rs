@@ -21,9 +21,11 @@ mod pledge;
 mod pool;
 mod status;
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 
-pub use self::admin::AdminCommand;
+pub use self::admin::{AdminCommand, OutboxAction};
 pub use self::args::Args;
 pub use self::circle::CircleCommand;
 pub use self::clearing::ClearingCommand;
@@ -256,27 +258,117 @@ pub struct Parsed {
 
 /// Recognises a command in a message body. `None`: the body does not start with a prefix, so it is
 /// ordinary conversation and gets no reply.
+///
+/// Before any command sees its arguments, the whole body is refused when it is too long
+/// ([`MAX_COMMAND_BYTES`]) or holds a control character ([`forbidden_character`]): checked here,
+/// once, so that no command can forget it and no such text reaches a record, a reply or the
+/// database (issue 18: a NUL wedged a room on PostgreSQL). The error names the command and shows
+/// its usage when the keyword is one.
 pub fn parse(body: &str, prefixes: &[String]) -> Option<Parsed> {
-    let trimmed = body.trim_start();
-    let prefix = prefixes.iter().filter(|p| !p.is_empty()).find(|p| trimmed.starts_with(p.as_str()))?;
-    let line = &trimmed[prefix.len()..];
-    let keyword: String = line
-        .split(char::is_whitespace)
-        .next()
-        .unwrap_or("")
-        .chars()
-        .take(32)
-        .flat_map(char::to_lowercase)
-        .collect();
+    let line = command_line(body, prefixes)?;
+    let keyword = keyword(line);
+    let known = spec(&keyword);
+    let name = known.map_or_else(|| keyword.clone(), |s| s.name.to_owned());
+    let refuse = |error: CommandError| {
+        let error = match known {
+            Some(spec) => error.with_usage(spec.name),
+            None => error,
+        };
+        Some(Parsed { name: name.clone(), command: Err(error) })
+    };
     if body.len() > MAX_COMMAND_BYTES {
-        let error = CommandError::new(
+        return refuse(CommandError::new(
             ErrorCode::LimitExceeded,
-            Text::new("err-command-too-long").num("max", MAX_COMMAND_BYTES as i64),
-        );
-        return Some(Parsed { name: keyword, command: Err(error) });
+            Text::new("err-command-too-long").num("max", MAX_COMMAND_BYTES as i64).num("length", body.len() as i64),
+        ));
+    }
+    // CRLF is a line break as any other (some clients and bridges send it); a lone CR is refused.
+    let body: Cow<'_, str> = if body.contains("\r\n") { Cow::Owned(body.replace("\r\n", "\n")) } else { Cow::Borrowed(body) };
+    let line = command_line(&body, prefixes)?;
+    if let Some(at) = body.find(forbidden_character) {
+        // The offset in `line` (the body before it is the prefix and blanks: the command word).
+        let in_line = (at + line.len()).checked_sub(body.len());
+        return refuse(control_character_error(&body, at, line, in_line));
     }
     let command = parse_line(line, &keyword);
     Some(Parsed { name: command.as_ref().map(|c| c.name().to_owned()).unwrap_or(keyword), command })
+}
+
+/// The body after its prefix; `None` when it starts with none.
+fn command_line<'a>(body: &'a str, prefixes: &[String]) -> Option<&'a str> {
+    let trimmed = body.trim_start();
+    let prefix = prefixes.iter().filter(|p| !p.is_empty()).find(|p| trimmed.starts_with(p.as_str()))?;
+    Some(&trimmed[prefix.len()..])
+}
+
+/// The command word: what precedes the first blank or control character, lower case, at most 32
+/// characters (it is echoed in `org.exodus.result` even when it is no command).
+fn keyword(line: &str) -> String {
+    line.chars().take_while(|c| !c.is_whitespace() && !c.is_control()).flat_map(char::to_lowercase).take(32).collect()
+}
+
+/// A character no command accepts anywhere in its body: a control character (Unicode `Cc`: C0,
+/// DEL and C1, NUL included) other than tab and line feed. (Carriage return is accepted only as
+/// part of CRLF, which [`parse`] reads as a line feed.) Such characters are invisible or
+/// meaningless in a chat message, and NUL cannot be stored in PostgreSQL text.
+pub fn forbidden_character(c: char) -> bool {
+    c.is_control() && c != '\t' && c != '\n'
+}
+
+/// The refusal of a body holding a forbidden character at byte `at`: the character as `U+XXXX`,
+/// the argument it is in (0: the command word; counted as the lexer splits the line, `in_line`
+/// being its offset in `line`) and the text around it with the character made visible.
+fn control_character_error(body: &str, at: usize, line: &str, in_line: Option<usize>) -> CommandError {
+    let c = body[at..].chars().next().unwrap_or_default();
+    let argument = in_line.map_or(0, |offset| word_starts(line).iter().filter(|&&start| start <= offset).count().saturating_sub(1));
+    CommandError::bad_arguments(
+        Text::new("err-control-character")
+            .arg("char", format!("U+{:04X}", u32::from(c)))
+            .arg("sign", visible(c))
+            .num("argument", argument as i64)
+            .arg("excerpt", excerpt(body, at)),
+    )
+}
+
+/// Where each word of `line` starts, as the lexer splits it; an unterminated quote is a word to
+/// the end of the line.
+fn word_starts(line: &str) -> Vec<usize> {
+    match lexer::tokenize(line) {
+        Ok(words) => words.iter().map(|w| w.start).collect(),
+        Err(e) => {
+            let mut starts: Vec<usize> = lexer::tokenize(&line[..e.at]).unwrap_or_default().iter().map(|w| w.start).collect();
+            starts.push(e.at);
+            starts
+        }
+    }
+}
+
+/// Up to 15 characters either side of the character at byte `at`, with every control character
+/// shown as a visible sign (its Unicode control picture, or `�` for C1) and tab and line feed as
+/// spaces, so that the reply quoting it holds none.
+fn excerpt(body: &str, at: usize) -> String {
+    const SIDE: usize = 15;
+    let before: Vec<char> = body[..at].chars().rev().take(SIDE + 1).collect();
+    let after: Vec<char> = body[at..].chars().take(SIDE + 2).collect();
+    let mut out = String::new();
+    if before.len() > SIDE {
+        out.push('…');
+    }
+    out.extend(before.iter().take(SIDE).rev().copied().chain(after.iter().take(SIDE + 1).copied()).map(visible));
+    if after.len() > SIDE + 1 {
+        out.push('…');
+    }
+    out
+}
+
+fn visible(c: char) -> char {
+    match u32::from(c) {
+        0x09 | 0x0A => ' ',
+        n @ 0x00..=0x1F => char::from_u32(0x2400 + n).unwrap_or('\u{FFFD}'),
+        0x7F => '\u{2421}',
+        _ if c.is_control() => '\u{FFFD}',
+        _ => c,
+    }
 }
 
 fn parse_line(line: &str, keyword: &str) -> Result<Command, CommandError> {
