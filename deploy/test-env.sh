@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# The environment the end-to-end tests run in: PostgreSQL and two federated Synapses.
+# The environment the end-to-end tests run in: PostgreSQL, two federated Synapses and a third one
+# with a real message rate limit.
 #
 #   deploy/test-env.sh up [<dir>]     (default <dir>: target/e2e/env)
 #       Makes sure PostgreSQL answers at 127.0.0.1:5432 (otherwise starts a throwaway cluster in
 #       <dir>/pg with initdb/pg_ctl: trust auth, database `test`), starts Synapse A (http 18008,
 #       tls 18448) and Synapse B (http 18009, tls 18449) in federation mode under <dir>, and
-#       prints the `export EXODUS_TEST_*=…` lines the tests read (also saved in <dir>/env).
+#       Synapse C (http 18010, not federated) with Synapse's default message rate limit
+#       (EXODUS_SYNAPSE_REAL_LIMITS=1 of deploy/synapse.sh: 0.2/s after a burst of 10; the tests
+#       exempt their members, not the bot), and prints the `export EXODUS_TEST_*=…` lines the
+#       tests read (also saved in <dir>/env): EXODUS_TEST_HS_* for A, _HS2_* for B, _HS3_* for C.
 #       Typical use:  eval "$(deploy/test-env.sh up)"; cargo test -p exodus-e2e; deploy/test-env.sh down
 #
 #   deploy/test-env.sh down [<dir>]
-#       Stops both Synapses and the throwaway PostgreSQL cluster, if this script started one.
+#       Stops the three Synapses and the throwaway PostgreSQL cluster, if this script started one.
 #
-# Ports can be moved with EXODUS_TEST_PORTS="18008 18448 18009 18449".
+# Ports can be moved with EXODUS_TEST_PORTS="18008 18448 18009 18449 18010" (A's http and tls,
+# B's, C's http; C's defaults to 18010 when only four are given).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,7 +27,8 @@ PG_PORT=5432
 log() { printf 'test-env.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-read -r A_HTTP A_TLS B_HTTP B_TLS <<<"${EXODUS_TEST_PORTS:-18008 18448 18009 18449}"
+read -r A_HTTP A_TLS B_HTTP B_TLS C_HTTP <<<"${EXODUS_TEST_PORTS:-18008 18448 18009 18449 18010}"
+C_HTTP="${C_HTTP:-18010}"
 
 pg_answers() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" -t 2 >/dev/null 2>&1; }
 
@@ -80,22 +86,32 @@ cmd_up() {
     mkdir -p "$dir"
     dir="$(cd "$dir" && pwd)"
     if [ -s "$dir/env" ] && kill -0 "$(cat "$dir/hs-a/pid" 2>/dev/null)" 2>/dev/null &&
-        kill -0 "$(cat "$dir/hs-b/pid" 2>/dev/null)" 2>/dev/null && pg_answers; then
+        kill -0 "$(cat "$dir/hs-b/pid" 2>/dev/null)" 2>/dev/null &&
+        kill -0 "$(cat "$dir/hs-c/pid" 2>/dev/null)" 2>/dev/null && pg_answers; then
         log "already up in $dir"
         cat "$dir/env"
         return 0
     fi
     command -v pg_isready >/dev/null || die "pg_isready is not installed (apt-get install postgresql-client)"
+    # A partial environment (one server died, or <dir> is from before Synapse C): start afresh.
+    local hs
+    for hs in hs-a hs-b hs-c; do
+        if [ -d "$dir/$hs" ]; then bash "$SYNAPSE" stop "$dir/$hs" >/dev/null 2>&1 || true; fi
+    done
     ensure_postgres "$dir"
     drop_old_test_databases
 
-    local a b
+    local a b c
     a="$(bash "$SYNAPSE" start "$dir/hs-a" "$A_HTTP" "$A_TLS")"
     b="$(bash "$SYNAPSE" start "$dir/hs-b" "$B_HTTP" "$B_TLS")" || { bash "$SYNAPSE" stop "$dir/hs-a"; exit 1; }
+    c="$(EXODUS_SYNAPSE_REAL_LIMITS=1 bash "$SYNAPSE" start "$dir/hs-c" "$C_HTTP")" ||
+        { bash "$SYNAPSE" stop "$dir/hs-a"; bash "$SYNAPSE" stop "$dir/hs-b"; exit 1; }
     {
         (eval "$a"; printf 'export EXODUS_TEST_HS_URL=%s\nexport EXODUS_TEST_HS_NAME=%s\nexport EXODUS_TEST_HS_SECRET=%s\n' \
             "$SYNAPSE_URL" "$SYNAPSE_SERVER_NAME" "$SYNAPSE_SHARED_SECRET")
         (eval "$b"; printf 'export EXODUS_TEST_HS2_URL=%s\nexport EXODUS_TEST_HS2_NAME=%s\nexport EXODUS_TEST_HS2_SECRET=%s\n' \
+            "$SYNAPSE_URL" "$SYNAPSE_SERVER_NAME" "$SYNAPSE_SHARED_SECRET")
+        (eval "$c"; printf 'export EXODUS_TEST_HS3_URL=%s\nexport EXODUS_TEST_HS3_NAME=%s\nexport EXODUS_TEST_HS3_SECRET=%s\n' \
             "$SYNAPSE_URL" "$SYNAPSE_SERVER_NAME" "$SYNAPSE_SHARED_SECRET")
         printf 'export EXODUS_TEST_PG_URL=postgres://postgres@%s:%s/test\n' "$PG_HOST" "$PG_PORT"
     } >"$dir/env"
@@ -108,6 +124,7 @@ cmd_down() {
     local rc=0
     bash "$SYNAPSE" stop "$dir/hs-a" || rc=1
     bash "$SYNAPSE" stop "$dir/hs-b" || rc=1
+    bash "$SYNAPSE" stop "$dir/hs-c" || rc=1
     if [ -f "$dir/pg/started-by-test-env" ]; then
         as_pg pg_ctl -D "$dir/pg/data" -m fast -w stop >&2 || rc=1
         rm -f "$dir/pg/started-by-test-env"

@@ -4,7 +4,8 @@
 #   bash deploy/test.sh [<extra cargo test arguments>]
 #
 # Builds the workspace and runs every test (unit, store tests on SQLite and PostgreSQL,
-# end-to-end tests against two federated Synapses run by deploy/test-env.sh), then plays the
+# end-to-end tests against the Synapses run by deploy/test-env.sh: two federated ones with their
+# rate limits lifted, a third with Synapse's default message rate limit), then plays the
 # demo once with deploy/demo.sh --check (skipped when arguments narrow the run). Installs Synapse
 # from PyPI on first use (deploy/synapse.sh install). Everything it starts is stopped on exit,
 # failed or not. Exits with cargo's status. Logs of the run stay in target/e2e/run/ (Synapse)

@@ -27,6 +27,9 @@ pub enum Skip {
     NotText,
     Edit,
     Redacted,
+    /// Not what any client sends (a body that is no string, an `m.relates_to` of the wrong
+    /// shape): never a command, in a plain room as in an encrypted one.
+    Malformed,
 }
 
 pub fn classify(event: &Value, own_user_id: &str) -> Classified {
@@ -74,6 +77,17 @@ pub fn classify(event: &Value, own_user_id: &str) -> Classified {
         return Classified::Skip(Skip::Redacted);
     }
     let relates_to = &content["m.relates_to"];
+    let reply_to = &relates_to["m.in_reply_to"];
+    let malformed_relation = !(relates_to.is_null() || relates_to.is_object())
+        || !(reply_to.is_null() || reply_to["event_id"].is_string())
+        || !(relates_to["rel_type"].is_null() || relates_to["rel_type"].is_string());
+    let listed = &content["m.mentions"];
+    let malformed_text = !content["body"].is_string()
+        || !(content["formatted_body"].is_null() || content["formatted_body"].is_string())
+        || !(listed.is_null() || (listed.is_object() && (listed["user_ids"].is_null() || listed["user_ids"].is_array())));
+    if malformed_relation || malformed_text {
+        return Classified::Skip(Skip::Malformed);
+    }
     if relates_to["rel_type"] == "m.replace" || !content["m.new_content"].is_null() {
         return Classified::Skip(Skip::Edit);
     }
@@ -155,6 +169,38 @@ mod tests {
 
     fn message(content: Value) -> Value {
         json!({ "type": "m.room.message", "sender": "@alice:x", "event_id": "$e", "content": content })
+    }
+
+    /// Events no client sends but anyone can: never a command, and nothing to panic on.
+    #[test]
+    fn malformed_messages_are_skipped() {
+        for content in [
+            json!({"msgtype": "m.text", "body": 5}),
+            json!({"msgtype": "m.text", "body": ["!status"]}),
+            json!({"msgtype": "m.text", "body": null}),
+            json!({"msgtype": "m.text", "body": "!status", "m.relates_to": "x"}),
+            json!({"msgtype": "m.text", "body": "!status", "m.relates_to": 5}),
+            json!({"msgtype": "m.text", "body": "!status", "m.relates_to": {"m.in_reply_to": "$e"}}),
+            json!({"msgtype": "m.text", "body": "!status", "m.relates_to": {"m.in_reply_to": {"event_id": 5}}}),
+            json!({"msgtype": "m.text", "body": "!status", "m.relates_to": {"rel_type": 5, "event_id": "$e"}}),
+            json!({"msgtype": "m.text", "body": "!status", "format": "org.matrix.custom.html", "formatted_body": 5}),
+            json!({"msgtype": "m.text", "body": "!status", "m.mentions": {"user_ids": "@x:y"}}),
+            json!({"msgtype": "m.text", "body": "!status", "m.mentions": "@x:y"}),
+        ] {
+            assert_eq!(classify(&message(content.clone()), BOT), Classified::Skip(Skip::Malformed), "{content}");
+        }
+        for reaction in [
+            json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": "$e"}}),
+            json!({"key": "👍"}),
+            json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": 5, "key": "👍"}}),
+            json!({"m.relates_to": "👍"}),
+        ] {
+            let event = json!({ "type": "m.reaction", "sender": "@alice:x", "event_id": "$r", "content": reaction });
+            assert_eq!(classify(&event, BOT), Classified::Skip(Skip::NotAMessage), "{reaction}");
+        }
+        // A well-formed reply still counts.
+        let reply = json!({"msgtype": "m.text", "body": "> <@b:x> hi\n\n!status", "m.relates_to": {"m.in_reply_to": {"event_id": "$e"}}});
+        assert!(matches!(classify(&message(reply), BOT), Classified::Candidate { .. }));
     }
 
     #[test]

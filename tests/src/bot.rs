@@ -48,6 +48,11 @@ pub struct BotOptions {
     pub token_login: bool,
     /// `schedules.<job>` cron expressions; the bot's defaults for the others.
     pub schedules: Vec<(&'static str, String)>,
+    /// A database URL of the test's own (a [`crate::PrivatePostgres`]) instead of `database`.
+    pub database_url: Option<String>,
+    /// Flood control as the product ships it (a burst of 30, then 60 a minute). Without it, tests
+    /// (which send commands as fast as a script) run with the allowance lifted.
+    pub product_limits: bool,
 }
 
 /// The bot's TOML configuration, as written into its temp dir.
@@ -104,9 +109,10 @@ impl BotProcess {
         let data_dir = dir.join("data");
         fs::create_dir_all(&data_dir)?;
 
-        let database_url = match options.database {
-            Database::Sqlite => format!("sqlite://{}", data_dir.join("exodus.db").display()),
-            Database::Postgres => create_pg_database().await?,
+        let database_url = match (options.database_url, options.database) {
+            (Some(url), _) => url,
+            (None, Database::Sqlite) => format!("sqlite://{}", data_dir.join("exodus.db").display()),
+            (None, Database::Postgres) => create_pg_database().await?,
         };
         let (password, access_token) = if options.token_login {
             (None, Some(login_token(hs, &user_id, &password, BOT_DEVICE_ID).await?))
@@ -131,8 +137,37 @@ impl BotProcess {
             schedules: options.schedules.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         };
         let mut bot = BotProcess::in_dir(user_id, config, temp)?;
+        if !options.product_limits {
+            bot.env.push(("EXODUS_LIMITS__COMMANDS_BURST".into(), "100000".into()));
+            bot.env.push(("EXODUS_LIMITS__COMMANDS_PER_MINUTE".into(), "1000000".into()));
+        }
         bot.start().await?;
         Ok(bot)
+    }
+
+    /// Writes `config` to the bot's `config.toml` again (after a test changed it); the next
+    /// start reads it.
+    pub fn write_config(&self) -> Result<()> {
+        fs::write(self.dir.join("config.toml"), toml::to_string(&self.config)?)?;
+        Ok(())
+    }
+
+    /// A new, empty database in place of the bot's (stopped) one, its `data_dir` kept: a new
+    /// SQLite file, or a new PostgreSQL database.
+    pub async fn replace_database(&mut self) -> Result<()> {
+        ensure!(!self.is_running(), "stop the bot before replacing its database");
+        if self.config.database_url.starts_with("sqlite:") {
+            for suffix in ["", "-wal", "-shm"] {
+                let path = self.config.data_dir.join(format!("exodus.db{suffix}"));
+                if path.exists() {
+                    fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+                }
+            }
+        } else {
+            self.config.database_url = create_pg_database().await?;
+            self.write_config()?;
+        }
+        Ok(())
     }
 
     fn in_dir(user_id: String, config: BotConfig, temp: tempfile::TempDir) -> Result<BotProcess> {
@@ -178,6 +213,12 @@ impl BotProcess {
     /// Starts the bot process (again, with the same data dir and database) and waits for
     /// `/health`.
     pub async fn start(&mut self) -> Result<()> {
+        self.spawn()?;
+        self.wait_healthy().await
+    }
+
+    /// Starts the bot process without waiting for anything (a test that expects it to exit).
+    pub fn spawn(&mut self) -> Result<()> {
         ensure!(!self.is_running(), "the bot is already running");
         let binary = bot_binary()?;
         let log = OpenOptions::new().create(true).append(true).open(&self.log_path)?;
@@ -201,7 +242,7 @@ impl BotProcess {
         command.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let child = command.spawn().with_context(|| format!("spawning {}", binary.display()))?;
         self.child = Some(child);
-        self.wait_healthy().await
+        Ok(())
     }
 
     async fn wait_healthy(&mut self) -> Result<()> {

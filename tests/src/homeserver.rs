@@ -1,5 +1,6 @@
 //! Which Synapse the tests talk to, and registering users on it.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,6 +25,10 @@ pub struct Homeserver {
     pub server_name: String,
     /// `registration_shared_secret` of the server.
     pub shared_secret: String,
+    /// The server keeps Synapse's default message rate limit ([`Homeserver::limited`]): the
+    /// members [`TestUser::login`](crate::TestUser::login) registers are exempted from it, bots
+    /// are not.
+    pub rate_limited: bool,
 }
 
 impl Homeserver {
@@ -36,7 +41,7 @@ impl Homeserver {
     pub fn a() -> Homeserver {
         static A: OnceLock<Homeserver> = OnceLock::new();
         A.get_or_init(|| {
-            Self::from_env("EXODUS_TEST_HS").unwrap_or_else(|| auto_start("a", 18108, 18548))
+            Self::from_env("EXODUS_TEST_HS").unwrap_or_else(|| auto_start("a", 18108, Some(18548), false))
         })
         .clone()
     }
@@ -46,9 +51,38 @@ impl Homeserver {
     pub fn b() -> Homeserver {
         static B: OnceLock<Homeserver> = OnceLock::new();
         B.get_or_init(|| {
-            Self::from_env("EXODUS_TEST_HS2").unwrap_or_else(|| auto_start("b", 18109, 18549))
+            Self::from_env("EXODUS_TEST_HS2").unwrap_or_else(|| auto_start("b", 18109, Some(18549), false))
         })
         .clone()
+    }
+
+    /// Homeserver C, with a real message rate limit (Synapse's default `rc_message`: 0.2 events/s
+    /// per account after a burst of 10), not federated: from `EXODUS_TEST_HS3_URL`,
+    /// `EXODUS_TEST_HS3_SECRET`, `EXODUS_TEST_HS3_NAME`, or started like [`Homeserver::a`] (with
+    /// `EXODUS_SYNAPSE_REAL_LIMITS=1`) under `target/e2e/auto-hs/limited`. A bot registered on it
+    /// is limited as on a community's homeserver; the test members are exempted as they log in
+    /// ([`Homeserver::exempt_from_rate_limit`]), so that only the bot's sends are limited.
+    pub fn limited() -> Homeserver {
+        static C: OnceLock<Homeserver> = OnceLock::new();
+        C.get_or_init(|| {
+            let hs = Self::from_env("EXODUS_TEST_HS3").unwrap_or_else(|| auto_start("limited", 18110, None, true));
+            Homeserver { rate_limited: true, ..hs }
+        })
+        .clone()
+    }
+
+    /// Lifts the message rate limit of `user_id` on a [rate-limited](Homeserver::limited) server
+    /// (`POST /_synapse/admin/v1/users/<user_id>/override_ratelimit` with 0 and 0, which Synapse
+    /// applies at once); does nothing on the others, whose limits are raised for everyone.
+    pub async fn exempt_from_rate_limit(&self, user_id: &str) -> Result<()> {
+        if !self.rate_limited {
+            return Ok(());
+        }
+        let token = cached_admin_token(self).await?;
+        let url = format!("{}/_synapse/admin/v1/users/{user_id}/override_ratelimit", self.url);
+        let body = json!({"messages_per_second": 0, "burst_count": 0});
+        post_json(&url, Some(&token), &body, &format!("exempting {user_id} from the rate limit")).await?;
+        Ok(())
     }
 
     fn from_env(prefix: &str) -> Option<Homeserver> {
@@ -61,6 +95,7 @@ impl Homeserver {
             url: url.trim_end_matches('/').to_owned(),
             server_name: var("NAME"),
             shared_secret: var("SECRET"),
+            rate_limited: false,
         })
     }
 
@@ -70,10 +105,11 @@ impl Homeserver {
     }
 }
 
-/// Starts (or reuses) a federation-mode Synapse in `target/e2e/auto-hs/<name>`, holding a file
-/// lock so that concurrently starting test binaries share one server.
-fn auto_start(name: &str, http_port: u16, tls_port: u16) -> Homeserver {
-    auto_start_inner(name, http_port, tls_port).unwrap_or_else(|e| {
+/// Starts (or reuses) a Synapse in `target/e2e/auto-hs/<name>`, in federation mode when it has a
+/// `tls_port`, holding a file lock so that concurrently starting test binaries share one server.
+/// With `real_limits` it keeps Synapse's default message rate limit.
+fn auto_start(name: &str, http_port: u16, tls_port: Option<u16>, real_limits: bool) -> Homeserver {
+    auto_start_inner(name, http_port, tls_port, real_limits).unwrap_or_else(|e| {
         panic!(
             "no homeserver: EXODUS_TEST_HS_URL is unset and starting one failed: {e:#}\n\
              Run the suite with `bash deploy/test.sh`, or install Synapse with \
@@ -82,7 +118,7 @@ fn auto_start(name: &str, http_port: u16, tls_port: u16) -> Homeserver {
     })
 }
 
-fn auto_start_inner(name: &str, http_port: u16, tls_port: u16) -> Result<Homeserver> {
+fn auto_start_inner(name: &str, http_port: u16, tls_port: Option<u16>, real_limits: bool) -> Result<Homeserver> {
     let root = workspace_root();
     let base = root.join("target/e2e/auto-hs");
     fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
@@ -95,7 +131,9 @@ fn auto_start_inner(name: &str, http_port: u16, tls_port: u16) -> Result<Homeser
         synapse_sh(&["install".into()])?;
         // A crashed server may have left its pid file behind.
         let _ = synapse_sh(&["stop".into(), dir.clone().into()]);
-        synapse_sh(&["start".into(), dir.clone().into(), http_port.to_string().into(), tls_port.to_string().into()])?;
+        let mut start = vec!["start".into(), dir.clone().into(), http_port.to_string().into()];
+        start.extend(tls_port.map(|port| port.to_string().into()));
+        synapse_sh_limited(&start, real_limits)?;
     }
     let hs = served_from(&dir, url)?;
     drop(lock);
@@ -105,9 +143,16 @@ fn auto_start_inner(name: &str, http_port: u16, tls_port: u16) -> Result<Homeser
 /// Runs `deploy/synapse.sh <args>`, its messages on our stderr (its stdout, the `export` lines, is
 /// not needed: [`served_from`] reads the same from the server's directory).
 fn synapse_sh(args: &[std::ffi::OsString]) -> Result<()> {
+    synapse_sh_limited(args, false)
+}
+
+/// [`synapse_sh`]; a server it starts keeps Synapse's default message rate limit if
+/// `real_limits` (`EXODUS_SYNAPSE_REAL_LIMITS=1`).
+fn synapse_sh_limited(args: &[std::ffi::OsString], real_limits: bool) -> Result<()> {
     let output = Command::new("bash")
         .arg(workspace_root().join("deploy/synapse.sh"))
         .args(args)
+        .env("EXODUS_SYNAPSE_REAL_LIMITS", if real_limits { "1" } else { "0" })
         .stderr(std::process::Stdio::inherit())
         .output()?;
     ensure!(output.status.success(), "`deploy/synapse.sh {}` failed", args.join(std::ffi::OsStr::new(" ")).to_string_lossy());
@@ -122,7 +167,7 @@ fn served_from(dir: &Path, url: String) -> Result<Homeserver> {
             .trim()
             .to_owned())
     };
-    Ok(Homeserver { url, server_name: read("server_name")?, shared_secret: read("shared_secret")? })
+    Ok(Homeserver { url, server_name: read("server_name")?, shared_secret: read("shared_secret")?, rate_limited: false })
 }
 
 /// POSTs `body` as JSON (with `token` as bearer, if any); returns the answer, or fails with `what`,
@@ -230,6 +275,19 @@ pub async fn admin_token(hs: &Homeserver) -> Result<String> {
     let password = format!("pw-{}", random_suffix());
     let user_id = register_exact(hs, &localpart, &password, true).await?;
     login_token(hs, &user_id, &password, "ADMIN").await
+}
+
+/// A server admin's access token on `hs`, from an admin account registered once per test process
+/// and server (see [`admin_token`]).
+pub async fn cached_admin_token(hs: &Homeserver) -> Result<String> {
+    static TOKENS: tokio::sync::Mutex<BTreeMap<String, String>> = tokio::sync::Mutex::const_new(BTreeMap::new());
+    let mut tokens = TOKENS.lock().await;
+    if let Some(token) = tokens.get(&hs.url) {
+        return Ok(token.clone());
+    }
+    let token = admin_token(hs).await?;
+    tokens.insert(hs.url.clone(), token.clone());
+    Ok(token)
 }
 
 /// A Synapse of one test's own, without federation, that the test may stop and start again

@@ -2,7 +2,9 @@
 //! bot run as a child process.
 //!
 //! - [`Homeserver::a`] / [`Homeserver::b`]: two federated Synapses, from the environment that
-//!   `deploy/test.sh` sets up (or started on demand under `target/e2e/auto-hs`).
+//!   `deploy/test.sh` sets up (or started on demand under `target/e2e/auto-hs`);
+//!   [`Homeserver::limited`]: a third with Synapse's default message rate limit, which only the
+//!   bots registered on it keep (the members are exempted).
 //! - [`TestUser::login`]: a registered user with its own recording sync loop; helpers to create
 //!   rooms, send commands and wait for the bot's [`Reply`].
 //! - [`BotProcess::start_new`]: the `exodus-bot` binary with a fresh config, data dir and
@@ -20,11 +22,13 @@ use anyhow::{Result, bail};
 pub mod bot;
 pub mod fixture;
 pub mod homeserver;
+pub mod postgres;
 pub mod user;
 
 pub use bot::{BOT_DEVICE_ID, BotOptions, BotProcess, Database};
-pub use fixture::{BotRoom, admin_run, bot_dm_notice, has_cyrillic, is_amount};
-pub use homeserver::{Homeserver, PrivateHomeserver, admin_token, login_token, post_json, register};
+pub use fixture::{BotRoom, admin_run, assert_answered_once_in_order, bot_dm_notice, expect_error, has_cyrillic, is_amount};
+pub use postgres::PrivatePostgres;
+pub use homeserver::{Homeserver, PrivateHomeserver, admin_token, cached_admin_token, login_token, post_json, register};
 pub use user::{JOIN_TIMEOUT, REPLY_TIMEOUT, Recorded, Recording, Reply, RoomOptions, TestUser};
 
 /// The workspace root (parent of this crate).

@@ -327,14 +327,17 @@ impl Drop for TestUser {
 impl TestUser {
     /// Registers `<prefix>-<random>` on `hs`, logs in with an in-memory store and starts the
     /// recording sync loop. Invites are accepted automatically (see
-    /// [`TestUser::set_auto_join`]).
+    /// [`TestUser::set_auto_join`]). On a [rate-limited](Homeserver::limited) server the new
+    /// account is exempted from the message rate limit first: only the bot is limited there.
     pub async fn login(hs: &Homeserver, prefix: &str) -> Result<TestUser> {
         let (user_id, password) = register(hs, prefix).await?;
+        hs.exempt_from_rate_limit(&user_id).await?;
         Self::login_as(hs, &user_id, &password).await
     }
 
     /// Logs in an existing account (`user_id`, `password`) on `hs` and starts the recording
-    /// sync loop, as [`TestUser::login`] does after registering.
+    /// sync loop, as [`TestUser::login`] does after registering (without exempting it from a
+    /// rate limit).
     pub async fn login_as(hs: &Homeserver, user_id: &str, password: &str) -> Result<TestUser> {
         let password = password.to_owned();
         let client = Client::builder()
@@ -457,7 +460,18 @@ impl TestUser {
     /// Reacts to `event_id` with `key` (an `m.annotation`).
     pub async fn react(&self, room_id: &RoomId, event_id: &EventId, key: &str) -> Result<OwnedEventId> {
         let content = json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}});
-        let response = self.room(room_id)?.send_raw("m.reaction", content).await.context("reacting")?;
+        self.send_event(room_id, "m.reaction", content).await.context("reacting")
+    }
+
+    /// Sends an event of `event_type` with `content` as it is, whatever its shape (encrypted in
+    /// an encrypted room, where the homeserver cannot check it); returns its event ID. Fails with
+    /// the homeserver's answer when it refuses the event.
+    pub async fn send_event(&self, room_id: &RoomId, event_type: &str, content: Value) -> Result<OwnedEventId> {
+        let response = self
+            .room(room_id)?
+            .send_raw(event_type, content)
+            .await
+            .with_context(|| format!("{} sending an {event_type} into {room_id}", self.user_id))?;
         Ok(response.response.event_id)
     }
 
@@ -489,6 +503,28 @@ impl TestUser {
         Ok(())
     }
 
+    /// Kicks `user_id` out of `room_id`.
+    pub async fn kick(&self, room_id: &RoomId, user_id: &str) -> Result<()> {
+        let user_id: OwnedUserId = user_id.parse()?;
+        self.room(room_id)?.kick_user(&user_id, None).await.context("kicking")?;
+        Ok(())
+    }
+
+    /// Sends a state event (`m.room.history_visibility`, …) into `room_id`.
+    pub async fn send_state(&self, room_id: &RoomId, event_type: &str, state_key: &str, content: Value) -> Result<()> {
+        self.room(room_id)?.send_state_event_raw(event_type, state_key, content).await.context("sending a state event")?;
+        Ok(())
+    }
+
+    /// Invites `member` into `room_id` and waits until both of them have seen the join (the
+    /// member's sync loop accepts the invite).
+    pub async fn bring_in(&self, room_id: &RoomId, member: &TestUser) -> Result<()> {
+        let member_id = member.user_id.as_str();
+        self.invite(room_id, member_id).await?;
+        self.wait_joined(room_id, member_id, JOIN_TIMEOUT).await?;
+        member.wait_joined(room_id, member_id, JOIN_TIMEOUT).await
+    }
+
     /// Joins `room_id` (e.g. a room on another homeserver the user was invited to).
     pub async fn join(&self, room_id: &RoomId) -> Result<()> {
         self.client.join_room_by_id(room_id).await.context("joining")?;
@@ -515,12 +551,7 @@ impl TestUser {
             (r.membership(room_id, &me) == Some("join")).then_some(())
         })
         .await?;
-        let response = self
-            .room(room_id)?
-            .send_raw("m.room.message", content)
-            .await
-            .with_context(|| format!("{} sending into {room_id}", self.user_id))?;
-        Ok(response.response.event_id)
+        self.send_event(room_id, "m.room.message", content).await
     }
 
     /// Sends an `m.text` message; returns its event ID.

@@ -28,9 +28,7 @@ async fn owner(hs: &Homeserver, bot: &BotProcess, name: &str) -> Owner {
 
 /// `member` joins `owner`'s circle.
 async fn join(owner: &Owner, member: &TestUser) {
-    owner.user.invite(&owner.room, member.user_id.as_str()).await.unwrap();
-    member.wait_joined(&owner.room, member.user_id.as_str(), JOIN_TIMEOUT).await.unwrap();
-    owner.user.wait_joined(&owner.room, member.user_id.as_str(), JOIN_TIMEOUT).await.unwrap();
+    owner.user.bring_in(&owner.room, member).await.unwrap();
 }
 
 /// `giver` commits `amount` to the owner of `room`; the obligation's number.

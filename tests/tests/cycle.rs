@@ -40,9 +40,7 @@ impl Month {
 
     async fn member(&self, name: &str) -> TestUser {
         let user = TestUser::login(&Homeserver::a(), name).await.unwrap();
-        self.owner.invite(&self.room, user.user_id.as_str()).await.unwrap();
-        user.wait_joined(&self.room, user.user_id.as_str(), JOIN_TIMEOUT).await.unwrap();
-        self.owner.wait_joined(&self.room, user.user_id.as_str(), JOIN_TIMEOUT).await.unwrap();
+        self.owner.bring_in(&self.room, &user).await.unwrap();
         user
     }
 

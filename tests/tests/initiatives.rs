@@ -36,9 +36,7 @@ impl Town {
 
     async fn member(&self, hs: &Homeserver, name: &str) -> TestUser {
         let user = TestUser::login(hs, name).await.unwrap();
-        self.alice.invite(&self.room, user.user_id.as_str()).await.unwrap();
-        self.alice.wait_joined(&self.room, user.user_id.as_str(), JOIN_TIMEOUT).await.unwrap();
-        user.wait_joined(&self.room, user.user_id.as_str(), JOIN_TIMEOUT).await.unwrap();
+        self.alice.bring_in(&self.room, &user).await.unwrap();
         user
     }
 

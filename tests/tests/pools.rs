@@ -38,9 +38,7 @@ impl Pool {
 
     async fn member(&self, hs: &Homeserver, name: &str) -> TestUser {
         let user = TestUser::login(hs, name).await.unwrap();
-        self.founder.invite(&self.room, user.user_id.as_str()).await.unwrap();
-        self.founder.wait_joined(&self.room, user.user_id.as_str(), JOIN_TIMEOUT).await.unwrap();
-        user.wait_joined(&self.room, user.user_id.as_str(), JOIN_TIMEOUT).await.unwrap();
+        self.founder.bring_in(&self.room, &user).await.unwrap();
         user
     }
 

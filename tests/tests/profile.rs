@@ -240,18 +240,9 @@ async fn malformed_input_is_refused_without_effect() {
         ("!pay add base other details", &["invalid_state"]),
     ];
     for (input, codes) in &cases {
-        let reply = t.cmd(input).await.unwrap_or_else(|e| panic!("no reply to {:.60?}: {e:#}", input));
-        let code = reply.error().unwrap_or_default();
-        assert!(
-            reply.result["ok"] == false && codes.contains(&code),
-            "{:.60?}: expected one of {codes:?}, got {:#} ({:?})",
-            input,
-            reply.result,
-            reply.body
-        );
-        reply.assert_error(code);
+        let reply = expect_error(&t.user, &t.room, input, codes).await;
         // Malformed input shows the usage; state errors (not found, duplicate) need not.
-        if code != "not_found" && code != "invalid_state" {
+        if !matches!(reply.error(), Some("not_found" | "invalid_state")) {
             reply.assert_usage();
         }
     }

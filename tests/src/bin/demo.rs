@@ -174,6 +174,7 @@ fn settings() -> Result<Settings> {
             url: required("EXODUS_DEMO_HS_URL")?.trim_end_matches('/').to_owned(),
             server_name: required("EXODUS_DEMO_HS_NAME")?,
             shared_secret: required("EXODUS_DEMO_HS_SECRET")?,
+            rate_limited: false,
         },
         bot: required("EXODUS_DEMO_BOT")?,
         invite: env("EXODUS_DEMO_INVITE"),
