@@ -94,6 +94,7 @@ struct RawLimits {
     outbox_retry_max_seconds: Option<toml::Value>,
     outbox_give_up_after_seconds: Option<toml::Value>,
     health_reply_age_seconds: Option<toml::Value>,
+    repeat_every_seconds: Option<toml::Value>,
 }
 
 /// How much the bot takes from one member and how long it keeps trying (`[limits]`).
@@ -109,6 +110,8 @@ pub struct Limits {
     pub outbox_give_up_after: std::time::Duration,
     /// `/health` fails while a reply has waited longer than this to be sent.
     pub health_reply_age: std::time::Duration,
+    /// `remind` of one record and `circle invite` of one member, at most this often (0: no limit).
+    pub repeat_every: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -119,6 +122,7 @@ impl Default for Limits {
             outbox_retry_max: std::time::Duration::from_secs(300),
             outbox_give_up_after: std::time::Duration::from_secs(24 * 3600),
             health_reply_age: std::time::Duration::from_secs(300),
+            repeat_every: std::time::Duration::from_secs(3600),
         }
     }
 }
@@ -152,6 +156,12 @@ impl RawLimits {
                 d.outbox_give_up_after.as_secs(),
             )?),
             health_reply_age: secs(limit("limits.health_reply_age_seconds", self.health_reply_age_seconds, d.health_reply_age.as_secs())?),
+            repeat_every: match self.repeat_every_seconds {
+                // 0 turns the limit off (a test install).
+                Some(toml::Value::Integer(0)) => secs(0),
+                Some(toml::Value::String(s)) if s.trim() == "0" => secs(0),
+                value => secs(limit("limits.repeat_every_seconds", value, d.repeat_every.as_secs())?),
+            },
         })
     }
 }

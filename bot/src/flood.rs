@@ -87,6 +87,33 @@ impl FloodControl {
     }
 }
 
+/// Fan-outs that must not repeat at will (issue 18): a red alert to the whole network, `remind`
+/// of one record, `circle invite` of one member. Each key may be used once per its window; the
+/// answer to a repeat is how long until it may be used again.
+#[derive(Default)]
+pub struct Cooldowns {
+    used: Mutex<HashMap<String, DateTime<Utc>>>,
+}
+
+impl Cooldowns {
+    /// How long until `key` may be used again (`None`: now).
+    pub fn wait(&self, key: &str, window: Duration, now: DateTime<Utc>) -> Option<Duration> {
+        let used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last = *used.get(key)?;
+        let until = last + window;
+        (until > now).then(|| until - now)
+    }
+
+    /// `key` was used at `now`.
+    pub fn used(&self, key: String, window: Duration, now: DateTime<Utc>) {
+        let mut used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if used.len() > PRUNE_ABOVE {
+            used.retain(|_, at| *at + window > now);
+        }
+        used.insert(key, now);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +169,16 @@ mod tests {
         let alice = member("alice");
         assert_eq!(flood.admit(&alice, at(10_000)), Admission::Admitted);
         assert_eq!(flood.admit(&alice, at(0)), Admission::Refused { notify: true });
+    }
+
+    #[test]
+    fn a_cooldown_says_how_long_to_wait() {
+        let cooldowns = Cooldowns::default();
+        let hour = Duration::hours(1);
+        assert_eq!(cooldowns.wait("remind:1", hour, at(0)), None);
+        cooldowns.used("remind:1".into(), hour, at(0));
+        assert_eq!(cooldowns.wait("remind:1", hour, at(60_000)), Some(Duration::minutes(59)));
+        assert_eq!(cooldowns.wait("remind:2", hour, at(60_000)), None, "keys are separate");
+        assert_eq!(cooldowns.wait("remind:1", hour, at(3_600_000)), None);
     }
 }

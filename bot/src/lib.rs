@@ -149,7 +149,8 @@ pub async fn run(config: Config, outer: watch::Receiver<bool>) -> Result<(), Bot
     let pipeline = Arc::new(
         Pipeline::new(store.clone(), settings)
             .with_admins(config.admins.clone())
-            .with_flood_control(flood::FloodControl::new(config.limits.commands_burst, config.limits.commands_per_minute)),
+            .with_flood_control(flood::FloodControl::new(config.limits.commands_burst, config.limits.commands_per_minute))
+            .with_repeat_every(chrono::Duration::from_std(config.limits.repeat_every).unwrap_or(chrono::Duration::MAX)),
     );
     let wake = Arc::new(Notify::new());
     // This process among any others sharing the database: the device (one per data_dir) and pid.

@@ -19,7 +19,7 @@ use exodus_commands::render::{Rendered, Style, render_error, render_reply};
 use exodus_commands::{Change, Command, CommandError, ErrorCode, Lang, LedgerFacts, MemberId, Need, Parsed, Profile, Reply, decide, parse};
 use exodus_storage::{Cursor, EventRef, OutboxMessage, Outcome, Priority, Store, StoreError, Target, Tx};
 
-use crate::flood::{Admission, FloodControl};
+use crate::flood::{Admission, Cooldowns, FloodControl};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -116,6 +116,24 @@ fn shows_records(cmd: &Command) -> bool {
     }
 }
 
+/// A member's red alert reaches their whole network at most this often (once per collection:
+/// changing the amount while red tells the circle only).
+const RED_ALERT_EVERY: chrono::Duration = chrono::Duration::hours(24);
+/// `remind` of one record, and `circle invite` of one member to one room, at most this often
+/// (the default of `limits.repeat_every_seconds`).
+const REPEAT_EVERY: chrono::Duration = chrono::Duration::hours(1);
+
+/// The cooldown a command's fan-out is under, if any: `remind #N` (a DM to the giver) and
+/// `circle invite <member>` (an invitation) do not repeat at will.
+fn cooldown_key(cmd: &Command, incoming: &Incoming<'_>) -> Option<String> {
+    use exodus_commands::command::{CircleCommand, RecordAction};
+    match cmd {
+        Command::Record { action: RecordAction::Remind, id } => Some(format!("remind:{id}")),
+        Command::Circle(CircleCommand::Invite { typed: Some(member), .. }) => Some(format!("invite:{}:{member}", incoming.event.room_id)),
+        _ => None,
+    }
+}
+
 /// A transaction ID for the `n`th message caused by an event: the same after any restart, so the
 /// homeserver drops a resend of a message it already has (SPEC §8).
 pub fn txn_id(event_id: &str, n: u32) -> String {
@@ -191,16 +209,26 @@ pub struct Pipeline {
     admins: Vec<MemberId>,
     /// Each member's allowance of commands (none: unlimited, as in the benchmarks).
     flood: Option<FloodControl>,
+    /// Fan-outs that must not repeat at will: red alerts, `remind`, `circle invite`.
+    cooldowns: Cooldowns,
+    /// How often one `remind` or `circle invite` may be repeated (zero: at will).
+    repeat_every: chrono::Duration,
 }
 
 impl Pipeline {
     pub fn new(store: Store, settings: Settings) -> Pipeline {
-        Pipeline { store, settings, admins: Vec::new(), flood: None }
+        Pipeline { store, settings, admins: Vec::new(), flood: None, cooldowns: Cooldowns::default(), repeat_every: REPEAT_EVERY }
     }
 
     /// Refuses a member's commands beyond their allowance (admins are not limited).
     pub fn with_flood_control(mut self, flood: FloodControl) -> Pipeline {
         self.flood = Some(flood);
+        self
+    }
+
+    /// How often one `remind` or `circle invite` may be repeated (zero: at will).
+    pub fn with_repeat_every(mut self, every: chrono::Duration) -> Pipeline {
+        self.repeat_every = every;
         self
     }
 
@@ -362,6 +390,8 @@ impl Pipeline {
 
         let mut results = Vec::with_capacity(group.len());
         let mut messages = Vec::new();
+        // Cooldowns of the fan-outs applied, started once the transaction commits.
+        let mut used = Vec::new();
         let mut cursors = Vec::new();
         let mut seen = BTreeSet::new();
         for ((((incoming, p), pre), admission), readable) in group.iter().zip(parsed).zip(&prefetched).zip(&admissions).zip(&readable) {
@@ -403,6 +433,15 @@ impl Pipeline {
                 results.push(Handled::Applied { command: parsed.name.clone(), ok: false });
                 continue;
             }
+            let cooldown = parsed.command.as_ref().ok().and_then(|cmd| cooldown_key(cmd, incoming));
+            if let Some(wait) = cooldown.as_deref().and_then(|key| self.cooldowns.wait(key, self.repeat_every, now)) {
+                let minutes = (wait.num_seconds() + 59) / 60;
+                let text = exodus_commands::text::Text::new("err-repeated").arg("command", parsed.name.as_str()).num("minutes", minutes.max(1));
+                self.queue_error(&mut queue, incoming, &parsed.name, &CommandError::new(ErrorCode::LimitExceeded, text), &sender);
+                messages.extend(queue.messages);
+                results.push(Handled::Applied { command: parsed.name.clone(), ok: false });
+                continue;
+            }
             let ok = match &parsed.command {
                 Err(e) => {
                     self.queue_error(&mut queue, incoming, &parsed.name, e, &sender);
@@ -431,6 +470,9 @@ impl Pipeline {
                 Ok(cmd) => self.profile(&mut tx, &mut queue, cmd, incoming, pre, sender, now).await?,
             };
             messages.extend(queue.messages);
+            if ok && let Some(key) = cooldown {
+                used.push(key);
+            }
             results.push(Handled::Applied { command: parsed.name.clone(), ok });
         }
         if cursors.is_empty() {
@@ -440,6 +482,9 @@ impl Pipeline {
         tx.set_cursors(&cursors, now).await?;
         tx.enqueue_all(&messages, now).await?;
         tx.commit().await?;
+        for key in used {
+            self.cooldowns.used(key, self.repeat_every, now);
+        }
         Ok(results)
     }
 
@@ -690,7 +735,12 @@ impl Pipeline {
             circle_room: tx.circle_room_of(&after.member).await?,
         };
         let mut told: BTreeSet<MemberId> = pre.own_circle_members.iter().cloned().collect();
-        if matches!(after.need, Need::Red { .. }) {
+        // The whole network hears of a red collection once, when it starts (and not again within
+        // a day, however often the status goes red); a change while red is the circle's news.
+        let key = format!("red:{}", after.member);
+        let starts = matches!(after.need, Need::Red { .. }) && !matches!(before.need, Need::Red { .. });
+        if starts && self.cooldowns.wait(&key, RED_ALERT_EVERY, now).is_none() {
+            self.cooldowns.used(key, RED_ALERT_EVERY, now);
             // The network as this transaction sees it (after any cancellation before it).
             let supports = tx.network_supports(&after.member, self.support_since(now), MAX_RELATED).await?;
             told.extend(network_members(&after.member, &supports));

@@ -379,3 +379,4 @@ admin-outbox-retried = Outbox: { $destination } tried again now ({ $destinations
 admin-outbox-dropped = Outbox: { $messages } messages to { $destination } dropped.
 admin-outbox-all = every failing destination
 err-room-now-world-readable = This room's history can now be read without joining, so I show no records or payment details here. Make its history visible to members only again (room settings), or use our direct chat.
+err-repeated = { $command } was done a moment ago; it can be repeated in { $minutes } min. Nothing was sent.

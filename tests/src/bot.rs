@@ -140,6 +140,7 @@ impl BotProcess {
         if !options.product_limits {
             bot.env.push(("EXODUS_LIMITS__COMMANDS_BURST".into(), "100000".into()));
             bot.env.push(("EXODUS_LIMITS__COMMANDS_PER_MINUTE".into(), "1000000".into()));
+            bot.env.push(("EXODUS_LIMITS__REPEAT_EVERY_SECONDS".into(), "0".into()));
         }
         bot.start().await?;
         Ok(bot)
