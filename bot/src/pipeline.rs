@@ -426,7 +426,13 @@ impl Pipeline {
             }
             let sender = tx.profile_for_update(&incoming.sender).await?;
             let mut queue = Queue { event, next: 0, messages: Vec::new() };
-            if *readable {
+            // Only a bound room (a circle or a pool) has records to show: an unbound one answers
+            // as it would anyway (`circle` there is not a circle).
+            let bound = *readable && {
+                let room = &incoming.event.room_id;
+                tx.circle_owner_of(room).await?.is_some() || tx.is_pool_room(room).await?
+            };
+            if bound {
                 let error = CommandError::new(ErrorCode::Forbidden, exodus_commands::text::Text::new("err-room-now-world-readable"));
                 self.queue_error(&mut queue, incoming, &parsed.name, &error, &sender);
                 messages.extend(queue.messages);
@@ -1235,11 +1241,12 @@ mod tests {
         assert_eq!(p.store().pending_outbox(10).await.unwrap().len(), 1);
     }
 
-    /// A room whose history anyone can read gets no records: ledger commands and `pay` are
-    /// refused there; profile commands still work.
+    /// A bound room whose history anyone can read (it became so after it was bound) gets no
+    /// records: ledger commands and `pay` are refused there, profile commands still work, and
+    /// private again it works again. An unbound room answers as before.
     #[tokio::test]
-    async fn a_world_readable_room_shows_no_records() {
-        struct Readable;
+    async fn a_world_readable_circle_room_shows_no_records() {
+        struct Readable(std::sync::atomic::AtomicBool);
         impl Rooms for Readable {
             async fn is_joined(&self, _room_id: &str, _member: &MemberId) -> Result<bool, String> {
                 Ok(true)
@@ -1248,7 +1255,7 @@ mod tests {
                 Ok(100)
             }
             async fn world_readable(&self, _room_id: &str) -> Result<bool, String> {
-                Ok(true)
+                Ok(self.0.load(std::sync::atomic::Ordering::Relaxed))
             }
             async fn joined_members(&self, _room_id: &str) -> Result<Vec<MemberId>, String> {
                 Ok(Vec::new())
@@ -1256,12 +1263,21 @@ mod tests {
         }
         let (p, _dir) = pipeline().await;
         let now = Utc::now();
-        for (id, body) in [("$1", "!circle"), ("$2", "!intend 5"), ("$3", "!pay"), ("$4", "!mine"), ("$5", "!pool")] {
+        let rooms = Readable(true.into());
+        let error = |out: &[exodus_storage::PendingMessage]| out.last().unwrap().message.content["org.exodus.result"]["error"].clone();
+        assert_eq!(p.handle(&incoming("$0", "!circle", true), &rooms, now).await.unwrap(), Handled::Applied { command: "circle".into(), ok: false });
+        assert_eq!(error(&p.store().pending_outbox(50).await.unwrap()), "invalid_state", "unbound: not a circle, as before");
+        rooms.0.store(false, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(p.handle(&incoming("$1", "!circle open", true), &rooms, now).await.unwrap(), Handled::Applied { command: "circle".into(), ok: true });
+        rooms.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        for (n, body) in ["!circle", "!intend 5", "!pay", "!mine"].into_iter().enumerate() {
             let name = body.trim_start_matches('!').split(' ').next().unwrap();
-            assert_eq!(p.handle(&incoming(id, body, true), &Readable, now).await.unwrap(), Handled::Applied { command: name.into(), ok: false }, "{body}");
+            let handled = p.handle(&incoming(&format!("$r{n}"), body, true), &rooms, now).await.unwrap();
+            assert_eq!(handled, Handled::Applied { command: name.into(), ok: false }, "{body}");
+            assert_eq!(error(&p.store().pending_outbox(50).await.unwrap()), "forbidden", "{body}");
         }
-        let out = p.store().pending_outbox(10).await.unwrap();
-        assert!(out.iter().all(|m| m.message.content["org.exodus.result"]["error"] == "forbidden"), "{out:#?}");
-        assert_eq!(p.handle(&incoming("$6", "!status", true), &Readable, now).await.unwrap(), Handled::Applied { command: "status".into(), ok: true });
+        assert_eq!(p.handle(&incoming("$s", "!status", true), &rooms, now).await.unwrap(), Handled::Applied { command: "status".into(), ok: true });
+        rooms.0.store(false, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(p.handle(&incoming("$2", "!circle", true), &rooms, now).await.unwrap(), Handled::Applied { command: "circle".into(), ok: true });
     }
 }

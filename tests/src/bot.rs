@@ -53,6 +53,8 @@ pub struct BotOptions {
     /// Flood control as the product ships it (a burst of 30, then 60 a minute). Without it, tests
     /// (which send commands as fast as a script) run with the allowance lifted.
     pub product_limits: bool,
+    /// `EXODUS_*` variables for the process (`[limits]` of a test's own, …).
+    pub env: Vec<(String, String)>,
 }
 
 /// The bot's TOML configuration, as written into its temp dir.
@@ -142,6 +144,8 @@ impl BotProcess {
             bot.env.push(("EXODUS_LIMITS__COMMANDS_PER_MINUTE".into(), "1000000".into()));
             bot.env.push(("EXODUS_LIMITS__REPEAT_EVERY_SECONDS".into(), "0".into()));
         }
+        // After the defaults above, so that a test's own values win.
+        bot.env.extend(options.env);
         bot.start().await?;
         Ok(bot)
     }

@@ -297,6 +297,8 @@ pub struct PrivateHomeserver {
     pub hs: Homeserver,
     dir: PathBuf,
     port: u16,
+    /// Federation mode: the TLS port its server name ends with.
+    tls_port: Option<u16>,
 }
 
 impl PrivateHomeserver {
@@ -307,7 +309,18 @@ impl PrivateHomeserver {
         let _ = fs::remove_dir_all(&dir);
         synapse_sh(&["start".into(), dir.clone().into(), port.to_string().into()])?;
         let hs = served_from(&dir, format!("http://127.0.0.1:{port}"))?;
-        Ok(PrivateHomeserver { hs, dir, port })
+        Ok(PrivateHomeserver { hs, dir, port, tls_port: None })
+    }
+
+    /// Like [`PrivateHomeserver::start`], in federation mode (server name `localhost:<tls_port>`):
+    /// it federates with A and B, and can be stopped under their members.
+    pub fn start_federated(name: &str, port: u16, tls_port: u16) -> Result<PrivateHomeserver> {
+        let dir = workspace_root().join("target/e2e/private").join(name);
+        let _ = synapse_sh(&["stop".into(), dir.clone().into()]);
+        let _ = fs::remove_dir_all(&dir);
+        synapse_sh(&["start".into(), dir.clone().into(), port.to_string().into(), tls_port.to_string().into()])?;
+        let hs = served_from(&dir, format!("http://127.0.0.1:{port}"))?;
+        Ok(PrivateHomeserver { hs, dir, port, tls_port: Some(tls_port) })
     }
 
     /// Stops the server (SIGTERM); its data stays.
@@ -317,7 +330,11 @@ impl PrivateHomeserver {
 
     /// Starts the stopped server again on the same data.
     pub fn restart(&self) -> Result<()> {
-        synapse_sh(&["start".into(), self.dir.clone().into(), self.port.to_string().into()])
+        let mut args = vec!["start".into(), self.dir.clone().into(), self.port.to_string().into()];
+        if let Some(tls) = self.tls_port {
+            args.push(tls.to_string().into());
+        }
+        synapse_sh(&args)
     }
 }
 

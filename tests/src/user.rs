@@ -634,6 +634,11 @@ impl TestUser {
 
     /// Whether the invite into `room_id` was flagged `is_direct`.
     /// Rooms this user was invited to, in the order the invites arrived.
+    /// The rooms `inviter` invited this user to.
+    pub fn invites_from(&self, inviter: &str) -> Vec<OwnedRoomId> {
+        self.recording().invites.iter().filter(|i| i.inviter == inviter).map(|i| i.room_id.clone()).collect()
+    }
+
     pub fn invites(&self) -> Vec<OwnedRoomId> {
         self.recording().invites.iter().map(|i| i.room_id.clone()).collect()
     }

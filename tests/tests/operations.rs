@@ -13,7 +13,7 @@ use std::time::Duration;
 use exodus_e2e::*;
 use serde_json::{Value, json};
 
-/// `/health`: the status code and the JSON body.
+/// `/health`: the status code and the JSON body (0 when it does not answer).
 async fn health(bot: &BotProcess) -> (u16, Value) {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     match http.get(format!("{}/health", bot.http_url())).send().await {
@@ -21,7 +21,8 @@ async fn health(bot: &BotProcess) -> (u16, Value) {
             let status = response.status().as_u16();
             (status, response.json().await.unwrap_or(Value::Null))
         }
-        Err(e) => panic!("/health did not answer: {e}"),
+        // Not listening yet (waiting for its database at start): no status.
+        Err(_) => (0, Value::Null),
     }
 }
 
@@ -88,6 +89,23 @@ async fn health_follows_postgres_and_a_restart_mid_run_loses_and_doubles_nothing
     assert_answered_once_in_order(&user, &room, &sent, Duration::from_secs(120)).await;
     let about = user.command(&room, "!about").await.unwrap();
     assert_eq!(about.result["about"], "burst 11", "the last command applied last");
+
+    // Down at start: the bot waits for it (logged), instead of exiting.
+    let mut bot = bot;
+    bot.stop().await.unwrap();
+    pg.stop().unwrap();
+    bot.spawn().unwrap();
+    let log = bot.dir.join("bot.log");
+    wait_until(Duration::from_secs(30), "the bot to wait for the database", || async {
+        std::fs::read_to_string(&log).unwrap_or_default().contains("the database does not answer yet").then_some(())
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(bot.is_running(), "the bot exited while the database was down at start\n{}", bot.log_tail(20));
+    pg.restart_stopped().unwrap();
+    health_becomes(&bot, 200, Duration::from_secs(90), "/health to answer 200 once the database is up").await;
+    user.command(&room, "!about after").await.unwrap().assert_ok("about");
 }
 
 /// A wrong password: the process exits by itself with status 77 and says why, instead of
@@ -276,4 +294,103 @@ async fn flood_control_refuses_a_burst_beyond_the_allowance_sqlite() {
 async fn flood_control_refuses_a_burst_beyond_the_allowance_postgres() {
     init_tracing();
     flood_control(Database::Postgres).await;
+}
+
+/// Fan-outs are bounded: a red alert reaches a network member outside the circle once per
+/// collection (a change of the amount while red is the circle's news only), and `remind` of one
+/// record is refused when repeated within the hour (the product's default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_red_alert_goes_out_once_per_collection_and_remind_does_not_repeat() {
+    init_tracing();
+    let hs = Homeserver::a();
+    let t = BotRoom::start(BotOptions { product_limits: true, ..BotOptions::default() }, false).await.unwrap();
+    t.cmd("!circle open").await.unwrap().assert_ok("circle");
+    t.cmd("!status orange 100").await.unwrap().assert_ok("status");
+    let giver = TestUser::login(&hs, "giver").await.unwrap();
+    t.user.bring_in(&t.room, &giver).await.unwrap();
+    let committed = giver.command(&t.room, "!commit 5").await.unwrap();
+    committed.assert_ok("commit");
+    let record = committed.result["id"].as_i64().unwrap();
+    // Out of the circle, the giver is still in the owner's network (an open obligation).
+    giver.leave(&t.room).await.unwrap();
+    let owner_id = t.user.user_id.to_string();
+    let requests = |r: &Recording, dm: &matrix_sdk::ruma::RoomId| {
+        r.events(dm).iter().filter(|e| e.exodus_result().is_some_and(|x| x["notice"] == "help-request" && x["owner"] == owner_id.as_str())).count()
+    };
+
+    t.cmd("!status red 200 5 roof").await.unwrap().assert_ok("status");
+    bot_dm_notice(&giver, &t.bot.user_id, "the red alert", |r| r["notice"] == "help-request").await;
+    t.cmd("!status red 300 5 roof").await.unwrap().assert_ok("status");
+    // A reminder after it, as a sentinel: one room's messages arrive in order.
+    t.cmd(&format!("!remind #{record}")).await.unwrap().assert_ok("remind");
+    bot_dm_notice(&giver, &t.bot.user_id, "the reminder", |r| r["notice"] == "reminder" && r["id"] == record).await;
+    let dm = giver.dm_room_with(&t.bot.user_id, JOIN_TIMEOUT).await.unwrap();
+    assert_eq!(requests(&giver.recording(), &dm), 1, "the network heard of one collection twice\n{}", giver.recording().dump(&dm));
+
+    let again = expect_error(&t.user, &t.room, &format!("!remind #{record}"), &["limit_exceeded"]).await;
+    assert!(again.body.contains("min"), "{}", again.body);
+}
+
+/// A member whose homeserver is down: the reminder to them waits (their DM is opened once, its
+/// invitation retried) while everyone else is answered; past the bound the destination is given
+/// up and shown in `admin stats` and `/metrics`; their homeserver back, `admin outbox retry` sends
+/// it, exactly once, into one DM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dm_to_a_member_whose_homeserver_is_down_waits_alone_and_goes_out_once() {
+    init_tracing();
+    let far_hs = PrivateHomeserver::start_federated("far", 18033, 18453).unwrap();
+    let hs = Homeserver::a();
+    let admin = TestUser::login(&hs, "admin").await.unwrap();
+    let env = vec![
+        ("EXODUS_LIMITS__OUTBOX_RETRY_MAX_SECONDS".to_owned(), "2".to_owned()),
+        ("EXODUS_LIMITS__OUTBOX_GIVE_UP_AFTER_SECONDS".to_owned(), "15".to_owned()),
+    ];
+    let options = BotOptions { admins: vec![admin.user_id.to_string()], env, ..BotOptions::default() };
+    let t = BotRoom::start(options, false).await.unwrap();
+    t.cmd("!circle open").await.unwrap().assert_ok("circle");
+    t.cmd("!status orange 100").await.unwrap().assert_ok("status");
+    let far = TestUser::login(&far_hs.hs, "far").await.unwrap();
+    let far_id = far.user_id.to_string();
+    t.user.bring_in(&t.room, &far).await.unwrap();
+    let committed = far.command(&t.room, "!commit 5").await.unwrap();
+    committed.assert_ok("commit");
+    let record = committed.result["id"].as_i64().unwrap();
+    let admin_dm = admin.create_dm_with(&t.bot.user_id).await.unwrap();
+    admin.command(&admin_dm, "!status").await.unwrap().assert_ok("status");
+
+    far_hs.stop().unwrap();
+    t.cmd(&format!("!remind #{record}")).await.unwrap().assert_ok("remind");
+    // Everyone else is answered meanwhile, promptly.
+    for n in 0..3 {
+        let asked = std::time::Instant::now();
+        t.cmd(&format!("!about still answered {n}")).await.unwrap().assert_ok("about");
+        assert!(asked.elapsed() < Duration::from_secs(30), "answered after {:?} while a DM waits", asked.elapsed());
+    }
+    // Past the bound it is given up, and the admin sees it.
+    let failed = wait_until(Duration::from_secs(90), "the destination to be given up", || async {
+        let stats = admin.command(&admin_dm, "!admin stats").await.ok()?;
+        let destinations = stats.result["destinations"].as_array()?.clone();
+        destinations.into_iter().find(|d| d["destination"] == far_id.as_str() && d["failed"] == true)
+    })
+    .await
+    .unwrap();
+    assert_eq!(failed["pending"], 1, "{failed}");
+    let metrics = reqwest::get(format!("{}/metrics", t.bot.http_url())).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("exodus_outbox_destinations{state=\"failed\"} 1"), "{metrics}");
+    assert!(metrics.contains("exodus_outbox_failed_messages 1"), "{metrics}");
+
+    far_hs.restart().unwrap();
+    let retried = admin.command(&admin_dm, &format!("!admin outbox retry {far_id}")).await.unwrap();
+    retried.assert_ok("admin");
+    assert_eq!(retried.result["destinations"], 1, "{:#}", retried.result);
+    let reminder = bot_dm_notice(&far, &t.bot.user_id, "the reminder", |r| r["notice"] == "reminder" && r["id"] == record).await;
+    assert_eq!(reminder["id"], record);
+    // A second copy would follow at once: give it the time, then one DM room, one reminder.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let dm = far.dm_room_with(&t.bot.user_id, JOIN_TIMEOUT).await.unwrap();
+    let invites_from_bot = far.invites_from(&t.bot.user_id);
+    assert_eq!(invites_from_bot.len(), 1, "the bot opened more than one DM for one member: {invites_from_bot:?}");
+    let recording = far.recording();
+    let reminders = recording.events(&dm).iter().filter(|e| e.exodus_result().is_some_and(|x| x["notice"] == "reminder")).count();
+    assert_eq!(reminders, 1, "{}", recording.dump(&dm));
 }

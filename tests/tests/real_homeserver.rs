@@ -368,3 +368,97 @@ async fn control_characters_are_refused_sqlite() {
 async fn control_characters_are_refused_postgres() {
     control_characters_are_refused(Database::Postgres).await;
 }
+
+/// A member without a client of their own (no sync loop): joins and sends through the client API
+/// with an access token. For the many supporters a fan-out needs.
+struct Plain {
+    user_id: String,
+    token: String,
+}
+
+impl Plain {
+    async fn register(hs: &Homeserver) -> Plain {
+        let (user_id, password) = register(hs, "supporter").await.unwrap();
+        hs.exempt_from_rate_limit(&user_id).await.unwrap();
+        let token = login_token(hs, &user_id, &password, "PLAIN").await.unwrap();
+        Plain { user_id, token }
+    }
+
+    async fn join(&self, hs: &Homeserver, room: &RoomId) {
+        post_json(&format!("{}/_matrix/client/v3/join/{room}", hs.url), Some(&self.token), &json!({}), "joining").await.unwrap();
+    }
+
+    async fn say(&self, hs: &Homeserver, room: &RoomId, body: &str) {
+        let txn = format!("plain-{}", rand_suffix());
+        let url = format!("{}/_matrix/client/v3/rooms/{room}/send/m.room.message/{txn}", hs.url);
+        let http = reqwest::Client::new();
+        let response = http.put(url).bearer_auth(&self.token).json(&json!({"msgtype": "m.text", "body": body})).send().await.unwrap();
+        assert!(response.status().is_success(), "{} sending {body:?}: {}", self.user_id, response.status());
+    }
+}
+
+fn rand_suffix() -> String {
+    format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos())
+}
+
+/// `exodus_outbox_pending{kind="…"}` from the bot's `/metrics`.
+async fn pending(bot: &BotProcess, kind: &str) -> i64 {
+    let text = reqwest::get(format!("{}/metrics", bot.http_url())).await.unwrap().text().await.unwrap();
+    let line = format!("exodus_outbox_pending{{kind=\"{kind}\"}} ");
+    text.lines().find_map(|l| l.strip_prefix(&line)).and_then(|n| n.trim().parse().ok()).unwrap_or_else(|| panic!("no {line} in /metrics:\n{text}"))
+}
+
+/// A red alert to 30 network members, on a homeserver that limits the bot to 0.2 messages a
+/// second: another member's command, sent a second later, is answered within 30 s while most of
+/// the alert still waits: the reply overtakes it. (`operations.rs` shows that a change of the
+/// amount while red does not alert the network again.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_red_alert_to_30_members_does_not_delay_another_reply() {
+    init_tracing();
+    let hs = Homeserver::limited();
+    let bot = BotProcess::start_new(&hs, BotOptions::default()).await.unwrap();
+    // The setting up is not what is measured: the bot is exempted for it, and limited again after.
+    hs.exempt_from_rate_limit(&bot.user_id).await.unwrap();
+    let owner = TestUser::login(&hs, "owner").await.unwrap();
+    let circle = owner.create_room_with(&bot.user_id, false).await.unwrap();
+    owner.command(&circle, "!circle open").await.unwrap().assert_ok("circle");
+    owner.command(&circle, "!status orange 1000").await.unwrap().assert_ok("status");
+    const SUPPORTERS: usize = 30;
+    let mut supporters = Vec::new();
+    for _ in 0..SUPPORTERS {
+        let s = Plain::register(&hs).await;
+        owner.invite(&circle, &s.user_id).await.unwrap();
+        s.join(&hs, &circle).await;
+        s.say(&hs, &circle, "!intend 1").await;
+        supporters.push(s);
+    }
+    wait_until(Duration::from_secs(120), "30 intentions", || async {
+        let circle_now = owner.command(&circle, "!circle").await.ok()?;
+        (circle_now.result["intentions"] == "30.00").then_some(())
+    })
+    .await
+    .unwrap();
+    let near = TestUser::login(&hs, "near").await.unwrap();
+    let near_dm = near.create_dm_with(&bot.user_id).await.unwrap();
+    near.command(&near_dm, "!status").await.unwrap().assert_ok("status");
+    let admin = cached_admin_token(&hs).await.unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/_synapse/admin/v1/users/{}/override_ratelimit", hs.url, bot.user_id);
+    let lifted = http.delete(&url).bearer_auth(&admin).send().await.unwrap();
+    assert!(lifted.status().is_success(), "removing the bot's exemption: {}", lifted.status());
+    assert_eq!(pending(&bot, "notice").await, 0);
+
+    owner.command(&circle, "!status red 500 5 \"roof\"").await.unwrap().assert_ok("status");
+    let queued = pending(&bot, "notice").await;
+    assert!(queued >= 20, "the alert queued {queued} notices for {SUPPORTERS} supporters (a few may be sent already)");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let asked = Instant::now();
+    let question = near.send_text(&near_dm, "!status").await.unwrap();
+    let reply = near.wait_reply(&near_dm, &question, BURST_REPLIES).await.unwrap();
+    let waited = asked.elapsed();
+    reply.assert_ok("status");
+    let still_waiting = pending(&bot, "notice").await;
+    eprintln!("a reply during a red alert to {SUPPORTERS}: {waited:.1?}, {still_waiting} of the alert's {queued} notices still waiting");
+    assert!(waited <= FAIR_REPLY, "answered after {waited:.1?} during a red alert to {SUPPORTERS} members (expected within {FAIR_REPLY:?})");
+    assert!(still_waiting >= 10, "the reply did not overtake the alert: {still_waiting} of {queued} notices left");
+}
