@@ -39,9 +39,13 @@ const MAX_PERMANENT_FAILURES: i32 = 3;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Destinations looked at in one round.
 const ROUND: i64 = 256;
+/// A round is cut short for new messages after this long at the earliest.
+const REREAD: Duration = Duration::from_millis(250);
 /// The first wait after a destination fails; it doubles with each failure up to the configured
 /// maximum.
 const FIRST_RETRY: Duration = Duration::from_secs(2);
+/// How long the outbox waits for a member's homeserver to take an invitation to their DM.
+const INVITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The wait after a 429 that names none.
 const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
 
@@ -174,6 +178,7 @@ impl Outbox {
                 return Ok(());
             }
             turns.order(&mut heads);
+            let round = std::time::Instant::now();
             for pending in heads {
                 if *shutdown.borrow() || !self.hold(lease).await? {
                     return Ok(());
@@ -216,8 +221,9 @@ impl Outbox {
                     }
                 }
                 // A command committed new messages: start a new round, so that its reply does
-                // not wait for the rest of this one.
-                if self.wake.notified().now_or_never().is_some() {
+                // not wait for the rest of this one. Not more often than every REREAD: reading the
+                // heads goes over every pending row (100,000 after a rollover).
+                if round.elapsed() >= REREAD && self.wake.notified().now_or_never().is_some() {
                     break;
                 }
             }
@@ -420,7 +426,14 @@ impl Outbox {
     async fn invite_to_dm(&self, room: &Room, user: &UserId) -> Result<(), SendError> {
         let invite = serde_json::json!({ "membership": "invite", "is_direct": true });
         let raw = Raw::new(&invite).map_err(|e| SendError::Permanent(e.to_string()))?.cast_unchecked();
-        match room.send_state_event_raw("m.room.member", user.as_str(), raw).await {
+        // The homeserver tries an unreachable server for about ten seconds; the outbox, which
+        // sends one message at a time, waits at most INVITE_TIMEOUT (an invitation that still goes
+        // through is found at the next try).
+        let invited = tokio::time::timeout(INVITE_TIMEOUT, room.send_state_event_raw("m.room.member", user.as_str(), raw)).await;
+        let Ok(invited) = invited else {
+            return Err(SendError::Transient(format!("inviting {user} to their direct chat: no answer within {INVITE_TIMEOUT:?}")));
+        };
+        match invited {
             Ok(_) => {}
             Err(e) => {
                 return Err(match classify(e) {
