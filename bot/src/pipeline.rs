@@ -105,6 +105,15 @@ pub enum Handled {
     Refused,
 }
 
+/// A test hook: with `EXODUS_TEST_FAILPOINT=command-panic`, a command whose text contains
+/// `failpoint-panic` panics inside its transaction, every time (the poison-message test).
+fn panic_failpoint(body: &str) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var("EXODUS_TEST_FAILPOINT").is_ok_and(|v| v == "command-panic")) && body.contains("failpoint-panic") {
+        panic!("test failpoint: a command that panics");
+    }
+}
+
 /// Whether a command's reply may show records or payment details (V8, V9): refused in a room
 /// whose history anyone can read. `circle open` and `pool create` refuse such a room themselves.
 fn shows_records(cmd: &Command) -> bool {
@@ -399,6 +408,7 @@ impl Pipeline {
                 results.push(Handled::NotACommand);
                 continue;
             };
+            panic_failpoint(incoming.body);
             let event = &incoming.event;
             // Already decided earlier (a replay after a restart, or a second process).
             if !claimed.contains(&event.event_id) || !seen.insert(event.event_id.as_str()) {

@@ -404,3 +404,33 @@ async fn a_dm_to_a_member_whose_homeserver_is_down_waits_alone_and_goes_out_once
     let invites_from_bot = far.invites_from(&t.bot.user_id);
     assert_eq!(invites_from_bot.len(), 1, "the bot opened more than one DM for one member: {invites_from_bot:?}");
 }
+
+/// A poison message: a command whose handling fails every time (here a panic, by a test hook) is
+/// tried three times, then answered with an `internal` error whose reference is in the log, and
+/// the room moves on: the next command is answered, on SQLite and PostgreSQL.
+async fn a_poison_message(database: Database) {
+    let env = vec![("EXODUS_TEST_FAILPOINT".to_owned(), "command-panic".to_owned())];
+    let t = BotRoom::start(BotOptions { database, env, ..BotOptions::default() }, false).await.unwrap();
+    t.cmd("!about before").await.unwrap().assert_ok("about");
+    let reply = expect_error(&t.user, &t.room, "!about failpoint-panic", &["internal"]).await;
+    let reference = reply.body.split_whitespace().find(|w| w.starts_with("E-")).map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-')).unwrap_or_else(|| panic!("no reference in {:?}", reply.body)).to_owned();
+    let log = t.bot.log_text();
+    assert!(log.contains(&reference), "the reference {reference} is not in the log");
+    // The panic hook writes one `panicked at` line a try.
+    assert_eq!(log.lines().filter(|l| l.contains("panicked at") && l.contains("pipeline.rs")).count(), 3, "tried three times");
+    t.cmd("!about after").await.unwrap().assert_ok("about");
+    let about = t.cmd("!about").await.unwrap();
+    assert_eq!(about.result["about"], "after");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_fails_every_time_is_answered_and_passed_over_sqlite() {
+    init_tracing();
+    a_poison_message(Database::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_fails_every_time_is_answered_and_passed_over_postgres() {
+    init_tracing();
+    a_poison_message(Database::Postgres).await;
+}
