@@ -164,6 +164,7 @@ pub async fn run(config: Config, outer: watch::Receiver<bool>) -> Result<(), Bot
         settings: pipeline.settings().clone(),
         retry_max: config.limits.outbox_retry_max,
         give_up_after: config.limits.outbox_give_up_after,
+        invited: Default::default(),
     };
     let outbox = tokio::spawn(outbox.run(shutdown.clone()));
     let scheduler = jobs::Scheduler {

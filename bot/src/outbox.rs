@@ -44,6 +44,9 @@ const REREAD: Duration = Duration::from_millis(250);
 /// The first wait after a destination fails; it doubles with each failure up to the configured
 /// maximum.
 const FIRST_RETRY: Duration = Duration::from_secs(2);
+/// A member's DM invitation is sent again after this long at the earliest (the homeserver keeps
+/// trying an unreachable server for about ten seconds after the outbox stopped waiting).
+const REINVITE_AFTER: Duration = Duration::from_secs(30);
 /// How long the outbox waits for a member's homeserver to take an invitation to their DM.
 const INVITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The wait after a 429 that names none.
@@ -71,6 +74,10 @@ pub struct Outbox {
     /// The longest wait between tries of a failing destination, and when it is given up.
     pub retry_max: Duration,
     pub give_up_after: Duration,
+    /// When each member was last invited to their DM: an invitation the homeserver is still
+    /// trying to deliver is not sent again before [`REINVITE_AFTER`] (two at once to a server that
+    /// is coming back left it holding an invite its room did not know).
+    pub invited: std::sync::Mutex<HashMap<String, std::time::Instant>>,
 }
 
 /// This process's hold on the outbox lease.
@@ -391,8 +398,13 @@ impl Outbox {
             };
             match membership {
                 Some(MembershipState::Join | MembershipState::Invite) => return Ok(room),
-                // Never invited yet (the invite failed): invite them again, here.
+                // Never invited yet (the invite failed): invite them again, here, unless the
+                // last invitation may still be on its way.
                 None => {
+                    let last = self.invited.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(member.as_str()).copied();
+                    if last.is_some_and(|at| at.elapsed() < REINVITE_AFTER) {
+                        return Err(SendError::Transient(format!("the invitation of {user} to their direct chat is on its way")));
+                    }
                     self.invite_to_dm(&room, &user).await?;
                     return Ok(room);
                 }
@@ -424,6 +436,13 @@ impl Outbox {
     /// bot's `m.direct`). Any failure is the destination's to wait out: the member's own
     /// homeserver may be unreachable.
     async fn invite_to_dm(&self, room: &Room, user: &UserId) -> Result<(), SendError> {
+        {
+            let mut invited = self.invited.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if invited.len() > 10_000 {
+                invited.retain(|_, at| at.elapsed() < REINVITE_AFTER);
+            }
+            invited.insert(user.to_string(), std::time::Instant::now());
+        }
         let invite = serde_json::json!({ "membership": "invite", "is_direct": true });
         let raw = Raw::new(&invite).map_err(|e| SendError::Permanent(e.to_string()))?.cast_unchecked();
         // The homeserver tries an unreachable server for about ten seconds; the outbox, which

@@ -434,3 +434,32 @@ async fn a_command_that_fails_every_time_is_answered_and_passed_over_postgres() 
     init_tracing();
     a_poison_message(Database::Postgres).await;
 }
+
+/// A message the bot cannot decrypt (here an `m.room.encrypted` event whose session the bot never
+/// received): when the wait for its key ends, the sender is told it was not read and not
+/// executed, once, and the room answers the next command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecryptable_message_is_answered_when_the_wait_for_its_key_ends() {
+    init_tracing();
+    let t = BotRoom::start(BotOptions::default(), true).await.unwrap();
+    t.cmd("!about before").await.unwrap().assert_ok("about");
+    let token = t.user.client.access_token().unwrap();
+    let url = format!("{}/_matrix/client/v3/rooms/{}/send/m.room.encrypted/utd-{}", t.user.hs.url, t.room, std::process::id());
+    let content = json!({
+        "algorithm": "m.megolm.v1.aes-sha2",
+        "sender_key": "ORMm7OWtgfFbYEOGro2knVv9uxLrzaSZrHMEcHDy+jw",
+        "session_id": "bm8gc3VjaCBzZXNzaW9uIGV4aXN0cyBhbnl3aGVyZSBhdCBhbGw",
+        "device_id": "NOSUCHDEVICE",
+        "ciphertext": "AwgAEjBV3YyG2C1bTw2WuRkcpxG7vWwUKXaj3o0+7fnJ4RBNNtVYHKNHFxRzb0ZqrEL4FJ6H1f0",
+    });
+    let response = reqwest::Client::new().put(&url).bearer_auth(&token).json(&content).send().await.unwrap();
+    assert!(response.status().is_success(), "sending the undecryptable event: {}", response.status());
+    let event_id: String = response.json::<Value>().await.unwrap()["event_id"].as_str().unwrap().to_owned();
+    let event_id: matrix_sdk::ruma::OwnedEventId = event_id.parse().unwrap();
+    // The bot waits a minute for the key, then answers.
+    let told = t.user.wait_reply(&t.room, &event_id, Duration::from_secs(150)).await.unwrap();
+    assert!(told.body.contains("could not decrypt"), "{}", told.body);
+    assert_eq!(told.result["ok"], false, "{:#}", told.result);
+    t.cmd("!about after").await.unwrap().assert_ok("about");
+    assert_eq!(t.user.replies_to(&t.room, &event_id).len(), 1, "told more than once");
+}
