@@ -330,24 +330,14 @@ impl Outbox {
         request.invite = vec![user.clone()];
         request.preset = Some(RoomPreset::PrivateChat);
         request.initial_state = vec![
-            Raw::new(&serde_json::json!({
-                "type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}
-            }))
-            .map_err(|e| SendError::Permanent(e.to_string()))?
-            .cast_unchecked(),
+            initial_state("m.room.encryption", serde_json::json!({"algorithm": "m.megolm.v1.aes-sha2"}))?,
             // Only members read the ledger (V9).
-            Raw::new(&serde_json::json!({
-                "type": "m.room.history_visibility", "state_key": "", "content": {"history_visibility": "shared"}
-            }))
-            .map_err(|e| SendError::Permanent(e.to_string()))?
-            .cast_unchecked(),
+            initial_state("m.room.history_visibility", serde_json::json!({"history_visibility": "shared"}))?,
         ];
         request.power_level_content_override = Some(
             // The creator (the bot) must not be listed: since room version 12 it outranks
             // everyone anyway; the owner gets the highest ordinary level.
-            Raw::new(&serde_json::json!({ "users": { user.as_str(): 100 } }))
-                .map_err(|e| SendError::Permanent(e.to_string()))?
-                .cast_unchecked(),
+            raw(&serde_json::json!({ "users": { user.as_str(): 100 } }))?,
         );
         let room = self.client.create_room(request).await.map_err(classify)?;
         let room_id = room.room_id().to_string();
@@ -416,11 +406,7 @@ impl Outbox {
         request.is_direct = true;
         request.preset = Some(RoomPreset::TrustedPrivateChat);
         request.initial_state = vec![
-            Raw::new(&serde_json::json!({
-                "type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}
-            }))
-            .map_err(|e| SendError::Permanent(e.to_string()))?
-            .cast_unchecked(),
+            initial_state("m.room.encryption", serde_json::json!({"algorithm": "m.megolm.v1.aes-sha2"}))?,
         ];
         let room = self.client.create_room(request).await.map_err(classify)?;
         info!(%member, room_id = %room.room_id(), "opened a direct chat");
@@ -443,12 +429,11 @@ impl Outbox {
             }
             invited.insert(user.to_string(), std::time::Instant::now());
         }
-        let invite = serde_json::json!({ "membership": "invite", "is_direct": true });
-        let raw = Raw::new(&invite).map_err(|e| SendError::Permanent(e.to_string()))?.cast_unchecked();
+        let invite: Raw<matrix_sdk::ruma::events::AnyStateEventContent> = raw(&serde_json::json!({ "membership": "invite", "is_direct": true }))?;
         // The homeserver tries an unreachable server for about ten seconds; the outbox, which
         // sends one message at a time, waits at most INVITE_TIMEOUT (an invitation that still goes
         // through is found at the next try).
-        let invited = tokio::time::timeout(INVITE_TIMEOUT, room.send_state_event_raw("m.room.member", user.as_str(), raw)).await;
+        let invited = tokio::time::timeout(INVITE_TIMEOUT, room.send_state_event_raw("m.room.member", user.as_str(), invite)).await;
         let Ok(invited) = invited else {
             return Err(SendError::Transient(format!("inviting {user} to their direct chat: no answer within {INVITE_TIMEOUT:?}")));
         };
@@ -466,6 +451,16 @@ impl Outbox {
         }
         Ok(())
     }
+}
+
+/// JSON as the raw Matrix type a request takes.
+fn raw<T>(value: &serde_json::Value) -> Result<Raw<T>, SendError> {
+    Ok(Raw::new(value).map_err(|e| SendError::Permanent(e.to_string()))?.cast_unchecked())
+}
+
+/// A state event of a room being created (`initial_state`).
+fn initial_state<T>(event_type: &str, content: serde_json::Value) -> Result<Raw<T>, SendError> {
+    raw(&serde_json::json!({ "type": event_type, "state_key": "", "content": content }))
 }
 
 fn classify(error: matrix_sdk::Error) -> SendError {

@@ -974,56 +974,51 @@ impl Pipeline {
     /// under `reference`, which the reply names.
     pub async fn fail(&self, incoming: &Incoming<'_>, reference: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let name: String = self.parse(incoming.body).map(|p| p.name).unwrap_or_default().chars().filter(|c| !c.is_control()).collect();
-        let lang = match self.store.profile(&incoming.sender).await {
-            Ok(Some(profile)) => profile.lang,
-            _ => None,
-        };
-        let mut tx = self.store.begin().await?;
-        if !tx.claim_event(&incoming.event, Outcome::Failed, now).await? {
-            return tx.rollback().await;
-        }
-        let event = &incoming.event;
-        tx.set_cursor(&event.room_id, &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }, now).await?;
         let error = CommandError::new(ErrorCode::Internal, exodus_commands::text::Text::new("err-internal").arg("id", reference));
-        let mut queue = Queue { event, next: 0, messages: Vec::new() };
+        let mut queue = Queue { event: &incoming.event, next: 0, messages: Vec::new() };
         let mut sender = Profile::new(incoming.sender.clone());
-        sender.lang = lang;
+        sender.lang = Some(self.lang_of(&incoming.sender).await);
         self.queue_error(&mut queue, incoming, &name, &error, &sender);
-        tx.enqueue_all(&queue.messages, now).await?;
-        tx.commit().await
+        self.decide_alone(&incoming.event, Outcome::Failed, &queue.messages, now).await.map(drop)
     }
 
     /// A message that could not be decrypted before the wait for its key ended: the sender is
     /// told it was not executed, in the room, once.
     pub async fn unreadable(&self, event: &EventRef, sender: &MemberId, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let lang = match self.store.profile(sender).await? {
-            Some(profile) => profile.lang,
-            None => None,
-        };
-        let mut tx = self.store.begin().await?;
-        if !tx.claim_event(event, Outcome::Ignored, now).await? {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        tx.set_cursor(&event.room_id, &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }, now).await?;
         let error = CommandError::new(ErrorCode::Internal, exodus_commands::text::Text::new("err-unreadable"));
-        let rendered = render_error("", &error, &self.style(lang.unwrap_or(self.settings.default_language)));
+        let rendered = render_error("", &error, &self.style(self.lang_of(sender).await));
         let mut queue = Queue { event, next: 0, messages: Vec::new() };
         queue.push(Target::Room(event.room_id.clone()), "m.room.message", notice_content(&rendered, Some(&event.event_id)), None);
-        tx.enqueue_all(&queue.messages, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        self.decide_alone(event, Outcome::Ignored, &queue.messages, now).await
     }
 
     /// An event that is no command (a membership change, a reaction, a redaction) whose handling
     /// failed again and again: recorded as failed and passed over, nobody to answer.
     pub async fn pass_over(&self, event: &EventRef, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.decide_alone(event, Outcome::Failed, &[], now).await.map(drop)
+    }
+
+    /// Records `event` as decided with `outcome` in a transaction of its own, the room's cursor
+    /// moved past it and `messages` queued; `false` when it was decided already (nothing written).
+    async fn decide_alone(&self, event: &EventRef, outcome: Outcome, messages: &[OutboxMessage], now: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut tx = self.store.begin().await?;
-        if !tx.claim_event(event, Outcome::Failed, now).await? {
-            return tx.rollback().await;
+        if !tx.claim_event(event, outcome, now).await? {
+            tx.rollback().await?;
+            return Ok(false);
         }
         tx.set_cursor(&event.room_id, &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }, now).await?;
-        tx.commit().await
+        tx.enqueue_all(messages, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A member's language for a reply outside a command's transaction (the default when the
+    /// profile cannot be read: the reply matters more than its language).
+    async fn lang_of(&self, member: &MemberId) -> Lang {
+        match self.store.profile(member).await {
+            Ok(Some(Profile { lang: Some(lang), .. })) => lang,
+            _ => self.settings.default_language,
+        }
     }
 }
 

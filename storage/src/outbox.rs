@@ -283,12 +283,6 @@ impl Store {
         status.failed_destinations = failed_destinations;
         Ok(status)
     }
-
-    /// Whether the database answers (`/health`).
-    pub async fn ping(&self) -> Result<()> {
-        on_backend!(&self.pool, pool => sqlx::query("SELECT 1").execute(pool).await?.rows_affected());
-        Ok(())
-    }
 }
 
 /// `last_error` of a message an admin dropped (`admin outbox retry` leaves those alone).
