@@ -78,7 +78,12 @@ const MAX_CONNECT_BACKOFF: Duration = Duration::from_secs(30);
 async fn connect_store(url: &str, shutdown: &watch::Receiver<bool>) -> Result<Option<Store>, BotError> {
     let mut backoff = Duration::from_secs(1);
     loop {
-        match Store::connect(url).await {
+        let mut stop = shutdown.clone();
+        let connected = tokio::select! {
+            connected = Store::connect(url) => connected,
+            _ = stop.wait_for(|stop| *stop) => return Ok(None),
+        };
+        match connected {
             Ok(store) => return Ok(Some(store)),
             Err(e) if e.is_unavailable() => {
                 warn!(error = %e, retry_in = ?backoff, "the database does not answer yet");

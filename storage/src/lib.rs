@@ -27,9 +27,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use exodus_commands::{MemberId, Profile};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -72,6 +72,9 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The longest a first connection to PostgreSQL may take at start before it counts as unavailable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `$start, $start+1, …` for `count` parameters: the placeholders of an `IN (…)` list or a
 /// multi-row `VALUES` built at run time (numbers only, never data).
@@ -307,7 +310,6 @@ const WAL_HARD_LIMIT_BYTES: u64 = WAL_BACKSTOP_PAGES.unsigned_abs() * 4096 * 5 /
 /// default, every 1,000 pages) it stalled a command for tens of milliseconds every few
 /// transactions. `PASSIVE` never blocks the writer. Ends when the pool is closed.
 async fn spawn_checkpointer(pool: SqlitePool, options: SqliteConnectOptions, wal: std::sync::Arc<WalBound>) -> Result<std::sync::Arc<tokio::sync::watch::Sender<()>>> {
-    use sqlx::Connection as _;
     let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
     let (alive, mut stores) = tokio::sync::watch::channel(());
     tokio::spawn(async move {
@@ -381,6 +383,15 @@ impl Store {
             // rollover's reads of 300,000 records, B3) PostgreSQL spent longer compiling them
             // (0.5 s) than running them.
             let options = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
+            // One try first: the pool retries a refused connection for its whole acquire timeout
+            // (30 s) before it answers, and a bot waiting for its database says so at once.
+            let probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+                .await
+                .map_err(|_| {
+                    let timeout = std::io::Error::new(std::io::ErrorKind::TimedOut, format!("PostgreSQL did not answer within {CONNECT_TIMEOUT:?}"));
+                    sqlx::Error::Io(timeout)
+                })??;
+            probe.close().await?;
             let pool = PgPoolOptions::new().max_connections(8).connect_with(options).await?;
             migrations::postgres().run(&pool).await?;
             Backend::Postgres(pool)

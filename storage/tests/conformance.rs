@@ -590,6 +590,20 @@ async fn preloaded_totals_match_one_by_one_and_follow_writes(store: &Store) {
     assert_eq!(rooms.into_iter().collect::<Vec<_>>(), vec![(member("dave"), "!dave:example.org".to_owned())]);
 }
 
+/// PostgreSQL that refuses connections (nothing listens on the port) is reported as unavailable
+/// on the first try, not after the pool's 30 s of retries: the bot logs that it waits, at once.
+#[tokio::test]
+async fn a_postgres_that_refuses_connections_is_unavailable_at_once() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let started = std::time::Instant::now();
+    let err = match Store::connect(&format!("postgres://exodus@127.0.0.1:{port}/exodus")).await {
+        Ok(_) => panic!("connected to a closed port"),
+        Err(e) => e,
+    };
+    assert!(err.is_unavailable(), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "the first try took {:?}", started.elapsed());
+}
+
 /// SQLite only: the WAL is copied into the database file by the store's own checkpointer, not by
 /// the committing writer, and stays bounded under a steady stream of writes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
