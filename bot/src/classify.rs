@@ -8,15 +8,31 @@ use serde_json::Value;
 pub enum Classified {
     /// A text message that may carry a command; `body` has any reply fallback removed;
     /// `mentions`: the users it links to or lists in `m.mentions` (V5), never display names.
-    Candidate { sender: String, body: String, mentions: Vec<String> },
+    Candidate {
+        sender: String,
+        body: String,
+        mentions: Vec<String>,
+    },
     /// A 👍 reaction by someone else on event `target`.
-    ThumbsUp { sender: String, target: String },
+    ThumbsUp {
+        sender: String,
+        target: String,
+    },
     /// A 👎 reaction by someone else on event `target` (a vote against a claim).
-    ThumbsDown { sender: String, target: String },
+    ThumbsDown {
+        sender: String,
+        target: String,
+    },
     /// `sender` redacted event `redacts` (perhaps a reaction that cast a vote).
-    Redaction { sender: String, redacts: String },
+    Redaction {
+        sender: String,
+        redacts: String,
+    },
     /// A membership change of `user` (the adapter checks DM rooms and circle leaves on these).
-    Membership { user: String, membership: String },
+    Membership {
+        user: String,
+        membership: String,
+    },
     Skip(Skip),
 }
 
@@ -61,7 +77,9 @@ pub fn classify(event: &Value, own_user_id: &str) -> Classified {
         // `redacts` is a top-level key up to room version 10, in the content from version 11.
         let redacts = event["redacts"].as_str().or_else(|| event["content"]["redacts"].as_str());
         return match redacts {
-            Some(redacts) if sender != own_user_id => Classified::Redaction { sender: sender.to_owned(), redacts: redacts.to_owned() },
+            Some(redacts) if sender != own_user_id => {
+                Classified::Redaction { sender: sender.to_owned(), redacts: redacts.to_owned() }
+            }
             _ => Classified::Skip(Skip::NotAMessage),
         };
     }
@@ -73,7 +91,9 @@ pub fn classify(event: &Value, own_user_id: &str) -> Classified {
         return Classified::Skip(Skip::OwnEvent);
     }
     let content = &event["content"];
-    if !event["unsigned"]["redacted_because"].is_null() || content.as_object().is_none_or(|c| c.is_empty()) {
+    if !event["unsigned"]["redacted_because"].is_null()
+        || content.as_object().is_none_or(|c| c.is_empty())
+    {
         return Classified::Skip(Skip::Redacted);
     }
     let relates_to = &content["m.relates_to"];
@@ -84,7 +104,9 @@ pub fn classify(event: &Value, own_user_id: &str) -> Classified {
     let listed = &content["m.mentions"];
     let malformed_text = !content["body"].is_string()
         || !(content["formatted_body"].is_null() || content["formatted_body"].is_string())
-        || !(listed.is_null() || (listed.is_object() && (listed["user_ids"].is_null() || listed["user_ids"].is_array())));
+        || !(listed.is_null()
+            || (listed.is_object()
+                && (listed["user_ids"].is_null() || listed["user_ids"].is_array())));
     if malformed_relation || malformed_text {
         return Classified::Skip(Skip::Malformed);
     }
@@ -97,7 +119,11 @@ pub fn classify(event: &Value, own_user_id: &str) -> Classified {
     let body = content["body"].as_str().unwrap_or_default();
     let is_reply = !relates_to["m.in_reply_to"].is_null();
     let body = if is_reply { strip_reply_fallback(body) } else { body };
-    Classified::Candidate { sender: sender.to_owned(), body: body.to_owned(), mentions: mentions(content, own_user_id) }
+    Classified::Candidate {
+        sender: sender.to_owned(),
+        body: body.to_owned(),
+        mentions: mentions(content, own_user_id),
+    }
 }
 
 /// The users a message mentions: `m.mentions.user_ids` and `https://matrix.to/#/@…` links in the
@@ -187,7 +213,11 @@ mod tests {
             json!({"msgtype": "m.text", "body": "!status", "m.mentions": {"user_ids": "@x:y"}}),
             json!({"msgtype": "m.text", "body": "!status", "m.mentions": "@x:y"}),
         ] {
-            assert_eq!(classify(&message(content.clone()), BOT), Classified::Skip(Skip::Malformed), "{content}");
+            assert_eq!(
+                classify(&message(content.clone()), BOT),
+                Classified::Skip(Skip::Malformed),
+                "{content}"
+            );
         }
         for reaction in [
             json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": "$e"}}),
@@ -206,7 +236,14 @@ mod tests {
     #[test]
     fn plain_text_is_a_candidate() {
         let c = classify(&message(json!({"msgtype": "m.text", "body": "!status"})), BOT);
-        assert_eq!(c, Classified::Candidate { sender: "@alice:x".into(), body: "!status".into(), mentions: vec![] });
+        assert_eq!(
+            c,
+            Classified::Candidate {
+                sender: "@alice:x".into(),
+                body: "!status".into(),
+                mentions: vec![]
+            }
+        );
     }
 
     #[test]
@@ -226,12 +263,26 @@ mod tests {
         assert_eq!(classify(&own, BOT), Classified::Skip(Skip::OwnEvent));
         let redacted = json!({"type": "m.room.message", "sender": "@alice:x", "content": {}, "unsigned": {"redacted_because": {}}});
         assert_eq!(classify(&redacted, BOT), Classified::Skip(Skip::Redacted));
-        assert_eq!(classify(&json!({"type": "m.reaction", "content": {}}), BOT), Classified::Skip(Skip::NotAMessage));
-        let thumbs = |sender: &str, key: &str| json!({"type": "m.reaction", "sender": sender,
-            "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$n", "key": key}}});
-        assert_eq!(classify(&thumbs("@alice:x", "👍️"), BOT), Classified::ThumbsUp { sender: "@alice:x".into(), target: "$n".into() });
-        assert_eq!(classify(&thumbs("@alice:x", "👍🏽"), BOT), Classified::ThumbsUp { sender: "@alice:x".into(), target: "$n".into() });
-        assert_eq!(classify(&thumbs("@alice:x", "👎🏿"), BOT), Classified::ThumbsDown { sender: "@alice:x".into(), target: "$n".into() });
+        assert_eq!(
+            classify(&json!({"type": "m.reaction", "content": {}}), BOT),
+            Classified::Skip(Skip::NotAMessage)
+        );
+        let thumbs = |sender: &str, key: &str| {
+            json!({"type": "m.reaction", "sender": sender,
+            "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$n", "key": key}}})
+        };
+        assert_eq!(
+            classify(&thumbs("@alice:x", "👍️"), BOT),
+            Classified::ThumbsUp { sender: "@alice:x".into(), target: "$n".into() }
+        );
+        assert_eq!(
+            classify(&thumbs("@alice:x", "👍🏽"), BOT),
+            Classified::ThumbsUp { sender: "@alice:x".into(), target: "$n".into() }
+        );
+        assert_eq!(
+            classify(&thumbs("@alice:x", "👎🏿"), BOT),
+            Classified::ThumbsDown { sender: "@alice:x".into(), target: "$n".into() }
+        );
         assert_eq!(classify(&thumbs("@alice:x", "❤️"), BOT), Classified::Skip(Skip::NotAMessage));
         assert_eq!(classify(&thumbs(BOT, "👍"), BOT), Classified::Skip(Skip::NotAMessage));
         assert_eq!(classify(&thumbs(BOT, "👎"), BOT), Classified::Skip(Skip::NotAMessage));
@@ -244,7 +295,8 @@ mod tests {
         let want = Classified::Redaction { sender: "@alice:x".into(), redacts: "$vote".into() };
         assert_eq!(classify(&v10, BOT), want);
         assert_eq!(classify(&v11, BOT), want);
-        let own = json!({"type": "m.room.redaction", "sender": BOT, "redacts": "$vote", "content": {}});
+        let own =
+            json!({"type": "m.room.redaction", "sender": BOT, "redacts": "$vote", "content": {}});
         assert_eq!(classify(&own, BOT), Classified::Skip(Skip::NotAMessage));
     }
 
@@ -255,16 +307,37 @@ mod tests {
             "body": "> <@bob:x> !status orange 500\n> second line\n\nthanks, noted",
             "m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}
         }));
-        assert_eq!(classify(&reply, BOT), Classified::Candidate { sender: "@alice:x".into(), body: "thanks, noted".into(), mentions: vec![] });
+        assert_eq!(
+            classify(&reply, BOT),
+            Classified::Candidate {
+                sender: "@alice:x".into(),
+                body: "thanks, noted".into(),
+                mentions: vec![]
+            }
+        );
         let reply_with_command = message(json!({
             "msgtype": "m.text",
             "body": "> <@bob:x> hi\n\n!status",
             "m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}
         }));
-        assert_eq!(classify(&reply_with_command, BOT), Classified::Candidate { sender: "@alice:x".into(), body: "!status".into(), mentions: vec![] });
+        assert_eq!(
+            classify(&reply_with_command, BOT),
+            Classified::Candidate {
+                sender: "@alice:x".into(),
+                body: "!status".into(),
+                mentions: vec![]
+            }
+        );
         // Without a reply relation a leading `>` is just text.
         let quote = message(json!({"msgtype": "m.text", "body": "> !status"}));
-        assert_eq!(classify(&quote, BOT), Classified::Candidate { sender: "@alice:x".into(), body: "> !status".into(), mentions: vec![] });
+        assert_eq!(
+            classify(&quote, BOT),
+            Classified::Candidate {
+                sender: "@alice:x".into(),
+                body: "> !status".into(),
+                mentions: vec![]
+            }
+        );
     }
 
     #[test]
@@ -276,10 +349,16 @@ mod tests {
             "format": "org.matrix.custom.html",
             "formatted_body": "!circle invite <a href=\"https://matrix.to/#/%40mallory%3Ay\">@alice:x</a>",
         }));
-        let Classified::Candidate { mentions, .. } = classify(&pill, BOT) else { panic!("not a candidate") };
+        let Classified::Candidate { mentions, .. } = classify(&pill, BOT) else {
+            panic!("not a candidate")
+        };
         assert_eq!(mentions, vec!["@mallory:y".to_owned()]);
-        let listed = message(json!({"msgtype": "m.text", "body": "hi", "m.mentions": {"user_ids": ["@bob:x", BOT]}}));
-        let Classified::Candidate { mentions, .. } = classify(&listed, BOT) else { panic!("not a candidate") };
+        let listed = message(
+            json!({"msgtype": "m.text", "body": "hi", "m.mentions": {"user_ids": ["@bob:x", BOT]}}),
+        );
+        let Classified::Candidate { mentions, .. } = classify(&listed, BOT) else {
+            panic!("not a candidate")
+        };
         assert_eq!(mentions, vec!["@bob:x".to_owned()], "the bot itself is not a mention");
     }
 }

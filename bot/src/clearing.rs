@@ -8,8 +8,8 @@
 use chrono::{DateTime, Utc};
 use exodus_commands::command::ClearingCommand;
 use exodus_commands::cycle::JobReport;
-use exodus_commands::setoff::{self, ClearingFacts, ClearingWrite, Plan, decide_clearing};
 use exodus_commands::render::render_reply;
+use exodus_commands::setoff::{self, ClearingFacts, ClearingWrite, Plan, decide_clearing};
 use exodus_commands::{MemberId, Profile, Reply};
 use exodus_storage::{StoreError, Target, Tx};
 
@@ -29,22 +29,41 @@ impl ClearingOutcome {
     pub fn report(&self) -> JobReport {
         let changed = self.plan.changes.len() as u64;
         let cleared = u64::try_from(self.plan.cleared.cents()).unwrap_or(0);
-        JobReport { counts: vec![("eligible", self.plan.eligible), ("obligations_changed", changed), ("cleared_cents", cleared)], messages: self.messages }
+        JobReport {
+            counts: vec![
+                ("eligible", self.plan.eligible),
+                ("obligations_changed", changed),
+                ("cleared_cents", cleared),
+            ],
+            messages: self.messages,
+        }
     }
 
     /// `admin clearing preview|run`, `admin run clearing`.
     pub fn reply(&self, applied: bool) -> Reply {
         let p = &self.plan;
-        Reply::ClearingTotals { applied, eligible: p.eligible, total: p.total, cleared: p.cleared, bound: p.bound, changed: p.changes.len() as u64 }
+        Reply::ClearingTotals {
+            applied,
+            eligible: p.eligible,
+            total: p.total,
+            cleared: p.cleared,
+            bound: p.bound,
+            changed: p.changes.len() as u64,
+        }
     }
 }
 
 impl Pipeline {
     /// A clearing run as of `as_of`; with `apply` false only its figures (nothing is written).
-    pub async fn clearing(&self, as_of: DateTime<Utc>, apply: bool) -> Result<ClearingOutcome, StoreError> {
+    pub async fn clearing(
+        &self,
+        as_of: DateTime<Utc>,
+        apply: bool,
+    ) -> Result<ClearingOutcome, StoreError> {
         let mut tx = self.store().begin().await?;
         let eligible = tx.eligible_obligations().await?;
-        let mut plan = setoff::plan(&eligible).map_err(|e| StoreError::Corrupt(format!("clearing: {e}")))?;
+        let mut plan =
+            setoff::plan(&eligible).map_err(|e| StoreError::Corrupt(format!("clearing: {e}")))?;
         if !apply {
             tx.rollback().await?;
             return Ok(ClearingOutcome { plan, run: None, messages: 0 });
@@ -65,11 +84,21 @@ impl Pipeline {
 
     /// One DM per party of the run's changes, in their language, none for members with
     /// notifications off; identified by the run and the member.
-    async fn queue_clearing_digests(&self, tx: &mut Tx, run: i64, plan: &Plan, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn queue_clearing_digests(
+        &self,
+        tx: &mut Tx,
+        run: i64,
+        plan: &Plan,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         let source = format!("clearing\u{0}run\u{0}{run}");
         let rendered = |_: &MemberId, items, lang| {
             let reply = Reply::ClearingDigest { items };
-            ("m.room.message".to_owned(), notice_content(&render_reply("notice", &reply, &self.style(lang)), None).to_string())
+            (
+                "m.room.message".to_owned(),
+                notice_content(&render_reply("notice", &reply, &self.style(lang)), None)
+                    .to_string(),
+            )
         };
         self.queue_per_member(tx, &source, setoff::digests(&plan.changes), rendered, now).await
     }
@@ -86,7 +115,9 @@ impl Pipeline {
     ) -> Result<bool, StoreError> {
         let opted_in = tx.clearing_opted_in(&incoming.sender).await?;
         let (record, keepers) = match cmd {
-            ClearingCommand::Keep { id, .. } => (tx.record_for_update(*id).await?, tx.keepers(*id).await?),
+            ClearingCommand::Keep { id, .. } => {
+                (tx.record_for_update(*id).await?, tx.keepers(*id).await?)
+            }
             _ => (None, Vec::new()),
         };
         let last = match cmd {
@@ -113,7 +144,9 @@ impl Pipeline {
         match write {
             ClearingWrite::None => {}
             ClearingWrite::OptIn(on) => tx.set_clearing(&incoming.sender, on, now).await?,
-            ClearingWrite::Keep { id, keep } => tx.set_kept(id, &incoming.sender, keep, now).await?,
+            ClearingWrite::Keep { id, keep } => {
+                tx.set_kept(id, &incoming.sender, keep, now).await?
+            }
         }
         let lang = sender.lang.unwrap_or(self.settings().default_language);
         let content = self.reply_content(name, &reply, lang, incoming);

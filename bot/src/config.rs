@@ -53,9 +53,9 @@ impl InvitePolicy {
         match self {
             InvitePolicy::Anyone => true,
             InvitePolicy::Admins => admins.iter().any(|a| a.as_str() == inviter),
-            InvitePolicy::Homeservers(servers) => {
-                inviter.split_once(':').is_some_and(|(_, server)| servers.iter().any(|s| s == server))
-            }
+            InvitePolicy::Homeservers(servers) => inviter
+                .split_once(':')
+                .is_some_and(|(_, server)| servers.iter().any(|s| s == server)),
         }
     }
 }
@@ -135,7 +135,8 @@ fn limit(key: &'static str, value: Option<toml::Value>, default: u64) -> Result<
         Some(toml::Value::String(s)) => s.trim().parse::<u64>().ok(),
         Some(_) => None,
     };
-    n.filter(|n| *n > 0 && *n <= 10_000_000).ok_or_else(|| invalid(key, "a whole number from 1 to 10000000"))
+    n.filter(|n| *n > 0 && *n <= 10_000_000)
+        .ok_or_else(|| invalid(key, "a whole number from 1 to 10000000"))
 }
 
 impl RawLimits {
@@ -144,23 +145,40 @@ impl RawLimits {
         let secs = std::time::Duration::from_secs;
         let small = |key, n: u64| u32::try_from(n).map_err(|_| invalid(key, "too large"));
         Ok(Limits {
-            commands_burst: small("limits.commands_burst", limit("limits.commands_burst", self.commands_burst, d.commands_burst.into())?)?,
+            commands_burst: small(
+                "limits.commands_burst",
+                limit("limits.commands_burst", self.commands_burst, d.commands_burst.into())?,
+            )?,
             commands_per_minute: small(
                 "limits.commands_per_minute",
-                limit("limits.commands_per_minute", self.commands_per_minute, d.commands_per_minute.into())?,
+                limit(
+                    "limits.commands_per_minute",
+                    self.commands_per_minute,
+                    d.commands_per_minute.into(),
+                )?,
             )?,
-            outbox_retry_max: secs(limit("limits.outbox_retry_max_seconds", self.outbox_retry_max_seconds, d.outbox_retry_max.as_secs())?),
+            outbox_retry_max: secs(limit(
+                "limits.outbox_retry_max_seconds",
+                self.outbox_retry_max_seconds,
+                d.outbox_retry_max.as_secs(),
+            )?),
             outbox_give_up_after: secs(limit(
                 "limits.outbox_give_up_after_seconds",
                 self.outbox_give_up_after_seconds,
                 d.outbox_give_up_after.as_secs(),
             )?),
-            health_reply_age: secs(limit("limits.health_reply_age_seconds", self.health_reply_age_seconds, d.health_reply_age.as_secs())?),
+            health_reply_age: secs(limit(
+                "limits.health_reply_age_seconds",
+                self.health_reply_age_seconds,
+                d.health_reply_age.as_secs(),
+            )?),
             repeat_every: match self.repeat_every_seconds {
                 // 0 turns the limit off (a test install).
                 Some(toml::Value::Integer(0)) => secs(0),
                 Some(toml::Value::String(s)) if s.trim() == "0" => secs(0),
-                value => secs(limit("limits.repeat_every_seconds", value, d.repeat_every.as_secs())?),
+                value => {
+                    secs(limit("limits.repeat_every_seconds", value, d.repeat_every.as_secs())?)
+                }
             },
         })
     }
@@ -211,8 +229,22 @@ pub struct Config {
 /// Top-level keys, for mapping environment variables; anything else named `EXODUS_*` (such as the
 /// test tooling's variables) is not configuration and is left alone.
 const KEYS: &[&str] = &[
-    "homeserver_url", "user_id", "password", "access_token", "device_id", "data_dir", "database_url", "admins",
-    "unit", "timezone", "prefixes", "schedules", "default_language", "invite_policy", "http_addr", "limits",
+    "homeserver_url",
+    "user_id",
+    "password",
+    "access_token",
+    "device_id",
+    "data_dir",
+    "database_url",
+    "admins",
+    "unit",
+    "timezone",
+    "prefixes",
+    "schedules",
+    "default_language",
+    "invite_policy",
+    "http_addr",
+    "limits",
 ];
 const LIST_KEYS: &[&str] = &["admins", "prefixes"];
 
@@ -225,10 +257,14 @@ pub const DEFAULT_SCHEDULES: [(&str, &str); 4] = [
 
 impl Config {
     /// Reads the file (if any) and then the environment.
-    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let mut table = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
                 text.parse::<toml::Table>().map_err(|e| ConfigError::Syntax(e.to_string()))?
             }
             None => toml::Table::new(),
@@ -236,52 +272,79 @@ impl Config {
         let mut env: Vec<_> = env.into_iter().filter(|(k, _)| k.starts_with("EXODUS_")).collect();
         env.sort();
         for (key, value) in env {
-            let path: Vec<String> = key["EXODUS_".len()..].split("__").map(str::to_lowercase).collect();
+            let path: Vec<String> =
+                key["EXODUS_".len()..].split("__").map(str::to_lowercase).collect();
             if !KEYS.contains(&path[0].as_str()) {
                 continue;
             }
             let value = if LIST_KEYS.contains(&path[0].as_str()) {
-                toml::Value::Array(value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| toml::Value::String(s.into())).collect())
+                toml::Value::Array(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| toml::Value::String(s.into()))
+                        .collect(),
+                )
             } else {
                 toml::Value::String(value)
             };
             let mut node = &mut table;
             for part in &path[..path.len() - 1] {
-                let entry = node.entry(part.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-                node = entry.as_table_mut().ok_or_else(|| ConfigError::Syntax(format!("`{part}` is not a table ({key})")))?;
+                let entry = node
+                    .entry(part.clone())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                node = entry.as_table_mut().ok_or_else(|| {
+                    ConfigError::Syntax(format!("`{part}` is not a table ({key})"))
+                })?;
             }
             node.insert(path[path.len() - 1].clone(), value);
         }
-        let raw: RawConfig = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Syntax(e.to_string()))?;
+        let raw: RawConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Syntax(e.to_string()))?;
         raw.validate()
     }
 }
 
-fn schedule(key: &'static str, value: Option<String>, default: &str) -> Result<cron::Schedule, ConfigError> {
+fn schedule(
+    key: &'static str,
+    value: Option<String>,
+    default: &str,
+) -> Result<cron::Schedule, ConfigError> {
     let text = value.unwrap_or_else(|| default.to_owned());
-    cron::Schedule::from_str(&text).map_err(|e| invalid(key, format!("not a cron expression ({e}): {text:?}")))
+    cron::Schedule::from_str(&text)
+        .map_err(|e| invalid(key, format!("not a cron expression ({e}): {text:?}")))
 }
 
 impl RawConfig {
     fn validate(self) -> Result<Config, ConfigError> {
-        let homeserver_url = self.homeserver_url.ok_or_else(|| invalid("homeserver_url", "missing"))?;
+        let homeserver_url =
+            self.homeserver_url.ok_or_else(|| invalid("homeserver_url", "missing"))?;
         let homeserver_url = url::Url::parse(&homeserver_url)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| invalid("homeserver_url", format!("not an http(s) URL: {homeserver_url:?}")))?;
+            .ok_or_else(|| {
+                invalid("homeserver_url", format!("not an http(s) URL: {homeserver_url:?}"))
+            })?;
         let user_id = self.user_id.ok_or_else(|| invalid("user_id", "missing"))?;
-        let user_id = MemberId::parse(&user_id).ok_or_else(|| invalid("user_id", format!("not a Matrix user ID: {user_id:?}")))?;
+        let user_id = MemberId::parse(&user_id)
+            .ok_or_else(|| invalid("user_id", format!("not a Matrix user ID: {user_id:?}")))?;
         let login = match (self.password, self.access_token) {
             (Some(p), None) => Login::Password(p),
             (None, Some(t)) => Login::AccessToken(t),
-            (Some(_), Some(_)) => return Err(invalid("password", "give either password or access_token, not both")),
+            (Some(_), Some(_)) => {
+                return Err(invalid("password", "give either password or access_token, not both"));
+            }
             (None, None) => return Err(invalid("password", "missing (or give access_token)")),
         };
         if matches!(&login, Login::Password(p) | Login::AccessToken(p) if p.expose().is_empty()) {
             return Err(invalid("password", "empty"));
         }
         let device_id = self.device_id.unwrap_or_else(|| "EXODUSBOT".to_owned());
-        if device_id.is_empty() || !device_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if device_id.is_empty()
+            || !device_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(invalid("device_id", "letters, digits, `_` and `-` only"));
         }
         let data_dir = self.data_dir.ok_or_else(|| invalid("data_dir", "missing"))?;
@@ -291,7 +354,10 @@ impl RawConfig {
         let database_url = match self.database_url {
             Some(url) => {
                 let u = url.expose();
-                if !(u.starts_with("sqlite:") || u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+                if !(u.starts_with("sqlite:")
+                    || u.starts_with("postgres://")
+                    || u.starts_with("postgresql://"))
+                {
                     return Err(invalid("database_url", "expected sqlite:… or postgres://…"));
                 }
                 url
@@ -301,16 +367,24 @@ impl RawConfig {
         let admins = self
             .admins
             .iter()
-            .map(|a| MemberId::parse(a).ok_or_else(|| invalid("admins", format!("not a Matrix user ID: {a:?}"))))
+            .map(|a| {
+                MemberId::parse(a)
+                    .ok_or_else(|| invalid("admins", format!("not a Matrix user ID: {a:?}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let unit = self.unit.unwrap_or_else(|| "EUR".to_owned());
         if unit.trim().is_empty() || unit.chars().count() > 16 {
             return Err(invalid("unit", "1 to 16 characters"));
         }
         let timezone = self.timezone.unwrap_or_else(|| "UTC".to_owned());
-        let timezone = chrono_tz::Tz::from_str(&timezone).map_err(|_| invalid("timezone", format!("unknown time zone {timezone:?}")))?;
+        let timezone = chrono_tz::Tz::from_str(&timezone)
+            .map_err(|_| invalid("timezone", format!("unknown time zone {timezone:?}")))?;
         let prefixes = self.prefixes.unwrap_or_else(|| vec!["!".into(), "/".into()]);
-        if prefixes.is_empty() || prefixes.iter().any(|p| p.is_empty() || p.chars().any(char::is_whitespace) || p.chars().count() > 4) {
+        if prefixes.is_empty()
+            || prefixes.iter().any(|p| {
+                p.is_empty() || p.chars().any(char::is_whitespace) || p.chars().count() > 4
+            })
+        {
             return Err(invalid("prefixes", "at least one, each 1 to 4 characters without spaces"));
         }
         let raw = self.schedules;
@@ -321,23 +395,39 @@ impl RawConfig {
             clearing: schedule("schedules.clearing", raw.clearing, DEFAULT_SCHEDULES[3].1)?,
         };
         let default_language = self.default_language.unwrap_or_else(|| "en".to_owned());
-        let default_language = Lang::from_code(&default_language).ok_or_else(|| invalid("default_language", "en or ru"))?;
+        let default_language = Lang::from_code(&default_language)
+            .ok_or_else(|| invalid("default_language", "en or ru"))?;
         let invite_policy = match self.invite_policy.as_deref().unwrap_or("anyone") {
             "anyone" => InvitePolicy::Anyone,
             "admins" => InvitePolicy::Admins,
             other => match other.strip_prefix("homeservers:") {
                 Some(list) => {
-                    let servers: Vec<String> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+                    let servers: Vec<String> = list
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect();
                     if servers.is_empty() {
-                        return Err(invalid("invite_policy", "homeservers: needs at least one server name"));
+                        return Err(invalid(
+                            "invite_policy",
+                            "homeservers: needs at least one server name",
+                        ));
                     }
                     InvitePolicy::Homeservers(servers)
                 }
-                None => return Err(invalid("invite_policy", format!("anyone, admins or homeservers:<list>, not {other:?}"))),
+                None => {
+                    return Err(invalid(
+                        "invite_policy",
+                        format!("anyone, admins or homeservers:<list>, not {other:?}"),
+                    ));
+                }
             },
         };
         let http_addr = self.http_addr.unwrap_or_else(|| "127.0.0.1:8787".to_owned());
-        let http_addr = http_addr.parse().map_err(|_| invalid("http_addr", format!("not a socket address: {http_addr:?}")))?;
+        let http_addr = http_addr
+            .parse()
+            .map_err(|_| invalid("http_addr", format!("not a socket address: {http_addr:?}")))?;
         let limits = self.limits.validate()?;
         Ok(Config {
             homeserver_url,
@@ -380,7 +470,10 @@ mod tests {
         assert_eq!(c.user_id.as_str(), "@bot:localhost");
         assert_eq!(c.database_url.expose(), "sqlite:///tmp/exodus/exodus.db");
         assert_eq!(c.prefixes, ["!", "/"]);
-        assert_eq!((c.unit.as_str(), c.timezone, c.default_language), ("EUR", chrono_tz::UTC, Lang::En));
+        assert_eq!(
+            (c.unit.as_str(), c.timezone, c.default_language),
+            ("EUR", chrono_tz::UTC, Lang::En)
+        );
         assert_eq!(c.invite_policy, InvitePolicy::Anyone);
         assert_eq!(c.http_addr.to_string(), "127.0.0.1:8787");
         assert_eq!(c.limits, Limits::default());

@@ -12,9 +12,9 @@
 use chrono::DateTime;
 use exodus_commands::cycle::{DigestItem, Job, Marked, Marking};
 use exodus_commands::ledger::RecordId;
-use serde::Serialize;
 use exodus_commands::render::{Style, render_reply};
 use exodus_commands::{Amount, Lang, MemberId, Reply};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::pipeline::{Settings, notice_content};
@@ -25,7 +25,11 @@ pub const ACTION_DIGEST: &str = "org.exodus.action.digest";
 /// The packed content of a member's digest of `job` (`items`: markings and whether the member is
 /// the giver), in `lang`, as JSON text (written straight
 /// from the markings: a rollover packs 100,000 digests, B3).
-pub fn pack<'a>(job: Job, items: impl IntoIterator<Item = (&'a Marking, bool)>, lang: Lang) -> String {
+pub fn pack<'a>(
+    job: Job,
+    items: impl IntoIterator<Item = (&'a Marking, bool)>,
+    lang: Lang,
+) -> String {
     /// change, id, renews, other party, cents, due (ms), as giver.
     type Item<'a> = (&'static str, RecordId, Option<RecordId>, &'a str, i64, Option<i64>, bool);
     #[derive(Serialize)]
@@ -43,18 +47,29 @@ pub fn pack<'a>(job: Job, items: impl IntoIterator<Item = (&'a Marking, bool)>, 
             };
             // A record of one's own (giver and recipient the same) names the member.
             let other = if as_giver { &m.recipient } else { &m.giver };
-            (m.marked.code(), m.id, renews, other.as_str(), m.amount.cents(), m.due.map(|d| d.timestamp_millis()), as_giver)
+            (
+                m.marked.code(),
+                m.id,
+                renews,
+                other.as_str(),
+                m.amount.cents(),
+                m.due.map(|d| d.timestamp_millis()),
+                as_giver,
+            )
         })
         .collect();
-    serde_json::to_string(&Packed { job: job.name(), lang: lang.code(), items }).expect("text, numbers and booleans serialize")
+    serde_json::to_string(&Packed { job: job.name(), lang: lang.code(), items })
+        .expect("text, numbers and booleans serialize")
 }
 
 /// The digest `content` packed for `member`: the reply and its language.
 pub fn unpack(member: &MemberId, content: &Value) -> Result<(Reply, Lang), String> {
     let job = content["job"].as_str().and_then(Job::from_name).ok_or("digest without a job")?;
-    let lang = content["lang"].as_str().and_then(Lang::from_code).ok_or("digest without a language")?;
+    let lang =
+        content["lang"].as_str().and_then(Lang::from_code).ok_or("digest without a language")?;
     let items = content["items"].as_array().ok_or("digest without items")?;
-    let items = items.iter().map(|item| unpack_item(member, item)).collect::<Result<Vec<_>, String>>()?;
+    let items =
+        items.iter().map(|item| unpack_item(member, item)).collect::<Result<Vec<_>, String>>()?;
     Ok((Reply::Digest { job, items }, lang))
 }
 
@@ -77,14 +92,19 @@ fn unpack_item(member: &MemberId, item: &Value) -> Result<DigestItem, String> {
         v => Some(v.as_i64().and_then(DateTime::from_timestamp_millis).ok_or_else(bad)?),
     };
     let as_giver = fields[6].as_bool().ok_or_else(bad)?;
-    let (giver, recipient) = if as_giver { (member.clone(), other) } else { (other, member.clone()) };
+    let (giver, recipient) =
+        if as_giver { (member.clone(), other) } else { (other, member.clone()) };
     Ok(DigestItem { marking: Marking { marked, id, giver, recipient, amount, due }, as_giver })
 }
 
 /// The message `member`'s packed digest becomes: an `m.notice` as any other job message.
 pub fn render(member: &MemberId, content: &Value, settings: &Settings) -> Result<Value, String> {
     let (reply, lang) = unpack(member, content)?;
-    let style = Style { lang, unit: &settings.unit, prefix: settings.prefixes.first().map_or("!", String::as_str) };
+    let style = Style {
+        lang,
+        unit: &settings.unit,
+        prefix: settings.prefixes.first().map_or("!", String::as_str),
+    };
     Ok(notice_content(&render_reply("notice", &reply, &style), None))
 }
 
@@ -100,10 +120,22 @@ mod tests {
     }
 
     fn settings() -> Settings {
-        Settings { prefixes: vec!["!".into()], unit: "EUR".into(), default_language: Lang::En, timezone: chrono_tz::UTC }
+        Settings {
+            prefixes: vec!["!".into()],
+            unit: "EUR".into(),
+            default_language: Lang::En,
+            timezone: chrono_tz::UTC,
+        }
     }
 
-    fn marking(marked: Marked, id: i64, giver: &str, recipient: &str, cents: i64, due: Option<i64>) -> Marking {
+    fn marking(
+        marked: Marked,
+        id: i64,
+        giver: &str,
+        recipient: &str,
+        cents: i64,
+        due: Option<i64>,
+    ) -> Marking {
         Marking {
             marked,
             id,
@@ -127,7 +159,12 @@ mod tests {
         let settings = settings();
         for (who, items) in digests(markings) {
             for lang in [Lang::En, Lang::Ru] {
-                let packed: Value = serde_json::from_str(&pack(Job::Rollover, items.iter().map(|i| (&i.marking, i.as_giver)), lang)).expect("json");
+                let packed: Value = serde_json::from_str(&pack(
+                    Job::Rollover,
+                    items.iter().map(|i| (&i.marking, i.as_giver)),
+                    lang,
+                ))
+                .expect("json");
                 let (reply, unpacked_lang) = unpack(&who, &packed).expect("unpack");
                 assert_eq!(unpacked_lang, lang);
                 let direct = Reply::Digest { job: Job::Rollover, items: items.clone() };
@@ -142,11 +179,20 @@ mod tests {
     #[test]
     fn a_packed_digest_is_a_fraction_of_the_rendered_one() {
         let who = member("ann");
-        let markings: Vec<Marking> = (0..10).map(|i| marking(Marked::Expired, 100_000 + i, "ann", "bob", 1_500, None)).collect();
+        let markings: Vec<Marking> = (0..10)
+            .map(|i| marking(Marked::Expired, 100_000 + i, "ann", "bob", 1_500, None))
+            .collect();
         let items = digests(markings).remove(&who).expect("ann's digest");
         let packed = pack(Job::Rollover, items.iter().map(|i| (&i.marking, i.as_giver)), Lang::En);
-        let rendered = render(&who, &serde_json::from_str(&packed).expect("json"), &settings()).expect("render").to_string();
-        assert!(packed.len() * 3 < rendered.len(), "packed {} bytes, rendered {} bytes", packed.len(), rendered.len());
+        let rendered = render(&who, &serde_json::from_str(&packed).expect("json"), &settings())
+            .expect("render")
+            .to_string();
+        assert!(
+            packed.len() * 3 < rendered.len(),
+            "packed {} bytes, rendered {} bytes",
+            packed.len(),
+            rendered.len()
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@ pub const NOTICE_WINDOW: Duration = Duration::seconds(60);
 pub enum Admission {
     Admitted,
     /// Refused; `notify`: the first refusal in its window, which the member is told of.
-    Refused { notify: bool },
+    Refused {
+        notify: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -39,7 +41,11 @@ const PRUNE_ABOVE: usize = 10_000;
 
 impl FloodControl {
     pub fn new(burst: u32, per_minute: u32) -> FloodControl {
-        FloodControl { burst: burst.max(1), per_minute: per_minute.max(1), buckets: Mutex::new(HashMap::new()) }
+        FloodControl {
+            burst: burst.max(1),
+            per_minute: per_minute.max(1),
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     fn full(&self) -> i64 {
@@ -65,7 +71,11 @@ impl FloodControl {
                 b.milli < full
             });
         }
-        let bucket = buckets.entry(member.clone()).or_insert(Bucket { milli: self.full(), at: now, told: None });
+        let bucket = buckets.entry(member.clone()).or_insert(Bucket {
+            milli: self.full(),
+            at: now,
+            told: None,
+        });
         self.refill(bucket, now);
         if bucket.milli >= 1000 {
             bucket.milli -= 1000;
@@ -144,9 +154,14 @@ mod tests {
         // After the window, the first refusal is told again: by then the bucket refilled to
         // its burst, which is used up first.
         let later = at(30 + 60_000);
-        let admitted = (0..100).take_while(|_| flood.admit(&alice, later) == Admission::Admitted).count();
+        let admitted =
+            (0..100).take_while(|_| flood.admit(&alice, later) == Admission::Admitted).count();
         assert_eq!(admitted, 30, "the bucket refilled to its burst");
-        assert_eq!(flood.admit(&alice, later), Admission::Refused { notify: false }, "the loop's refusal was the one told");
+        assert_eq!(
+            flood.admit(&alice, later),
+            Admission::Refused { notify: false },
+            "the loop's refusal was the one told"
+        );
     }
 
     #[test]

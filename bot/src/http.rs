@@ -37,8 +37,15 @@ pub struct Health {
     pub reply_age: Duration,
 }
 
-pub async fn serve(listener: tokio::net::TcpListener, health: Health, mut shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
-    let app = Router::new().route("/health", get(health_check)).route("/metrics", get(metrics_text)).with_state(health);
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    health: Health,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/health", get(health_check))
+        .route("/metrics", get(metrics_text))
+        .with_state(health);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|stop| *stop).await;
@@ -57,7 +64,9 @@ pub async fn reasons(health: &Health) -> Vec<String> {
         Some(last) if (now - last).to_std().unwrap_or_default() > health.sync_age => {
             reasons.push(format!("no successful sync for {} s", (now - last).num_seconds()));
         }
-        None if health.ready.load(Ordering::Acquire) => reasons.push("no successful sync yet".to_owned()),
+        None if health.ready.load(Ordering::Acquire) => {
+            reasons.push("no successful sync yet".to_owned())
+        }
         _ => {}
     }
     match tokio::time::timeout(DATABASE_TIMEOUT, health.store.outbox_status()).await {
@@ -70,7 +79,9 @@ pub async fn reasons(health: &Health) -> Vec<String> {
             }
         }
         Ok(Err(e)) => reasons.push(format!("database: {e}")),
-        Err(_) => reasons.push(format!("database: no answer within {} s", DATABASE_TIMEOUT.as_secs())),
+        Err(_) => {
+            reasons.push(format!("database: no answer within {} s", DATABASE_TIMEOUT.as_secs()))
+        }
     }
     reasons
 }
@@ -80,13 +91,20 @@ async fn health_check(State(health): State<Health>) -> (StatusCode, Json<Value>)
     if reasons.is_empty() {
         (StatusCode::OK, Json(json!({ "status": "ok" })))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unhealthy", "reasons": reasons })))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unhealthy", "reasons": reasons })),
+        )
     }
 }
 
 async fn metrics_text(State(health): State<Health>) -> ([(&'static str, &'static str); 1], String) {
-    let outbox = tokio::time::timeout(DATABASE_TIMEOUT, health.store.outbox_status()).await.ok().and_then(Result::ok);
-    if let Ok(Ok(runs)) = tokio::time::timeout(DATABASE_TIMEOUT, health.store.last_job_runs()).await {
+    let outbox = tokio::time::timeout(DATABASE_TIMEOUT, health.store.outbox_status())
+        .await
+        .ok()
+        .and_then(Result::ok);
+    if let Ok(Ok(runs)) = tokio::time::timeout(DATABASE_TIMEOUT, health.store.last_job_runs()).await
+    {
         for run in runs.iter().filter(|r| !r.manual) {
             if let Some(finished) = run.finished {
                 health.metrics.job_succeeded(&run.job, finished);

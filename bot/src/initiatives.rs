@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use exodus_commands::initiative::{
-    InitiativeId, InitiativeRoom, InitiativeState, InitiativeView, InitiativeWorld, InitiativeWrite, Settlement, days_left,
-    decide_initiative, lapse,
+    InitiativeId, InitiativeRoom, InitiativeState, InitiativeView, InitiativeWorld,
+    InitiativeWrite, Settlement, days_left, decide_initiative, lapse,
 };
 use exodus_commands::ledger::{self, Record};
 use exodus_commands::outcome::{Notice, Target as NoticeTarget};
@@ -15,7 +15,7 @@ use exodus_commands::{Command, MemberId, Profile, Reply};
 use exodus_storage::{Cursor, EventRef, Outcome, StoreError, Target, Tx};
 use serde_json::json;
 
-use crate::pipeline::{Incoming, joined_now, Pipeline, Prefetched, Queue, Rooms, notice_content};
+use crate::pipeline::{Incoming, Pipeline, Prefetched, Queue, Rooms, joined_now, notice_content};
 use crate::pools::PoolWork;
 
 /// An edit of a message the bot sent earlier, the one tagged `tag` in the same room: the outbox
@@ -32,7 +32,12 @@ impl Pipeline {
     /// The homeserver facts an initiative command is decided on, before its transaction: the
     /// initiative's room (the command's for `propose` and `initiatives`) and whether the sender is
     /// joined to it now (V1, V2).
-    pub(crate) async fn prefetch_initiative<R: Rooms>(&self, cmd: &Command, incoming: &Incoming<'_>, rooms: &R) -> Result<Prefetched, StoreError> {
+    pub(crate) async fn prefetch_initiative<R: Rooms>(
+        &self,
+        cmd: &Command,
+        incoming: &Incoming<'_>,
+        rooms: &R,
+    ) -> Result<Prefetched, StoreError> {
         let mut pre = Prefetched::default();
         let room_id = &incoming.event.room_id;
         pre.circle_room = match cmd.initiative_id() {
@@ -60,18 +65,27 @@ impl Pipeline {
             Some(id) => tx.initiative_for_update(id).await?.map(|(facts, _)| facts),
             None => None,
         };
-        let listed = if matches!(cmd, Command::Initiatives) { tx.room_initiatives(&incoming.event.room_id).await? } else { Vec::new() };
+        let listed = if matches!(cmd, Command::Initiatives) {
+            tx.room_initiatives(&incoming.event.room_id).await?
+        } else {
+            Vec::new()
+        };
         let room = InitiativeRoom {
             room_id: incoming.event.room_id.clone(),
             in_dm: incoming.in_dm,
             is_circle: tx.circle_owner_of(&incoming.event.room_id).await?.is_some(),
             is_pool: tx.is_pool_room(&incoming.event.room_id).await?,
         };
-        let initiative_room = named.as_ref().map_or_else(|| incoming.event.room_id.clone(), |f| f.initiative.room_id.clone());
+        let initiative_room = named
+            .as_ref()
+            .map_or_else(|| incoming.event.room_id.clone(), |f| f.initiative.room_id.clone());
         // The prefetched membership is about this initiative only if it is the same room.
-        let joined = pre.joined_circle && pre.circle_room.as_deref() == Some(initiative_room.as_str());
-        let next_initiative_id = if matches!(cmd, Command::Propose { .. }) { tx.next_initiative_id().await? } else { 0 };
-        let next_record_id = if matches!(cmd, Command::Back { .. }) { tx.next_record_id().await? } else { 0 };
+        let joined =
+            pre.joined_circle && pre.circle_room.as_deref() == Some(initiative_room.as_str());
+        let next_initiative_id =
+            if matches!(cmd, Command::Propose { .. }) { tx.next_initiative_id().await? } else { 0 };
+        let next_record_id =
+            if matches!(cmd, Command::Back { .. }) { tx.next_record_id().await? } else { 0 };
         let world = InitiativeWorld {
             sender: &incoming.sender,
             now,
@@ -92,7 +106,9 @@ impl Pipeline {
         self.apply_initiative_writes(tx, &decision.writes, now).await?;
         let lang = sender.lang.unwrap_or(self.settings().default_language);
         let tag = match &decision.reply {
-            Reply::Initiative { command: "propose", view, .. } => Some(card_tag(view.initiative.id)),
+            Reply::Initiative { command: "propose", view, .. } => {
+                Some(card_tag(view.initiative.id))
+            }
             _ => None,
         };
         let reply = self.reply_content(cmd.name(), &decision.reply, lang, incoming);
@@ -104,11 +120,20 @@ impl Pipeline {
         Ok(true)
     }
 
-    async fn apply_initiative_writes(&self, tx: &mut Tx, writes: &[InitiativeWrite], now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn apply_initiative_writes(
+        &self,
+        tx: &mut Tx,
+        writes: &[InitiativeWrite],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         for write in writes {
             match write {
-                InitiativeWrite::Create(i) => tx.create_initiative(i, days_left(i.deadline, now)).await?,
-                InitiativeWrite::InsertBacking { initiative, record } => tx.insert_backing(*initiative, record).await?,
+                InitiativeWrite::Create(i) => {
+                    tx.create_initiative(i, days_left(i.deadline, now)).await?
+                }
+                InitiativeWrite::InsertBacking { initiative, record } => {
+                    tx.insert_backing(*initiative, record).await?
+                }
                 InitiativeWrite::UpdateRecord(r) => tx.update_record(r).await?,
                 InitiativeWrite::Save(i) => tx.save_initiative(i).await?,
             }
@@ -118,13 +143,23 @@ impl Pipeline {
 
     /// Queues an edit of the initiative's card to show `view` (in its proposer's language), and
     /// remembers the days left it shows.
-    pub(crate) async fn queue_card(&self, tx: &mut Tx, queue: &mut Queue<'_>, view: &InitiativeView, _now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub(crate) async fn queue_card(
+        &self,
+        tx: &mut Tx,
+        queue: &mut Queue<'_>,
+        view: &InitiativeView,
+        _now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let i = &view.initiative;
-        let proposer = tx.find_profile(&i.proposer, false).await?.unwrap_or_else(|| Profile::new(i.proposer.clone()));
+        let proposer = tx
+            .find_profile(&i.proposer, false)
+            .await?
+            .unwrap_or_else(|| Profile::new(i.proposer.clone()));
         let lang = proposer.lang.unwrap_or(self.settings().default_language);
         let reply = Reply::Initiative { command: "propose", view: view.clone(), backing: None };
         let rendered = render_reply("propose", &reply, &self.style(lang));
-        let content = json!({ "tag": card_tag(i.id), "new_content": notice_content(&rendered, None) });
+        let content =
+            json!({ "tag": card_tag(i.id), "new_content": notice_content(&rendered, None) });
         queue.push(Target::Room(i.room_id.clone()), ACTION_EDIT, content, None);
         tx.set_card_days(i.id, view.days_left).await?;
         Ok(())
@@ -132,7 +167,13 @@ impl Pipeline {
 
     /// The card of the initiative record `#id` backs, after a ledger command changed the record
     /// (a backing withdrawn; a funded obligation paid or confirmed changes nothing it shows).
-    pub(crate) async fn backing_changed(&self, tx: &mut Tx, queue: &mut Queue<'_>, initiative: InitiativeId, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub(crate) async fn backing_changed(
+        &self,
+        tx: &mut Tx,
+        queue: &mut Queue<'_>,
+        initiative: InitiativeId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         if let Some((facts, _)) = tx.initiative_for_update(initiative).await?
             && facts.initiative.state == InitiativeState::Active
         {
@@ -144,18 +185,35 @@ impl Pipeline {
     /// A 👍 on an initiative's card (`up`), or the redaction of one: non-binding interest, counted
     /// once per member joined to the room while the initiative is active; the card shows the
     /// count. Exactly once per event; nothing is said.
-    pub async fn initiative_interest(&self, event: &EventRef, sender: &MemberId, change: Interest<'_>, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn initiative_interest(
+        &self,
+        event: &EventRef,
+        sender: &MemberId,
+        change: Interest<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.store().begin().await?;
         if !tx.claim_event(event, Outcome::Applied, now).await? {
             tx.rollback().await?;
             return Ok(false);
         }
-        tx.set_cursor(&event.room_id, &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }, now).await?;
+        tx.set_cursor(
+            &event.room_id,
+            &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts },
+            now,
+        )
+        .await?;
         let changed = match change {
             Interest::Shown { initiative, sender_joined } => {
-                let active = tx.initiative_for_update(initiative).await?.is_some_and(|(f, _)| f.initiative.state == InitiativeState::Active && f.initiative.room_id == event.room_id);
+                let active = tx.initiative_for_update(initiative).await?.is_some_and(|(f, _)| {
+                    f.initiative.state == InitiativeState::Active
+                        && f.initiative.room_id == event.room_id
+                });
                 let at = DateTime::from_timestamp_millis(event.origin_ts).unwrap_or(now);
-                (sender_joined && active && tx.add_interest(initiative, sender, &event.event_id, at).await?).then_some(initiative)
+                (sender_joined
+                    && active
+                    && tx.add_interest(initiative, sender, &event.event_id, at).await?)
+                    .then_some(initiative)
             }
             Interest::Withdrawn { redacts } => tx.remove_interest(redacts).await?,
         };
@@ -173,7 +231,11 @@ impl Pipeline {
     /// whose deadline passed unfunded lapses (its backings cancelled; each backer, the proposer
     /// and the room told; the card edited); the card of every other active one is edited when the
     /// days left it shows changed. A second run finds nothing more to do.
-    pub(crate) async fn initiative_deadlines(&self, tx: &mut Tx, as_of: DateTime<Utc>) -> Result<PoolWork, StoreError> {
+    pub(crate) async fn initiative_deadlines(
+        &self,
+        tx: &mut Tx,
+        as_of: DateTime<Utc>,
+    ) -> Result<PoolWork, StoreError> {
         let mut work = PoolWork::default();
         let (mut lapsed, mut refreshed) = (0, 0);
         for (id, deadline, shown) in tx.active_initiatives().await? {
@@ -182,7 +244,11 @@ impl Pipeline {
                 continue;
             }
             let Some((facts, _)) = tx.initiative_for_update(id).await? else { continue };
-            let source = EventRef { event_id: format!("initiative\u{0}{id}\u{0}{days}"), room_id: facts.initiative.room_id.clone(), origin_ts: 0 };
+            let source = EventRef {
+                event_id: format!("initiative\u{0}{id}\u{0}{days}"),
+                room_id: facts.initiative.room_id.clone(),
+                origin_ts: 0,
+            };
             let mut queue = Queue { event: &source, next: 0, messages: Vec::new() };
             match lapse(&facts, as_of) {
                 Some(Settlement { facts: after, writes, notices }) => {
@@ -198,13 +264,21 @@ impl Pipeline {
             }
             work.messages.extend(queue.messages);
         }
-        work.counts = vec![("initiatives_lapsed", lapsed), ("initiative_cards_refreshed", refreshed)];
+        work.counts =
+            vec![("initiatives_lapsed", lapsed), ("initiative_cards_refreshed", refreshed)];
         Ok(work)
     }
 
     /// A member left a room with initiatives (V2): their active backings there are withdrawn,
     /// announced in the room and to each proposer, and the cards edited.
-    pub(crate) async fn initiative_member_left(&self, tx: &mut Tx, queue: &mut Queue<'_>, room_id: &str, member: &MemberId, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub(crate) async fn initiative_member_left(
+        &self,
+        tx: &mut Tx,
+        queue: &mut Queue<'_>,
+        room_id: &str,
+        member: &MemberId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         if !tx.has_initiatives(room_id).await? {
             return Ok(());
         }
@@ -214,7 +288,11 @@ impl Pipeline {
             tx.update_record(&withdrawn).await?;
             let Some((facts, _)) = tx.initiative_for_update(initiative).await? else { continue };
             let view = facts.view(now);
-            let reply = Reply::InitiativeNoticed { what: "left", view: view.clone(), record: Some(withdrawn) };
+            let reply = Reply::InitiativeNoticed {
+                what: "left",
+                view: view.clone(),
+                record: Some(withdrawn),
+            };
             let notices = [
                 Notice { target: NoticeTarget::Room(room_id.to_owned()), reply: reply.clone() },
                 Notice { target: NoticeTarget::Member(facts.initiative.proposer.clone()), reply },

@@ -8,11 +8,15 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use exodus_commands::cycle::{DigestLine, Job, JobReport, Marking, digest_lines, month_end_reminder_due, red_deadline_passed};
+use exodus_commands::cycle::{
+    DigestLine, Job, JobReport, Marking, digest_lines, month_end_reminder_due, red_deadline_passed,
+};
 use exodus_commands::ledger::{self, Cycle};
 use exodus_commands::render::render_reply;
 use exodus_commands::{Lang, MemberId, Reply};
-use exodus_storage::{OutboxMessage, Priority, Reminding, SerializedMessage, Store, StoreError, Target, Tx};
+use exodus_storage::{
+    OutboxMessage, Priority, Reminding, SerializedMessage, Store, StoreError, Target, Tx,
+};
 use tokio::sync::{Notify, watch};
 use tracing::{error, info, warn};
 
@@ -64,11 +68,23 @@ impl Pipeline {
         let markings = tx.rollover(previous, start, as_of).await?;
         let statements = started.elapsed();
         let count = |code: &str| markings.iter().filter(|m| m.marked.code() == code).count() as u64;
-        let mut counts = vec![("expired", count("expired")), ("renewed", count("renewed")), ("overdue", count("overdue"))];
+        let mut counts = vec![
+            ("expired", count("expired")),
+            ("renewed", count("renewed")),
+            ("overdue", count("overdue")),
+        ];
         let pools = self.pool_rollover(&mut tx, start, as_of).await?;
         counts.extend(pools.counts);
         let mut messages = tx.enqueue_all(&pools.messages, as_of).await?;
-        messages += self.queue_digests(&mut tx, Job::Rollover, &format!("rollover\u{0}{}", start.timestamp_millis()), markings, as_of).await?;
+        messages += self
+            .queue_digests(
+                &mut tx,
+                Job::Rollover,
+                &format!("rollover\u{0}{}", start.timestamp_millis()),
+                markings,
+                as_of,
+            )
+            .await?;
         let digests = started.elapsed();
         failpoint("rollover-before-commit");
         tx.commit().await?;
@@ -94,12 +110,28 @@ impl Pipeline {
         daily.extend(tx.reminders(Reminding::PoolObligations, as_of).await?);
         let mut reminded = daily.len() as u64;
         let day = as_of.with_timezone(&tz).format("%Y-%m-%d");
-        let mut messages = self.queue_digests(&mut tx, Job::Reminders, &format!("reminders\u{0}day\u{0}{day}"), daily, as_of).await?;
+        let mut messages = self
+            .queue_digests(
+                &mut tx,
+                Job::Reminders,
+                &format!("reminders\u{0}day\u{0}{day}"),
+                daily,
+                as_of,
+            )
+            .await?;
         if month_end_reminder_due(as_of, &tz) {
             let monthly = tx.reminders(Reminding::MonthEnd, as_of).await?;
             reminded += monthly.len() as u64;
             let start = Cycle::of(as_of, &tz).start(&tz).timestamp_millis();
-            messages += self.queue_digests(&mut tx, Job::Reminders, &format!("reminders\u{0}month\u{0}{start}"), monthly, as_of).await?;
+            messages += self
+                .queue_digests(
+                    &mut tx,
+                    Job::Reminders,
+                    &format!("reminders\u{0}month\u{0}{start}"),
+                    monthly,
+                    as_of,
+                )
+                .await?;
         }
         tx.commit().await?;
         Ok(JobReport { counts: vec![("reminded", reminded)], messages })
@@ -120,7 +152,11 @@ impl Pipeline {
         for owner in &ended {
             let before = tx.profile_for_update(owner).await?;
             let Some(after) = red_deadline_passed(&before, as_of) else { continue };
-            let (Some(requested), Some(deadline)) = (before.need.requested(), before.need.deadline()) else { continue };
+            let (Some(requested), Some(deadline)) =
+                (before.need.requested(), before.need.deadline())
+            else {
+                continue;
+            };
             let room = tx.circle_room_of(owner).await?;
             let collected = match &room {
                 Some(room) => {
@@ -130,14 +166,30 @@ impl Pipeline {
                 None => exodus_commands::Amount::ZERO,
             };
             tx.save_profile(&before, &after, as_of).await?;
-            let reply = Reply::CollectionEnded { owner: owner.clone(), collected, requested, status: after.need.level() };
-            let source = format!("deadlines\u{0}red\u{0}{owner}\u{0}{}", deadline.timestamp_millis());
+            let reply = Reply::CollectionEnded {
+                owner: owner.clone(),
+                collected,
+                requested,
+                status: after.need.level(),
+            };
+            let source =
+                format!("deadlines\u{0}red\u{0}{owner}\u{0}{}", deadline.timestamp_millis());
             let lang = before.lang.unwrap_or(self.settings().default_language);
             if before.notify {
-                messages.push(self.digest_message(&format!("{source}\u{0}dm"), Target::Dm(owner.clone()), &reply, lang));
+                messages.push(self.digest_message(
+                    &format!("{source}\u{0}dm"),
+                    Target::Dm(owner.clone()),
+                    &reply,
+                    lang,
+                ));
             }
             if let Some(room) = room {
-                messages.push(self.digest_message(&format!("{source}\u{0}room"), Target::Room(room), &reply, self.settings().default_language));
+                messages.push(self.digest_message(
+                    &format!("{source}\u{0}room"),
+                    Target::Room(room),
+                    &reply,
+                    self.settings().default_language,
+                ));
             }
         }
         let overdue = tx.mark_overdue(as_of).await?;
@@ -145,7 +197,8 @@ impl Pipeline {
         if settled > 0 {
             info!(settled, "wrote the expiries and overdue marks into records");
         }
-        let mut counts = vec![("collections_ended", ended.len() as u64), ("overdue", overdue.len() as u64)];
+        let mut counts =
+            vec![("collections_ended", ended.len() as u64), ("overdue", overdue.len() as u64)];
         let pools = self.pool_deadlines(&mut tx, as_of).await?;
         counts.extend(pools.counts);
         messages.extend(pools.messages);
@@ -153,7 +206,15 @@ impl Pipeline {
         counts.extend(initiatives.counts);
         messages.extend(initiatives.messages);
         let mut sent = tx.enqueue_all(&messages, as_of).await?;
-        sent += self.queue_digests(&mut tx, Job::Deadlines, &format!("deadlines\u{0}{}", as_of.timestamp_millis()), overdue, as_of).await?;
+        sent += self
+            .queue_digests(
+                &mut tx,
+                Job::Deadlines,
+                &format!("deadlines\u{0}{}", as_of.timestamp_millis()),
+                overdue,
+                as_of,
+            )
+            .await?;
         tx.commit().await?;
         Ok(JobReport { counts, messages: sent })
     }
@@ -162,11 +223,19 @@ impl Pipeline {
     /// language, none for members with notifications off. The transaction ID of each is derived
     /// from `source` and the member, so that deciding it again sends nothing more. A digest is
     /// queued packed and rendered when sent ([`crate::digest`]). Returns how many were new.
-    async fn queue_digests(&self, tx: &mut Tx, job: Job, source: &str, markings: Vec<Marking>, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn queue_digests(
+        &self,
+        tx: &mut Tx,
+        job: Job,
+        source: &str,
+        markings: Vec<Marking>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         if markings.is_empty() {
             return Ok(0);
         }
-        let per_member = digest_lines(&markings).into_iter().map(|(member, lines)| (member.clone(), lines));
+        let per_member =
+            digest_lines(&markings).into_iter().map(|(member, lines)| (member.clone(), lines));
         let packed = |_: &MemberId, lines: Vec<DigestLine>, lang| {
             let items = lines.iter().map(|l| (&markings[l.marking], l.as_giver));
             (ACTION_DIGEST.to_owned(), digest::pack(job, items, lang))
@@ -202,17 +271,36 @@ impl Pipeline {
                 if !notify {
                     continue;
                 }
-                let (event_type, content) = message(&member, items, lang.unwrap_or(self.settings().default_language));
-                messages.push(SerializedMessage { txn_id: txn_id(&format!("{source}\u{0}{member}"), 0), target: Target::Dm(member), event_type, content });
+                let (event_type, content) =
+                    message(&member, items, lang.unwrap_or(self.settings().default_language));
+                messages.push(SerializedMessage {
+                    txn_id: txn_id(&format!("{source}\u{0}{member}"), 0),
+                    target: Target::Dm(member),
+                    event_type,
+                    content,
+                });
             }
             queued += tx.enqueue_all(&messages, now).await?;
         }
         Ok(queued)
     }
 
-    fn digest_message(&self, source: &str, target: Target, reply: &Reply, lang: exodus_commands::Lang) -> OutboxMessage {
+    fn digest_message(
+        &self,
+        source: &str,
+        target: Target,
+        reply: &Reply,
+        lang: exodus_commands::Lang,
+    ) -> OutboxMessage {
         let rendered = render_reply("notice", reply, &self.style(lang));
-        OutboxMessage { txn_id: txn_id(source, 0), target, event_type: "m.room.message".into(), content: notice_content(&rendered, None), tag: None, priority: Priority::Digest }
+        OutboxMessage {
+            txn_id: txn_id(source, 0),
+            target,
+            event_type: "m.room.message".into(),
+            content: notice_content(&rendered, None),
+            tag: None,
+            priority: Priority::Digest,
+        }
     }
 }
 
@@ -253,7 +341,9 @@ impl Scheduler {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         loop {
             let sleep = match self.tick(Utc::now()).await {
-                Ok(next) => next.map_or(MAX_SLEEP, |next| (next - Utc::now()).to_std().unwrap_or_default().min(MAX_SLEEP)),
+                Ok(next) => next.map_or(MAX_SLEEP, |next| {
+                    (next - Utc::now()).to_std().unwrap_or_default().min(MAX_SLEEP)
+                }),
                 Err(e) => {
                     warn!(error = %e, "scheduler: database error; trying again");
                     StdDuration::from_secs(5)
@@ -274,8 +364,11 @@ impl Scheduler {
                 Some(slot) => slot,
                 None => {
                     // First start on this database: from now on, nothing from before.
-                    if self.store().claim_job_run(job.name(), now, &self.runner, now, LEASE).await? {
-                        self.store().finish_job_run(job.name(), now, &self.runner, "scheduler started", now).await?;
+                    if self.store().claim_job_run(job.name(), now, &self.runner, now, LEASE).await?
+                    {
+                        self.store()
+                            .finish_job_run(job.name(), now, &self.runner, "scheduler started", now)
+                            .await?;
                     }
                     now
                 }
@@ -292,13 +385,25 @@ impl Scheduler {
         Ok(next)
     }
 
-    async fn run_claimed(&self, job: Job, slot: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn run_claimed(
+        &self,
+        job: Job,
+        slot: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         info!(job = job.name(), %slot, runner = %self.runner, "running a scheduled job");
         match self.pipeline.run_job(job, now).await {
             Ok(report) => {
                 info!(job = job.name(), %slot, %report, "job done");
-                self.metrics.jobs.get_or_create(&vec![("job".to_owned(), job.name().to_owned())]).inc();
-                if !self.store().finish_job_run(job.name(), slot, &self.runner, &report.to_string(), Utc::now()).await? {
+                self.metrics
+                    .jobs
+                    .get_or_create(&vec![("job".to_owned(), job.name().to_owned())])
+                    .inc();
+                if !self
+                    .store()
+                    .finish_job_run(job.name(), slot, &self.runner, &report.to_string(), Utc::now())
+                    .await?
+                {
                     warn!(job = job.name(), %slot, "the run's claim passed to another process before it finished");
                 }
                 self.wake.notify_one();
@@ -332,9 +437,15 @@ mod tests {
     #[tokio::test]
     async fn a_rollover_sends_each_party_one_digest_of_its_own_records_once() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("db").display())).await.unwrap();
+        let store =
+            Store::connect(&format!("sqlite://{}", dir.path().join("db").display())).await.unwrap();
         let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
-        let settings = Settings { prefixes: vec!["!".into()], unit: "EUR".into(), default_language: Lang::En, timezone: berlin };
+        let settings = Settings {
+            prefixes: vec!["!".into()],
+            unit: "EUR".into(),
+            default_language: Lang::En,
+            timezone: berlin,
+        };
         let pipeline = Pipeline::new(store.clone(), settings);
         // Midnight of 1 January in Berlin; the past cycle is December.
         let start = Utc.with_ymd_and_hms(2026, 12, 31, 23, 0, 0).unwrap();
@@ -375,21 +486,31 @@ mod tests {
 
         let as_of = start + Duration::minutes(5);
         let summary = pipeline.run_rollover(as_of).await.unwrap();
-        let figures = |r: &JobReport| (r.get("expired"), r.get("renewed"), r.get("overdue"), r.messages);
+        let figures =
+            |r: &JobReport| (r.get("expired"), r.get("renewed"), r.get("overdue"), r.messages);
         assert_eq!(figures(&summary), (1, 1, 1, 3));
         let out = store.pending_outbox(100).await.unwrap();
         let digest = |who: &str| {
-            let found: Vec<_> = out.iter().filter(|p| p.message.target == Target::Dm(m(who))).collect();
+            let found: Vec<_> =
+                out.iter().filter(|p| p.message.target == Target::Dm(m(who))).collect();
             assert_eq!(found.len(), 1, "one digest for {who}");
             // Queued packed, rendered as it is sent.
             assert_eq!(found[0].message.event_type, ACTION_DIGEST);
             digest::render(&m(who), &found[0].message.content, pipeline.settings()).unwrap()
         };
         let ids = |content: &serde_json::Value| -> Vec<(String, i64)> {
-            content["org.exodus.result"]["rollover"].as_array().unwrap().iter().map(|i| (i["change"].as_str().unwrap().to_owned(), i["id"].as_i64().unwrap())).collect()
+            content["org.exodus.result"]["rollover"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| (i["change"].as_str().unwrap().to_owned(), i["id"].as_i64().unwrap()))
+                .collect()
         };
         // Alice, the owner, hears of all three; Bob of his two; Carol (in Russian) of her renewal.
-        assert_eq!(ids(&digest("alice")), [("expired".into(), 1), ("renewed".into(), 4), ("overdue".into(), 3)]);
+        assert_eq!(
+            ids(&digest("alice")),
+            [("expired".into(), 1), ("renewed".into(), 4), ("overdue".into(), 3)]
+        );
         assert_eq!(ids(&digest("bob")), [("expired".into(), 1), ("overdue".into(), 3)]);
         let carol = digest("carol");
         assert_eq!(ids(&carol), [("renewed".into(), 4)]);
@@ -398,7 +519,10 @@ mod tests {
         assert!(digest("bob")["body"].as_str().unwrap().contains("#3"));
 
         // Again, later the same month: nothing more changes and nothing more is sent.
-        assert_eq!(figures(&pipeline.run_rollover(as_of + Duration::days(3)).await.unwrap()), (0, 0, 0, 0));
+        assert_eq!(
+            figures(&pipeline.run_rollover(as_of + Duration::days(3)).await.unwrap()),
+            (0, 0, 0, 0)
+        );
         assert_eq!(store.pending_outbox(100).await.unwrap().len(), 3);
     }
 
@@ -406,12 +530,23 @@ mod tests {
     async fn the_scheduler_runs_each_slot_once_and_a_missed_one_on_return() {
         use std::str::FromStr as _;
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("db").display())).await.unwrap();
-        let settings = Settings { prefixes: vec!["!".into()], unit: "EUR".into(), default_language: Lang::En, timezone: chrono_tz::UTC };
+        let store =
+            Store::connect(&format!("sqlite://{}", dir.path().join("db").display())).await.unwrap();
+        let settings = Settings {
+            prefixes: vec!["!".into()],
+            unit: "EUR".into(),
+            default_language: Lang::En,
+            timezone: chrono_tz::UTC,
+        };
         let cron = |text: &str| cron::Schedule::from_str(text).unwrap();
         let scheduler = |runner: &str| Scheduler {
             pipeline: Arc::new(Pipeline::new(store.clone(), settings.clone())),
-            schedules: Schedules { rollover: cron("0 0 0 1 * *"), reminders: cron("0 0 9 * * *"), deadlines: cron("0 0 * * * *"), clearing: cron("0 0 1 25 * *") },
+            schedules: Schedules {
+                rollover: cron("0 0 0 1 * *"),
+                reminders: cron("0 0 9 * * *"),
+                deadlines: cron("0 0 * * * *"),
+                clearing: cron("0 0 1 25 * *"),
+            },
             timezone: chrono_tz::UTC,
             runner: runner.into(),
             metrics: Arc::new(Metrics::default()),
@@ -422,19 +557,40 @@ mod tests {
         let finished = |job: &'static str| {
             let store = store.clone();
             async move {
-                store.last_job_runs().await.unwrap().into_iter().filter(|r| r.job == job && !r.manual).map(|r| (r.slot, r.runner)).next()
+                store
+                    .last_job_runs()
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|r| r.job == job && !r.manual)
+                    .map(|r| (r.slot, r.runner))
+                    .next()
             }
         };
         // First start: nothing from before it runs; the next slot is the next hour.
         assert_eq!(a.tick(at(2, 7, 30)).await.unwrap(), Some(at(2, 8, 0)));
-        assert_eq!(finished("deadlines").await, Some((at(2, 7, 30), "a".into())), "the start is recorded, no run");
+        assert_eq!(
+            finished("deadlines").await,
+            Some((at(2, 7, 30), "a".into())),
+            "the start is recorded, no run"
+        );
         // The 08:00 slot runs once, in one of two schedulers.
         a.tick(at(2, 8, 0)).await.unwrap();
         b.tick(at(2, 8, 0)).await.unwrap();
         assert_eq!(finished("deadlines").await, Some((at(2, 8, 0), "a".into())));
         b.tick(at(2, 8, 30)).await.unwrap();
-        assert_eq!(finished("deadlines").await, Some((at(2, 8, 0), "a".into())), "nothing due at 08:30");
-        let count = |m: &Metrics| m.render(None, chrono::Utc::now()).lines().filter(|l| l.starts_with("exodus_jobs_total")).map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap()).sum::<u64>();
+        assert_eq!(
+            finished("deadlines").await,
+            Some((at(2, 8, 0), "a".into())),
+            "nothing due at 08:30"
+        );
+        let count = |m: &Metrics| {
+            m.render(None, chrono::Utc::now())
+                .lines()
+                .filter(|l| l.starts_with("exodus_jobs_total"))
+                .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+                .sum::<u64>()
+        };
         assert_eq!((count(&a.metrics), count(&b.metrics)), (1, 0));
         // Down from 08:30 until the next day at 13:20: the missed hours run once, for the latest
         // slot; the missed 09:00 reminders too; the rollover is not due.
@@ -450,7 +606,17 @@ mod tests {
         a.tick(at(25, 1, 0)).await.unwrap();
         b.tick(at(25, 1, 5)).await.unwrap();
         assert_eq!(finished("clearing").await, Some((at(25, 1, 0), "a".into())));
-        let summary = store.last_job_runs().await.unwrap().into_iter().find(|r| r.job == "clearing").and_then(|r| r.summary).unwrap();
-        assert!(summary.contains("eligible 0") && summary.contains("obligations_changed 0"), "{summary}");
+        let summary = store
+            .last_job_runs()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.job == "clearing")
+            .and_then(|r| r.summary)
+            .unwrap();
+        assert!(
+            summary.contains("eligible 0") && summary.contains("obligations_changed 0"),
+            "{summary}"
+        );
     }
 }

@@ -75,7 +75,10 @@ const MAX_CONNECT_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Opens the database, waiting for it with capped backoff while it does not answer (a reboot
 /// that starts the bot before PostgreSQL). `None`: asked to stop meanwhile.
-async fn connect_store(url: &str, shutdown: &watch::Receiver<bool>) -> Result<Option<Store>, BotError> {
+async fn connect_store(
+    url: &str,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<Option<Store>, BotError> {
     let mut backoff = Duration::from_secs(1);
     loop {
         let mut stop = shutdown.clone();
@@ -111,10 +114,12 @@ pub async fn run(config: Config, outer: watch::Receiver<bool>) -> Result<(), Bot
             let _ = stop_on_signal.send(true);
         }
     });
-    let listener = tokio::net::TcpListener::bind(config.http_addr)
-        .await
-        .map_err(|e| BotError::Startup(format!("cannot listen on http_addr {}: {e}", config.http_addr)))?;
-    let Some(store) = connect_store(config.database_url.expose(), &shutdown).await? else { return Ok(()) };
+    let listener = tokio::net::TcpListener::bind(config.http_addr).await.map_err(|e| {
+        BotError::Startup(format!("cannot listen on http_addr {}: {e}", config.http_addr))
+    })?;
+    let Some(store) = connect_store(config.database_url.expose(), &shutdown).await? else {
+        return Ok(());
+    };
     info!(backend = store.backend_name(), "database ready");
     let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
@@ -132,7 +137,9 @@ pub async fn run(config: Config, outer: watch::Receiver<bool>) -> Result<(), Bot
     let client = loop {
         match matrix::connect(&config).await {
             Ok(client) => break client,
-            Err(e @ (BotError::Startup(_) | BotError::Io(_) | BotError::Rejected(_))) => return Err(e),
+            Err(e @ (BotError::Startup(_) | BotError::Io(_) | BotError::Rejected(_))) => {
+                return Err(e);
+            }
             Err(e) => {
                 warn!(error = %e, retry_in = ?backoff, "cannot reach the homeserver yet");
                 let mut shutdown = shutdown.clone();
@@ -154,8 +161,14 @@ pub async fn run(config: Config, outer: watch::Receiver<bool>) -> Result<(), Bot
     let pipeline = Arc::new(
         Pipeline::new(store.clone(), settings)
             .with_admins(config.admins.clone())
-            .with_flood_control(flood::FloodControl::new(config.limits.commands_burst, config.limits.commands_per_minute))
-            .with_repeat_every(chrono::Duration::from_std(config.limits.repeat_every).unwrap_or(chrono::Duration::MAX)),
+            .with_flood_control(flood::FloodControl::new(
+                config.limits.commands_burst,
+                config.limits.commands_per_minute,
+            ))
+            .with_repeat_every(
+                chrono::Duration::from_std(config.limits.repeat_every)
+                    .unwrap_or(chrono::Duration::MAX),
+            ),
     );
     let wake = Arc::new(Notify::new());
     // This process among any others sharing the database: the device (one per data_dir) and pid.
@@ -181,7 +194,16 @@ pub async fn run(config: Config, outer: watch::Receiver<bool>) -> Result<(), Bot
         wake: wake.clone(),
     };
     let scheduler = tokio::spawn(scheduler.run(shutdown.clone()));
-    let syncer = sync::Syncer::new(client, pipeline, metrics, wake, ready, config.invite_policy.clone(), config.admins.clone(), config.prefixes.first().cloned().unwrap_or_else(|| "!".into()));
+    let syncer = sync::Syncer::new(
+        client,
+        pipeline,
+        metrics,
+        wake,
+        ready,
+        config.invite_policy.clone(),
+        config.admins.clone(),
+        config.prefixes.first().cloned().unwrap_or_else(|| "!".into()),
+    );
     let synced = syncer.run(shutdown.clone()).await;
     if synced.is_err() {
         // Stop the other tasks too: the process exits with the error.

@@ -66,21 +66,35 @@ pub async fn connect(config: &Config) -> Result<Client, BotError> {
                 .send()
                 .await
                 .map_err(|e| match e.client_api_error_kind() {
-                    Some(kind) if rejects(kind) => BotError::Rejected(format!("login as {} failed: {e}", config.user_id)),
+                    Some(kind) if rejects(kind) => {
+                        BotError::Rejected(format!("login as {} failed: {e}", config.user_id))
+                    }
                     _ => BotError::Matrix(format!("login failed: {e}")),
                 })?;
             MatrixSession {
                 meta: SessionMeta { user_id: response.user_id, device_id: response.device_id },
-                tokens: SessionTokens { access_token: response.access_token, refresh_token: response.refresh_token },
+                tokens: SessionTokens {
+                    access_token: response.access_token,
+                    refresh_token: response.refresh_token,
+                },
             }
         }
         Login::AccessToken(token) => {
             let whoami = whoami(config, token.expose()).await?;
-            MatrixSession { meta: SessionMeta { user_id: whoami.0, device_id: whoami.1 }, tokens: SessionTokens { access_token: token.expose().to_owned(), refresh_token: None } }
+            MatrixSession {
+                meta: SessionMeta { user_id: whoami.0, device_id: whoami.1 },
+                tokens: SessionTokens {
+                    access_token: token.expose().to_owned(),
+                    refresh_token: None,
+                },
+            }
         }
     };
     if session.meta.user_id.as_str() != config.user_id.as_str() {
-        return Err(BotError::Startup(format!("logged in as {}, but user_id is {}", session.meta.user_id, config.user_id)));
+        return Err(BotError::Startup(format!(
+            "logged in as {}, but user_id is {}",
+            session.meta.user_id, config.user_id
+        )));
     }
     write_session(&session_path, &session)?;
     if matches!(config.login, Login::AccessToken(_)) {
@@ -97,7 +111,10 @@ async fn whoami(config: &Config, token: &str) -> Result<(OwnedUserId, OwnedDevic
         user_id: OwnedUserId,
         device_id: Option<OwnedDeviceId>,
     }
-    let url = config.homeserver_url.join("_matrix/client/v3/account/whoami").map_err(|e| BotError::Startup(e.to_string()))?;
+    let url = config
+        .homeserver_url
+        .join("_matrix/client/v3/account/whoami")
+        .map_err(|e| BotError::Startup(e.to_string()))?;
     let response = matrix_sdk::reqwest::Client::new()
         .get(url)
         .bearer_auth(token)
@@ -107,22 +124,30 @@ async fn whoami(config: &Config, token: &str) -> Result<(OwnedUserId, OwnedDevic
     let status = response.status();
     let text = response.text().await.map_err(|e| BotError::Matrix(format!("whoami: {e}")))?;
     if !status.is_success() {
-        let errcode = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["errcode"].as_str().map(str::to_owned));
+        let errcode = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["errcode"].as_str().map(str::to_owned));
         if matches!(errcode.as_deref(), Some("M_UNKNOWN_TOKEN" | "M_FORBIDDEN")) {
-            return Err(BotError::Rejected(format!("the access_token is not valid ({status}, {})", errcode.unwrap_or_default())));
+            return Err(BotError::Rejected(format!(
+                "the access_token is not valid ({status}, {})",
+                errcode.unwrap_or_default()
+            )));
         }
         return Err(BotError::Matrix(format!("whoami: the homeserver answered {status}")));
     }
-    let who: WhoAmI = serde_json::from_str(&text).map_err(|e| BotError::Matrix(format!("whoami: {e}")))?;
-    let device = who.device_id.ok_or_else(|| BotError::Startup("the access token has no device; log in with a password once".into()))?;
+    let who: WhoAmI =
+        serde_json::from_str(&text).map_err(|e| BotError::Matrix(format!("whoami: {e}")))?;
+    let device = who.device_id.ok_or_else(|| {
+        BotError::Startup("the access token has no device; log in with a password once".into())
+    })?;
     Ok((who.user_id, device))
 }
 
 fn read_session(path: &Path) -> Result<Option<MatrixSession>, BotError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| BotError::Startup(format!("{} is not a session file: {e}", path.display()))),
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+            BotError::Startup(format!("{} is not a session file: {e}", path.display()))
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -133,7 +158,12 @@ fn write_session(path: &Path, session: &MatrixSession) -> Result<(), BotError> {
     use std::os::unix::fs::OpenOptionsExt;
     let text = serde_json::to_string(session).map_err(|e| BotError::Startup(e.to_string()))?;
     let tmp = path.with_extension("tmp");
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;

@@ -56,13 +56,37 @@ impl Default for Metrics {
             registry: Registry::default(),
         };
         registry.register("commands", "Commands handled, by outcome", metrics.commands.clone());
-        registry.register("command_seconds", "Time to decide and commit one command", metrics.command_seconds.clone());
+        registry.register(
+            "command_seconds",
+            "Time to decide and commit one command",
+            metrics.command_seconds.clone(),
+        );
         registry.register("sync_errors", "Failed /sync requests", metrics.sync_errors.clone());
-        registry.register("last_sync_age_seconds", "Whole seconds since the last successful /sync", metrics.last_sync_age.clone());
-        registry.register("outbox_sent", "Messages sent from the outbox", metrics.outbox_sent.clone());
-        registry.register("outbox_failed", "Failed outbox send attempts", metrics.outbox_failed.clone());
-        registry.register("outbox_rate_limited", "Sends answered 429 by the homeserver", metrics.outbox_rate_limited.clone());
-        registry.register("outbox_pending", "Messages waiting to be sent, by kind", metrics.outbox_pending.clone());
+        registry.register(
+            "last_sync_age_seconds",
+            "Whole seconds since the last successful /sync",
+            metrics.last_sync_age.clone(),
+        );
+        registry.register(
+            "outbox_sent",
+            "Messages sent from the outbox",
+            metrics.outbox_sent.clone(),
+        );
+        registry.register(
+            "outbox_failed",
+            "Failed outbox send attempts",
+            metrics.outbox_failed.clone(),
+        );
+        registry.register(
+            "outbox_rate_limited",
+            "Sends answered 429 by the homeserver",
+            metrics.outbox_rate_limited.clone(),
+        );
+        registry.register(
+            "outbox_pending",
+            "Messages waiting to be sent, by kind",
+            metrics.outbox_pending.clone(),
+        );
         registry.register(
             "outbox_oldest_seconds",
             "Age of the oldest pending message whose destination is not failing, by kind",
@@ -73,9 +97,17 @@ impl Default for Metrics {
             "Messages given up or dropped, and those held by given-up destinations",
             metrics.outbox_failed_messages.clone(),
         );
-        registry.register("outbox_destinations", "Failing destinations, by state (backing_off, failed)", metrics.outbox_destinations.clone());
+        registry.register(
+            "outbox_destinations",
+            "Failing destinations, by state (backing_off, failed)",
+            metrics.outbox_destinations.clone(),
+        );
         registry.register("jobs", "Scheduled jobs run, by job", metrics.jobs.clone());
-        registry.register("job_last_success_timestamp_seconds", "When each job last finished, Unix time", metrics.job_last_success.clone());
+        registry.register(
+            "job_last_success_timestamp_seconds",
+            "When each job last finished, Unix time",
+            metrics.job_last_success.clone(),
+        );
         Metrics { registry, ..metrics }
     }
 }
@@ -114,13 +146,19 @@ impl Metrics {
         if let Some(status) = outbox {
             for priority in Priority::ALL {
                 let i = priority as usize;
-                self.outbox_pending.get_or_create(&label("kind", priority.name())).set(status.pending[i]);
+                self.outbox_pending
+                    .get_or_create(&label("kind", priority.name()))
+                    .set(status.pending[i]);
                 let age = status.oldest[i].map_or(0, |t| (now - t).num_seconds().max(0));
                 self.outbox_oldest.get_or_create(&label("kind", priority.name())).set(age);
             }
             self.outbox_failed_messages.set(status.failed_messages);
-            self.outbox_destinations.get_or_create(&label("state", "backing_off")).set(status.backing_off);
-            self.outbox_destinations.get_or_create(&label("state", "failed")).set(status.failed_destinations);
+            self.outbox_destinations
+                .get_or_create(&label("state", "backing_off"))
+                .set(status.backing_off);
+            self.outbox_destinations
+                .get_or_create(&label("state", "failed"))
+                .set(status.failed_destinations);
         }
         let mut out = String::new();
         // Writing into a String cannot fail.

@@ -99,7 +99,13 @@ impl Turns {
     /// Orders a round: by priority, then the destination served longest ago (never: first),
     /// then the message's age.
     fn order(&self, heads: &mut [PendingMessage]) {
-        heads.sort_by_key(|p| (p.message.priority, self.served.get(p.message.target.destination()).copied().unwrap_or(0), p.id));
+        heads.sort_by_key(|p| {
+            (
+                p.message.priority,
+                self.served.get(p.message.target.destination()).copied().unwrap_or(0),
+                p.id,
+            )
+        });
     }
 
     fn served(&mut self, destination: &str) {
@@ -160,7 +166,11 @@ impl Outbox {
         if lease.until.is_some_and(|until| until - now > LEASE / 2) {
             return Ok(true);
         }
-        let held = self.store.hold_lease("outbox", &self.runner, now, LEASE).await.map_err(|e| e.to_string())?;
+        let held = self
+            .store
+            .hold_lease("outbox", &self.runner, now, LEASE)
+            .await
+            .map_err(|e| e.to_string())?;
         if held && lease.until.is_none() {
             info!(runner = %self.runner, "this process sends the outbox");
         }
@@ -170,17 +180,27 @@ impl Outbox {
 
     fn backoff(&self) -> Backoff {
         let span = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
-        Backoff { first: span(FIRST_RETRY.min(self.retry_max)), max: span(self.retry_max), give_up_after: span(self.give_up_after) }
+        Backoff {
+            first: span(FIRST_RETRY.min(self.retry_max)),
+            max: span(self.retry_max),
+            give_up_after: span(self.give_up_after),
+        }
     }
 
     /// Sends rounds of the destinations' next messages until none may be sent now. Sends nothing
     /// while another process holds the lease.
-    async fn drain(&self, lease: &mut Lease, turns: &mut Turns, shutdown: &mut watch::Receiver<bool>) -> Result<(), String> {
+    async fn drain(
+        &self,
+        lease: &mut Lease,
+        turns: &mut Turns,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), String> {
         loop {
             if !self.hold(lease).await? {
                 return Ok(());
             }
-            let mut heads = self.store.outbox_heads(Utc::now(), ROUND).await.map_err(|e| e.to_string())?;
+            let mut heads =
+                self.store.outbox_heads(Utc::now(), ROUND).await.map_err(|e| e.to_string())?;
             if heads.is_empty() {
                 return Ok(());
             }
@@ -195,17 +215,26 @@ impl Outbox {
                 match self.send(&pending).await {
                     Ok(event_id) => {
                         self.metrics.outbox_sent.inc();
-                        self.store.mark_sent(pending.id, &event_id, Utc::now()).await.map_err(|e| e.to_string())?;
+                        self.store
+                            .mark_sent(pending.id, &event_id, Utc::now())
+                            .await
+                            .map_err(|e| e.to_string())?;
                         if pending.destination_failures > 0 {
                             info!(%destination, "destination reachable again");
-                            self.store.destination_recovered(&destination).await.map_err(|e| e.to_string())?;
+                            self.store
+                                .destination_recovered(&destination)
+                                .await
+                                .map_err(|e| e.to_string())?;
                         }
                     }
                     Err(SendError::RateLimited(wait)) => {
                         // The account, not the destination: everyone waits, and the round
                         // starts over afterwards (replies may have come in meanwhile).
                         self.metrics.outbox_rate_limited.inc();
-                        info!(wait_ms = wait.as_millis() as u64, "rate-limited by the homeserver; the outbox waits");
+                        info!(
+                            wait_ms = wait.as_millis() as u64,
+                            "rate-limited by the homeserver; the outbox waits"
+                        );
                         tokio::select! {
                             _ = tokio::time::sleep(wait) => {}
                             _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
@@ -214,14 +243,20 @@ impl Outbox {
                     }
                     Err(SendError::Transient(e)) => {
                         self.metrics.outbox_failed.inc();
-                        self.store.mark_failed(pending.id, &e, false, Utc::now()).await.map_err(|e| e.to_string())?;
+                        self.store
+                            .mark_failed(pending.id, &e, false, Utc::now())
+                            .await
+                            .map_err(|e| e.to_string())?;
                         self.destination_failed(&destination, &e).await?;
                     }
                     Err(SendError::Permanent(e)) => {
                         self.metrics.outbox_failed.inc();
                         let give_up = pending.attempts + 1 >= MAX_PERMANENT_FAILURES;
                         warn!(txn_id = %pending.message.txn_id, error = %e, give_up, "message refused");
-                        self.store.mark_failed(pending.id, &e, give_up, Utc::now()).await.map_err(|e| e.to_string())?;
+                        self.store
+                            .mark_failed(pending.id, &e, give_up, Utc::now())
+                            .await
+                            .map_err(|e| e.to_string())?;
                         if !give_up {
                             self.destination_failed(&destination, &e).await?;
                         }
@@ -239,7 +274,11 @@ impl Outbox {
 
     /// A destination's send failed: it waits (the others go on), and is given up past the bound.
     async fn destination_failed(&self, destination: &str, error: &str) -> Result<(), String> {
-        let state = self.store.destination_failed(destination, error, Utc::now(), self.backoff()).await.map_err(|e| e.to_string())?;
+        let state = self
+            .store
+            .destination_failed(destination, error, Utc::now(), self.backoff())
+            .await
+            .map_err(|e| e.to_string())?;
         if state.failed {
             warn!(%destination, failures = state.failures, error, "destination given up; `admin outbox retry` sends its messages again");
         } else {
@@ -261,16 +300,22 @@ impl Outbox {
     }
 
     /// Sends a message or state-less event as it is.
-    async fn send_message(&self, message: &exodus_storage::OutboxMessage) -> Result<String, SendError> {
+    async fn send_message(
+        &self,
+        message: &exodus_storage::OutboxMessage,
+    ) -> Result<String, SendError> {
         let room = match &message.target {
             Target::Room(room_id) => {
-                let room_id = RoomId::parse(room_id).map_err(|e| SendError::Permanent(e.to_string()))?;
+                let room_id =
+                    RoomId::parse(room_id).map_err(|e| SendError::Permanent(e.to_string()))?;
                 match self.client.get_room(&room_id) {
                     Some(room) if room.state() == RoomState::Joined => room,
                     _ => return Err(SendError::Permanent(format!("the bot is not in {room_id}"))),
                 }
             }
-            Target::Dm(member) if self.client.user_id().is_some_and(|me| me.as_str() == member.as_str()) => {
+            Target::Dm(member)
+                if self.client.user_id().is_some_and(|me| me.as_str() == member.as_str()) =>
+            {
                 // Never a DM with itself: there is nobody to tell.
                 return Ok(String::new());
             }
@@ -287,9 +332,16 @@ impl Outbox {
 
     /// A job's digest, rendered now from what the job packed ([`crate::digest`]).
     async fn digest(&self, message: &exodus_storage::OutboxMessage) -> Result<String, SendError> {
-        let Target::Dm(member) = &message.target else { return Err(SendError::Permanent("a digest not to a member".into())) };
-        let content = digest::render(member, &message.content, &self.settings).map_err(SendError::Permanent)?;
-        let rendered = exodus_storage::OutboxMessage { event_type: "m.room.message".into(), content, ..message.clone() };
+        let Target::Dm(member) = &message.target else {
+            return Err(SendError::Permanent("a digest not to a member".into()));
+        };
+        let content = digest::render(member, &message.content, &self.settings)
+            .map_err(SendError::Permanent)?;
+        let rendered = exodus_storage::OutboxMessage {
+            event_type: "m.room.message".into(),
+            content,
+            ..message.clone()
+        };
         self.send_message(&rendered).await
     }
 
@@ -297,10 +349,18 @@ impl Outbox {
     /// its tag: `m.replace` with the new content. The message it edits was queued before it, so
     /// it is sent by now; if it never could be, neither can the edit.
     async fn edit(&self, message: &exodus_storage::OutboxMessage) -> Result<String, SendError> {
-        let Target::Room(room_id) = &message.target else { return Err(SendError::Permanent("an edit goes to a room".into())) };
+        let Target::Room(room_id) = &message.target else {
+            return Err(SendError::Permanent("an edit goes to a room".into()));
+        };
         let tag = message.content["tag"].as_str().unwrap_or_default();
-        let original = self.store.tagged_event(room_id, tag).await.map_err(|e| SendError::Transient(e.to_string()))?;
-        let Some(original) = original else { return Err(SendError::Permanent(format!("no sent message tagged {tag} to edit"))) };
+        let original = self
+            .store
+            .tagged_event(room_id, tag)
+            .await
+            .map_err(|e| SendError::Transient(e.to_string()))?;
+        let Some(original) = original else {
+            return Err(SendError::Permanent(format!("no sent message tagged {tag} to edit")));
+        };
         let new_content = &message.content["new_content"];
         let star = |key: &str| format!("* {}", new_content[key].as_str().unwrap_or_default());
         let content = serde_json::json!({
@@ -312,27 +372,46 @@ impl Outbox {
             "m.relates_to": { "rel_type": "m.replace", "event_id": original },
             "m.mentions": {},
         });
-        let edit = exodus_storage::OutboxMessage { event_type: "m.room.message".into(), content, ..message.clone() };
+        let edit = exodus_storage::OutboxMessage {
+            event_type: "m.room.message".into(),
+            content,
+            ..message.clone()
+        };
         self.send_message(&edit).await
     }
 
     /// `circle open` from a DM: an encrypted room "Circle of <owner>", the owner invited with
     /// power 100, bound as their circle. Returns the room ID (recorded as the row's event ID).
     async fn create_circle(&self, content: &serde_json::Value) -> Result<String, SendError> {
-        let owner = content["owner"].as_str().and_then(MemberId::parse).ok_or_else(|| SendError::Permanent("no owner".into()))?;
+        let owner = content["owner"]
+            .as_str()
+            .and_then(MemberId::parse)
+            .ok_or_else(|| SendError::Permanent("no owner".into()))?;
         // A retry after the room was made and bound must not make a second one.
-        if let Some(room_id) = self.store.circle_room_of(&owner).await.map_err(|e| SendError::Transient(e.to_string()))? {
+        if let Some(room_id) = self
+            .store
+            .circle_room_of(&owner)
+            .await
+            .map_err(|e| SendError::Transient(e.to_string()))?
+        {
             return Ok(room_id);
         }
-        let user = UserId::parse(owner.as_str()).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let user =
+            UserId::parse(owner.as_str()).map_err(|e| SendError::Permanent(e.to_string()))?;
         let mut request = create_room::v3::Request::new();
         request.name = content["name"].as_str().map(str::to_owned);
         request.invite = vec![user.clone()];
         request.preset = Some(RoomPreset::PrivateChat);
         request.initial_state = vec![
-            initial_state("m.room.encryption", serde_json::json!({"algorithm": "m.megolm.v1.aes-sha2"}))?,
+            initial_state(
+                "m.room.encryption",
+                serde_json::json!({"algorithm": "m.megolm.v1.aes-sha2"}),
+            )?,
             // Only members read the ledger (V9).
-            initial_state("m.room.history_visibility", serde_json::json!({"history_visibility": "shared"}))?,
+            initial_state(
+                "m.room.history_visibility",
+                serde_json::json!({"history_visibility": "shared"}),
+            )?,
         ];
         request.power_level_content_override = Some(
             // The creator (the bot) must not be listed: since room version 12 it outranks
@@ -349,7 +428,9 @@ impl Outbox {
         };
         match bound.await {
             Ok(true) => info!(%owner, %room_id, "created a circle room"),
-            Ok(false) => warn!(%owner, %room_id, "the owner already had a circle; the new room stays unbound"),
+            Ok(false) => {
+                warn!(%owner, %room_id, "the owner already had a circle; the new room stays unbound")
+            }
             Err(e) => return Err(SendError::Transient(e.to_string())),
         }
         Ok(room_id)
@@ -357,10 +438,17 @@ impl Outbox {
 
     /// `circle invite`: the bot invites a member to a room.
     async fn invite(&self, message: &exodus_storage::OutboxMessage) -> Result<String, SendError> {
-        let Target::Room(room_id) = &message.target else { return Err(SendError::Permanent("invite without a room".into())) };
+        let Target::Room(room_id) = &message.target else {
+            return Err(SendError::Permanent("invite without a room".into()));
+        };
         let room_id = RoomId::parse(room_id).map_err(|e| SendError::Permanent(e.to_string()))?;
-        let room = self.client.get_room(&room_id).ok_or_else(|| SendError::Permanent(format!("the bot is not in {room_id}")))?;
-        let user = message.content["user_id"].as_str().ok_or_else(|| SendError::Permanent("no user".into()))?;
+        let room = self
+            .client
+            .get_room(&room_id)
+            .ok_or_else(|| SendError::Permanent(format!("the bot is not in {room_id}")))?;
+        let user = message.content["user_id"]
+            .as_str()
+            .ok_or_else(|| SendError::Permanent("no user".into()))?;
         let user = UserId::parse(user).map_err(|e| SendError::Permanent(e.to_string()))?;
         // Already joined or invited: nothing to do (a resend after a crash lands here).
         if let Ok(Some(m)) = room.get_member_no_sync(&user).await
@@ -377,9 +465,12 @@ impl Outbox {
     /// and recorded first, then the member is invited (is_direct); when the invite fails (their
     /// homeserver is down), the next try invites them to the same room again.
     async fn dm_room(&self, member: &MemberId) -> Result<Room, SendError> {
-        let user = UserId::parse(member.as_str()).map_err(|e| SendError::Permanent(e.to_string()))?;
-        let known = self.store.dm_room(member).await.map_err(|e| SendError::Transient(e.to_string()))?;
-        if let Some(room) = known.and_then(|id| RoomId::parse(&id).ok()).and_then(|id| self.client.get_room(&id))
+        let user =
+            UserId::parse(member.as_str()).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let known =
+            self.store.dm_room(member).await.map_err(|e| SendError::Transient(e.to_string()))?;
+        if let Some(room) =
+            known.and_then(|id| RoomId::parse(&id).ok()).and_then(|id| self.client.get_room(&id))
             && room.state() == RoomState::Joined
         {
             let membership = match room.get_member_no_sync(&user).await {
@@ -391,9 +482,16 @@ impl Outbox {
                 // Never invited yet (the invite failed): invite them again, here, unless the
                 // last invitation may still be on its way.
                 None => {
-                    let last = self.invited.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(member.as_str()).copied();
+                    let last = self
+                        .invited
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .get(member.as_str())
+                        .copied();
                     if last.is_some_and(|at| at.elapsed() < REINVITE_AFTER) {
-                        return Err(SendError::Transient(format!("the invitation of {user} to their direct chat is on its way")));
+                        return Err(SendError::Transient(format!(
+                            "the invitation of {user} to their direct chat is on its way"
+                        )));
                     }
                     self.invite_to_dm(&room, &user).await?;
                     return Ok(room);
@@ -405,9 +503,10 @@ impl Outbox {
         let mut request = create_room::v3::Request::new();
         request.is_direct = true;
         request.preset = Some(RoomPreset::TrustedPrivateChat);
-        request.initial_state = vec![
-            initial_state("m.room.encryption", serde_json::json!({"algorithm": "m.megolm.v1.aes-sha2"}))?,
-        ];
+        request.initial_state = vec![initial_state(
+            "m.room.encryption",
+            serde_json::json!({"algorithm": "m.megolm.v1.aes-sha2"}),
+        )?];
         let room = self.client.create_room(request).await.map_err(classify)?;
         info!(%member, room_id = %room.room_id(), "opened a direct chat");
         self.store
@@ -423,25 +522,35 @@ impl Outbox {
     /// homeserver may be unreachable.
     async fn invite_to_dm(&self, room: &Room, user: &UserId) -> Result<(), SendError> {
         {
-            let mut invited = self.invited.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut invited =
+                self.invited.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if invited.len() > 10_000 {
                 invited.retain(|_, at| at.elapsed() < REINVITE_AFTER);
             }
             invited.insert(user.to_string(), std::time::Instant::now());
         }
-        let invite: Raw<matrix_sdk::ruma::events::AnyStateEventContent> = raw(&serde_json::json!({ "membership": "invite", "is_direct": true }))?;
+        let invite: Raw<matrix_sdk::ruma::events::AnyStateEventContent> =
+            raw(&serde_json::json!({ "membership": "invite", "is_direct": true }))?;
         // The homeserver tries an unreachable server for about ten seconds; the outbox, which
         // sends one message at a time, waits at most INVITE_TIMEOUT (an invitation that still goes
         // through is found at the next try).
-        let invited = tokio::time::timeout(INVITE_TIMEOUT, room.send_state_event_raw("m.room.member", user.as_str(), invite)).await;
+        let invited = tokio::time::timeout(
+            INVITE_TIMEOUT,
+            room.send_state_event_raw("m.room.member", user.as_str(), invite),
+        )
+        .await;
         let Ok(invited) = invited else {
-            return Err(SendError::Transient(format!("inviting {user} to their direct chat: no answer within {INVITE_TIMEOUT:?}")));
+            return Err(SendError::Transient(format!(
+                "inviting {user} to their direct chat: no answer within {INVITE_TIMEOUT:?}"
+            )));
         };
         match invited {
             Ok(_) => {}
             Err(e) => {
                 return Err(match classify(e) {
-                    SendError::Permanent(e) => SendError::Transient(format!("inviting {user} to their direct chat: {e}")),
+                    SendError::Permanent(e) => {
+                        SendError::Transient(format!("inviting {user} to their direct chat: {e}"))
+                    }
                     other => other,
                 });
             }
@@ -464,10 +573,14 @@ fn initial_state<T>(event_type: &str, content: serde_json::Value) -> Result<Raw<
 }
 
 fn classify(error: matrix_sdk::Error) -> SendError {
-    if let Some(ErrorKind::LimitExceeded(LimitExceededErrorData { retry_after, .. })) = error.client_api_error_kind() {
+    if let Some(ErrorKind::LimitExceeded(LimitExceededErrorData { retry_after, .. })) =
+        error.client_api_error_kind()
+    {
         let wait = match retry_after {
             Some(RetryAfter::Delay(d)) => *d,
-            Some(RetryAfter::DateTime(at)) => at.duration_since(std::time::SystemTime::now()).unwrap_or_default(),
+            Some(RetryAfter::DateTime(at)) => {
+                at.duration_since(std::time::SystemTime::now()).unwrap_or_default()
+            }
             None => DEFAULT_RATE_LIMIT_WAIT,
         };
         // At least a little: a zero wait would spin.
@@ -510,16 +623,32 @@ mod tests {
         let mut turns = Turns::default();
         let ids = |heads: &[PendingMessage]| heads.iter().map(|p| p.id).collect::<Vec<_>>();
         // The busy room's backlog is older than the quiet room's only reply.
-        let mut round = vec![pending(10, "!quiet:x", Priority::Reply), pending(1, "!busy:x", Priority::Reply), pending(0, "!dm:x", Priority::Digest)];
+        let mut round = vec![
+            pending(10, "!quiet:x", Priority::Reply),
+            pending(1, "!busy:x", Priority::Reply),
+            pending(0, "!dm:x", Priority::Digest),
+        ];
         turns.order(&mut round);
         assert_eq!(ids(&round), [1, 10, 0], "nobody served yet: by age");
         turns.served("!busy:x");
         // Its next message comes up in the next round, still older than the quiet room's.
-        let mut round = vec![pending(2, "!busy:x", Priority::Reply), pending(10, "!quiet:x", Priority::Reply), pending(0, "!dm:x", Priority::Digest)];
+        let mut round = vec![
+            pending(2, "!busy:x", Priority::Reply),
+            pending(10, "!quiet:x", Priority::Reply),
+            pending(0, "!dm:x", Priority::Digest),
+        ];
         turns.order(&mut round);
-        assert_eq!(ids(&round), [10, 2, 0], "the room never served goes before the one just served");
+        assert_eq!(
+            ids(&round),
+            [10, 2, 0],
+            "the room never served goes before the one just served"
+        );
         turns.served("!quiet:x");
-        let mut round = vec![pending(3, "!busy:x", Priority::Reply), pending(11, "!quiet:x", Priority::Reply), pending(5, "!n:x", Priority::Notice)];
+        let mut round = vec![
+            pending(3, "!busy:x", Priority::Reply),
+            pending(11, "!quiet:x", Priority::Reply),
+            pending(5, "!n:x", Priority::Notice),
+        ];
         turns.order(&mut round);
         assert_eq!(ids(&round), [3, 11, 5], "busy was served before quiet: busy's turn");
     }

@@ -9,15 +9,20 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use exodus_commands::circle::{CircleFacts, RoomFacts, World, Write, decide_ledger};
-use exodus_commands::ledger::{self, Cycle, Record};
 use exodus_commands::command::{AdminCommand, OutboxAction, PayCommand, StatusCommand};
 use exodus_commands::cycle::{FailingDestination, Job, JobRunView, Stats};
+use exodus_commands::ledger::{self, Cycle, Record};
 use exodus_commands::network::{FULFILMENT_CYCLES, NetworkFacts, network_members};
 use exodus_commands::outcome::{HelpRequest, Notice, Target as NoticeTarget};
 use exodus_commands::profile::needed;
 use exodus_commands::render::{Rendered, Style, render_error, render_reply};
-use exodus_commands::{Change, Command, CommandError, ErrorCode, Lang, LedgerFacts, MemberId, Need, Parsed, Profile, Reply, decide, parse};
-use exodus_storage::{Cursor, EventRef, OutboxMessage, Outcome, Priority, Store, StoreError, Target, Tx};
+use exodus_commands::{
+    Change, Command, CommandError, ErrorCode, Lang, LedgerFacts, MemberId, Need, Parsed, Profile,
+    Reply, decide, parse,
+};
+use exodus_storage::{
+    Cursor, EventRef, OutboxMessage, Outcome, Priority, Store, StoreError, Target, Tx,
+};
 
 use crate::flood::{Admission, Cooldowns, FloodControl};
 use serde_json::{Value, json};
@@ -36,13 +41,24 @@ pub struct Settings {
 /// means the fact could not be established, and the pipeline then denies (SPEC §2.1).
 pub trait Rooms: Sync {
     /// `member` is joined to `room_id` now (federated members included).
-    fn is_joined(&self, room_id: &str, member: &MemberId) -> impl Future<Output = Result<bool, String>> + Send;
+    fn is_joined(
+        &self,
+        room_id: &str,
+        member: &MemberId,
+    ) -> impl Future<Output = Result<bool, String>> + Send;
     /// `member`'s power level in `room_id`.
-    fn power_level(&self, room_id: &str, member: &MemberId) -> impl Future<Output = Result<i64, String>> + Send;
+    fn power_level(
+        &self,
+        room_id: &str,
+        member: &MemberId,
+    ) -> impl Future<Output = Result<i64, String>> + Send;
     /// Anyone can read `room_id`'s history without joining (V9).
     fn world_readable(&self, room_id: &str) -> impl Future<Output = Result<bool, String>> + Send;
     /// The members joined to `room_id` now.
-    fn joined_members(&self, room_id: &str) -> impl Future<Output = Result<Vec<MemberId>, String>> + Send;
+    fn joined_members(
+        &self,
+        room_id: &str,
+    ) -> impl Future<Output = Result<Vec<MemberId>, String>> + Send;
 }
 
 /// Where a command came from.
@@ -109,7 +125,10 @@ pub enum Handled {
 /// `failpoint-panic` panics inside its transaction, every time (the poison-message test).
 fn panic_failpoint(body: &str) {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if *ON.get_or_init(|| std::env::var("EXODUS_TEST_FAILPOINT").is_ok_and(|v| v == "command-panic")) && body.contains("failpoint-panic") {
+    if *ON
+        .get_or_init(|| std::env::var("EXODUS_TEST_FAILPOINT").is_ok_and(|v| v == "command-panic"))
+        && body.contains("failpoint-panic")
+    {
         panic!("test failpoint: a command that panics");
     }
 }
@@ -138,7 +157,9 @@ fn cooldown_key(cmd: &Command, incoming: &Incoming<'_>) -> Option<String> {
     use exodus_commands::command::{CircleCommand, RecordAction};
     match cmd {
         Command::Record { action: RecordAction::Remind, id } => Some(format!("remind:{id}")),
-        Command::Circle(CircleCommand::Invite { typed: Some(member), .. }) => Some(format!("invite:{}:{member}", incoming.event.room_id)),
+        Command::Circle(CircleCommand::Invite { typed: Some(member), .. }) => {
+            Some(format!("invite:{}:{member}", incoming.event.room_id))
+        }
         _ => None,
     }
 }
@@ -202,12 +223,26 @@ pub(crate) struct Queue<'e> {
 impl Queue<'_> {
     /// Queues a message. The first message an event causes, and any to the event's own room, is
     /// its reply (sent before notifications, see `outbox.rs`); the others are notifications.
-    pub(crate) fn push(&mut self, target: Target, event_type: &str, content: Value, tag: Option<String>) {
+    pub(crate) fn push(
+        &mut self,
+        target: Target,
+        event_type: &str,
+        content: Value,
+        tag: Option<String>,
+    ) {
         let txn_id = txn_id(&self.event.event_id, self.next);
-        let reply = self.next == 0 || matches!(&target, Target::Room(room) if *room == self.event.room_id);
+        let reply =
+            self.next == 0 || matches!(&target, Target::Room(room) if *room == self.event.room_id);
         let priority = if reply { Priority::Reply } else { Priority::Notice };
         self.next += 1;
-        self.messages.push(OutboxMessage { txn_id, target, event_type: event_type.to_owned(), content, tag, priority });
+        self.messages.push(OutboxMessage {
+            txn_id,
+            target,
+            event_type: event_type.to_owned(),
+            content,
+            tag,
+            priority,
+        });
     }
 }
 
@@ -226,7 +261,14 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn new(store: Store, settings: Settings) -> Pipeline {
-        Pipeline { store, settings, admins: Vec::new(), flood: None, cooldowns: Cooldowns::default(), repeat_every: REPEAT_EVERY }
+        Pipeline {
+            store,
+            settings,
+            admins: Vec::new(),
+            flood: None,
+            cooldowns: Cooldowns::default(),
+            repeat_every: REPEAT_EVERY,
+        }
     }
 
     /// Refuses a member's commands beyond their allowance (admins are not limited).
@@ -268,7 +310,11 @@ impl Pipeline {
     }
 
     pub(crate) fn style(&self, lang: Lang) -> Style<'_> {
-        Style { lang, unit: &self.settings.unit, prefix: self.settings.prefixes.first().map_or("!", String::as_str) }
+        Style {
+            lang,
+            unit: &self.settings.unit,
+            prefix: self.settings.prefixes.first().map_or("!", String::as_str),
+        }
     }
 
     pub(crate) fn cycle_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -277,7 +323,12 @@ impl Pipeline {
 
     /// Handles one event. A database error leaves nothing written: the caller retries the event
     /// later from the room cursor.
-    pub async fn handle<R: Rooms>(&self, incoming: &Incoming<'_>, rooms: &R, now: DateTime<Utc>) -> Result<Handled, StoreError> {
+    pub async fn handle<R: Rooms>(
+        &self,
+        incoming: &Incoming<'_>,
+        rooms: &R,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, StoreError> {
         let mut outcome = self.handle_batch(std::slice::from_ref(incoming), rooms, now).await;
         match (outcome.error, outcome.handled.pop()) {
             (None, Some(handled)) => Ok(handled),
@@ -293,7 +344,12 @@ impl Pipeline {
     /// facts read just before it. Every event's effects still commit together with its event
     /// claim and its cursor. After a database error, `handled` holds the events that were
     /// committed (a prefix of `batch`) and the rest is left for a retry from the cursor.
-    pub async fn handle_batch<R: Rooms>(&self, batch: &[Incoming<'_>], rooms: &R, now: DateTime<Utc>) -> BatchOutcome {
+    pub async fn handle_batch<R: Rooms>(
+        &self,
+        batch: &[Incoming<'_>],
+        rooms: &R,
+        now: DateTime<Utc>,
+    ) -> BatchOutcome {
         let parsed: Vec<Option<Parsed>> = batch.iter().map(|i| self.parse(i.body)).collect();
         let mut handled = Vec::with_capacity(batch.len());
         let mut start = 0;
@@ -306,7 +362,15 @@ impl Pipeline {
                     // One at a time, so that only the event that fails waits for the retry.
                     tracing::warn!(error = %e, events = group.len(), "a group of commands failed; applying them one by one");
                     for (one, one_parsed) in group.iter().zip(group_parsed) {
-                        match self.apply_group(std::slice::from_ref(one), std::slice::from_ref(one_parsed), rooms, now).await {
+                        match self
+                            .apply_group(
+                                std::slice::from_ref(one),
+                                std::slice::from_ref(one_parsed),
+                                rooms,
+                                now,
+                            )
+                            .await
+                        {
                             Ok(done) => handled.extend(done),
                             Err(e) => return BatchOutcome { handled, error: Some(e) },
                         }
@@ -320,7 +384,13 @@ impl Pipeline {
     }
 
     /// Applies a group of events in one transaction (see [`Pipeline::handle_batch`]).
-    async fn apply_group<R: Rooms>(&self, group: &[Incoming<'_>], parsed: &[Option<Parsed>], rooms: &R, now: DateTime<Utc>) -> Result<Vec<Handled>, StoreError> {
+    async fn apply_group<R: Rooms>(
+        &self,
+        group: &[Incoming<'_>],
+        parsed: &[Option<Parsed>],
+        rooms: &R,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Handled>, StoreError> {
         // Facts from the homeserver first: asking it must not hold a database lock.
         let changing_status: Vec<MemberId> = group
             .iter()
@@ -328,18 +398,26 @@ impl Pipeline {
             .filter(|(i, p)| i.sender_joined && matches!(p, Some(Parsed { command: Ok(Command::Status(s)), .. }) if !matches!(s, StatusCommand::Show)))
             .map(|(i, _)| i.sender.clone())
             .collect();
-        let own_circles = if changing_status.is_empty() { BTreeMap::new() } else { self.store.circle_rooms_of(&changing_status).await? };
+        let own_circles = if changing_status.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.store.circle_rooms_of(&changing_status).await?
+        };
         let mut prefetched = Vec::with_capacity(group.len());
         // V9: a room anyone can read without joining gets no records (it may have become so
         // after it was bound): the commands that would show some are refused there.
         let mut readable = Vec::with_capacity(group.len());
         for (incoming, p) in group.iter().zip(parsed) {
             prefetched.push(match p {
-                Some(Parsed { command: Ok(cmd), .. }) if incoming.sender_joined => self.prefetch(cmd, incoming, rooms, now, &own_circles).await?,
+                Some(Parsed { command: Ok(cmd), .. }) if incoming.sender_joined => {
+                    self.prefetch(cmd, incoming, rooms, now, &own_circles).await?
+                }
                 _ => Prefetched::default(),
             });
             readable.push(match p {
-                Some(Parsed { command: Ok(cmd), .. }) if incoming.sender_joined && !incoming.in_dm && shows_records(cmd) => {
+                Some(Parsed { command: Ok(cmd), .. })
+                    if incoming.sender_joined && !incoming.in_dm && shows_records(cmd) =>
+                {
                     // Unknown counts as readable (V9: denied when it cannot be established).
                     rooms.world_readable(&incoming.event.room_id).await.unwrap_or(true)
                 }
@@ -351,7 +429,13 @@ impl Pipeline {
         let admissions: Vec<Admission> = group
             .iter()
             .zip(parsed)
-            .map(|(i, p)| if p.is_some() && i.sender_joined { self.admit(&i.sender, now) } else { Admission::Admitted })
+            .map(|(i, p)| {
+                if p.is_some() && i.sender_joined {
+                    self.admit(&i.sender, now)
+                } else {
+                    Admission::Admitted
+                }
+            })
             .collect();
         let claims: Vec<(&EventRef, Outcome)> = group
             .iter()
@@ -372,9 +456,15 @@ impl Pipeline {
         }
         let mut tx = self.store.begin().await?;
         let claimed = tx.claim_events(&claims, now).await?;
-        let deciding: Vec<MemberId> = group.iter().filter(|i| i.sender_joined && claimed.contains(&i.event.event_id)).map(|i| i.sender.clone()).collect();
+        let deciding: Vec<MemberId> = group
+            .iter()
+            .filter(|i| i.sender_joined && claimed.contains(&i.event.event_id))
+            .map(|i| i.sender.clone())
+            .collect();
         let needs_totals = group.iter().zip(parsed).any(|(i, p)| {
-            i.sender_joined && claimed.contains(&i.event.event_id) && matches!(p, Some(Parsed { command: Ok(cmd), .. }) if cmd.needs_ledger_facts())
+            i.sender_joined
+                && claimed.contains(&i.event.event_id)
+                && matches!(p, Some(Parsed { command: Ok(cmd), .. }) if cmd.needs_ledger_facts())
         });
         let rooms_of_group: Vec<String> = group.iter().map(|i| i.event.room_id.clone()).collect();
         tx.preload(&deciding, &rooms_of_group, needs_totals.then(|| self.cycle_start(now))).await?;
@@ -384,11 +474,17 @@ impl Pipeline {
             group
                 .iter()
                 .zip(parsed)
-                .filter(|(i, p)| i.sender_joined && claimed.contains(&i.event.event_id) && matches!(p, Some(Parsed { command: Ok(cmd), .. }) if want(cmd)))
+                .filter(|(i, p)| {
+                    i.sender_joined
+                        && claimed.contains(&i.event.event_id)
+                        && matches!(p, Some(Parsed { command: Ok(cmd), .. }) if want(cmd))
+                })
                 .map(|(i, _)| i.sender.clone())
                 .collect()
         };
-        let cancelling = deciding_on(|c| matches!(c, Command::Status(StatusCommand::Green) | Command::ForgetMe { confirm: true }));
+        let cancelling = deciding_on(|c| {
+            matches!(c, Command::Status(StatusCommand::Green) | Command::ForgetMe { confirm: true })
+        });
         if !cancelling.is_empty() {
             tx.preload_intentions_for(&cancelling).await?;
         }
@@ -403,7 +499,9 @@ impl Pipeline {
         let mut used = Vec::new();
         let mut cursors = Vec::new();
         let mut seen = BTreeSet::new();
-        for ((((incoming, p), pre), admission), readable) in group.iter().zip(parsed).zip(&prefetched).zip(&admissions).zip(&readable) {
+        for ((((incoming, p), pre), admission), readable) in
+            group.iter().zip(parsed).zip(&prefetched).zip(&admissions).zip(&readable)
+        {
             let Some(parsed) = p else {
                 results.push(Handled::NotACommand);
                 continue;
@@ -415,7 +513,10 @@ impl Pipeline {
                 results.push(Handled::Duplicate);
                 continue;
             }
-            cursors.push((event.room_id.as_str(), Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }));
+            cursors.push((
+                event.room_id.as_str(),
+                Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts },
+            ));
             // V6: nothing is executed for a sender who is not joined to the room.
             if !incoming.sender_joined {
                 results.push(Handled::Ignored);
@@ -423,12 +524,21 @@ impl Pipeline {
             }
             if let Admission::Refused { notify } = admission {
                 if *notify && let Some(flood) = &self.flood {
-                    let sender = tx.find_profile(&incoming.sender, false).await?.unwrap_or_else(|| Profile::new(incoming.sender.clone()));
+                    let sender = tx
+                        .find_profile(&incoming.sender, false)
+                        .await?
+                        .unwrap_or_else(|| Profile::new(incoming.sender.clone()));
                     let text = exodus_commands::text::Text::new("err-flooded")
                         .num("burst", i64::from(flood.burst()))
                         .num("per_minute", i64::from(flood.per_minute()));
                     let mut queue = Queue { event, next: 0, messages: Vec::new() };
-                    self.queue_error(&mut queue, incoming, &parsed.name, &CommandError::new(ErrorCode::LimitExceeded, text), &sender);
+                    self.queue_error(
+                        &mut queue,
+                        incoming,
+                        &parsed.name,
+                        &CommandError::new(ErrorCode::LimitExceeded, text),
+                        &sender,
+                    );
                     messages.extend(queue.messages);
                 }
                 results.push(Handled::Refused);
@@ -443,17 +553,30 @@ impl Pipeline {
                 tx.circle_owner_of(room).await?.is_some() || tx.is_pool_room(room).await?
             };
             if bound {
-                let error = CommandError::new(ErrorCode::Forbidden, exodus_commands::text::Text::new("err-room-now-world-readable"));
+                let error = CommandError::new(
+                    ErrorCode::Forbidden,
+                    exodus_commands::text::Text::new("err-room-now-world-readable"),
+                );
                 self.queue_error(&mut queue, incoming, &parsed.name, &error, &sender);
                 messages.extend(queue.messages);
                 results.push(Handled::Applied { command: parsed.name.clone(), ok: false });
                 continue;
             }
             let cooldown = parsed.command.as_ref().ok().and_then(|cmd| cooldown_key(cmd, incoming));
-            if let Some(wait) = cooldown.as_deref().and_then(|key| self.cooldowns.wait(key, self.repeat_every, now)) {
+            if let Some(wait) =
+                cooldown.as_deref().and_then(|key| self.cooldowns.wait(key, self.repeat_every, now))
+            {
                 let minutes = (wait.num_seconds() + 59) / 60;
-                let text = exodus_commands::text::Text::new("err-repeated").arg("command", parsed.name.as_str()).num("minutes", minutes.max(1));
-                self.queue_error(&mut queue, incoming, &parsed.name, &CommandError::new(ErrorCode::LimitExceeded, text), &sender);
+                let text = exodus_commands::text::Text::new("err-repeated")
+                    .arg("command", parsed.name.as_str())
+                    .num("minutes", minutes.max(1));
+                self.queue_error(
+                    &mut queue,
+                    incoming,
+                    &parsed.name,
+                    &CommandError::new(ErrorCode::LimitExceeded, text),
+                    &sender,
+                );
                 messages.extend(queue.messages);
                 results.push(Handled::Applied { command: parsed.name.clone(), ok: false });
                 continue;
@@ -463,14 +586,33 @@ impl Pipeline {
                     self.queue_error(&mut queue, incoming, &parsed.name, e, &sender);
                     false
                 }
-                Ok(Command::Clearing(c)) => self.clearing_command(&mut tx, &mut queue, c, incoming, &sender, now).await?,
-                Ok(cmd) if cmd.is_pool() => self.pool_command(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?,
-                Ok(cmd) if cmd.is_initiative() => self.initiative_command(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?,
-                Ok(cmd) if cmd.is_ledger() => self.ledger(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?,
+                Ok(Command::Clearing(c)) => {
+                    self.clearing_command(&mut tx, &mut queue, c, incoming, &sender, now).await?
+                }
+                Ok(cmd) if cmd.is_pool() => {
+                    self.pool_command(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?
+                }
+                Ok(cmd) if cmd.is_initiative() => {
+                    self.initiative_command(&mut tx, &mut queue, cmd, incoming, pre, &sender, now)
+                        .await?
+                }
+                Ok(cmd) if cmd.is_ledger() => {
+                    self.ledger(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?
+                }
                 Ok(Command::Admin(_)) => match &pre.admin {
                     Some(Ok(reply)) => {
-                        let content = self.reply_content(&parsed.name, reply, sender.lang.unwrap_or(self.settings.default_language), incoming);
-                        queue.push(Target::Room(event.room_id.clone()), "m.room.message", content, None);
+                        let content = self.reply_content(
+                            &parsed.name,
+                            reply,
+                            sender.lang.unwrap_or(self.settings.default_language),
+                            incoming,
+                        );
+                        queue.push(
+                            Target::Room(event.room_id.clone()),
+                            "m.room.message",
+                            content,
+                            None,
+                        );
                         true
                     }
                     Some(Err(e)) => {
@@ -478,12 +620,18 @@ impl Pipeline {
                         false
                     }
                     None => {
-                        let e = CommandError::new(ErrorCode::Internal, exodus_commands::text::Text::new("err-internal").arg("id", "admin-not-run"));
+                        let e = CommandError::new(
+                            ErrorCode::Internal,
+                            exodus_commands::text::Text::new("err-internal")
+                                .arg("id", "admin-not-run"),
+                        );
                         self.queue_error(&mut queue, incoming, &parsed.name, &e, &sender);
                         false
                     }
                 },
-                Ok(cmd) => self.profile(&mut tx, &mut queue, cmd, incoming, pre, sender, now).await?,
+                Ok(cmd) => {
+                    self.profile(&mut tx, &mut queue, cmd, incoming, pre, sender, now).await?
+                }
             };
             messages.extend(queue.messages);
             if ok && let Some(key) = cooldown {
@@ -513,17 +661,31 @@ impl Pipeline {
     /// The relations around `member` and the circle rooms they are joined to now, as the
     /// homeserver reports it (V1; a room whose membership cannot be established counts as not
     /// joined).
-    async fn network_facts<R: Rooms>(&self, member: &MemberId, rooms: &R, now: DateTime<Utc>) -> Result<NetworkFacts, StoreError> {
-        let supports = self.store.network_supports(member, self.support_since(now), MAX_RELATED).await?;
-        let others: BTreeSet<String> =
-            supports.iter().filter(|s| &s.giver != member && &s.recipient != member).map(|s| s.room_id.clone()).collect();
+    async fn network_facts<R: Rooms>(
+        &self,
+        member: &MemberId,
+        rooms: &R,
+        now: DateTime<Utc>,
+    ) -> Result<NetworkFacts, StoreError> {
+        let supports =
+            self.store.network_supports(member, self.support_since(now), MAX_RELATED).await?;
+        let others: BTreeSet<String> = supports
+            .iter()
+            .filter(|s| &s.giver != member && &s.recipient != member)
+            .map(|s| s.room_id.clone())
+            .collect();
         let mut joined_rooms = BTreeSet::new();
         for room in others {
             if rooms.is_joined(&room, member).await.unwrap_or(false) {
                 joined_rooms.insert(room);
             }
         }
-        let related: Vec<MemberId> = supports.iter().flat_map(|s| [s.giver.clone(), s.recipient.clone()]).collect::<BTreeSet<_>>().into_iter().collect();
+        let related: Vec<MemberId> = supports
+            .iter()
+            .flat_map(|s| [s.giver.clone(), s.recipient.clone()])
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let levels = self.store.levels(&related).await?;
         Ok(NetworkFacts { supports, joined_rooms, levels })
     }
@@ -583,7 +745,12 @@ impl Pipeline {
     /// `admin run` and `admin stats` (SPEC §3.6), before the command's own transaction: a job
     /// runs in its own. Refused for anyone not named in the configuration. An event already
     /// decided (a replay) runs nothing again.
-    async fn admin(&self, cmd: &AdminCommand, incoming: &Incoming<'_>, now: DateTime<Utc>) -> Result<Result<Reply, CommandError>, StoreError> {
+    async fn admin(
+        &self,
+        cmd: &AdminCommand,
+        incoming: &Incoming<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Reply, CommandError>, StoreError> {
         if !self.admins.contains(&incoming.sender) {
             let text = exodus_commands::text::Text::new("err-not-admin");
             return Ok(Err(CommandError::new(ErrorCode::Forbidden, text).with_usage("admin")));
@@ -598,7 +765,16 @@ impl Pipeline {
                 let outcome = self.clearing(as_of, true).await?;
                 let report = outcome.report();
                 tracing::info!(job = "clearing", %as_of, admin = %incoming.sender, %report, "job run by an admin");
-                self.store.record_manual_run("clearing", as_of, incoming.sender.as_str(), now, Utc::now(), &report.to_string()).await?;
+                self.store
+                    .record_manual_run(
+                        "clearing",
+                        as_of,
+                        incoming.sender.as_str(),
+                        now,
+                        Utc::now(),
+                        &report.to_string(),
+                    )
+                    .await?;
                 outcome.reply(true)
             }
             AdminCommand::Clearing { apply } => {
@@ -606,7 +782,16 @@ impl Pipeline {
                 if *apply {
                     let report = outcome.report();
                     tracing::info!(job = "clearing", admin = %incoming.sender, %report, "clearing run by an admin");
-                    self.store.record_manual_run("clearing", now, incoming.sender.as_str(), now, Utc::now(), &report.to_string()).await?;
+                    self.store
+                        .record_manual_run(
+                            "clearing",
+                            now,
+                            incoming.sender.as_str(),
+                            now,
+                            Utc::now(),
+                            &report.to_string(),
+                        )
+                        .await?;
                 }
                 outcome.reply(*apply)
             }
@@ -614,14 +799,30 @@ impl Pipeline {
                 let as_of = as_of.unwrap_or(now);
                 let report = self.run_job(*job, as_of).await?;
                 tracing::info!(job = job.name(), %as_of, admin = %incoming.sender, %report, "job run by an admin");
-                self.store.record_manual_run(job.name(), as_of, incoming.sender.as_str(), now, Utc::now(), &report.to_string()).await?;
+                self.store
+                    .record_manual_run(
+                        job.name(),
+                        as_of,
+                        incoming.sender.as_str(),
+                        now,
+                        Utc::now(),
+                        &report.to_string(),
+                    )
+                    .await?;
                 Reply::JobRun { job: *job, as_of, report }
             }
             AdminCommand::Stats => {
                 let runs = self.store.last_job_runs().await?;
                 let runs = runs
                     .into_iter()
-                    .map(|r| JobRunView { job: r.job, slot: r.slot, runner: r.runner, finished: r.finished, summary: r.summary, manual: r.manual })
+                    .map(|r| JobRunView {
+                        job: r.job,
+                        slot: r.slot,
+                        runner: r.runner,
+                        finished: r.finished,
+                        summary: r.summary,
+                        manual: r.manual,
+                    })
                     .collect();
                 let destinations = self
                     .store
@@ -641,8 +842,12 @@ impl Pipeline {
             }
             AdminCommand::Outbox(action) => {
                 let (destinations, messages) = match action {
-                    OutboxAction::Retry(destination) => self.store.outbox_retry(destination.as_deref()).await?,
-                    OutboxAction::Drop(destination) => (1, self.store.outbox_drop(destination, now).await?),
+                    OutboxAction::Retry(destination) => {
+                        self.store.outbox_retry(destination.as_deref()).await?
+                    }
+                    OutboxAction::Drop(destination) => {
+                        (1, self.store.outbox_drop(destination, now).await?)
+                    }
                 };
                 tracing::info!(?action, admin = %incoming.sender, destinations, messages, "outbox changed by an admin");
                 Reply::OutboxChanged { action: action.clone(), destinations, messages }
@@ -651,13 +856,19 @@ impl Pipeline {
     }
 
     /// The figures `status` shows: the member's circle and their giving and receiving this cycle.
-    async fn ledger_facts(&self, tx: &mut Tx, profile: &Profile, now: DateTime<Utc>) -> Result<LedgerFacts, StoreError> {
+    async fn ledger_facts(
+        &self,
+        tx: &mut Tx,
+        profile: &Profile,
+        now: DateTime<Utc>,
+    ) -> Result<LedgerFacts, StoreError> {
         let cycle_start = self.cycle_start(now);
         let (given, received) = tx.cycle_totals(&profile.member, cycle_start).await?;
         let reliability = tx.reliability(&profile.member, cycle_start).await?;
         let (circle, supporters) = match tx.circle_room_of(&profile.member).await? {
             Some(room) => {
-                let records = tx.circle_records(&room, cycle_start, profile.need.deadline()).await?;
+                let records =
+                    tx.circle_records(&room, cycle_start, profile.need.deadline()).await?;
                 ledger::circle_totals(&records, &profile.need, cycle_start)
             }
             None => Default::default(),
@@ -677,17 +888,31 @@ impl Pipeline {
         before: Profile,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let facts = if cmd.needs_ledger_facts() { self.ledger_facts(tx, &before, now).await? } else { LedgerFacts::default() };
+        let facts = if cmd.needs_ledger_facts() {
+            self.ledger_facts(tx, &before, now).await?
+        } else {
+            LedgerFacts::default()
+        };
         // V8: `pay` in a circle room shows how to pay its owner (the sender is joined: V6).
         let circle_owner = match cmd {
-            Command::Pay(PayCommand::Show) if !incoming.in_dm => match tx.circle_owner_of(&incoming.event.room_id).await? {
+            Command::Pay(PayCommand::Show) if !incoming.in_dm => match tx
+                .circle_owner_of(&incoming.event.room_id)
+                .await?
+            {
                 Some(owner) if owner == before.member => Some(before.clone()),
-                Some(owner) => Some(tx.find_profile(&owner, false).await?.unwrap_or_else(|| Profile::new(owner))),
+                Some(owner) => Some(
+                    tx.find_profile(&owner, false).await?.unwrap_or_else(|| Profile::new(owner)),
+                ),
                 None => None,
             },
             _ => None,
         };
-        let ctx = exodus_commands::Ctx { sender: &incoming.sender, in_dm: incoming.in_dm, now, circle_owner: circle_owner.as_ref() };
+        let ctx = exodus_commands::Ctx {
+            sender: &incoming.sender,
+            in_dm: incoming.in_dm,
+            now,
+            circle_owner: circle_owner.as_ref(),
+        };
         let decision = match decide(cmd, &ctx, &before, &facts) {
             Ok(d) => d,
             Err(e) => {
@@ -709,17 +934,30 @@ impl Pipeline {
                 for record in tx.active_intentions_for(&incoming.sender).await? {
                     let cancelled = ledger::cancel(&record, now);
                     tx.update_record(&cancelled).await?;
-                    notices.push(Notice { target: NoticeTarget::Member(record.giver.clone()), reply: Reply::IntentionCancelled { record: cancelled } });
+                    notices.push(Notice {
+                        target: NoticeTarget::Member(record.giver.clone()),
+                        reply: Reply::IntentionCancelled { record: cancelled },
+                    });
                 }
                 tx.erase_member(&incoming.sender).await?;
                 lang = self.settings.default_language;
             }
         }
         let room_reply = self.reply_content(cmd.name(), &decision.reply, lang, incoming);
-        queue.push(Target::Room(incoming.event.room_id.clone()), "m.room.message", room_reply, None);
+        queue.push(
+            Target::Room(incoming.event.room_id.clone()),
+            "m.room.message",
+            room_reply,
+            None,
+        );
         if let Some(private) = &decision.private {
             let rendered = render_reply(cmd.name(), private, &self.style(lang));
-            queue.push(Target::Dm(incoming.sender.clone()), "m.room.message", notice_content(&rendered, None), None);
+            queue.push(
+                Target::Dm(incoming.sender.clone()),
+                "m.room.message",
+                notice_content(&rendered, None),
+                None,
+            );
         }
         self.queue_notices(tx, queue, cmd.name(), &notices).await?;
         Ok(true)
@@ -727,16 +965,28 @@ impl Pipeline {
 
     /// Consequences of a status change for the member's circle (SPEC §3.1, §5): going green
     /// cancels the intentions in their favour; orange and red are announced to the circle.
-    async fn status_changed(&self, tx: &mut Tx, before: &Profile, after: &Profile, pre: &Prefetched, now: DateTime<Utc>) -> Result<Vec<Notice>, StoreError> {
+    async fn status_changed(
+        &self,
+        tx: &mut Tx,
+        before: &Profile,
+        after: &Profile,
+        pre: &Prefetched,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Notice>, StoreError> {
         let mut notices = Vec::new();
-        if before.need.level() == after.need.level() && before.need.requested() == after.need.requested() {
+        if before.need.level() == after.need.level()
+            && before.need.requested() == after.need.requested()
+        {
             return Ok(notices);
         }
         if matches!(after.need, Need::Green) {
             for record in tx.active_intentions_for(&after.member).await? {
                 let cancelled = ledger::cancel(&record, now);
                 tx.update_record(&cancelled).await?;
-                notices.push(Notice { target: NoticeTarget::Member(record.giver.clone()), reply: Reply::IntentionCancelled { record: cancelled } });
+                notices.push(Notice {
+                    target: NoticeTarget::Member(record.giver.clone()),
+                    reply: Reply::IntentionCancelled { record: cancelled },
+                });
             }
             return Ok(notices);
         }
@@ -754,15 +1004,20 @@ impl Pipeline {
         // The whole network hears of a red collection once, when it starts (and not again within
         // a day, however often the status goes red); a change while red is the circle's news.
         let key = format!("red:{}", after.member);
-        let starts = matches!(after.need, Need::Red { .. }) && !matches!(before.need, Need::Red { .. });
+        let starts =
+            matches!(after.need, Need::Red { .. }) && !matches!(before.need, Need::Red { .. });
         if starts && self.cooldowns.wait(&key, RED_ALERT_EVERY, now).is_none() {
             self.cooldowns.used(key, RED_ALERT_EVERY, now);
             // The network as this transaction sees it (after any cancellation before it).
-            let supports = tx.network_supports(&after.member, self.support_since(now), MAX_RELATED).await?;
+            let supports =
+                tx.network_supports(&after.member, self.support_since(now), MAX_RELATED).await?;
             told.extend(network_members(&after.member, &supports));
         }
         for member in told.into_iter().filter(|m| *m != after.member) {
-            notices.push(Notice { target: NoticeTarget::Member(member.clone()), reply: Reply::HelpRequest(request.clone()) });
+            notices.push(Notice {
+                target: NoticeTarget::Member(member.clone()),
+                reply: Reply::HelpRequest(request.clone()),
+            });
         }
         Ok(notices)
     }
@@ -788,12 +1043,20 @@ impl Pipeline {
         };
         // The circle concerned, read in the transaction (its owner's row locked: decisions about
         // one circle are serialised).
-        let circle_room = record.as_ref().map(|r| r.room_id.clone()).or_else(|| room_owner.as_ref().map(|_| incoming.event.room_id.clone()));
+        let circle_room = record
+            .as_ref()
+            .map(|r| r.room_id.clone())
+            .or_else(|| room_owner.as_ref().map(|_| incoming.event.room_id.clone()));
         let circle = match &circle_room {
             Some(room) => match tx.circle_owner_of(room).await? {
                 Some(owner) => {
-                    let owner = if owner == sender.member { sender.clone() } else { tx.profile_for_update(&owner).await? };
-                    let records = tx.circle_records(room, cycle_start, owner.need.deadline()).await?;
+                    let owner = if owner == sender.member {
+                        sender.clone()
+                    } else {
+                        tx.profile_for_update(&owner).await?
+                    };
+                    let records =
+                        tx.circle_records(room, cycle_start, owner.need.deadline()).await?;
                     Some(CircleFacts { owner, room_id: room.clone(), records, cycle_start })
                 }
                 None => None,
@@ -818,7 +1081,10 @@ impl Pipeline {
             Command::Archive(_) => tx.reliability(&incoming.sender, cycle_start).await?,
             _ => Default::default(),
         };
-        let creates = matches!(cmd, Command::Intend { .. } | Command::CommitIntention { .. } | Command::CommitDirect { .. });
+        let creates = matches!(
+            cmd,
+            Command::Intend { .. } | Command::CommitIntention { .. } | Command::CommitDirect { .. }
+        );
         let next_id = if creates { tx.next_record_id().await? } else { 0 };
         let room = RoomFacts {
             room_id: incoming.event.room_id.clone(),
@@ -858,23 +1124,47 @@ impl Pipeline {
             match write {
                 Write::BindCircle { owner, room_id } => {
                     if !tx.bind_circle(owner, room_id, now).await? {
-                        let e = CommandError::new(ErrorCode::InvalidState, exodus_commands::text::Text::new("err-circle-exists"));
-                        self.queue_error(queue, incoming, cmd.name(), &e.with_usage("circle"), sender);
+                        let e = CommandError::new(
+                            ErrorCode::InvalidState,
+                            exodus_commands::text::Text::new("err-circle-exists"),
+                        );
+                        self.queue_error(
+                            queue,
+                            incoming,
+                            cmd.name(),
+                            &e.with_usage("circle"),
+                            sender,
+                        );
                         return Ok(false);
                     }
                 }
                 Write::CreateCircleRoom { owner } => {
                     let name = format!("Circle of {owner}");
-                    queue.push(Target::Dm(owner.clone()), ACTION_CREATE_CIRCLE, json!({ "owner": owner, "name": name }), None);
+                    queue.push(
+                        Target::Dm(owner.clone()),
+                        ACTION_CREATE_CIRCLE,
+                        json!({ "owner": owner, "name": name }),
+                        None,
+                    );
                 }
                 Write::Insert(r) => tx.insert_record(r).await?,
                 Write::Update(r) => tx.update_record(r).await?,
                 Write::SaveProfile(p) => {
-                    let before = circle.as_ref().map(|c| &c.owner).filter(|o| o.member == p.member).cloned().unwrap_or_else(|| sender.clone());
+                    let before = circle
+                        .as_ref()
+                        .map(|c| &c.owner)
+                        .filter(|o| o.member == p.member)
+                        .cloned()
+                        .unwrap_or_else(|| sender.clone());
                     tx.save_profile(&before, p, now).await?;
                 }
                 Write::Invite { room_id, member } => {
-                    queue.push(Target::Room(room_id.clone()), ACTION_INVITE, json!({ "user_id": member }), None);
+                    queue.push(
+                        Target::Room(room_id.clone()),
+                        ACTION_INVITE,
+                        json!({ "user_id": member }),
+                        None,
+                    );
                 }
             }
         }
@@ -892,7 +1182,13 @@ impl Pipeline {
     }
 
     /// The reply to a command, in reply to it (or, for a reaction, to the message reacted to).
-    pub(crate) fn reply_content(&self, command: &str, reply: &Reply, lang: Lang, incoming: &Incoming<'_>) -> Value {
+    pub(crate) fn reply_content(
+        &self,
+        command: &str,
+        reply: &Reply,
+        lang: Lang,
+        incoming: &Incoming<'_>,
+    ) -> Value {
         let rendered = render_reply(command, reply, &self.style(lang));
         let in_reply_to = match &incoming.via {
             Via::Message => incoming.event.event_id.as_str(),
@@ -901,33 +1197,68 @@ impl Pipeline {
         notice_content(&rendered, Some(in_reply_to))
     }
 
-    pub(crate) fn queue_error(&self, queue: &mut Queue<'_>, incoming: &Incoming<'_>, command: &str, error: &CommandError, sender: &Profile) {
+    pub(crate) fn queue_error(
+        &self,
+        queue: &mut Queue<'_>,
+        incoming: &Incoming<'_>,
+        command: &str,
+        error: &CommandError,
+        sender: &Profile,
+    ) {
         // A reaction that does not stand for a valid command is just a reaction.
         if matches!(incoming.via, Via::Reaction { .. }) {
             return;
         }
         let lang = sender.lang.unwrap_or(self.settings.default_language);
         let rendered = render_error(command, error, &self.style(lang));
-        queue.push(Target::Room(incoming.event.room_id.clone()), "m.room.message", notice_content(&rendered, Some(&incoming.event.event_id)), None);
+        queue.push(
+            Target::Room(incoming.event.room_id.clone()),
+            "m.room.message",
+            notice_content(&rendered, Some(&incoming.event.event_id)),
+            None,
+        );
     }
 
     /// Notifications (SPEC §5): a DM in the member's language unless they turned them off; room
     /// announcements as they are.
-    pub(crate) async fn queue_notices(&self, tx: &mut Tx, queue: &mut Queue<'_>, command: &str, notices: &[Notice]) -> Result<(), StoreError> {
+    pub(crate) async fn queue_notices(
+        &self,
+        tx: &mut Tx,
+        queue: &mut Queue<'_>,
+        command: &str,
+        notices: &[Notice],
+    ) -> Result<(), StoreError> {
         for notice in notices {
             match &notice.target {
                 NoticeTarget::Member(member) => {
-                    let profile = tx.find_profile(member, false).await?.unwrap_or_else(|| Profile::new(member.clone()));
+                    let profile = tx
+                        .find_profile(member, false)
+                        .await?
+                        .unwrap_or_else(|| Profile::new(member.clone()));
                     if !profile.notify {
                         continue;
                     }
                     let lang = profile.lang.unwrap_or(self.settings.default_language);
                     let rendered = render_reply(command, &notice.reply, &self.style(lang));
-                    queue.push(Target::Dm(member.clone()), "m.room.message", notice_content(&rendered, None), paid_tag(&notice.reply));
+                    queue.push(
+                        Target::Dm(member.clone()),
+                        "m.room.message",
+                        notice_content(&rendered, None),
+                        paid_tag(&notice.reply),
+                    );
                 }
                 NoticeTarget::Room(room) => {
-                    let rendered = render_reply(command, &notice.reply, &self.style(self.settings.default_language));
-                    queue.push(Target::Room(room.clone()), "m.room.message", notice_content(&rendered, None), None);
+                    let rendered = render_reply(
+                        command,
+                        &notice.reply,
+                        &self.style(self.settings.default_language),
+                    );
+                    queue.push(
+                        Target::Room(room.clone()),
+                        "m.room.message",
+                        notice_content(&rendered, None),
+                        None,
+                    );
                 }
             }
         }
@@ -937,13 +1268,23 @@ impl Pipeline {
     /// A member left a circle room (SPEC §2.1 V2): their open intentions there are withdrawn and
     /// the room is told; a member who left a pool's room loses their pledge (announced there).
     /// Exactly once per membership event.
-    pub async fn member_left(&self, event: &EventRef, member: &MemberId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn member_left(
+        &self,
+        event: &EventRef,
+        member: &MemberId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.store.begin().await?;
         if !tx.claim_event(event, Outcome::Applied, now).await? {
             tx.rollback().await?;
             return Ok(false);
         }
-        tx.set_cursor(&event.room_id, &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }, now).await?;
+        tx.set_cursor(
+            &event.room_id,
+            &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts },
+            now,
+        )
+        .await?;
         let mut queue = Queue { event, next: 0, messages: Vec::new() };
         if let Some(owner) = tx.circle_owner_of(&event.room_id).await? {
             let _owner = tx.profile_for_update(&owner).await?;
@@ -955,8 +1296,17 @@ impl Pipeline {
             }
             if !withdrawn.is_empty() {
                 let notices = vec![
-                    Notice { target: NoticeTarget::Room(event.room_id.clone()), reply: Reply::LeftCircle { member: member.clone(), withdrawn: withdrawn.clone() } },
-                    Notice { target: NoticeTarget::Member(owner), reply: Reply::LeftCircle { member: member.clone(), withdrawn } },
+                    Notice {
+                        target: NoticeTarget::Room(event.room_id.clone()),
+                        reply: Reply::LeftCircle {
+                            member: member.clone(),
+                            withdrawn: withdrawn.clone(),
+                        },
+                    },
+                    Notice {
+                        target: NoticeTarget::Member(owner),
+                        reply: Reply::LeftCircle { member: member.clone(), withdrawn },
+                    },
                 ];
                 self.queue_notices(&mut tx, &mut queue, "circle", &notices).await?;
             }
@@ -972,9 +1322,23 @@ impl Pipeline {
     /// constraint the database enforces, a panic): the event is recorded as failed and the room's
     /// cursor moves past it, so that the room is answered again. The full error is in the log
     /// under `reference`, which the reply names.
-    pub async fn fail(&self, incoming: &Incoming<'_>, reference: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let name: String = self.parse(incoming.body).map(|p| p.name).unwrap_or_default().chars().filter(|c| !c.is_control()).collect();
-        let error = CommandError::new(ErrorCode::Internal, exodus_commands::text::Text::new("err-internal").arg("id", reference));
+    pub async fn fail(
+        &self,
+        incoming: &Incoming<'_>,
+        reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let name: String = self
+            .parse(incoming.body)
+            .map(|p| p.name)
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        let error = CommandError::new(
+            ErrorCode::Internal,
+            exodus_commands::text::Text::new("err-internal").arg("id", reference),
+        );
         let mut queue = Queue { event: &incoming.event, next: 0, messages: Vec::new() };
         let mut sender = Profile::new(incoming.sender.clone());
         sender.lang = Some(self.lang_of(&incoming.sender).await);
@@ -984,11 +1348,24 @@ impl Pipeline {
 
     /// A message that could not be decrypted before the wait for its key ended: the sender is
     /// told it was not executed, in the room, once.
-    pub async fn unreadable(&self, event: &EventRef, sender: &MemberId, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let error = CommandError::new(ErrorCode::Internal, exodus_commands::text::Text::new("err-unreadable"));
+    pub async fn unreadable(
+        &self,
+        event: &EventRef,
+        sender: &MemberId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let error = CommandError::new(
+            ErrorCode::Internal,
+            exodus_commands::text::Text::new("err-unreadable"),
+        );
         let rendered = render_error("", &error, &self.style(self.lang_of(sender).await));
         let mut queue = Queue { event, next: 0, messages: Vec::new() };
-        queue.push(Target::Room(event.room_id.clone()), "m.room.message", notice_content(&rendered, Some(&event.event_id)), None);
+        queue.push(
+            Target::Room(event.room_id.clone()),
+            "m.room.message",
+            notice_content(&rendered, Some(&event.event_id)),
+            None,
+        );
         self.decide_alone(event, Outcome::Ignored, &queue.messages, now).await
     }
 
@@ -1000,13 +1377,24 @@ impl Pipeline {
 
     /// Records `event` as decided with `outcome` in a transaction of its own, the room's cursor
     /// moved past it and `messages` queued; `false` when it was decided already (nothing written).
-    async fn decide_alone(&self, event: &EventRef, outcome: Outcome, messages: &[OutboxMessage], now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn decide_alone(
+        &self,
+        event: &EventRef,
+        outcome: Outcome,
+        messages: &[OutboxMessage],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.store.begin().await?;
         if !tx.claim_event(event, outcome, now).await? {
             tx.rollback().await?;
             return Ok(false);
         }
-        tx.set_cursor(&event.room_id, &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }, now).await?;
+        tx.set_cursor(
+            &event.room_id,
+            &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts },
+            now,
+        )
+        .await?;
         tx.enqueue_all(messages, now).await?;
         tx.commit().await?;
         Ok(true)
@@ -1025,7 +1413,11 @@ impl Pipeline {
 /// Whether the sender of `incoming` is joined to `room` now (V2): the event's own room as the sync
 /// saw it at the event, another room as the homeserver reports it now (denied when that cannot be
 /// established); `None` (no such room) is not joined.
-pub(crate) async fn joined_now<R: Rooms>(room: Option<&str>, incoming: &Incoming<'_>, rooms: &R) -> bool {
+pub(crate) async fn joined_now<R: Rooms>(
+    room: Option<&str>,
+    incoming: &Incoming<'_>,
+    rooms: &R,
+) -> bool {
     match room {
         Some(room) if room == incoming.event.room_id => incoming.sender_joined,
         Some(room) => rooms.is_joined(room, &incoming.sender).await.unwrap_or(false),
@@ -1037,7 +1429,8 @@ pub(crate) async fn joined_now<R: Rooms>(room: Option<&str>, incoming: &Incoming
 /// notice about it (SPEC §3).
 fn paid_tag(reply: &Reply) -> Option<String> {
     match reply {
-        Reply::Record { command: "paid", record, .. } | Reply::Noticed { what: "paid-reported", record } => Some(format!("paid:{}", record.id)),
+        Reply::Record { command: "paid", record, .. }
+        | Reply::Noticed { what: "paid-reported", record } => Some(format!("paid:{}", record.id)),
         _ => None,
     }
 }
@@ -1075,8 +1468,14 @@ mod tests {
 
     async fn pipeline() -> (Pipeline, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("db").display())).await.unwrap();
-        let settings = Settings { prefixes: vec!["!".into()], unit: "EUR".into(), default_language: Lang::En, timezone: chrono_tz::UTC };
+        let store =
+            Store::connect(&format!("sqlite://{}", dir.path().join("db").display())).await.unwrap();
+        let settings = Settings {
+            prefixes: vec!["!".into()],
+            unit: "EUR".into(),
+            default_language: Lang::En,
+            timezone: chrono_tz::UTC,
+        };
         (Pipeline::new(store, settings), dir)
     }
 
@@ -1097,7 +1496,10 @@ mod tests {
         let (p, _dir) = pipeline().await;
         let now = Utc::now();
         let inc = incoming("$1", "!status orange 300", true);
-        assert_eq!(p.handle(&inc, &NoRooms, now).await.unwrap(), Handled::Applied { command: "status".into(), ok: true });
+        assert_eq!(
+            p.handle(&inc, &NoRooms, now).await.unwrap(),
+            Handled::Applied { command: "status".into(), ok: true }
+        );
         assert_eq!(p.handle(&inc, &NoRooms, now).await.unwrap(), Handled::Duplicate);
         let out = p.store().pending_outbox(10).await.unwrap();
         assert_eq!(out.len(), 1);
@@ -1113,9 +1515,18 @@ mod tests {
     async fn errors_change_nothing_and_non_members_are_ignored() {
         let (p, _dir) = pipeline().await;
         let now = Utc::now();
-        assert_eq!(p.handle(&incoming("$1", "!status orange 1.234", true), &NoRooms, now).await.unwrap(), Handled::Applied { command: "status".into(), ok: false });
-        assert_eq!(p.handle(&incoming("$2", "!status orange 5", false), &NoRooms, now).await.unwrap(), Handled::Ignored);
-        assert_eq!(p.handle(&incoming("$3", "just chatting", true), &NoRooms, now).await.unwrap(), Handled::NotACommand);
+        assert_eq!(
+            p.handle(&incoming("$1", "!status orange 1.234", true), &NoRooms, now).await.unwrap(),
+            Handled::Applied { command: "status".into(), ok: false }
+        );
+        assert_eq!(
+            p.handle(&incoming("$2", "!status orange 5", false), &NoRooms, now).await.unwrap(),
+            Handled::Ignored
+        );
+        assert_eq!(
+            p.handle(&incoming("$3", "just chatting", true), &NoRooms, now).await.unwrap(),
+            Handled::NotACommand
+        );
         assert_eq!(p.store().profile(&MemberId::parse("@alice:x").unwrap()).await.unwrap(), None);
         let out = p.store().pending_outbox(10).await.unwrap();
         assert_eq!(out.len(), 1, "only the error reply");
@@ -1151,33 +1562,53 @@ mod tests {
             ]
         );
         let out = p.store().pending_outbox(20).await.unwrap();
-        let results: Vec<&Value> = out.iter().map(|m| &m.message.content["org.exodus.result"]).collect();
+        let results: Vec<&Value> =
+            out.iter().map(|m| &m.message.content["org.exodus.result"]).collect();
         assert_eq!(results.len(), 4, "one reply per executed command: {results:?}");
-        let replied_to: Vec<&Value> = out.iter().map(|m| &m.message.content["m.relates_to"]["m.in_reply_to"]["event_id"]).collect();
+        let replied_to: Vec<&Value> = out
+            .iter()
+            .map(|m| &m.message.content["m.relates_to"]["m.in_reply_to"]["event_id"])
+            .collect();
         assert_eq!(replied_to, ["$1", "$3", "$4", "$6"]);
         // `status` sees the orange set two commands earlier, in the language set in between.
         assert_eq!(results[3]["status"], "orange");
         assert_eq!(results[3]["requested"], "300.00");
         assert_ne!(out[3].message.content["body"], out[0].message.content["body"]);
-        assert_eq!(p.store().profile(&MemberId::parse("@alice:x").unwrap()).await.unwrap().unwrap().lang, Some(Lang::Ru));
+        assert_eq!(
+            p.store().profile(&MemberId::parse("@alice:x").unwrap()).await.unwrap().unwrap().lang,
+            Some(Lang::Ru)
+        );
         assert_eq!(p.store().cursor("!r:x").await.unwrap().unwrap().event_id, "$6");
-        assert_eq!(p.store().processed_count().await.unwrap(), 5, "every command event once, chat not at all");
+        assert_eq!(
+            p.store().processed_count().await.unwrap(),
+            5,
+            "every command event once, chat not at all"
+        );
 
         // The same events again (a replay after a restart): nothing applied, nothing queued.
         let again = p.handle_batch(&batch, &NoRooms, now).await;
         assert!(again.error.is_none());
-        assert!(again.handled.iter().all(|h| matches!(h, Handled::Duplicate | Handled::NotACommand)), "{:?}", again.handled);
+        assert!(
+            again.handled.iter().all(|h| matches!(h, Handled::Duplicate | Handled::NotACommand)),
+            "{:?}",
+            again.handled
+        );
         assert_eq!(p.store().pending_outbox(20).await.unwrap().len(), 4);
     }
 
     #[test]
     fn ledger_commands_get_a_transaction_of_their_own() {
-        let parsed = |bodies: &[&str]| -> Vec<Option<Parsed>> { bodies.iter().map(|b| parse(b, &["!".to_owned()])).collect() };
+        let parsed = |bodies: &[&str]| -> Vec<Option<Parsed>> {
+            bodies.iter().map(|b| parse(b, &["!".to_owned()])).collect()
+        };
         assert_eq!(group_len(&parsed(&["!status", "hello", "!lang ru", "!about x"])), 4);
         assert_eq!(group_len(&parsed(&["!status", "!intend 5", "!lang ru"])), 1);
         assert_eq!(group_len(&parsed(&["!intend 5", "!lang ru"])), 1);
         assert_eq!(group_len(&parsed(&["!mine", "!mine"])), 1);
-        assert_eq!(group_len(&parsed(&["!status green", "!about x", "!status red 100 7", "!nonsense"])), 4);
+        assert_eq!(
+            group_len(&parsed(&["!status green", "!about x", "!status red 100 7", "!nonsense"])),
+            4
+        );
     }
 
     #[tokio::test]
@@ -1189,11 +1620,17 @@ mod tests {
         let out = p.store().pending_outbox(10).await.unwrap();
         assert_eq!(out.len(), 3);
         for m in &out[..2] {
-            assert!(!m.message.content.to_string().contains("IBAN-123"), "details leaked into the room: {m:?}");
+            assert!(
+                !m.message.content.to_string().contains("IBAN-123"),
+                "details leaked into the room: {m:?}"
+            );
             assert_eq!(m.message.target, Target::Room("!r:x".into()));
         }
         assert_eq!(out[2].message.target, Target::Dm(MemberId::parse("@alice:x").unwrap()));
-        assert_eq!(out[2].message.content["org.exodus.result"]["methods"][0]["details"], "IBAN-123");
+        assert_eq!(
+            out[2].message.content["org.exodus.result"]["methods"][0]["details"],
+            "IBAN-123"
+        );
     }
 
     /// Flood control: commands beyond the allowance are recorded as refused, change nothing, and
@@ -1221,8 +1658,14 @@ mod tests {
         assert_eq!(out[2].message.content["m.relates_to"]["m.in_reply_to"]["event_id"], "$3");
         // Refused commands are decided: a replay does nothing.
         assert_eq!(p.handle(&batch[2], &NoRooms, now).await.unwrap(), Handled::Duplicate);
-        let bob = Incoming { sender: MemberId::parse("@bob:x").unwrap(), ..incoming("$5", "!about bob", true) };
-        assert_eq!(p.handle(&bob, &NoRooms, now).await.unwrap(), Handled::Applied { command: "about".into(), ok: true });
+        let bob = Incoming {
+            sender: MemberId::parse("@bob:x").unwrap(),
+            ..incoming("$5", "!about bob", true)
+        };
+        assert_eq!(
+            p.handle(&bob, &NoRooms, now).await.unwrap(),
+            Handled::Applied { command: "about".into(), ok: true }
+        );
     }
 
     /// A command whose handling keeps failing is answered with an internal error naming the
@@ -1269,20 +1712,39 @@ mod tests {
         let (p, _dir) = pipeline().await;
         let now = Utc::now();
         let rooms = Readable(true.into());
-        let error = |out: &[exodus_storage::PendingMessage]| out.last().unwrap().message.content["org.exodus.result"]["error"].clone();
-        assert_eq!(p.handle(&incoming("$0", "!circle", true), &rooms, now).await.unwrap(), Handled::Applied { command: "circle".into(), ok: false });
-        assert_eq!(error(&p.store().pending_outbox(50).await.unwrap()), "invalid_state", "unbound: not a circle, as before");
+        let error = |out: &[exodus_storage::PendingMessage]| {
+            out.last().unwrap().message.content["org.exodus.result"]["error"].clone()
+        };
+        assert_eq!(
+            p.handle(&incoming("$0", "!circle", true), &rooms, now).await.unwrap(),
+            Handled::Applied { command: "circle".into(), ok: false }
+        );
+        assert_eq!(
+            error(&p.store().pending_outbox(50).await.unwrap()),
+            "invalid_state",
+            "unbound: not a circle, as before"
+        );
         rooms.0.store(false, std::sync::atomic::Ordering::Relaxed);
-        assert_eq!(p.handle(&incoming("$1", "!circle open", true), &rooms, now).await.unwrap(), Handled::Applied { command: "circle".into(), ok: true });
+        assert_eq!(
+            p.handle(&incoming("$1", "!circle open", true), &rooms, now).await.unwrap(),
+            Handled::Applied { command: "circle".into(), ok: true }
+        );
         rooms.0.store(true, std::sync::atomic::Ordering::Relaxed);
         for (n, body) in ["!circle", "!intend 5", "!pay", "!mine"].into_iter().enumerate() {
             let name = body.trim_start_matches('!').split(' ').next().unwrap();
-            let handled = p.handle(&incoming(&format!("$r{n}"), body, true), &rooms, now).await.unwrap();
+            let handled =
+                p.handle(&incoming(&format!("$r{n}"), body, true), &rooms, now).await.unwrap();
             assert_eq!(handled, Handled::Applied { command: name.into(), ok: false }, "{body}");
             assert_eq!(error(&p.store().pending_outbox(50).await.unwrap()), "forbidden", "{body}");
         }
-        assert_eq!(p.handle(&incoming("$s", "!status", true), &rooms, now).await.unwrap(), Handled::Applied { command: "status".into(), ok: true });
+        assert_eq!(
+            p.handle(&incoming("$s", "!status", true), &rooms, now).await.unwrap(),
+            Handled::Applied { command: "status".into(), ok: true }
+        );
         rooms.0.store(false, std::sync::atomic::Ordering::Relaxed);
-        assert_eq!(p.handle(&incoming("$2", "!circle", true), &rooms, now).await.unwrap(), Handled::Applied { command: "circle".into(), ok: true });
+        assert_eq!(
+            p.handle(&incoming("$2", "!circle", true), &rooms, now).await.unwrap(),
+            Handled::Applied { command: "circle".into(), ok: true }
+        );
     }
 }

@@ -5,12 +5,16 @@
 use chrono::{DateTime, Utc};
 use exodus_commands::command::PoolCommand;
 use exodus_commands::outcome::{Notice, Target as NoticeTarget};
-use exodus_commands::pool::{Ballot, ClaimId, ClaimState, PoolRoom, PoolWorld, PoolWrite, close_claim, decide_pool};
+use exodus_commands::pool::{
+    Ballot, ClaimId, ClaimState, PoolRoom, PoolWorld, PoolWrite, close_claim, decide_pool,
+};
 use exodus_commands::text::Text;
 use exodus_commands::{Command, CommandError, ErrorCode, MemberId, Profile, Reply};
-use exodus_storage::{Cursor, EndedPledge, EventRef, OutboxMessage, Outcome, StoreError, Target, Tx};
+use exodus_storage::{
+    Cursor, EndedPledge, EventRef, OutboxMessage, Outcome, StoreError, Target, Tx,
+};
 
-use crate::pipeline::{Incoming, joined_now, Pipeline, Prefetched, Queue, Rooms};
+use crate::pipeline::{Incoming, Pipeline, Prefetched, Queue, Rooms, joined_now};
 
 /// What the jobs did to pools, for their reports.
 #[derive(Debug, Default)]
@@ -24,7 +28,12 @@ impl Pipeline {
     /// room (the claim's for `vote`), whether the sender is joined to it now (V2), and for
     /// `pool create` / `pool rule` the sender's power and whether the room is readable without
     /// joining (V9).
-    pub(crate) async fn prefetch_pool<R: Rooms>(&self, cmd: &Command, incoming: &Incoming<'_>, rooms: &R) -> Result<Prefetched, StoreError> {
+    pub(crate) async fn prefetch_pool<R: Rooms>(
+        &self,
+        cmd: &Command,
+        incoming: &Incoming<'_>,
+        rooms: &R,
+    ) -> Result<Prefetched, StoreError> {
         let mut pre = Prefetched::default();
         let room_id = &incoming.event.room_id;
         pre.circle_room = match cmd {
@@ -32,7 +41,9 @@ impl Pipeline {
             _ => Some(room_id.clone()),
         };
         pre.joined_circle = joined_now(pre.circle_room.as_deref(), incoming, rooms).await;
-        if matches!(cmd, Command::Pool(PoolCommand::Create { .. } | PoolCommand::Rule { .. })) && !incoming.in_dm {
+        if matches!(cmd, Command::Pool(PoolCommand::Create { .. } | PoolCommand::Rule { .. }))
+            && !incoming.in_dm
+        {
             pre.sender_power = rooms.power_level(room_id, &incoming.sender).await.unwrap_or(0);
             // Unknown counts as readable: a pool is not bound where that cannot be ruled out.
             pre.world_readable = rooms.world_readable(room_id).await.unwrap_or(true);
@@ -59,7 +70,8 @@ impl Pipeline {
             Command::Vote { id, .. } => tx.claim_for_update(*id).await?,
             _ => None,
         };
-        let pool_room = claim.as_ref().map_or_else(|| incoming.event.room_id.clone(), |c| c.room_id.clone());
+        let pool_room =
+            claim.as_ref().map_or_else(|| incoming.event.room_id.clone(), |c| c.room_id.clone());
         let pool = tx.pool(&pool_room, cycle_start).await?;
         let room = PoolRoom {
             room_id: incoming.event.room_id.clone(),
@@ -68,7 +80,8 @@ impl Pipeline {
             world_readable: pre.world_readable,
             is_circle: tx.circle_owner_of(&incoming.event.room_id).await?.is_some(),
         };
-        let next_claim_id = if matches!(cmd, Command::Claim { .. }) { tx.next_claim_id().await? } else { 0 };
+        let next_claim_id =
+            if matches!(cmd, Command::Claim { .. }) { tx.next_claim_id().await? } else { 0 };
         // The prefetched membership is about this pool only if it is the same room.
         let joined = pre.joined_circle && pre.circle_room.as_deref() == Some(pool_room.as_str());
         let world = PoolWorld {
@@ -93,13 +106,19 @@ impl Pipeline {
             match write {
                 PoolWrite::Create { room_id, name, created_by, rules } => {
                     if !tx.create_pool(room_id, name, created_by, rules, now).await? {
-                        let e = CommandError::new(ErrorCode::InvalidState, Text::new("err-room-is-a-pool")).with_usage("pool");
+                        let e = CommandError::new(
+                            ErrorCode::InvalidState,
+                            Text::new("err-room-is-a-pool"),
+                        )
+                        .with_usage("pool");
                         self.queue_error(queue, incoming, cmd.name(), &e, sender);
                         return Ok(false);
                     }
                 }
                 PoolWrite::SetRules { room_id, rules } => tx.set_pool_rules(room_id, rules).await?,
-                PoolWrite::SetPledge { room_id, member, amount } => tx.set_pledge(room_id, member, *amount, cycle_start, now).await?,
+                PoolWrite::SetPledge { room_id, member, amount } => {
+                    tx.set_pledge(room_id, member, *amount, cycle_start, now).await?
+                }
                 PoolWrite::OpenClaim(c) => tx.insert_claim(c).await?,
                 PoolWrite::Ballot { claim, ballot } => {
                     tx.insert_ballot(*claim, ballot).await?;
@@ -134,13 +153,24 @@ impl Pipeline {
             tx.rollback().await?;
             return Ok(false);
         }
-        tx.set_cursor(&event.room_id, &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }, now).await?;
+        tx.set_cursor(
+            &event.room_id,
+            &Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts },
+            now,
+        )
+        .await?;
         if let Some(c) = tx.claim_for_update(claim).await?
             && c.state == ClaimState::Voting
             && c.room_id == event.room_id
         {
             let at = DateTime::from_timestamp_millis(event.origin_ts).unwrap_or(now);
-            let ballot = Ballot { voter: voter.clone(), vote: None, source: event.event_id.clone(), retracts: Some(redacts.to_owned()), at };
+            let ballot = Ballot {
+                voter: voter.clone(),
+                vote: None,
+                source: event.event_id.clone(),
+                retracts: Some(redacts.to_owned()),
+                at,
+            };
             tx.insert_ballot(claim, &ballot).await?;
             tracing::info!(claim, %voter, %sender, "a vote's reaction was redacted");
         }
@@ -153,13 +183,26 @@ impl Pipeline {
     /// become obligations to the claimant, due in `pay_days`), announced in the pool's room and
     /// to the claimant and each member charged; then members with an overdue pool obligation
     /// are excluded. A second run finds nothing more to do.
-    pub(crate) async fn pool_deadlines(&self, tx: &mut Tx, as_of: DateTime<Utc>) -> Result<PoolWork, StoreError> {
+    pub(crate) async fn pool_deadlines(
+        &self,
+        tx: &mut Tx,
+        as_of: DateTime<Utc>,
+    ) -> Result<PoolWork, StoreError> {
         let cycle_start = self.cycle_start(as_of);
         let mut work = PoolWork::default();
         let (mut closed, mut approved, mut obligations) = (0, 0, 0);
         for (id, room) in tx.claims_to_close(as_of).await? {
-            let (Some(claim), Some(pool)) = (tx.claim_for_update(id).await?, tx.pool(&room, cycle_start).await?) else { continue };
-            let ballots = pool.voting.iter().find(|(c, _)| c.id == id).map(|(_, b)| b.clone()).unwrap_or_default();
+            let (Some(claim), Some(pool)) =
+                (tx.claim_for_update(id).await?, tx.pool(&room, cycle_start).await?)
+            else {
+                continue;
+            };
+            let ballots = pool
+                .voting
+                .iter()
+                .find(|(c, _)| c.id == id)
+                .map(|(_, b)| b.clone())
+                .unwrap_or_default();
             let mut closing = close_claim(&claim, &ballots, &pool, as_of);
             if !tx.decide_claim(&closing.claim).await? {
                 continue;
@@ -173,19 +216,31 @@ impl Pipeline {
                 tx.insert_record(record).await?;
                 obligations += 1;
             }
-            let source = EventRef { event_id: format!("claim-decided\u{0}{id}"), room_id: room.clone(), origin_ts: 0 };
+            let source = EventRef {
+                event_id: format!("claim-decided\u{0}{id}"),
+                room_id: room.clone(),
+                origin_ts: 0,
+            };
             work.messages.extend(self.notices_for(tx, &source, "claim", &closing.notices()).await?);
         }
         let excluded = self.exclude_overdue(tx, as_of).await?;
         work.messages.extend(excluded.messages);
-        work.counts = vec![("claims_closed", closed), ("claims_approved", approved), ("pool_obligations", obligations)];
+        work.counts = vec![
+            ("claims_closed", closed),
+            ("claims_approved", approved),
+            ("pool_obligations", obligations),
+        ];
         work.counts.extend(excluded.counts);
         Ok(work)
     }
 
     /// SPEC §3.3: a member whose pool obligation is overdue is excluded from the pool (their
     /// pledge removed), announced in the room and to them.
-    pub(crate) async fn exclude_overdue(&self, tx: &mut Tx, as_of: DateTime<Utc>) -> Result<PoolWork, StoreError> {
+    pub(crate) async fn exclude_overdue(
+        &self,
+        tx: &mut Tx,
+        as_of: DateTime<Utc>,
+    ) -> Result<PoolWork, StoreError> {
         let excluded = tx.exclude_overdue_pool_members().await?;
         let count = excluded.len() as u64;
         let messages = self.ended_pledges(tx, "excluded", &excluded, as_of).await?;
@@ -195,35 +250,77 @@ impl Pipeline {
     /// The rollover's pool work (SPEC §4): pledges of pools renewing automatically carry into
     /// the new cycle, those of pools renewed by hand lapse (announced in the room and to the
     /// member); members with an overdue pool obligation are excluded.
-    pub(crate) async fn pool_rollover(&self, tx: &mut Tx, cycle_start: DateTime<Utc>, as_of: DateTime<Utc>) -> Result<PoolWork, StoreError> {
+    pub(crate) async fn pool_rollover(
+        &self,
+        tx: &mut Tx,
+        cycle_start: DateTime<Utc>,
+        as_of: DateTime<Utc>,
+    ) -> Result<PoolWork, StoreError> {
         let (carried, lapsed) = tx.roll_pledges(cycle_start).await?;
         let mut messages = self.ended_pledges(tx, "lapsed", &lapsed, as_of).await?;
         let excluded = self.exclude_overdue(tx, as_of).await?;
         messages.extend(excluded.messages);
-        let mut counts = vec![("pledges_carried", carried), ("pledges_lapsed", lapsed.len() as u64)];
+        let mut counts =
+            vec![("pledges_carried", carried), ("pledges_lapsed", lapsed.len() as u64)];
         counts.extend(excluded.counts);
         Ok(PoolWork { messages, counts })
     }
 
     /// A member left a pool's room (V2, V3): their pledge ends; the room is told.
-    pub(crate) async fn pool_member_left(&self, tx: &mut Tx, queue: &mut Queue<'_>, room_id: &str, member: &MemberId) -> Result<(), StoreError> {
+    pub(crate) async fn pool_member_left(
+        &self,
+        tx: &mut Tx,
+        queue: &mut Queue<'_>,
+        room_id: &str,
+        member: &MemberId,
+    ) -> Result<(), StoreError> {
         if let Some(ended) = tx.end_pledge(room_id, member).await? {
-            let reply = Reply::PoolLeft { name: ended.name, member: ended.member, pledge: ended.pledge, why: "left-room" };
-            self.queue_notices(tx, queue, "pool", &[Notice { target: NoticeTarget::Room(room_id.to_owned()), reply }]).await?;
+            let reply = Reply::PoolLeft {
+                name: ended.name,
+                member: ended.member,
+                pledge: ended.pledge,
+                why: "left-room",
+            };
+            self.queue_notices(
+                tx,
+                queue,
+                "pool",
+                &[Notice { target: NoticeTarget::Room(room_id.to_owned()), reply }],
+            )
+            .await?;
         }
         Ok(())
     }
 
-    async fn ended_pledges(&self, tx: &mut Tx, why: &'static str, ended: &[EndedPledge], as_of: DateTime<Utc>) -> Result<Vec<OutboxMessage>, StoreError> {
+    async fn ended_pledges(
+        &self,
+        tx: &mut Tx,
+        why: &'static str,
+        ended: &[EndedPledge],
+        as_of: DateTime<Utc>,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
         let mut messages = Vec::new();
         for e in ended {
-            let reply = Reply::PoolLeft { name: e.name.clone(), member: e.member.clone(), pledge: e.pledge, why };
+            let reply = Reply::PoolLeft {
+                name: e.name.clone(),
+                member: e.member.clone(),
+                pledge: e.pledge,
+                why,
+            };
             let notices = [
                 Notice { target: NoticeTarget::Room(e.room_id.clone()), reply: reply.clone() },
                 Notice { target: NoticeTarget::Member(e.member.clone()), reply },
             ];
-            let source =
-                EventRef { event_id: format!("pool-{why}\u{0}{}\u{0}{}\u{0}{}", e.room_id, e.member, as_of.timestamp_millis()), room_id: e.room_id.clone(), origin_ts: 0 };
+            let source = EventRef {
+                event_id: format!(
+                    "pool-{why}\u{0}{}\u{0}{}\u{0}{}",
+                    e.room_id,
+                    e.member,
+                    as_of.timestamp_millis()
+                ),
+                room_id: e.room_id.clone(),
+                origin_ts: 0,
+            };
             messages.extend(self.notices_for(tx, &source, "pool", &notices).await?);
         }
         Ok(messages)
@@ -231,7 +328,13 @@ impl Pipeline {
 
     /// Notifications caused by a job rather than a command event: their transaction IDs derive
     /// from `source`, so that deciding the same thing again sends nothing more.
-    async fn notices_for(&self, tx: &mut Tx, source: &EventRef, command: &str, notices: &[Notice]) -> Result<Vec<OutboxMessage>, StoreError> {
+    async fn notices_for(
+        &self,
+        tx: &mut Tx,
+        source: &EventRef,
+        command: &str,
+        notices: &[Notice],
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
         let mut queue = Queue { event: source, next: 0, messages: Vec::new() };
         self.queue_notices(tx, &mut queue, command, notices).await?;
         Ok(queue.messages)

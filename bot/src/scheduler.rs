@@ -15,7 +15,12 @@ pub fn next_fire(schedule: &cron::Schedule, tz: Tz, after: DateTime<Utc>) -> Opt
 
 /// The latest scheduled instant in `(since, now]`: the slot a job should have run for and has not
 /// when its last run was for `since`. `None` when nothing fell due.
-pub fn due_slot(schedule: &cron::Schedule, tz: Tz, since: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub fn due_slot(
+    schedule: &cron::Schedule,
+    tz: Tz,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let mut latest = None;
     let mut cursor = since;
     // A schedule that fires every second would make this loop long after a long downtime: jump
@@ -37,7 +42,12 @@ pub fn due_slot(schedule: &cron::Schedule, tz: Tz, since: DateTime<Utc>, now: Da
 }
 
 /// The latest slot in `(since, until]`, searched backwards a day at a time from `until`.
-fn last_before(schedule: &cron::Schedule, tz: Tz, since: DateTime<Utc>, until: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn last_before(
+    schedule: &cron::Schedule,
+    tz: Tz,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let mut window_end = until;
     while window_end > since {
         let window_start = (window_end - chrono::Duration::days(1)).max(since);
@@ -79,24 +89,53 @@ mod tests {
         let rollover = cron("0 0 0 1 * *");
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
         // Midnight of 1 January in Berlin is 23:00 UTC on 31 December.
-        assert_eq!(next_fire(&rollover, berlin, at(2026, 12, 15, 0, 0)), Some(at(2026, 12, 31, 23, 0)));
-        assert_eq!(next_fire(&rollover, chrono_tz::UTC, at(2026, 12, 15, 0, 0)), Some(at(2027, 1, 1, 0, 0)));
+        assert_eq!(
+            next_fire(&rollover, berlin, at(2026, 12, 15, 0, 0)),
+            Some(at(2026, 12, 31, 23, 0))
+        );
+        assert_eq!(
+            next_fire(&rollover, chrono_tz::UTC, at(2026, 12, 15, 0, 0)),
+            Some(at(2027, 1, 1, 0, 0))
+        );
         // Strictly after: at the instant itself, the next month.
-        assert_eq!(next_fire(&rollover, chrono_tz::UTC, at(2027, 1, 1, 0, 0)), Some(at(2027, 2, 1, 0, 0)));
+        assert_eq!(
+            next_fire(&rollover, chrono_tz::UTC, at(2027, 1, 1, 0, 0)),
+            Some(at(2027, 2, 1, 0, 0))
+        );
     }
 
     #[test]
     fn a_missed_run_is_the_latest_slot_only() {
         let hourly = cron("0 0 * * * *");
         let since = at(2026, 12, 1, 10, 0);
-        assert_eq!(due_slot(&hourly, chrono_tz::UTC, since, at(2026, 12, 1, 10, 59)), None, "nothing fell due");
-        assert_eq!(due_slot(&hourly, chrono_tz::UTC, since, at(2026, 12, 1, 11, 0)), Some(at(2026, 12, 1, 11, 0)));
+        assert_eq!(
+            due_slot(&hourly, chrono_tz::UTC, since, at(2026, 12, 1, 10, 59)),
+            None,
+            "nothing fell due"
+        );
+        assert_eq!(
+            due_slot(&hourly, chrono_tz::UTC, since, at(2026, 12, 1, 11, 0)),
+            Some(at(2026, 12, 1, 11, 0))
+        );
         // Down for three hours: one run, for the latest slot.
-        assert_eq!(due_slot(&hourly, chrono_tz::UTC, since, at(2026, 12, 1, 13, 30)), Some(at(2026, 12, 1, 13, 0)));
+        assert_eq!(
+            due_slot(&hourly, chrono_tz::UTC, since, at(2026, 12, 1, 13, 30)),
+            Some(at(2026, 12, 1, 13, 0))
+        );
         // Down for a month: still one, found quickly.
-        assert_eq!(due_slot(&hourly, chrono_tz::UTC, since, at(2027, 1, 1, 0, 30)), Some(at(2027, 1, 1, 0, 0)));
+        assert_eq!(
+            due_slot(&hourly, chrono_tz::UTC, since, at(2027, 1, 1, 0, 30)),
+            Some(at(2027, 1, 1, 0, 0))
+        );
         let monthly = cron("0 0 0 1 * *");
-        assert_eq!(due_slot(&monthly, chrono_tz::UTC, since, at(2027, 3, 10, 0, 0)), Some(at(2027, 3, 1, 0, 0)));
-        assert_eq!(due_slot(&monthly, chrono_tz::UTC, at(2027, 3, 1, 0, 0), at(2027, 3, 10, 0, 0)), None, "already run");
+        assert_eq!(
+            due_slot(&monthly, chrono_tz::UTC, since, at(2027, 3, 10, 0, 0)),
+            Some(at(2027, 3, 1, 0, 0))
+        );
+        assert_eq!(
+            due_slot(&monthly, chrono_tz::UTC, at(2027, 3, 1, 0, 0), at(2027, 3, 10, 0, 0)),
+            None,
+            "already run"
+        );
     }
 }

@@ -15,20 +15,20 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use exodus_commands::MemberId;
 use exodus_storage::{Cursor, EventRef};
+use futures_util::FutureExt as _;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::deserialized_responses::{SyncOrStrippedState, TimelineEvent, TimelineEventKind};
-use matrix_sdk::ruma::events::SyncStateEvent;
 use matrix_sdk::room::MessagesOptions;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
+use matrix_sdk::ruma::events::SyncStateEvent;
+use matrix_sdk::ruma::events::room::history_visibility::HistoryVisibility;
 use matrix_sdk::ruma::events::room::member::MembershipState;
+use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
 use matrix_sdk::ruma::{OwnedRoomId, UserId, uint};
 use matrix_sdk::sync::SyncResponse;
-use matrix_sdk::ruma::events::room::history_visibility::HistoryVisibility;
-use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
 use matrix_sdk::{Client, Room, RoomMemberships, RoomState};
 use serde_json::Value;
-use futures_util::FutureExt as _;
 use tokio::sync::{Notify, watch};
 use tracing::{debug, error, info, instrument, warn};
 
@@ -226,7 +226,11 @@ impl Syncer {
         for room_id in response.rooms.left.keys() {
             self.forget_room(room_id).await;
         }
-        info!(rooms = self.client.joined_rooms().len(), pending = self.retry.len(), "caught up; ready");
+        info!(
+            rooms = self.client.joined_rooms().len(),
+            pending = self.retry.len(),
+            "caught up; ready"
+        );
         self.ready.store(true, Ordering::Release);
     }
 
@@ -238,7 +242,10 @@ impl Syncer {
         let mut retry = std::mem::take(&mut self.retry);
         for (room_id, update) in response.rooms.joined {
             let Some(room) = self.client.get_room(&room_id) else { continue };
-            if retry.remove(&room_id) || update.timeline.limited || self.pipeline.store().cursor(room_id.as_str()).await.ok().flatten().is_none() {
+            if retry.remove(&room_id)
+                || update.timeline.limited
+                || self.pipeline.store().cursor(room_id.as_str()).await.ok().flatten().is_none()
+            {
                 // A gap, a room new to the bot, or a pending retry: read from the cursor.
                 self.catch_up_or_retry(&room).await;
                 continue;
@@ -260,7 +267,9 @@ impl Syncer {
             match &stop {
                 Stop::WaitingForKey => debug!(room_id = %room.room_id(), "waiting for a room key"),
                 Stop::NotYet => debug!(room_id = %room.room_id(), "room state not synced yet"),
-                Stop::Failed(e) => warn!(room_id = %room.room_id(), error = %e, "catch-up failed; will retry"),
+                Stop::Failed(e) => {
+                    warn!(room_id = %room.room_id(), error = %e, "catch-up failed; will retry")
+                }
             }
             self.retry.insert(room.room_id().to_owned());
         }
@@ -289,18 +298,32 @@ impl Syncer {
                     }
                 }
                 info!(event_id = %cursor.event_id, "new room: starting after the bot's join");
-                store.init_cursor(room_id, &cursor, Utc::now()).await.map_err(|e| Stop::Failed(e.to_string()))?;
-                store.cursor(room_id).await.map_err(|e| Stop::Failed(e.to_string()))?.unwrap_or(cursor)
+                store
+                    .init_cursor(room_id, &cursor, Utc::now())
+                    .await
+                    .map_err(|e| Stop::Failed(e.to_string()))?;
+                store
+                    .cursor(room_id)
+                    .await
+                    .map_err(|e| Stop::Failed(e.to_string()))?
+                    .unwrap_or(cursor)
             }
         };
-        let event_id = matrix_sdk::ruma::OwnedEventId::try_from(cursor.event_id.as_str()).map_err(|e| Stop::Failed(e.to_string()))?;
-        let context = room.event_with_context(&event_id, false, uint!(0), None).await.map_err(|e| Stop::Failed(format!("/context: {e}")))?;
+        let event_id = matrix_sdk::ruma::OwnedEventId::try_from(cursor.event_id.as_str())
+            .map_err(|e| Stop::Failed(e.to_string()))?;
+        let context = room
+            .event_with_context(&event_id, false, uint!(0), None)
+            .await
+            .map_err(|e| Stop::Failed(format!("/context: {e}")))?;
         let mut from = context.next_batch_token;
         loop {
             let mut options = MessagesOptions::forward();
             options.from = from.clone();
             options.limit = uint!(100);
-            let page = room.messages(options).await.map_err(|e| Stop::Failed(format!("/messages: {e}")))?;
+            let page = room
+                .messages(options)
+                .await
+                .map_err(|e| Stop::Failed(format!("/messages: {e}")))?;
             if page.chunk.is_empty() {
                 return Ok(());
             }
@@ -315,10 +338,13 @@ impl Syncer {
     /// The bot's own membership event in the room, where its cursor starts.
     async fn join_cursor(&self, room: &Room) -> Result<Cursor, Stop> {
         let own = room.own_user_id().to_owned();
-        let member = room.get_member_no_sync(&own).await.map_err(|e| Stop::Failed(e.to_string()))?;
+        let member =
+            room.get_member_no_sync(&own).await.map_err(|e| Stop::Failed(e.to_string()))?;
         let event = member.as_ref().map(|m| m.event());
         match event.and_then(|e| Some((e.event_id()?.to_owned(), e.origin_server_ts()?))) {
-            Some((event_id, ts)) => Ok(Cursor { event_id: event_id.to_string(), origin_ts: i64::from(ts.get()) }),
+            Some((event_id, ts)) => {
+                Ok(Cursor { event_id: event_id.to_string(), origin_ts: i64::from(ts.get()) })
+            }
             None => Err(Stop::NotYet),
         }
     }
@@ -343,16 +369,22 @@ impl Syncer {
             };
             let origin_ts = raw["origin_server_ts"].as_i64().unwrap_or_default();
             if matches!(event.kind, TimelineEventKind::UnableToDecrypt { .. }) {
-                let first_seen = *self.utd_seen.entry(event_id.to_string()).or_insert_with(Instant::now);
+                let first_seen =
+                    *self.utd_seen.entry(event_id.to_string()).or_insert_with(Instant::now);
                 if first_seen.elapsed() < UTD_GRACE {
                     self.run_pending(&room_id, &mut pending, &mut progress).await?;
-                    self.flush_cursor(&room_id, progress.last.as_ref(), progress.cursor_written).await?;
+                    self.flush_cursor(&room_id, progress.last.as_ref(), progress.cursor_written)
+                        .await?;
                     return Err(Stop::WaitingForKey);
                 }
                 warn!(%event_id, "no key arrived for this event in time; the sender is told it was not executed");
                 self.utd_seen.remove(event_id.as_str());
                 self.run_pending(&room_id, &mut pending, &mut progress).await?;
-                let event_ref = EventRef { event_id: event_id.to_string(), room_id: room_id.clone(), origin_ts };
+                let event_ref = EventRef {
+                    event_id: event_id.to_string(),
+                    room_id: room_id.clone(),
+                    origin_ts,
+                };
                 match raw["sender"].as_str().filter(|s| *s != own).and_then(MemberId::parse) {
                     Some(sender) => {
                         let told = self.pipeline.unreadable(&event_ref, &sender, Utc::now()).await;
@@ -364,7 +396,8 @@ impl Syncer {
                 continue;
             }
             self.utd_seen.remove(event_id.as_str());
-            let event_ref = EventRef { event_id: event_id.to_string(), room_id: room_id.clone(), origin_ts };
+            let event_ref =
+                EventRef { event_id: event_id.to_string(), room_id: room_id.clone(), origin_ts };
             let classified = classify(&raw, &own);
             let thumbs_up = matches!(classified, Classified::ThumbsUp { .. });
             match classified {
@@ -381,26 +414,49 @@ impl Syncer {
                     });
                     continue;
                 }
-                Classified::ThumbsUp { sender, target } | Classified::ThumbsDown { sender, target } => {
+                Classified::ThumbsUp { sender, target }
+                | Classified::ThumbsDown { sender, target } => {
                     // 👍 on the bot's paid notice confirms the obligation; 👍 / 👎 on its claim
                     // message is a vote (SPEC §3, V3). A reaction to anything else is no command.
                     let up = thumbs_up;
-                    let tag = self.pipeline.store().sent_message_tag(&target).await.map_err(|e| Stop::Failed(e.to_string()))?;
+                    let tag = self
+                        .pipeline
+                        .store()
+                        .sent_message_tag(&target)
+                        .await
+                        .map_err(|e| Stop::Failed(e.to_string()))?;
                     // 👍 on an initiative's card is interest, not a command (SPEC §3.4).
-                    let card = tag.as_deref().and_then(|t| t.strip_prefix("initiative:")).and_then(|id| id.parse::<i64>().ok());
-                    if let (Some(initiative), true, Some(sender)) = (card, up, MemberId::parse(&sender)) {
+                    let card = tag
+                        .as_deref()
+                        .and_then(|t| t.strip_prefix("initiative:"))
+                        .and_then(|id| id.parse::<i64>().ok());
+                    if let (Some(initiative), true, Some(sender)) =
+                        (card, up, MemberId::parse(&sender))
+                    {
                         self.run_pending(&room_id, &mut pending, &mut progress).await?;
                         let sender_joined = joined(room, &sender).await.map_err(Stop::Failed)?;
-                        let change = crate::initiatives::Interest::Shown { initiative, sender_joined };
-                        self.handled(&room_id, &event_ref, self.pipeline.initiative_interest(&event_ref, &sender, change, Utc::now()).await, &mut progress).await?;
-                        progress.last = Some(Cursor { event_id: event_ref.event_id.clone(), origin_ts });
+                        let change =
+                            crate::initiatives::Interest::Shown { initiative, sender_joined };
+                        self.handled(
+                            &room_id,
+                            &event_ref,
+                            self.pipeline
+                                .initiative_interest(&event_ref, &sender, change, Utc::now())
+                                .await,
+                            &mut progress,
+                        )
+                        .await?;
+                        progress.last =
+                            Some(Cursor { event_id: event_ref.event_id.clone(), origin_ts });
                         continue;
                     }
                     let body = match tag.as_deref() {
-                        Some(t) if up && t.starts_with("paid:") => t.strip_prefix("paid:").map(|id| format!("{}confirm #{id}", self.prefix)),
-                        Some(t) if t.starts_with("claim:") => {
-                            t.strip_prefix("claim:").map(|id| format!("{}vote #{id} {}", self.prefix, if up { "yes" } else { "no" }))
-                        }
+                        Some(t) if up && t.starts_with("paid:") => t
+                            .strip_prefix("paid:")
+                            .map(|id| format!("{}confirm #{id}", self.prefix)),
+                        Some(t) if t.starts_with("claim:") => t.strip_prefix("claim:").map(|id| {
+                            format!("{}vote #{id} {}", self.prefix, if up { "yes" } else { "no" })
+                        }),
                         _ => None,
                     };
                     if let (Some(body), Some(sender)) = (body, MemberId::parse(&sender)) {
@@ -421,17 +477,56 @@ impl Syncer {
                 Classified::Redaction { sender, redacts } => {
                     self.run_pending(&room_id, &mut pending, &mut progress).await?;
                     // Redacting a reaction that cast a vote retracts that vote (V3).
-                    let ballot = self.pipeline.store().ballot_of(&redacts).await.map_err(|e| Stop::Failed(e.to_string()))?;
+                    let ballot = self
+                        .pipeline
+                        .store()
+                        .ballot_of(&redacts)
+                        .await
+                        .map_err(|e| Stop::Failed(e.to_string()))?;
                     match (ballot, MemberId::parse(&sender)) {
                         (Some((claim, voter)), Some(sender)) => {
-                            self.handled(&room_id, &event_ref, self.pipeline.vote_redacted(&event_ref, &sender, claim, &voter, &redacts, Utc::now()).await, &mut progress).await?;
+                            self.handled(
+                                &room_id,
+                                &event_ref,
+                                self.pipeline
+                                    .vote_redacted(
+                                        &event_ref,
+                                        &sender,
+                                        claim,
+                                        &voter,
+                                        &redacts,
+                                        Utc::now(),
+                                    )
+                                    .await,
+                                &mut progress,
+                            )
+                            .await?;
                         }
                         (None, Some(sender)) => {
                             // Redacting a 👍 on an initiative's card withdraws the interest it showed.
-                            let interest = self.pipeline.store().interest_of(&redacts).await.map_err(|e| Stop::Failed(e.to_string()))?;
+                            let interest = self
+                                .pipeline
+                                .store()
+                                .interest_of(&redacts)
+                                .await
+                                .map_err(|e| Stop::Failed(e.to_string()))?;
                             if interest.is_some() {
-                                let change = crate::initiatives::Interest::Withdrawn { redacts: &redacts };
-                                self.handled(&room_id, &event_ref, self.pipeline.initiative_interest(&event_ref, &sender, change, Utc::now()).await, &mut progress).await?;
+                                let change =
+                                    crate::initiatives::Interest::Withdrawn { redacts: &redacts };
+                                self.handled(
+                                    &room_id,
+                                    &event_ref,
+                                    self.pipeline
+                                        .initiative_interest(
+                                            &event_ref,
+                                            &sender,
+                                            change,
+                                            Utc::now(),
+                                        )
+                                        .await,
+                                    &mut progress,
+                                )
+                                .await?;
                             } else {
                                 progress.cursor_written = false;
                             }
@@ -446,7 +541,13 @@ impl Syncer {
                         // V2: leaving a circle withdraws the leaver's open intentions there.
                         Some(member) => {
                             left_members.push(member.clone());
-                            self.handled(&room_id, &event_ref, self.pipeline.member_left(&event_ref, &member, Utc::now()).await, &mut progress).await?;
+                            self.handled(
+                                &room_id,
+                                &event_ref,
+                                self.pipeline.member_left(&event_ref, &member, Utc::now()).await,
+                                &mut progress,
+                            )
+                            .await?;
                         }
                         None => progress.cursor_written = false,
                     }
@@ -470,7 +571,12 @@ impl Syncer {
     /// those committed. On an error the cursor is left before the first that was not, to be
     /// retried; an event that failed [`MAX_FAILURES`] times (a bug, a constraint, a panic) is
     /// answered with an `internal` error naming a reference that is in the log, and passed over.
-    async fn run_pending(&mut self, room_id: &str, pending: &mut Vec<Pending>, progress: &mut Progress) -> Result<(), Stop> {
+    async fn run_pending(
+        &mut self,
+        room_id: &str,
+        pending: &mut Vec<Pending>,
+        progress: &mut Progress,
+    ) -> Result<(), Stop> {
         let mut start = 0;
         while start < pending.len() {
             let started = Instant::now();
@@ -491,8 +597,12 @@ impl Syncer {
                 }
                 self.failures.remove(&p.event.event_id);
                 // A duplicate wrote nothing, so the cursor may still be behind it.
-                progress.cursor_written = !matches!(handled, Handled::NotACommand | Handled::Duplicate);
-                progress.last = Some(Cursor { event_id: p.event.event_id.clone(), origin_ts: p.event.origin_ts });
+                progress.cursor_written =
+                    !matches!(handled, Handled::NotACommand | Handled::Duplicate);
+                progress.last = Some(Cursor {
+                    event_id: p.event.event_id.clone(),
+                    origin_ts: p.event.origin_ts,
+                });
             }
             start += handled.len();
             let Some(e) = error else { break };
@@ -540,14 +650,25 @@ impl Syncer {
         }
     }
 
-    async fn run_batch(&self, pending: &[Pending]) -> Result<(Vec<Handled>, Option<String>), String> {
+    async fn run_batch(
+        &self,
+        pending: &[Pending],
+    ) -> Result<(Vec<Handled>, Option<String>), String> {
         let incomings: Vec<Incoming<'_>> = pending.iter().map(Pending::incoming).collect();
         let rooms = MatrixRooms { client: &self.client };
-        let batch = std::panic::AssertUnwindSafe(self.pipeline.handle_batch(&incomings, &rooms, Utc::now()));
+        let batch = std::panic::AssertUnwindSafe(self.pipeline.handle_batch(
+            &incomings,
+            &rooms,
+            Utc::now(),
+        ));
         match batch.catch_unwind().await {
             Ok(outcome) => Ok((outcome.handled, outcome.error.map(|e| e.to_string()))),
             Err(panic) => {
-                let what = panic.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
                 Err(format!("panic: {what}"))
             }
         }
@@ -556,7 +677,13 @@ impl Syncer {
     /// After an event handled in a transaction of its own (`result`: whether it was new): the
     /// cursor counts as written when it was, and the outbox wakes; on an error the cursor stays
     /// before the event, which is retried, and passed over after [`MAX_FAILURES`] failures.
-    async fn handled(&mut self, room_id: &str, event: &EventRef, result: Result<bool, exodus_storage::StoreError>, progress: &mut Progress) -> Result<(), Stop> {
+    async fn handled(
+        &mut self,
+        room_id: &str,
+        event: &EventRef,
+        result: Result<bool, exodus_storage::StoreError>,
+        progress: &mut Progress,
+    ) -> Result<(), Stop> {
         match result {
             Ok(claimed) => {
                 // A duplicate wrote nothing, so the cursor may still be behind it.
@@ -594,7 +721,12 @@ impl Syncer {
     }
 
     /// Moves the cursor past events that needed no transaction of their own.
-    async fn flush_cursor(&self, room_id: &str, last: Option<&Cursor>, written: bool) -> Result<(), Stop> {
+    async fn flush_cursor(
+        &self,
+        room_id: &str,
+        last: Option<&Cursor>,
+        written: bool,
+    ) -> Result<(), Stop> {
         match last {
             Some(cursor) if !written => self
                 .pipeline
@@ -609,7 +741,12 @@ impl Syncer {
     /// Whether the room is the sender's direct chat with the bot: recorded as theirs, and nobody
     /// else in it.
     async fn is_dm_of(&self, room: &Room, sender: &MemberId) -> Result<bool, String> {
-        let owner = self.pipeline.store().dm_owner(room.room_id().as_str()).await.map_err(|e| e.to_string())?;
+        let owner = self
+            .pipeline
+            .store()
+            .dm_owner(room.room_id().as_str())
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(owner.as_ref() == Some(sender) && room.joined_members_count() <= 2)
     }
 
@@ -640,7 +777,11 @@ impl Syncer {
     async fn handle_invites(&mut self) {
         for room in self.client.invited_rooms() {
             let room_id = room.room_id().to_owned();
-            if self.invites_tried.get(&room_id).is_some_and(|t| t.elapsed() < Duration::from_secs(10)) {
+            if self
+                .invites_tried
+                .get(&room_id)
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(10))
+            {
                 continue;
             }
             self.invites_tried.insert(room_id.clone(), Instant::now());
@@ -667,10 +808,13 @@ impl Syncer {
                 Ok(()) => {
                     info!(%room_id, %inviter, is_direct, "joined");
                     self.invites_tried.remove(&room_id);
-                    if is_direct
-                        && let Some(member) = MemberId::parse(&inviter) {
-                            let _ = self.pipeline.store().set_dm_room(&member, room_id.as_str(), Utc::now()).await;
-                        }
+                    if is_direct && let Some(member) = MemberId::parse(&inviter) {
+                        let _ = self
+                            .pipeline
+                            .store()
+                            .set_dm_room(&member, room_id.as_str(), Utc::now())
+                            .await;
+                    }
                 }
                 Err(e) => warn!(%room_id, error = %e, "join failed; will retry"),
             }
@@ -686,7 +830,10 @@ async fn latest_cursor(room: &Room) -> Result<Option<Cursor>, Stop> {
     Ok(page.chunk.first().and_then(|event| {
         let event_id = event.event_id()?;
         let raw: Value = serde_json::from_str(event.raw().json().get()).ok()?;
-        Some(Cursor { event_id: event_id.to_string(), origin_ts: raw["origin_server_ts"].as_i64()? })
+        Some(Cursor {
+            event_id: event_id.to_string(),
+            origin_ts: raw["origin_server_ts"].as_i64()?,
+        })
     }))
 }
 
@@ -738,8 +885,13 @@ impl Rooms for MatrixRooms<'_> {
     /// notification to it would be a DM with itself).
     async fn joined_members(&self, room_id: &str) -> Result<Vec<MemberId>, String> {
         let room = self.room(room_id)?;
-        let members = room.members_no_sync(RoomMemberships::JOIN).await.map_err(|e| e.to_string())?;
+        let members =
+            room.members_no_sync(RoomMemberships::JOIN).await.map_err(|e| e.to_string())?;
         let me = self.client.user_id();
-        Ok(members.iter().filter(|m| Some(m.user_id()) != me).filter_map(|m| MemberId::parse(m.user_id().as_str())).collect())
+        Ok(members
+            .iter()
+            .filter(|m| Some(m.user_id()) != me)
+            .filter_map(|m| MemberId::parse(m.user_id().as_str()))
+            .collect())
     }
 }

@@ -8,16 +8,24 @@ use std::process::Command;
 /// for each of them, after checking that it passed its checks. Without --require-targets the exit
 /// status reflects the checks only (a debug build may miss the targets).
 fn bench_lines(args: &[&str], prefix: &str) -> Vec<String> {
-    let output = Command::new(env!("CARGO_BIN_EXE_exodus-bench")).args(args).args(["--db", "both"]).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_exodus-bench"))
+        .args(args)
+        .args(["--db", "both"])
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{args:?} failed its checks\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        output.status.success(),
+        "{args:?} failed its checks\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     ["SQLite", "PostgreSQL"]
         .iter()
         .map(|name| {
             let start = format!("{prefix} {name}");
             let line = stdout.lines().find(|l| l.starts_with(&start) && !l.contains("loaded in"));
-            line.unwrap_or_else(|| panic!("no {start} line\nstdout:\n{stdout}\nstderr:\n{stderr}")).to_owned()
+            line.unwrap_or_else(|| panic!("no {start} line\nstdout:\n{stdout}\nstderr:\n{stderr}"))
+                .to_owned()
         })
         .collect()
 }
@@ -39,7 +47,10 @@ fn b3_runs_and_checks_itself_on_sqlite_and_postgres() {
         // two fulfilled last month renew for the 80 orange members, one is past due; every member
         // is concerned.
         assert!(line.contains("rollover in"), "{line}");
-        assert!(line.contains("600 expired, 160 renewed, 200 overdue, 200 digests queued"), "{line}");
+        assert!(
+            line.contains("600 expired, 160 renewed, 200 overdue, 200 digests queued"),
+            "{line}"
+        );
         assert!(line.contains("peak memory"), "{line}");
     }
 }

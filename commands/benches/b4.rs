@@ -61,11 +61,8 @@ fn options() -> Result<Options> {
             "--obligations" => o.obligations = Some(value()?.into()),
             "--out" => o.out = Some(value()?.into()),
             "--presets" => {
-                o.presets = value()?
-                    .split(',')
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_owned)
-                    .collect()
+                o.presets =
+                    value()?.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect()
             }
             "--child" => o.child = true,
             // Passed by `cargo bench`.
@@ -198,11 +195,8 @@ impl Report {
     }
 
     fn parse(line: &str) -> Result<Report> {
-        let fields: BTreeMap<&str, &str> = line
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|kv| kv.split_once('='))
-            .collect();
+        let fields: BTreeMap<&str, &str> =
+            line.split_whitespace().skip(1).filter_map(|kv| kv.split_once('=')).collect();
         let get = |k: &str| -> Result<i128> {
             fields
                 .get(k)
@@ -243,11 +237,7 @@ fn run_child(input: &Path, out: &Path) -> Result<Report> {
     eprint!("{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        return Err(format!(
-            "solving {} failed ({}): {stdout}",
-            input.display(),
-            output.status
-        ));
+        return Err(format!("solving {} failed ({}): {stdout}", input.display(), output.status));
     }
     let line = stdout
         .lines()
@@ -279,10 +269,7 @@ fn check(bench_dir: &Path, input: &Path, out: &Path) -> Result<Verdict> {
     if !output.status.success() {
         eprintln!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
     }
-    Ok(Verdict {
-        ok: output.status.success(),
-        text: last,
-    })
+    Ok(Verdict { ok: output.status.success(), text: last })
 }
 
 fn seconds(ms: u128) -> String {
@@ -353,10 +340,8 @@ fn solve_file(input: &Path, out: &Path) -> Result<Report> {
 fn peak_memory() -> Result<u64> {
     let status = std::fs::read_to_string("/proc/self/status")
         .map_err(|e| format!("/proc/self/status: {e}"))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .ok_or("no VmHWM in /proc/self/status")?;
+    let line =
+        status.lines().find(|l| l.starts_with("VmHWM:")).ok_or("no VmHWM in /proc/self/status")?;
     let kib: u64 = line
         .trim_start_matches("VmHWM:")
         .trim()
@@ -378,25 +363,15 @@ struct Parsed {
 fn read_csv(path: &Path) -> Result<Parsed> {
     let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut lines = data.split(|&b| b == b'\n');
-    let header = lines
-        .next()
-        .ok_or(format!("{}: empty file", path.display()))?;
-    let names: Vec<&[u8]> = header
-        .split(|&b| b == b',')
-        .map(|c| c.trim_ascii())
-        .collect();
+    let header = lines.next().ok_or(format!("{}: empty file", path.display()))?;
+    let names: Vec<&[u8]> = header.split(|&b| b == b',').map(|c| c.trim_ascii()).collect();
     let column = |name: &str| {
         names
             .iter()
             .position(|c| *c == name.as_bytes())
             .ok_or(format!("{}: no column {name:?}", path.display()))
     };
-    let cols = [
-        column("id")?,
-        column("debtor")?,
-        column("creditor")?,
-        column("amount")?,
-    ];
+    let cols = [column("id")?, column("debtor")?, column("creditor")?, column("amount")?];
     let width = names.len();
     let rows = data.iter().filter(|&&b| b == b'\n').count();
     let mut ids = Vec::with_capacity(rows);
@@ -441,25 +416,16 @@ fn read_csv(path: &Path) -> Result<Parsed> {
         .into_iter()
         .zip(creditors)
         .zip(amounts)
-        .map(|((debtor, creditor), amount)| Obligation {
-            debtor,
-            creditor,
-            amount,
-        })
+        .map(|((debtor, creditor), amount)| Obligation { debtor, creditor, amount })
         .collect();
-    Ok(Parsed {
-        ids,
-        members,
-        obligations,
-    })
+    Ok(Parsed { ids, members, obligations })
 }
 
 /// Member labels to `0..members`, in increasing order of label.
 fn dense(debtors: Vec<i64>, creditors: Vec<i64>) -> Result<(u32, Vec<u32>, Vec<u32>)> {
-    let (Some(&lo), Some(&hi)) = (
-        debtors.iter().chain(&creditors).min(),
-        debtors.iter().chain(&creditors).max(),
-    ) else {
+    let (Some(&lo), Some(&hi)) =
+        (debtors.iter().chain(&creditors).min(), debtors.iter().chain(&creditors).max())
+    else {
         return Ok((0, Vec::new(), Vec::new()));
     };
     let span = u64::try_from(i128::from(hi) - i128::from(lo)).unwrap_or(u64::MAX);
@@ -482,9 +448,7 @@ fn dense(debtors: Vec<i64>, creditors: Vec<i64>) -> Result<(u32, Vec<u32>, Vec<u
         labels.dedup();
         let members = u32::try_from(labels.len()).map_err(|_| "too many members".to_owned())?;
         let map = |v: Vec<i64>| {
-            v.into_iter()
-                .map(|x| labels.binary_search(&x).map_or(0, |i| i as u32))
-                .collect()
+            v.into_iter().map(|x| labels.binary_search(&x).map_or(0, |i| i as u32)).collect()
         };
         Ok((members, map(debtors), map(creditors)))
     }

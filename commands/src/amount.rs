@@ -71,7 +71,11 @@ impl Amount {
     pub fn parse(text: &str) -> Result<Amount, AmountError> {
         let text = text.trim();
         if let Some(rest) = text.strip_prefix('-') {
-            return if rest.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+            return if rest
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || c == '.' || c == ',')
+            {
                 Err(AmountError::Negative)
             } else {
                 Err(AmountError::NotANumber)

@@ -53,9 +53,17 @@ impl CircleFacts {
 
     pub fn view(&self) -> CircleView {
         let (totals, supporters) = self.totals();
-        let mut records: Vec<Record> = self.records.iter().filter(|r| r.is_open()).cloned().collect();
+        let mut records: Vec<Record> =
+            self.records.iter().filter(|r| r.is_open()).cloned().collect();
         records.sort_by_key(|r| r.id);
-        CircleView { owner: self.owner.member.clone(), need: self.owner.need.clone(), totals, supporters, records, room_id: self.room_id.clone() }
+        CircleView {
+            owner: self.owner.member.clone(),
+            need: self.owner.need.clone(),
+            totals,
+            supporters,
+            records,
+            room_id: self.room_id.clone(),
+        }
     }
 }
 
@@ -98,16 +106,24 @@ pub struct World<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Write {
     /// Bind an existing room as the owner's circle.
-    BindCircle { owner: MemberId, room_id: String },
+    BindCircle {
+        owner: MemberId,
+        room_id: String,
+    },
     /// Create an encrypted room for the owner's circle, invite them with power 100, bind it.
-    CreateCircleRoom { owner: MemberId },
+    CreateCircleRoom {
+        owner: MemberId,
+    },
     /// A new record (its `id` is assigned when stored).
     Insert(Record),
     /// A changed record.
     Update(Record),
     SaveProfile(Profile),
     /// The bot invites a member to a room.
-    Invite { room_id: String, member: MemberId },
+    Invite {
+        room_id: String,
+        member: MemberId,
+    },
 }
 
 /// What deciding a circle or ledger command produced.
@@ -139,8 +155,16 @@ pub fn decide_ledger(cmd: &Command, w: &World<'_>) -> Result<LedgerDecision, Com
             let (record, circle) = named(*id, w)?;
             require_joined(w, false)?;
             let changed = ledger::change_intention(record, w.sender, *amount, w.now)?;
-            let notices = vec![notice_to(&circle.owner.member, Reply::Noticed { what: "intention-changed", record: changed.clone() })];
-            Ok(LedgerDecision { writes: vec![Write::Update(changed.clone())], reply: record_reply("intend", changed, None), private: None, notices })
+            let notices = vec![notice_to(
+                &circle.owner.member,
+                Reply::Noticed { what: "intention-changed", record: changed.clone() },
+            )];
+            Ok(LedgerDecision {
+                writes: vec![Write::Update(changed.clone())],
+                reply: record_reply("intend", changed, None),
+                private: None,
+                notices,
+            })
         }
         Command::CommitIntention { id, amount } => {
             let (record, circle) = named(*id, w)?;
@@ -156,8 +180,16 @@ pub fn decide_ledger(cmd: &Command, w: &World<'_>) -> Result<LedgerDecision, Com
                 }
                 None => writes.push(Write::Update(c.obligation.clone())),
             }
-            let notices = vec![notice_to(&circle.owner.member, Reply::Noticed { what: "new-obligation", record: c.obligation.clone() })];
-            Ok(LedgerDecision { writes, reply: record_reply("commit", c.obligation, c.rest), private: None, notices })
+            let notices = vec![notice_to(
+                &circle.owner.member,
+                Reply::Noticed { what: "new-obligation", record: c.obligation.clone() },
+            )];
+            Ok(LedgerDecision {
+                writes,
+                reply: record_reply("commit", c.obligation, c.rest),
+                private: None,
+                notices,
+            })
         }
         Command::CommitDirect { amount, what } => commit_direct(*amount, what.clone(), w),
         Command::Record { action, id } => record_action(*action, *id, w),
@@ -191,21 +223,33 @@ fn room_circle<'a>(w: &'a World<'_>) -> Result<&'a CircleFacts, CommandError> {
 }
 
 /// The record `#N` with its circle, with the guards every record command shares.
-fn named<'a>(id: ledger::RecordId, w: &'a World<'_>) -> Result<(&'a Record, &'a CircleFacts), CommandError> {
+fn named<'a>(
+    id: ledger::RecordId,
+    w: &'a World<'_>,
+) -> Result<(&'a Record, &'a CircleFacts), CommandError> {
     match named_any(id, w)? {
         (record, Some(circle)) => Ok((record, circle)),
         (record, None) if w.record_initiative.is_some() && record.kind == Kind::Intention => {
-            Err(CommandError::new(ErrorCode::InvalidState, Text::new("err-backing-use-back").num("id", id)))
+            Err(CommandError::new(
+                ErrorCode::InvalidState,
+                Text::new("err-backing-use-back").num("id", id),
+            ))
         }
-        (_, None) => Err(CommandError::new(ErrorCode::NotFound, Text::new("err-no-record").num("id", id))),
+        (_, None) => {
+            Err(CommandError::new(ErrorCode::NotFound, Text::new("err-no-record").num("id", id)))
+        }
     }
 }
 
 /// The record `#N` with its circle (`None` for a pool's record), with the guards every record
 /// command shares.
-fn named_any<'a>(id: ledger::RecordId, w: &'a World<'_>) -> Result<(&'a Record, Option<&'a CircleFacts>), CommandError> {
+fn named_any<'a>(
+    id: ledger::RecordId,
+    w: &'a World<'_>,
+) -> Result<(&'a Record, Option<&'a CircleFacts>), CommandError> {
     // Unknown, or known but in a circle or pool the sender cannot see: the same answer (V1).
-    let not_found = || CommandError::new(ErrorCode::NotFound, Text::new("err-no-record").num("id", id));
+    let not_found =
+        || CommandError::new(ErrorCode::NotFound, Text::new("err-no-record").num("id", id));
     let Some(record) = w.record else { return Err(not_found()) };
     let circle = match w.circle {
         Some(circle) if circle.room_id == record.room_id => Some(circle),
@@ -236,7 +280,8 @@ fn require_joined(w: &World<'_>, settle_exception: bool) -> Result<(), CommandEr
 }
 
 fn due_for(circle: &CircleFacts, w: &World<'_>) -> Result<DateTime<Utc>, CommandError> {
-    ledger::due_date(&circle.owner.need, w.now, &w.tz).ok_or_else(|| err(ErrorCode::InvalidState, "err-owner-green"))
+    ledger::due_date(&circle.owner.need, w.now, &w.tz)
+        .ok_or_else(|| err(ErrorCode::InvalidState, "err-owner-green"))
 }
 
 fn circle(c: &CircleCommand, w: &World<'_>) -> Result<LedgerDecision, CommandError> {
@@ -260,15 +305,24 @@ fn circle(c: &CircleCommand, w: &World<'_>) -> Result<LedgerDecision, CommandErr
                 return Err(err(ErrorCode::InvalidState, "err-room-is-a-pool"));
             }
             if w.room.sender_power < CIRCLE_OPEN_POWER {
-                return Err(CommandError::new(ErrorCode::Forbidden, Text::new("err-power").num("power", CIRCLE_OPEN_POWER)));
+                return Err(CommandError::new(
+                    ErrorCode::Forbidden,
+                    Text::new("err-power").num("power", CIRCLE_OPEN_POWER),
+                ));
             }
             // V9: a ledger never lives where anyone can read it without joining.
             if w.room.world_readable {
                 return Err(err(ErrorCode::Forbidden, "err-world-readable"));
             }
             Ok(LedgerDecision {
-                writes: vec![Write::BindCircle { owner: w.sender.clone(), room_id: w.room.room_id.clone() }],
-                reply: Reply::CircleOpened { owner: w.sender.clone(), room_id: Some(w.room.room_id.clone()) },
+                writes: vec![Write::BindCircle {
+                    owner: w.sender.clone(),
+                    room_id: w.room.room_id.clone(),
+                }],
+                reply: Reply::CircleOpened {
+                    owner: w.sender.clone(),
+                    room_id: Some(w.room.room_id.clone()),
+                },
                 private: None,
                 notices: Vec::new(),
             })
@@ -288,12 +342,17 @@ fn circle(c: &CircleCommand, w: &World<'_>) -> Result<LedgerDecision, CommandErr
                 ([one], _) => one.clone(),
                 ([], Some(typed)) => typed.clone(),
                 ([], None) => {
-                    return Err(CommandError::bad_arguments(Text::new("err-not-a-member-id").arg("word", word.as_str())));
+                    return Err(CommandError::bad_arguments(
+                        Text::new("err-not-a-member-id").arg("word", word.as_str()),
+                    ));
                 }
                 _ => return Err(CommandError::bad_arguments(Text::new("err-one-member"))),
             };
             Ok(LedgerDecision {
-                writes: vec![Write::Invite { room_id: circle.room_id.clone(), member: member.clone() }],
+                writes: vec![Write::Invite {
+                    room_id: circle.room_id.clone(),
+                    member: member.clone(),
+                }],
                 reply: Reply::CircleInvited { member },
                 private: None,
                 notices: Vec::new(),
@@ -302,7 +361,13 @@ fn circle(c: &CircleCommand, w: &World<'_>) -> Result<LedgerDecision, CommandErr
     }
 }
 
-fn new_record(kind: Kind, amount: crate::Amount, what: Option<String>, circle: &CircleFacts, w: &World<'_>) -> Record {
+fn new_record(
+    kind: Kind,
+    amount: crate::Amount,
+    what: Option<String>,
+    circle: &CircleFacts,
+    w: &World<'_>,
+) -> Record {
     Record {
         id: w.next_id,
         kind,
@@ -319,7 +384,11 @@ fn new_record(kind: Kind, amount: crate::Amount, what: Option<String>, circle: &
     }
 }
 
-fn intend(amount: crate::Amount, what: Option<String>, w: &World<'_>) -> Result<LedgerDecision, CommandError> {
+fn intend(
+    amount: crate::Amount,
+    what: Option<String>,
+    w: &World<'_>,
+) -> Result<LedgerDecision, CommandError> {
     let circle = room_circle(w)?;
     if &circle.owner.member == w.sender {
         return Err(err(ErrorCode::Forbidden, "err-own-circle"));
@@ -331,11 +400,23 @@ fn intend(amount: crate::Amount, what: Option<String>, w: &World<'_>) -> Result<
         Level::Green => return Err(err(ErrorCode::InvalidState, "err-owner-green")),
     }
     let record = new_record(Kind::Intention, amount, what, circle, w);
-    let notices = vec![notice_to(&circle.owner.member, Reply::Noticed { what: "new-intention", record: record.clone() })];
-    Ok(LedgerDecision { writes: vec![Write::Insert(record.clone())], reply: record_reply("intend", record, None), private: None, notices })
+    let notices = vec![notice_to(
+        &circle.owner.member,
+        Reply::Noticed { what: "new-intention", record: record.clone() },
+    )];
+    Ok(LedgerDecision {
+        writes: vec![Write::Insert(record.clone())],
+        reply: record_reply("intend", record, None),
+        private: None,
+        notices,
+    })
 }
 
-fn commit_direct(amount: crate::Amount, what: Option<String>, w: &World<'_>) -> Result<LedgerDecision, CommandError> {
+fn commit_direct(
+    amount: crate::Amount,
+    what: Option<String>,
+    w: &World<'_>,
+) -> Result<LedgerDecision, CommandError> {
     let circle = room_circle(w)?;
     if &circle.owner.member == w.sender {
         return Err(err(ErrorCode::Forbidden, "err-own-circle"));
@@ -343,16 +424,31 @@ fn commit_direct(amount: crate::Amount, what: Option<String>, w: &World<'_>) -> 
     let due = due_for(circle, w)?;
     let mut record = new_record(Kind::Obligation, amount, what, circle, w);
     record.due = Some(due);
-    let notices = vec![notice_to(&circle.owner.member, Reply::Noticed { what: "new-obligation", record: record.clone() })];
-    Ok(LedgerDecision { writes: vec![Write::Insert(record.clone())], reply: record_reply("commit", record, None), private: None, notices })
+    let notices = vec![notice_to(
+        &circle.owner.member,
+        Reply::Noticed { what: "new-obligation", record: record.clone() },
+    )];
+    Ok(LedgerDecision {
+        writes: vec![Write::Insert(record.clone())],
+        reply: record_reply("commit", record, None),
+        private: None,
+        notices,
+    })
 }
 
-fn record_action(action: RecordAction, id: ledger::RecordId, w: &World<'_>) -> Result<LedgerDecision, CommandError> {
+fn record_action(
+    action: RecordAction,
+    id: ledger::RecordId,
+    w: &World<'_>,
+) -> Result<LedgerDecision, CommandError> {
     let (record, circle) = named_any(id, w)?;
     let (changed, notice) = match action {
         RecordAction::Withdraw => {
             require_joined(w, false)?;
-            (ledger::withdraw(record, w.sender, w.now)?, Some((&record.recipient, "intention-withdrawn")))
+            (
+                ledger::withdraw(record, w.sender, w.now)?,
+                Some((&record.recipient, "intention-withdrawn")),
+            )
         }
         RecordAction::Remind => {
             require_joined(w, false)?;
@@ -361,7 +457,10 @@ fn record_action(action: RecordAction, id: ledger::RecordId, w: &World<'_>) -> R
         }
         RecordAction::Paid => {
             require_joined(w, record.kind == Kind::Obligation && &record.giver == w.sender)?;
-            (ledger::report_paid(record, w.sender, w.now)?, Some((&record.recipient, "paid-reported")))
+            (
+                ledger::report_paid(record, w.sender, w.now)?,
+                Some((&record.recipient, "paid-reported")),
+            )
         }
         RecordAction::Confirm => {
             require_joined(w, record.kind == Kind::Obligation && &record.recipient == w.sender)?;
@@ -385,15 +484,30 @@ fn record_action(action: RecordAction, id: ledger::RecordId, w: &World<'_>) -> R
     {
         red_completion(circle, &changed, w, &mut writes, &mut notices);
     }
-    Ok(LedgerDecision { writes, reply: record_reply(action.name(), changed, None), private: None, notices })
+    Ok(LedgerDecision {
+        writes,
+        reply: record_reply(action.name(), changed, None),
+        private: None,
+        notices,
+    })
 }
 
 /// SPEC §3.2 red flow: when confirmed amounts reach 💰, the collection is complete: the owner's
 /// status returns to the previous one, the circle is thanked, and the obligations not yet
 /// fulfilled are cancelled with a notice to their givers.
-fn red_completion(circle: &CircleFacts, confirmed: &Record, w: &World<'_>, writes: &mut Vec<Write>, notices: &mut Vec<Notice>) {
+fn red_completion(
+    circle: &CircleFacts,
+    confirmed: &Record,
+    w: &World<'_>,
+    writes: &mut Vec<Write>,
+    notices: &mut Vec<Notice>,
+) {
     let Need::Red { requested, previous, .. } = &circle.owner.need else { return };
-    let records: Vec<Record> = circle.records.iter().map(|r| if r.id == confirmed.id { confirmed.clone() } else { r.clone() }).collect();
+    let records: Vec<Record> = circle
+        .records
+        .iter()
+        .map(|r| if r.id == confirmed.id { confirmed.clone() } else { r.clone() })
+        .collect();
     let (totals, _) = ledger::circle_totals(&records, &circle.owner.need, circle.cycle_start);
     if totals.fulfilled < *requested {
         return;
@@ -401,14 +515,23 @@ fn red_completion(circle: &CircleFacts, confirmed: &Record, w: &World<'_>, write
     let mut owner = circle.owner.clone();
     owner.need = previous.clone().into();
     writes.push(Write::SaveProfile(owner));
-    for r in records.iter().filter(|r| r.kind == Kind::Obligation && matches!(r.state, State::Open | State::Paid)) {
+    for r in records
+        .iter()
+        .filter(|r| r.kind == Kind::Obligation && matches!(r.state, State::Open | State::Paid))
+    {
         let cancelled = ledger::cancel(r, w.now);
-        notices.push(notice_to(&r.giver, Reply::Noticed { what: "collection-complete-cancelled", record: cancelled.clone() }));
+        notices.push(notice_to(
+            &r.giver,
+            Reply::Noticed { what: "collection-complete-cancelled", record: cancelled.clone() },
+        ));
         writes.push(Write::Update(cancelled));
     }
     notices.push(Notice {
         target: Target::Room(circle.room_id.clone()),
-        reply: Reply::CollectionComplete { owner: circle.owner.member.clone(), collected: totals.fulfilled },
+        reply: Reply::CollectionComplete {
+            owner: circle.owner.member.clone(),
+            collected: totals.fulfilled,
+        },
     });
 }
 
@@ -431,7 +554,11 @@ fn archive(filter: ArchiveFilter, w: &World<'_>) -> Result<LedgerDecision, Comma
         return Err(err(ErrorCode::Forbidden, "err-dm-only"));
     }
     let records = w.own_records.iter().filter(|r| filter_matches(filter, r)).cloned().collect();
-    Ok(LedgerDecision::reply(Reply::Records { command: "archive", records, reliability: Some(w.reliability) }))
+    Ok(LedgerDecision::reply(Reply::Records {
+        command: "archive",
+        records,
+        reliability: Some(w.reliability),
+    }))
 }
 
 fn filter_matches(filter: ArchiveFilter, r: &Record) -> bool {

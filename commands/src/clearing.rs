@@ -42,11 +42,7 @@ pub enum ClearingError {
     #[error("obligation {index}: amount {amount} is not positive")]
     NonPositiveAmount { index: usize, amount: i64 },
     #[error("obligation {index}: member {member} is out of range (there are {members} members)")]
-    MemberOutOfRange {
-        index: usize,
-        member: u32,
-        members: u32,
-    },
+    MemberOutOfRange { index: usize, member: u32, members: u32 },
     #[error("obligation {index}: member {member} owes themselves")]
     SelfObligation { index: usize, member: u32 },
     #[error("the total debt exceeds {max}", max = i64::MAX)]
@@ -65,36 +61,22 @@ pub const MAX_OBLIGATIONS: usize = (u32::MAX / 2) as usize;
 /// total debt within `i64`. Returns the total debt.
 pub fn validate(members: u32, obligations: &[Obligation]) -> Result<i64, ClearingError> {
     if obligations.len() > MAX_OBLIGATIONS {
-        return Err(ClearingError::TooManyObligations {
-            count: obligations.len(),
-        });
+        return Err(ClearingError::TooManyObligations { count: obligations.len() });
     }
     let mut total: i64 = 0;
     for (index, o) in obligations.iter().enumerate() {
         if o.amount <= 0 {
-            return Err(ClearingError::NonPositiveAmount {
-                index,
-                amount: o.amount,
-            });
+            return Err(ClearingError::NonPositiveAmount { index, amount: o.amount });
         }
         for member in [o.debtor, o.creditor] {
             if member >= members {
-                return Err(ClearingError::MemberOutOfRange {
-                    index,
-                    member,
-                    members,
-                });
+                return Err(ClearingError::MemberOutOfRange { index, member, members });
             }
         }
         if o.debtor == o.creditor {
-            return Err(ClearingError::SelfObligation {
-                index,
-                member: o.debtor,
-            });
+            return Err(ClearingError::SelfObligation { index, member: o.debtor });
         }
-        total = total
-            .checked_add(o.amount)
-            .ok_or(ClearingError::TotalOverflow)?;
+        total = total.checked_add(o.amount).ok_or(ClearingError::TotalOverflow)?;
     }
     Ok(total)
 }
@@ -188,24 +170,15 @@ pub fn check_set_off(
     set_off: &[i64],
 ) -> Result<(), String> {
     if set_off.len() != obligations.len() {
-        return Err(format!(
-            "{} set-offs for {} obligations",
-            set_off.len(),
-            obligations.len()
-        ));
+        return Err(format!("{} set-offs for {} obligations", set_off.len(), obligations.len()));
     }
     let mut balance = vec![0_i128; members as usize];
     for (index, (o, &s)) in obligations.iter().zip(set_off).enumerate() {
         if !(0..=o.amount).contains(&s) {
-            return Err(format!(
-                "obligation {index}: set-off {s} outside 0..={}",
-                o.amount
-            ));
+            return Err(format!("obligation {index}: set-off {s} outside 0..={}", o.amount));
         }
-        let (Some(_), Some(_)) = (
-            balance.get(o.debtor as usize),
-            balance.get(o.creditor as usize),
-        ) else {
+        let (Some(_), Some(_)) = (balance.get(o.debtor as usize), balance.get(o.creditor as usize))
+        else {
             return Err(format!("obligation {index}: member out of range"));
         };
         balance[o.debtor as usize] -= i128::from(s);

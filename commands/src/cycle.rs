@@ -113,17 +113,23 @@ pub fn digest_lines(markings: &[Marking]) -> Vec<(&MemberId, Vec<DigestLine>)> {
     for (index, marking) in markings.iter().enumerate() {
         let (to_giver, to_recipient) = marking.marked.audience();
         if to_recipient && (marking.giver != marking.recipient || !to_giver) {
-            out.entry(&marking.recipient).or_default().push(DigestLine { marking: index, as_giver: false });
+            out.entry(&marking.recipient)
+                .or_default()
+                .push(DigestLine { marking: index, as_giver: false });
         }
         if to_giver {
-            out.entry(&marking.giver).or_default().push(DigestLine { marking: index, as_giver: true });
+            out.entry(&marking.giver)
+                .or_default()
+                .push(DigestLine { marking: index, as_giver: true });
         }
     }
     let mut out: Vec<(&MemberId, Vec<DigestLine>)> = out.into_iter().collect();
     // Sorted markings made sorted lines (a marking's recipient line comes before its giver's).
     if !markings.is_sorted() {
         for (_, lines) in &mut out {
-            lines.sort_unstable_by(|a, b| (&markings[a.marking], a.as_giver).cmp(&(&markings[b.marking], b.as_giver)));
+            lines.sort_unstable_by(|a, b| {
+                (&markings[a.marking], a.as_giver).cmp(&(&markings[b.marking], b.as_giver))
+            });
         }
     }
     out.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -136,7 +142,10 @@ pub fn digests(markings: impl IntoIterator<Item = Marking>) -> BTreeMap<MemberId
     digest_lines(&markings)
         .into_iter()
         .map(|(member, lines)| {
-            let items = lines.iter().map(|l| DigestItem { marking: markings[l.marking].clone(), as_giver: l.as_giver }).collect();
+            let items = lines
+                .iter()
+                .map(|l| DigestItem { marking: markings[l.marking].clone(), as_giver: l.as_giver })
+                .collect();
             (member.clone(), items)
         })
         .collect()
@@ -239,7 +248,14 @@ mod tests {
     }
 
     fn marking(marked: Marked, id: RecordId, giver: &str, recipient: &str, cents: i64) -> Marking {
-        Marking { marked, id, giver: m(giver), recipient: m(recipient), amount: Amount::from_stored_cents(cents), due: None }
+        Marking {
+            marked,
+            id,
+            giver: m(giver),
+            recipient: m(recipient),
+            amount: Amount::from_stored_cents(cents),
+            due: None,
+        }
     }
 
     #[test]
@@ -249,12 +265,23 @@ mod tests {
             marking(Marked::Expired, 1, "bob", "alice", 100),
             marking(Marked::Renewed { from: 3 }, 9, "carol", "dave", 300),
         ]);
-        assert_eq!(d.keys().cloned().collect::<Vec<_>>(), [m("alice"), m("bob"), m("carol"), m("dave")]);
-        let view = |who: &str| d[&m(who)].iter().map(|i| (i.marking.marked, i.marking.id, i.as_giver)).collect::<Vec<_>>();
+        assert_eq!(
+            d.keys().cloned().collect::<Vec<_>>(),
+            [m("alice"), m("bob"), m("carol"), m("dave")]
+        );
+        let view = |who: &str| {
+            d[&m(who)]
+                .iter()
+                .map(|i| (i.marking.marked, i.marking.id, i.as_giver))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(view("bob"), [(Marked::Expired, 1, true), (Marked::Overdue, 5, true)]);
         assert_eq!(view("alice"), [(Marked::Expired, 1, false), (Marked::Overdue, 5, false)]);
         assert!(d[&m("dave")].iter().all(|i| !i.as_giver && i.marking.id == 9));
-        assert!(!d[&m("carol")].iter().any(|i| i.marking.recipient == m("alice")), "carol sees nothing of alice's circle");
+        assert!(
+            !d[&m("carol")].iter().any(|i| i.marking.recipient == m("alice")),
+            "carol sees nothing of alice's circle"
+        );
     }
 
     /// The lines point at the markings each member is a party to, in the markings' order,
@@ -272,8 +299,15 @@ mod tests {
         sorted.sort();
         for given in [&markings, &sorted] {
             let lines = digest_lines(given);
-            let view: Vec<(&str, Vec<(RecordId, bool)>)> =
-                lines.iter().map(|(who, lines)| (who.as_str(), lines.iter().map(|l| (given[l.marking].id, l.as_giver)).collect())).collect();
+            let view: Vec<(&str, Vec<(RecordId, bool)>)> = lines
+                .iter()
+                .map(|(who, lines)| {
+                    (
+                        who.as_str(),
+                        lines.iter().map(|l| (given[l.marking].id, l.as_giver)).collect(),
+                    )
+                })
+                .collect();
             assert_eq!(
                 view,
                 [
@@ -288,10 +322,23 @@ mod tests {
 
     #[test]
     fn reminders_go_to_the_party_who_has_something_to_do() {
-        let d = digests([marking(Marked::Due, 2, "bob", "alice", 200), marking(Marked::Unconfirmed, 4, "carol", "alice", 400)]);
-        assert_eq!(d.keys().cloned().collect::<Vec<_>>(), [m("alice"), m("bob")], "carol reported paid: nothing to do");
-        assert_eq!(d[&m("bob")].iter().map(|i| (i.marking.id, i.as_giver)).collect::<Vec<_>>(), [(2, true)]);
-        assert_eq!(d[&m("alice")].iter().map(|i| (i.marking.id, i.as_giver)).collect::<Vec<_>>(), [(4, false)]);
+        let d = digests([
+            marking(Marked::Due, 2, "bob", "alice", 200),
+            marking(Marked::Unconfirmed, 4, "carol", "alice", 400),
+        ]);
+        assert_eq!(
+            d.keys().cloned().collect::<Vec<_>>(),
+            [m("alice"), m("bob")],
+            "carol reported paid: nothing to do"
+        );
+        assert_eq!(
+            d[&m("bob")].iter().map(|i| (i.marking.id, i.as_giver)).collect::<Vec<_>>(),
+            [(2, true)]
+        );
+        assert_eq!(
+            d[&m("alice")].iter().map(|i| (i.marking.id, i.as_giver)).collect::<Vec<_>>(),
+            [(4, false)]
+        );
     }
 
     #[test]
@@ -311,13 +358,25 @@ mod tests {
     fn a_red_collection_past_its_deadline_returns_to_the_status_before() {
         let deadline = Utc.with_ymd_and_hms(2026, 12, 10, 12, 0, 0).unwrap();
         let mut alice = Profile::new(m("alice"));
-        let orange = Settled::Orange { requested: Amount::from_stored_cents(30_000), note: Some("rent".into()) };
-        alice.need = Need::Red { requested: Amount::from_stored_cents(90_000), deadline, note: None, previous: orange.clone() };
+        let orange = Settled::Orange {
+            requested: Amount::from_stored_cents(30_000),
+            note: Some("rent".into()),
+        };
+        alice.need = Need::Red {
+            requested: Amount::from_stored_cents(90_000),
+            deadline,
+            note: None,
+            previous: orange.clone(),
+        };
         assert_eq!(red_deadline_passed(&alice, deadline - Duration::seconds(1)), None);
         let settled = red_deadline_passed(&alice, deadline).unwrap();
         assert_eq!(settled.need, Need::from(orange));
         assert_eq!(settled.member, alice.member);
-        assert_eq!(red_deadline_passed(&settled, deadline + Duration::days(1)), None, "not red any more");
+        assert_eq!(
+            red_deadline_passed(&settled, deadline + Duration::days(1)),
+            None,
+            "not red any more"
+        );
         assert_eq!(red_deadline_passed(&Profile::new(m("bob")), deadline), None);
     }
 

@@ -18,7 +18,9 @@ impl MemberId {
         let rest = text.strip_prefix('@')?;
         let (local, server) = rest.split_once(':')?;
         let local_ok = !local.is_empty()
-            && local.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._=-/+".contains(&b));
+            && local
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._=-/+".contains(&b));
         let server_ok = !server.is_empty()
             && server.len() <= 230
             && server.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));

@@ -44,7 +44,9 @@ impl InitiativeState {
     }
 
     pub fn from_code(code: &str) -> Option<InitiativeState> {
-        [InitiativeState::Active, InitiativeState::Funded, InitiativeState::Lapsed].into_iter().find(|s| s.code() == code)
+        [InitiativeState::Active, InitiativeState::Funded, InitiativeState::Lapsed]
+            .into_iter()
+            .find(|s| s.code() == code)
     }
 }
 
@@ -99,9 +101,11 @@ pub fn days_left(deadline: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
 impl InitiativeFacts {
     fn counted(&self) -> impl Iterator<Item = &Record> {
         let lapsed = self.initiative.state == InitiativeState::Lapsed;
-        self.backings
-            .iter()
-            .filter(move |r| r.kind == Kind::Obligation || r.state == State::Active || (lapsed && r.state == State::Cancelled))
+        self.backings.iter().filter(move |r| {
+            r.kind == Kind::Obligation
+                || r.state == State::Active
+                || (lapsed && r.state == State::Cancelled)
+        })
     }
 
     /// The sum of the backings that count.
@@ -119,7 +123,11 @@ impl InitiativeFacts {
             backing,
             backers: backers.len(),
             remaining: self.initiative.goal.saturating_sub(backing),
-            days_left: if self.initiative.state == InitiativeState::Active { days_left(self.initiative.deadline, now) } else { 0 },
+            days_left: if self.initiative.state == InitiativeState::Active {
+                days_left(self.initiative.deadline, now)
+            } else {
+                0
+            },
             interest: self.interest,
             due: self.backings.iter().filter(|r| r.kind == Kind::Obligation).find_map(|r| r.due),
         }
@@ -127,7 +135,9 @@ impl InitiativeFacts {
 
     /// The sender's active backing, if any (`back` again changes it).
     fn backing_of(&self, member: &MemberId) -> Option<&Record> {
-        self.backings.iter().find(|r| &r.giver == member && r.kind == Kind::Intention && r.state == State::Active)
+        self.backings
+            .iter()
+            .find(|r| &r.giver == member && r.kind == Kind::Intention && r.state == State::Active)
     }
 }
 
@@ -164,7 +174,10 @@ pub struct InitiativeWorld<'a> {
 pub enum InitiativeWrite {
     Create(Initiative),
     /// A new backing of the initiative.
-    InsertBacking { initiative: InitiativeId, record: Record },
+    InsertBacking {
+        initiative: InitiativeId,
+        record: Record,
+    },
     UpdateRecord(Record),
     /// The initiative's goal, state or decision time changed.
     Save(Initiative),
@@ -189,21 +202,45 @@ fn not_found(id: InitiativeId) -> CommandError {
 }
 
 /// Decides an initiative command.
-pub fn decide_initiative(cmd: &Command, w: &InitiativeWorld<'_>) -> Result<InitiativeDecision, CommandError> {
+pub fn decide_initiative(
+    cmd: &Command,
+    w: &InitiativeWorld<'_>,
+) -> Result<InitiativeDecision, CommandError> {
     let decision = match cmd {
         Command::Propose { goal, days, title } => propose(*goal, *days, title, w),
         Command::Back { id, amount } => back(*id, *amount, w),
         Command::Initiative(InitiativeCommand::Show { id }) => {
             let facts = named(*id, w)?;
-            Ok(InitiativeDecision { writes: Vec::new(), reply: Reply::Initiative { command: "initiative", view: facts.view(w.now), backing: None }, notices: Vec::new(), card: None })
+            Ok(InitiativeDecision {
+                writes: Vec::new(),
+                reply: Reply::Initiative {
+                    command: "initiative",
+                    view: facts.view(w.now),
+                    backing: None,
+                },
+                notices: Vec::new(),
+                card: None,
+            })
         }
         Command::Initiative(InitiativeCommand::Goal { id, goal }) => change_goal(*id, *goal, w),
         Command::Initiatives => {
             if w.room.in_dm {
-                return Err(err(ErrorCode::Forbidden, "err-initiatives-in-room").with_usage(cmd.name()));
+                return Err(
+                    err(ErrorCode::Forbidden, "err-initiatives-in-room").with_usage(cmd.name())
+                );
             }
-            let views = w.listed.iter().filter(|f| f.initiative.room_id == w.room.room_id).map(|f| f.view(w.now)).collect();
-            Ok(InitiativeDecision { writes: Vec::new(), reply: Reply::Initiatives(views), notices: Vec::new(), card: None })
+            let views = w
+                .listed
+                .iter()
+                .filter(|f| f.initiative.room_id == w.room.room_id)
+                .map(|f| f.view(w.now))
+                .collect();
+            Ok(InitiativeDecision {
+                writes: Vec::new(),
+                reply: Reply::Initiatives(views),
+                notices: Vec::new(),
+                card: None,
+            })
         }
         _ => Err(err(ErrorCode::Internal, "err-not-an-initiative-command")),
     };
@@ -212,13 +249,21 @@ pub fn decide_initiative(cmd: &Command, w: &InitiativeWorld<'_>) -> Result<Initi
 
 /// The initiative `#I` with the guards every command naming one shares: unknown and not visible
 /// give the same answer (V1); from its room or a DM only (V2).
-fn named<'a>(id: InitiativeId, w: &'a InitiativeWorld<'_>) -> Result<&'a InitiativeFacts, CommandError> {
-    let Some(facts) = w.initiative.filter(|f| f.initiative.id == id) else { return Err(not_found(id)) };
+fn named<'a>(
+    id: InitiativeId,
+    w: &'a InitiativeWorld<'_>,
+) -> Result<&'a InitiativeFacts, CommandError> {
+    let Some(facts) = w.initiative.filter(|f| f.initiative.id == id) else {
+        return Err(not_found(id));
+    };
     if !w.joined {
         return Err(not_found(id));
     }
     if !w.room.in_dm && w.room.room_id != facts.initiative.room_id {
-        return Err(CommandError::new(ErrorCode::Forbidden, Text::new("err-initiative-wrong-room").num("id", id)));
+        return Err(CommandError::new(
+            ErrorCode::Forbidden,
+            Text::new("err-initiative-wrong-room").num("id", id),
+        ));
     }
     Ok(facts)
 }
@@ -235,7 +280,12 @@ fn open(facts: &InitiativeFacts, now: DateTime<Utc>) -> Result<(), CommandError>
     Err(CommandError::new(ErrorCode::InvalidState, Text::new(id).num("id", i.id)))
 }
 
-fn propose(goal: Amount, days: u32, title: &str, w: &InitiativeWorld<'_>) -> Result<InitiativeDecision, CommandError> {
+fn propose(
+    goal: Amount,
+    days: u32,
+    title: &str,
+    w: &InitiativeWorld<'_>,
+) -> Result<InitiativeDecision, CommandError> {
     if w.room.in_dm {
         return Err(err(ErrorCode::Forbidden, "err-initiative-in-dm"));
     }
@@ -256,7 +306,8 @@ fn propose(goal: Amount, days: u32, title: &str, w: &InitiativeWorld<'_>) -> Res
         created: w.now,
         decided: None,
     };
-    let facts = InitiativeFacts { initiative: initiative.clone(), backings: Vec::new(), interest: 0 };
+    let facts =
+        InitiativeFacts { initiative: initiative.clone(), backings: Vec::new(), interest: 0 };
     Ok(InitiativeDecision {
         writes: vec![InitiativeWrite::Create(initiative)],
         reply: Reply::Initiative { command: "propose", view: facts.view(w.now), backing: None },
@@ -265,12 +316,19 @@ fn propose(goal: Amount, days: u32, title: &str, w: &InitiativeWorld<'_>) -> Res
     })
 }
 
-fn back(id: InitiativeId, amount: Amount, w: &InitiativeWorld<'_>) -> Result<InitiativeDecision, CommandError> {
+fn back(
+    id: InitiativeId,
+    amount: Amount,
+    w: &InitiativeWorld<'_>,
+) -> Result<InitiativeDecision, CommandError> {
     let facts = named(id, w)?;
     open(facts, w.now)?;
     let i = &facts.initiative;
     if &i.proposer == w.sender {
-        return Err(CommandError::new(ErrorCode::Forbidden, Text::new("err-own-initiative").num("id", id)));
+        return Err(CommandError::new(
+            ErrorCode::Forbidden,
+            Text::new("err-own-initiative").num("id", id),
+        ));
     }
     let (record, write) = match facts.backing_of(w.sender) {
         Some(existing) => {
@@ -302,7 +360,13 @@ fn back(id: InitiativeId, amount: Amount, w: &InitiativeWorld<'_>) -> Result<Ini
     let mut notices = Vec::new();
     let record = match fund_if_reached(&after, w.now) {
         Some(funding) => {
-            let own = funding.facts.backings.iter().find(|r| r.id == record.id).cloned().unwrap_or(record);
+            let own = funding
+                .facts
+                .backings
+                .iter()
+                .find(|r| r.id == record.id)
+                .cloned()
+                .unwrap_or(record);
             writes.extend(funding.writes);
             notices.extend(funding.notices);
             after = funding.facts;
@@ -310,18 +374,37 @@ fn back(id: InitiativeId, amount: Amount, w: &InitiativeWorld<'_>) -> Result<Ini
         }
         None => {
             let view = after.view(w.now);
-            notices.push(Notice { target: Target::Member(i.proposer.clone()), reply: Reply::InitiativeNoticed { what: "backed", view, record: Some(record.clone()) } });
+            notices.push(Notice {
+                target: Target::Member(i.proposer.clone()),
+                reply: Reply::InitiativeNoticed {
+                    what: "backed",
+                    view,
+                    record: Some(record.clone()),
+                },
+            });
             record
         }
     };
     let view = after.view(w.now);
-    Ok(InitiativeDecision { writes, reply: Reply::Initiative { command: "back", view: view.clone(), backing: Some(record) }, notices, card: Some(view) })
+    Ok(InitiativeDecision {
+        writes,
+        reply: Reply::Initiative { command: "back", view: view.clone(), backing: Some(record) },
+        notices,
+        card: Some(view),
+    })
 }
 
-fn change_goal(id: InitiativeId, goal: Amount, w: &InitiativeWorld<'_>) -> Result<InitiativeDecision, CommandError> {
+fn change_goal(
+    id: InitiativeId,
+    goal: Amount,
+    w: &InitiativeWorld<'_>,
+) -> Result<InitiativeDecision, CommandError> {
     let facts = named(id, w)?;
     if &facts.initiative.proposer != w.sender {
-        return Err(CommandError::new(ErrorCode::Forbidden, Text::new("err-not-the-proposer").num("id", id)));
+        return Err(CommandError::new(
+            ErrorCode::Forbidden,
+            Text::new("err-not-the-proposer").num("id", id),
+        ));
     }
     open(facts, w.now)?;
     let mut after = facts.clone();
@@ -334,7 +417,12 @@ fn change_goal(id: InitiativeId, goal: Amount, w: &InitiativeWorld<'_>) -> Resul
         after = funding.facts;
     }
     let view = after.view(w.now);
-    Ok(InitiativeDecision { writes, reply: Reply::Initiative { command: "initiative", view: view.clone(), backing: None }, notices, card: Some(view) })
+    Ok(InitiativeDecision {
+        writes,
+        reply: Reply::Initiative { command: "initiative", view: view.clone(), backing: None },
+        notices,
+        card: Some(view),
+    })
 }
 
 /// What funding or a lapse changes.
@@ -350,7 +438,8 @@ pub struct Settlement {
 /// SPEC §3.4: when the backing reaches the goal, the initiative is funded: every backing becomes
 /// an obligation to the proposer due in [`FUNDED_DUE_DAYS`] days; over-funding is kept.
 fn fund_if_reached(facts: &InitiativeFacts, now: DateTime<Utc>) -> Option<Settlement> {
-    if facts.initiative.state != InitiativeState::Active || facts.backing() < facts.initiative.goal {
+    if facts.initiative.state != InitiativeState::Active || facts.backing() < facts.initiative.goal
+    {
         return None;
     }
     let due = now + Duration::days(FUNDED_DUE_DAYS);
@@ -359,8 +448,16 @@ fn fund_if_reached(facts: &InitiativeFacts, now: DateTime<Utc>) -> Option<Settle
     after.initiative.decided = Some(now);
     let mut writes = vec![InitiativeWrite::Save(after.initiative.clone())];
     let mut funded = Vec::new();
-    for r in after.backings.iter_mut().filter(|r| r.kind == Kind::Intention && r.state == State::Active) {
-        *r = Record { kind: Kind::Obligation, state: State::Open, due: Some(due), changed_at: now, ..r.clone() };
+    for r in
+        after.backings.iter_mut().filter(|r| r.kind == Kind::Intention && r.state == State::Active)
+    {
+        *r = Record {
+            kind: Kind::Obligation,
+            state: State::Open,
+            due: Some(due),
+            changed_at: now,
+            ..r.clone()
+        };
         funded.push(r.clone());
     }
     after.backings.retain(|r| r.kind == Kind::Obligation);
@@ -380,7 +477,9 @@ pub fn lapse(facts: &InitiativeFacts, now: DateTime<Utc>) -> Option<Settlement> 
     after.initiative.decided = Some(now);
     let mut writes = vec![InitiativeWrite::Save(after.initiative.clone())];
     let mut cancelled = Vec::new();
-    for r in after.backings.iter_mut().filter(|r| r.kind == Kind::Intention && r.state == State::Active) {
+    for r in
+        after.backings.iter_mut().filter(|r| r.kind == Kind::Intention && r.state == State::Active)
+    {
         *r = ledger::cancel(r, now);
         cancelled.push(r.clone());
     }
@@ -390,14 +489,28 @@ pub fn lapse(facts: &InitiativeFacts, now: DateTime<Utc>) -> Option<Settlement> 
     Some(Settlement { facts: after, writes, notices })
 }
 
-fn settlement_notices(what: &'static str, after: &InitiativeFacts, records: &[Record], now: DateTime<Utc>) -> Vec<Notice> {
+fn settlement_notices(
+    what: &'static str,
+    after: &InitiativeFacts,
+    records: &[Record],
+    now: DateTime<Utc>,
+) -> Vec<Notice> {
     let view = after.view(now);
     let mut notices: Vec<Notice> = records
         .iter()
-        .map(|r| Notice { target: Target::Member(r.giver.clone()), reply: Reply::InitiativeNoticed { what, view: view.clone(), record: Some(r.clone()) } })
+        .map(|r| Notice {
+            target: Target::Member(r.giver.clone()),
+            reply: Reply::InitiativeNoticed { what, view: view.clone(), record: Some(r.clone()) },
+        })
         .collect();
-    notices.push(Notice { target: Target::Member(after.initiative.proposer.clone()), reply: Reply::InitiativeNoticed { what, view: view.clone(), record: None } });
-    notices.push(Notice { target: Target::Room(after.initiative.room_id.clone()), reply: Reply::InitiativeNoticed { what, view, record: None } });
+    notices.push(Notice {
+        target: Target::Member(after.initiative.proposer.clone()),
+        reply: Reply::InitiativeNoticed { what, view: view.clone(), record: None },
+    });
+    notices.push(Notice {
+        target: Target::Room(after.initiative.room_id.clone()),
+        reply: Reply::InitiativeNoticed { what, view, record: None },
+    });
     notices
 }
 

@@ -119,7 +119,11 @@ pub struct Record {
 impl Record {
     /// The state shown to members: `overdue` for an open obligation past its due date.
     pub fn shown_state(&self) -> &'static str {
-        if self.overdue && matches!(self.state, State::Open | State::Paid) { "overdue" } else { self.state.code() }
+        if self.overdue && matches!(self.state, State::Open | State::Paid) {
+            "overdue"
+        } else {
+            self.state.code()
+        }
     }
 
     pub fn is_open(&self) -> bool {
@@ -133,7 +137,12 @@ fn refuse(code: ErrorCode, id: &'static str, record: &Record) -> CommandError {
 }
 
 /// The author of an intention changes its amount (`intend #N <amount>`).
-pub fn change_intention(record: &Record, by: &MemberId, amount: Amount, now: DateTime<Utc>) -> Result<Record, CommandError> {
+pub fn change_intention(
+    record: &Record,
+    by: &MemberId,
+    amount: Amount,
+    now: DateTime<Utc>,
+) -> Result<Record, CommandError> {
     only_giver(record, by)?;
     only_active_intention(record)?;
     if amount.is_zero() {
@@ -143,7 +152,11 @@ pub fn change_intention(record: &Record, by: &MemberId, amount: Amount, now: Dat
 }
 
 /// The author withdraws an intention (`withdraw #N`).
-pub fn withdraw(record: &Record, by: &MemberId, now: DateTime<Utc>) -> Result<Record, CommandError> {
+pub fn withdraw(
+    record: &Record,
+    by: &MemberId,
+    now: DateTime<Utc>,
+) -> Result<Record, CommandError> {
     only_giver(record, by)?;
     if record.kind == Kind::Obligation {
         return Err(refuse(ErrorCode::InvalidState, "err-obligation-irrevocable", record));
@@ -180,7 +193,9 @@ pub fn commit(
     if amount > record.amount {
         return Err(CommandError::new(
             ErrorCode::InvalidState,
-            Text::new("err-commit-above-intention").num("id", record.id).arg("amount", record.amount.to_string()),
+            Text::new("err-commit-above-intention")
+                .num("id", record.id)
+                .arg("amount", record.amount.to_string()),
         ));
     }
     let obligation = Record {
@@ -197,12 +212,17 @@ pub fn commit(
     if amount == record.amount {
         return Ok(Commitment { rest: None, obligation: Record { id: record.id, ..obligation } });
     }
-    let rest = Record { amount: record.amount.saturating_sub(amount), changed_at: now, ..record.clone() };
+    let rest =
+        Record { amount: record.amount.saturating_sub(amount), changed_at: now, ..record.clone() };
     Ok(Commitment { rest: Some(rest), obligation })
 }
 
 /// The giver reports an obligation fulfilled (`paid #N`).
-pub fn report_paid(record: &Record, by: &MemberId, now: DateTime<Utc>) -> Result<Record, CommandError> {
+pub fn report_paid(
+    record: &Record,
+    by: &MemberId,
+    now: DateTime<Utc>,
+) -> Result<Record, CommandError> {
     only_giver(record, by)?;
     only_obligation(record)?;
     match record.state {
@@ -294,8 +314,13 @@ impl Cycle {
 
     /// The cycle `n` months before this one.
     pub fn back(self, n: u32) -> Cycle {
-        let months = self.year * 12 + i32::try_from(self.month).unwrap_or(1) - 1 - i32::try_from(n).unwrap_or(0);
-        Cycle { year: months.div_euclid(12), month: u32::try_from(months.rem_euclid(12)).unwrap_or(0) + 1 }
+        let months = self.year * 12 + i32::try_from(self.month).unwrap_or(1)
+            - 1
+            - i32::try_from(n).unwrap_or(0);
+        Cycle {
+            year: months.div_euclid(12),
+            month: u32::try_from(months.rem_euclid(12)).unwrap_or(0) + 1,
+        }
     }
 
     /// The first instant of the cycle.
@@ -305,7 +330,8 @@ impl Cycle {
 
     /// The first instant of the next cycle: an orange circle's obligations are due before it.
     pub fn end<Tz: TimeZone>(self, tz: &Tz) -> DateTime<Utc> {
-        let (year, month) = if self.month == 12 { (self.year + 1, 1) } else { (self.year, self.month + 1) };
+        let (year, month) =
+            if self.month == 12 { (self.year + 1, 1) } else { (self.year, self.month + 1) };
         local_midnight(year, month, tz)
     }
 }
@@ -315,10 +341,13 @@ fn local_midnight<Tz: TimeZone>(year: i32, month: u32, tz: &Tz) -> DateTime<Utc>
     let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
     // Midnight may not exist (a DST jump at 00:00): take the earliest instant that does.
     match tz.from_local_datetime(&naive) {
-        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
-        chrono::LocalResult::None => {
-            tz.from_local_datetime(&(naive + chrono::Duration::hours(1))).earliest().map_or_else(|| naive.and_utc(), |t| t.with_timezone(&Utc))
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+            t.with_timezone(&Utc)
         }
+        chrono::LocalResult::None => tz
+            .from_local_datetime(&(naive + chrono::Duration::hours(1)))
+            .earliest()
+            .map_or_else(|| naive.and_utc(), |t| t.with_timezone(&Utc)),
     }
 }
 
@@ -326,7 +355,11 @@ fn local_midnight<Tz: TimeZone>(year: i32, month: u32, tz: &Tz) -> DateTime<Utc>
 /// 👍 fulfilled amounts and the supporters, as the owner's current need counts them. A red
 /// collection counts the fulfilments of its own obligations (due at its deadline); otherwise the
 /// fulfilments of the cycle that began at `cycle_start` count.
-pub fn circle_totals<'a>(records: impl IntoIterator<Item = &'a Record>, need: &Need, cycle_start: DateTime<Utc>) -> (Totals, u32) {
+pub fn circle_totals<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+    need: &Need,
+    cycle_start: DateTime<Utc>,
+) -> (Totals, u32) {
     let mut totals = Totals::default();
     let mut supporters = BTreeSet::new();
     for r in records {
@@ -337,7 +370,9 @@ pub fn circle_totals<'a>(records: impl IntoIterator<Item = &'a Record>, need: &N
         let counted = match (r.kind, r.state) {
             (Kind::Intention, State::Active) => Some(&mut totals.intentions),
             (Kind::Obligation, State::Open | State::Paid) => Some(&mut totals.obligations),
-            (Kind::Obligation, State::Fulfilled | State::Cleared) if fulfilment_counts => Some(&mut totals.fulfilled),
+            (Kind::Obligation, State::Fulfilled | State::Cleared) if fulfilment_counts => {
+                Some(&mut totals.fulfilled)
+            }
             _ => None,
         };
         if let Some(sum) = counted {
@@ -396,10 +431,14 @@ mod tests {
         let due = t0() + chrono::Duration::days(20);
         let c = commit(&intention("50"), &m("@bob:b.org"), Some(amount("20")), due, t0()).unwrap();
         assert_eq!(c.rest.as_ref().map(|r| r.amount), Some(amount("30")));
-        assert_eq!((c.obligation.id, c.obligation.amount, c.obligation.kind), (0, amount("20"), Kind::Obligation));
+        assert_eq!(
+            (c.obligation.id, c.obligation.amount, c.obligation.kind),
+            (0, amount("20"), Kind::Obligation)
+        );
         let all = commit(&intention("50"), &m("@bob:b.org"), None, due, t0()).unwrap();
         assert_eq!((all.rest, all.obligation.id, all.obligation.amount), (None, 7, amount("50")));
-        let err = commit(&intention("50"), &m("@bob:b.org"), Some(amount("50.01")), due, t0()).unwrap_err();
+        let err = commit(&intention("50"), &m("@bob:b.org"), Some(amount("50.01")), due, t0())
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidState);
     }
 
@@ -408,15 +447,24 @@ mod tests {
         let i = intention("10");
         assert_eq!(withdraw(&i, &m("@alice:a.org"), t0()).unwrap_err().code, ErrorCode::Forbidden);
         let o = commit(&i, &m("@bob:b.org"), None, t0(), t0()).unwrap().obligation;
-        assert_eq!(report_paid(&o, &m("@alice:a.org"), t0()).unwrap_err().code, ErrorCode::Forbidden);
+        assert_eq!(
+            report_paid(&o, &m("@alice:a.org"), t0()).unwrap_err().code,
+            ErrorCode::Forbidden
+        );
         assert_eq!(confirm(&o, &m("@bob:b.org"), t0()).unwrap_err().code, ErrorCode::Forbidden);
         assert_eq!(forgive(&o, &m("@bob:b.org"), t0()).unwrap_err().code, ErrorCode::Forbidden);
         assert_eq!(withdraw(&o, &m("@bob:b.org"), t0()).unwrap_err().code, ErrorCode::InvalidState);
         let paid = report_paid(&o, &m("@bob:b.org"), t0()).unwrap();
         let done = confirm(&paid, &m("@alice:a.org"), t0()).unwrap();
         assert_eq!(done.state, State::Fulfilled);
-        assert_eq!(confirm(&done, &m("@alice:a.org"), t0()).unwrap_err().code, ErrorCode::InvalidState);
-        assert_eq!(forgive(&done, &m("@alice:a.org"), t0()).unwrap_err().code, ErrorCode::InvalidState);
+        assert_eq!(
+            confirm(&done, &m("@alice:a.org"), t0()).unwrap_err().code,
+            ErrorCode::InvalidState
+        );
+        assert_eq!(
+            forgive(&done, &m("@alice:a.org"), t0()).unwrap_err().code,
+            ErrorCode::InvalidState
+        );
     }
 
     #[test]
@@ -425,7 +473,10 @@ mod tests {
         let c = Cycle::of(Utc.with_ymd_and_hms(2026, 11, 30, 23, 30, 0).unwrap(), &tz);
         assert_eq!(c, Cycle { year: 2026, month: 12 }, "23:30 UTC is already December in Berlin");
         assert_eq!(c.end(&tz), Utc.with_ymd_and_hms(2026, 12, 31, 23, 0, 0).unwrap());
-        assert_eq!(Cycle { year: 2026, month: 3 }.end(&tz), Utc.with_ymd_and_hms(2026, 3, 31, 22, 0, 0).unwrap());
+        assert_eq!(
+            Cycle { year: 2026, month: 3 }.end(&tz),
+            Utc.with_ymd_and_hms(2026, 3, 31, 22, 0, 0).unwrap()
+        );
         assert_eq!(Cycle { year: 2026, month: 2 }.back(2), Cycle { year: 2025, month: 12 });
         assert_eq!(Cycle { year: 2026, month: 12 }.back(0), Cycle { year: 2026, month: 12 });
         assert_eq!(Cycle { year: 2026, month: 1 }.back(13), Cycle { year: 2024, month: 12 });
@@ -448,6 +499,9 @@ mod tests {
         records.push(o);
         let need = Need::Orange { requested: amount("100"), note: None };
         let (t, n) = circle_totals(&records, &need, t0());
-        assert_eq!((t.intentions, t.obligations, t.fulfilled, n), (amount("10"), amount("20"), amount("20"), 2));
+        assert_eq!(
+            (t.intentions, t.obligations, t.fulfilled, n),
+            (amount("10"), amount("20"), amount("20"), 2)
+        );
     }
 }

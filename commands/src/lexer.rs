@@ -47,13 +47,15 @@ pub fn tokenize(input: &str) -> Result<Vec<Word>, LexError> {
                     end = Some(i + ch.len_utf8());
                     break;
                 }
-                if ch == '\\' && c == '"'
+                if ch == '\\'
+                    && c == '"'
                     && let Some(&(_, next)) = chars.peek()
-                        && (next == '"' || next == '\\') {
-                            text.push(next);
-                            chars.next();
-                            continue;
-                        }
+                    && (next == '"' || next == '\\')
+                {
+                    text.push(next);
+                    chars.next();
+                    continue;
+                }
                 text.push(ch);
             }
             let end = end.ok_or(LexError { at: start })?;
@@ -86,7 +88,10 @@ mod tests {
     #[test]
     fn splits_on_whitespace_and_groups_quotes() {
         assert_eq!(texts("status  orange 300"), ["status", "orange", "300"]);
-        assert_eq!(texts(r#"pay add bank "IBAN DE00 1234""#), ["pay", "add", "bank", "IBAN DE00 1234"]);
+        assert_eq!(
+            texts(r#"pay add bank "IBAN DE00 1234""#),
+            ["pay", "add", "bank", "IBAN DE00 1234"]
+        );
         assert_eq!(texts("about «Привет, мир»"), ["about", "Привет, мир"]);
         assert_eq!(texts("for “2h plumbing”"), ["for", "2h plumbing"]);
         assert_eq!(texts(r#"say "a \"b\" c""#), ["say", r#"a "b" c"#]);

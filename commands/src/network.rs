@@ -93,19 +93,34 @@ impl Network {
 }
 
 /// The six relation sets of `me` over `supports`, without regard to visibility.
-pub fn relations<'a>(me: &MemberId, supports: impl IntoIterator<Item = &'a Support> + Clone) -> BTreeMap<List, BTreeSet<MemberId>> {
+pub fn relations<'a>(
+    me: &MemberId,
+    supports: impl IntoIterator<Item = &'a Support> + Clone,
+) -> BTreeMap<List, BTreeSet<MemberId>> {
     let supporters_of = |member: &MemberId| -> BTreeSet<MemberId> {
-        supports.clone().into_iter().filter(|s| &s.recipient == member).map(|s| s.giver.clone()).collect()
+        supports
+            .clone()
+            .into_iter()
+            .filter(|s| &s.recipient == member)
+            .map(|s| s.giver.clone())
+            .collect()
     };
     let supported_by = |member: &MemberId| -> BTreeSet<MemberId> {
-        supports.clone().into_iter().filter(|s| &s.giver == member).map(|s| s.recipient.clone()).collect()
+        supports
+            .clone()
+            .into_iter()
+            .filter(|s| &s.giver == member)
+            .map(|s| s.recipient.clone())
+            .collect()
     };
     let mut out = BTreeMap::new();
-    let supporters: BTreeSet<MemberId> = supporters_of(me).into_iter().filter(|m| m != me).collect();
+    let supporters: BTreeSet<MemberId> =
+        supporters_of(me).into_iter().filter(|m| m != me).collect();
     let supported: BTreeSet<MemberId> = supported_by(me).into_iter().filter(|m| m != me).collect();
-    let around = |of: &BTreeSet<MemberId>, step: &dyn Fn(&MemberId) -> BTreeSet<MemberId>| -> BTreeSet<MemberId> {
-        of.iter().flat_map(step).filter(|m| m != me).collect()
-    };
+    let around =
+        |of: &BTreeSet<MemberId>,
+         step: &dyn Fn(&MemberId) -> BTreeSet<MemberId>|
+         -> BTreeSet<MemberId> { of.iter().flat_map(step).filter(|m| m != me).collect() };
     out.insert(List::SupportersOfSupporters, around(&supporters, &supporters_of));
     out.insert(List::SupportedBySupporters, around(&supporters, &supported_by));
     out.insert(List::CoSupporters, around(&supported, &supporters_of));
@@ -134,7 +149,10 @@ pub fn network(me: &MemberId, facts: &NetworkFacts) -> Network {
         .map(|(list, members)| {
             let related = members
                 .into_iter()
-                .map(|member| Related { level: facts.levels.get(&member).copied().unwrap_or(Level::Green), member })
+                .map(|member| Related {
+                    level: facts.levels.get(&member).copied().unwrap_or(Level::Green),
+                    member,
+                })
                 .collect();
             (list, related)
         })
@@ -155,20 +173,36 @@ mod tests {
     }
 
     fn names(network: &Network, list: List) -> Vec<String> {
-        network.list(list).iter().map(|r| r.member.as_str().trim_start_matches('@').split(':').next().unwrap().to_owned()).collect()
+        network
+            .list(list)
+            .iter()
+            .map(|r| {
+                r.member.as_str().trim_start_matches('@').split(':').next().unwrap().to_owned()
+            })
+            .collect()
     }
 
     /// bob and carol support me; I support dave; erin supports bob; bob supports frank;
     /// gina supports dave; dave supports hank.
     fn web() -> Vec<Support> {
-        vec![s("bob", "me"), s("carol", "me"), s("me", "dave"), s("erin", "bob"), s("bob", "frank"), s("gina", "dave"), s("dave", "hank")]
+        vec![
+            s("bob", "me"),
+            s("carol", "me"),
+            s("me", "dave"),
+            s("erin", "bob"),
+            s("bob", "frank"),
+            s("gina", "dave"),
+            s("dave", "hank"),
+        ]
     }
 
     #[test]
     fn the_six_lists_follow_spec_section_6() {
         let facts = NetworkFacts {
             supports: web(),
-            joined_rooms: ["!bob:x.org", "!frank:x.org", "!dave:x.org", "!hank:x.org"].map(String::from).into(),
+            joined_rooms: ["!bob:x.org", "!frank:x.org", "!dave:x.org", "!hank:x.org"]
+                .map(String::from)
+                .into(),
             levels: [(m("dave"), Level::Red)].into(),
         };
         let n = network(&m("me"), &facts);
@@ -189,7 +223,10 @@ mod tests {
         assert_eq!(names(&n, List::Supporters), ["bob", "carol"]);
         assert_eq!(names(&n, List::Supported), ["dave"]);
         for list in &List::ALL[2..] {
-            assert!(n.list(*list).is_empty(), "{list:?} shows a relation recorded in a circle I am not in: {n:?}");
+            assert!(
+                n.list(*list).is_empty(),
+                "{list:?} shows a relation recorded in a circle I am not in: {n:?}"
+            );
         }
         // The red notice still reaches the whole network: only the request travels.
         let all: Vec<_> = network_members(&m("me"), &web()).into_iter().collect();

@@ -92,36 +92,70 @@ impl PayAction {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
-    Help { topic: Option<&'static str> },
+    Help {
+        topic: Option<&'static str>,
+    },
     Status(StatusView),
     About(Option<String>),
     /// The member's own payment details; only ever rendered into their DM (V8).
     PayMethods(Vec<PaymentMethod>),
     PaySentByDm,
     /// `pay` in a circle room: how to pay the circle's owner (V8: only into that room).
-    CirclePay { owner: MemberId, methods: Vec<PaymentMethod> },
-    PayChanged { action: PayAction, label: String },
+    CirclePay {
+        owner: MemberId,
+        methods: Vec<PaymentMethod>,
+    },
+    PayChanged {
+        action: PayAction,
+        label: String,
+    },
     Lang(Lang),
     Notify(bool),
     ForgetPending,
     ForgetDone,
     /// `circle open`: bound to `room_id`, or (from a DM) a room is being created.
-    CircleOpened { owner: MemberId, room_id: Option<String> },
+    CircleOpened {
+        owner: MemberId,
+        room_id: Option<String>,
+    },
     Circle(CircleView),
-    CircleLink { room_id: String },
-    CircleInvited { member: MemberId },
+    CircleLink {
+        room_id: String,
+    },
+    CircleInvited {
+        member: MemberId,
+    },
     /// A ledger command's record; `rest`: what stays an intention after a partial commit.
-    Record { command: &'static str, record: Record, rest: Option<Record> },
+    Record {
+        command: &'static str,
+        record: Record,
+        rest: Option<Record>,
+    },
     /// A notification about a record (`what`: its Fluent message family).
-    Noticed { what: &'static str, record: Record },
+    Noticed {
+        what: &'static str,
+        record: Record,
+    },
     /// A red collection reached its amount (announced in the circle).
-    CollectionComplete { owner: MemberId, collected: Amount },
+    CollectionComplete {
+        owner: MemberId,
+        collected: Amount,
+    },
     /// `mine` / `archive` (with the sender's reliability figures).
-    Records { command: &'static str, records: Vec<Record>, reliability: Option<crate::profile::Reliability> },
+    Records {
+        command: &'static str,
+        records: Vec<Record>,
+        reliability: Option<crate::profile::Reliability>,
+    },
     /// The owner went green: their open intentions are cancelled (notice to each author).
-    IntentionCancelled { record: Record },
+    IntentionCancelled {
+        record: Record,
+    },
     /// A member left the circle: their open intentions there are withdrawn (announced in the room).
-    LeftCircle { member: MemberId, withdrawn: Vec<Record> },
+    LeftCircle {
+        member: MemberId,
+        withdrawn: Vec<Record>,
+    },
     /// `network`: the six relation lists (SPEC §6), already limited to what the asker may see.
     Network(crate::network::Network),
     /// A member's request for help, sent to their circle (orange) or their whole network (red)
@@ -130,53 +164,125 @@ pub enum Reply {
     HelpRequest(HelpRequest),
     /// A scheduled job's digest for one member (SPEC §4, §5): the records of theirs it changed
     /// or reminds them of.
-    Digest { job: crate::cycle::Job, items: Vec<crate::cycle::DigestItem> },
+    Digest {
+        job: crate::cycle::Job,
+        items: Vec<crate::cycle::DigestItem>,
+    },
     /// A red collection reached its deadline before its amount (SPEC §3.2): the owner's status
     /// is back to `status`; open obligations stay payable.
-    CollectionEnded { owner: MemberId, collected: Amount, requested: Amount, status: crate::profile::Level },
+    CollectionEnded {
+        owner: MemberId,
+        collected: Amount,
+        requested: Amount,
+        status: crate::profile::Level,
+    },
     /// `admin run`: what the job did.
-    JobRun { job: crate::cycle::Job, as_of: DateTime<Utc>, report: crate::cycle::JobReport },
+    JobRun {
+        job: crate::cycle::Job,
+        as_of: DateTime<Utc>,
+        report: crate::cycle::JobReport,
+    },
     /// `admin stats`.
     Stats(crate::cycle::Stats),
     /// `admin outbox retry|drop`: how many destinations and messages it concerned.
-    OutboxChanged { action: crate::command::OutboxAction, destinations: u64, messages: u64 },
+    OutboxChanged {
+        action: crate::command::OutboxAction,
+        destinations: u64,
+        messages: u64,
+    },
     /// `pool`: pledges, totals and the claims being voted on (V1: only into the pool's room).
     Pool(crate::pool::PoolView),
     /// `pool create`: the room is bound as a pool with these rules.
-    PoolCreated { name: String, room_id: String, rules: Vec<(&'static str, String)> },
+    PoolCreated {
+        name: String,
+        room_id: String,
+        rules: Vec<(&'static str, String)>,
+    },
     /// `pool rules`.
-    PoolRules { name: String, rules: Vec<(&'static str, String)> },
+    PoolRules {
+        name: String,
+        rules: Vec<(&'static str, String)>,
+    },
     /// `pool rule`: announced in the room and to the pledged members.
-    PoolRuleChanged { name: String, key: String, from: String, to: String },
+    PoolRuleChanged {
+        name: String,
+        key: String,
+        from: String,
+        to: String,
+    },
     /// `pledge`: the member's pledge is now `amount` (was `previous`).
-    Pledged { name: String, member: MemberId, amount: Amount, previous: Option<Amount> },
+    Pledged {
+        name: String,
+        member: MemberId,
+        amount: Amount,
+        previous: Option<Amount>,
+    },
     /// A member's pledge is gone: `why` is `left` (`pool leave`, `pledge 0`), `left-room`,
     /// `excluded` (an overdue pool obligation) or `lapsed` (a rollover of a pool renewed by hand).
-    PoolLeft { name: String, member: MemberId, pledge: Amount, why: &'static str },
+    PoolLeft {
+        name: String,
+        member: MemberId,
+        pledge: Amount,
+        why: &'static str,
+    },
     /// `claim` (the claim message members vote on by reacting) and `vote`.
-    Claim { command: &'static str, view: crate::pool::ClaimView, ballot: Option<crate::pool::Ballot> },
+    Claim {
+        command: &'static str,
+        view: crate::pool::ClaimView,
+        ballot: Option<crate::pool::Ballot>,
+    },
     /// A claim opened or decided (`what`: `claim-opened`, `claim-decided`), to the pool's room or
     /// a member of it.
-    ClaimNoticed { what: &'static str, view: crate::pool::ClaimView },
+    ClaimNoticed {
+        what: &'static str,
+        view: crate::pool::ClaimView,
+    },
     /// `propose` (the initiative's card, kept up to date by edits), `back` (with the sender's
     /// backing), `initiative #I` and `initiative #I goal` (V1: only into the initiative's room or
     /// the DM of a member joined to it).
-    Initiative { command: &'static str, view: crate::initiative::InitiativeView, backing: Option<Record> },
+    Initiative {
+        command: &'static str,
+        view: crate::initiative::InitiativeView,
+        backing: Option<Record>,
+    },
     /// `initiatives`: the room's active initiatives.
     Initiatives(Vec<crate::initiative::InitiativeView>),
     /// An initiative was backed (to the proposer), funded or lapsed (to each backer with their
     /// own record, to the proposer and to the room).
-    InitiativeNoticed { what: &'static str, view: crate::initiative::InitiativeView, record: Option<Record> },
+    InitiativeNoticed {
+        what: &'static str,
+        view: crate::initiative::InitiativeView,
+        record: Option<Record>,
+    },
     /// `clearing`: the member's opt-in and the last run's changes to their own obligations (DM).
-    ClearingState { on: bool, last: Option<crate::setoff::LastClearing> },
+    ClearingState {
+        on: bool,
+        last: Option<crate::setoff::LastClearing>,
+    },
     /// `clearing on|off`; `changed` false when it already was so.
-    ClearingSet { on: bool, changed: bool },
+    ClearingSet {
+        on: bool,
+        changed: bool,
+    },
     /// `keep #N` / `unkeep #N`; `by_other`: the other party keeps it (so it stays out either way).
-    Kept { record: Record, kept: bool, by_other: bool },
+    Kept {
+        record: Record,
+        kept: bool,
+        by_other: bool,
+    },
     /// `admin clearing preview|run`: the figures of a set-off now, applied or not.
-    ClearingTotals { applied: bool, eligible: u64, total: Amount, cleared: Amount, bound: Amount, changed: u64 },
+    ClearingTotals {
+        applied: bool,
+        eligible: u64,
+        total: Amount,
+        cleared: Amount,
+        bound: Amount,
+        changed: u64,
+    },
     /// After a run, to each party: the changes to their own obligations (V1).
-    ClearingDigest { items: Vec<crate::setoff::ClearingItem> },
+    ClearingDigest {
+        items: Vec<crate::setoff::ClearingItem>,
+    },
 }
 
 /// What travels through a member's network when they ask for help (SPEC §2: the request is not

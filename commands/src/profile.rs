@@ -99,13 +99,21 @@ impl Need {
     fn settled(&self) -> Settled {
         match self {
             Need::Green => Settled::Green,
-            Need::Orange { requested, note } => Settled::Orange { requested: *requested, note: note.clone() },
+            Need::Orange { requested, note } => {
+                Settled::Orange { requested: *requested, note: note.clone() }
+            }
             Need::Red { previous, .. } => previous.clone(),
         }
     }
 
     /// `status red`: remembers the previous status, keeping the one from before an earlier red.
-    pub fn red(&self, requested: Amount, days: u32, note: Option<String>, now: DateTime<Utc>) -> Need {
+    pub fn red(
+        &self,
+        requested: Amount,
+        days: u32,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Need {
         Need::Red {
             requested,
             deadline: now + Duration::days(i64::from(days)),
@@ -217,14 +225,21 @@ mod tests {
         let red = orange.red(amount("1000"), 7, None, now);
         let red_again = red.red(amount("1200"), 3, None, now);
         let Need::Red { previous, deadline, .. } = red_again else { panic!("not red") };
-        assert_eq!(previous, Settled::Orange { requested: amount("300"), note: Some("rent".into()) });
+        assert_eq!(
+            previous,
+            Settled::Orange { requested: amount("300"), note: Some("rent".into()) }
+        );
         assert_eq!(deadline, now + Duration::days(3));
     }
 
     #[test]
     fn needed_is_never_negative() {
         let need = Need::Orange { requested: amount("100"), note: None };
-        let t = Totals { intentions: amount("500"), obligations: amount("80"), fulfilled: amount("40") };
+        let t = Totals {
+            intentions: amount("500"),
+            obligations: amount("80"),
+            fulfilled: amount("40"),
+        };
         assert_eq!(needed(&need, &t), Amount::ZERO);
         let t = Totals { obligations: amount("30"), fulfilled: amount("20"), ..Totals::default() };
         assert_eq!(needed(&need, &t), amount("50"));

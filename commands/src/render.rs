@@ -19,8 +19,8 @@ use crate::outcome::{CircleView, HelpRequest, Reply, StatusView};
 use crate::profile::{FORGET_CONFIRM_MINUTES, Level, PaymentMethod, Totals, needed};
 use crate::text::{Arg, Text};
 
-pub use self::fit::{LISTS_BUDGET, MESSAGE_BUDGET};
 use self::fit::Room;
+pub use self::fit::{LISTS_BUDGET, MESSAGE_BUDGET};
 
 /// How to render: the reader's language, the configured unit, and the prefix shown in usages.
 #[derive(Clone, Copy, Debug)]
@@ -43,7 +43,8 @@ static BUNDLES: LazyLock<[FluentBundle<FluentResource>; 2]> = LazyLock::new(|| {
         let id = lang.code().parse().unwrap_or_default();
         let mut bundle = FluentBundle::new_concurrent(vec![id]);
         bundle.set_use_isolating(false);
-        let resource = FluentResource::try_new(source.to_owned()).unwrap_or_else(|(res, _errors)| res);
+        let resource =
+            FluentResource::try_new(source.to_owned()).unwrap_or_else(|(res, _errors)| res);
         // Errors here are duplicate IDs; the tests check that every message resolves.
         let _ = bundle.add_resource(resource);
         bundle
@@ -89,7 +90,10 @@ enum Line {
 fn finish(mut lines: Vec<Line>, mut result: Value, lang: Lang) -> Rendered {
     if fit::weight(&lines, &result) > MESSAGE_BUDGET {
         let dropped = fit::squeeze(&mut lines, &mut result);
-        lines.push(Line::Plain(tr(lang, &Text::new("more-lines").num("count", i64::try_from(dropped).unwrap_or(i64::MAX)))));
+        lines.push(Line::Plain(tr(
+            lang,
+            &Text::new("more-lines").num("count", i64::try_from(dropped).unwrap_or(i64::MAX)),
+        )));
     }
     let body = lines
         .iter()
@@ -144,10 +148,14 @@ pub fn render_error(command: &str, error: &CommandError, style: &Style<'_>) -> R
     let mut lines = vec![Line::Plain(format!("❌ {message}"))];
     // Without a command to show the usage of (an unknown one), the usage shown is `help`'s.
     let usage_of = error.usage_of.unwrap_or("help");
-    let usage = spec(usage_of).map(|s| s.usage.iter().map(|u| format!("{}{u}", style.prefix)).collect::<Vec<_>>());
+    let usage = spec(usage_of)
+        .map(|s| s.usage.iter().map(|u| format!("{}{u}", style.prefix)).collect::<Vec<_>>());
     match error.usage_of {
         Some(name) => lines.extend(usage_lines(style, name)),
-        None => lines.push(Line::Plain(tr(style.lang, &Text::new("err-see-help").arg("prefix", style.prefix)))),
+        None => lines.push(Line::Plain(tr(
+            style.lang,
+            &Text::new("err-see-help").arg("prefix", style.prefix),
+        ))),
     }
     let mut result = json!({
         "command": command,
@@ -166,16 +174,30 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
     let mut result = json!({ "command": command, "ok": true });
     let lines = match reply {
         Reply::Help { topic: None } => {
-            let mut lines = vec![Line::Plain(t(Text::new("help-title").arg("prefix", style.prefix)))];
-            lines.extend(listed().map(|s| Line::Plain(format!("{}{} — {}", style.prefix, s.name, t(Text::new(s.summary))))));
+            let mut lines =
+                vec![Line::Plain(t(Text::new("help-title").arg("prefix", style.prefix)))];
+            lines.extend(listed().map(|s| {
+                Line::Plain(format!("{}{} — {}", style.prefix, s.name, t(Text::new(s.summary))))
+            }));
             result["commands"] = json!(listed().map(|s| s.name).collect::<Vec<_>>());
             lines
         }
         Reply::Help { topic: Some(name) } => {
             let mut lines = Vec::new();
             if let Some(spec) = spec(name) {
-                lines.push(Line::Plain(format!("{}{} — {}", style.prefix, spec.name, t(Text::new(spec.summary)))));
-                result["usage"] = json!(spec.usage.iter().map(|u| format!("{}{u}", style.prefix)).collect::<Vec<_>>().join("\n"));
+                lines.push(Line::Plain(format!(
+                    "{}{} — {}",
+                    style.prefix,
+                    spec.name,
+                    t(Text::new(spec.summary))
+                )));
+                result["usage"] = json!(
+                    spec.usage
+                        .iter()
+                        .map(|u| format!("{}{u}", style.prefix))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
                 result["example"] = json!(format!("{}{}", style.prefix, spec.example));
             }
             lines.extend(usage_lines(style, name));
@@ -191,7 +213,14 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             result["about"] = json!(about);
             vec![Line::Plain(match about {
                 Some(text) => t(Text::new("about-set").arg("about", text)),
-                None => t(Text::new("about-none").arg("example", format!("{}{}", style.prefix, crate::command::spec("about").map_or("", |s| s.example)))),
+                None => t(Text::new("about-none").arg(
+                    "example",
+                    format!(
+                        "{}{}",
+                        style.prefix,
+                        crate::command::spec("about").map_or("", |s| s.example)
+                    ),
+                )),
             })]
         }
         Reply::PayMethods(methods) => {
@@ -202,7 +231,12 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             result["owner"] = json!(owner);
             result["methods"] = methods_json(methods);
             let (title, none) = (Text::new("pay-circle-title"), Text::new("pay-circle-none"));
-            payment_lines(methods, title.arg("owner", owner.as_str()), none.arg("owner", owner.as_str()), style)
+            payment_lines(
+                methods,
+                title.arg("owner", owner.as_str()),
+                none.arg("owner", owner.as_str()),
+                style,
+            )
         }
         Reply::PaySentByDm => {
             result["sent_by_dm"] = json!(true);
@@ -229,7 +263,9 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
         }
         Reply::ForgetPending => {
             result["pending"] = json!(true);
-            vec![Line::Plain(t(Text::new("forget-pending").arg("prefix", style.prefix).num("minutes", FORGET_CONFIRM_MINUTES)))]
+            vec![Line::Plain(t(Text::new("forget-pending")
+                .arg("prefix", style.prefix)
+                .num("minutes", FORGET_CONFIRM_MINUTES)))]
         }
         Reply::ForgetDone => {
             result["erased"] = json!(true);
@@ -245,7 +281,8 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
         }
         Reply::Circle(view) => {
             circle_fields(view, &mut result);
-            let mut lines = circle_lines(view, style).into_iter().map(Line::Plain).collect::<Vec<_>>();
+            let mut lines =
+                circle_lines(view, style).into_iter().map(Line::Plain).collect::<Vec<_>>();
             lines.extend(record_list(&view.records, style, &mut result, &mut Room::default()));
             lines
         }
@@ -271,7 +308,10 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
                 .arg("giver", record.giver.as_str())
                 .arg("due", record.due.map(|d| date(d, style)).unwrap_or_default())))];
             if let Some(rest) = rest {
-                lines.push(Line::Plain(t(Text::new("record-rest").num("id", rest.id).arg("amount", rest.amount).arg("unit", style.unit))));
+                lines.push(Line::Plain(t(Text::new("record-rest")
+                    .num("id", rest.id)
+                    .arg("amount", rest.amount)
+                    .arg("unit", style.unit))));
             }
             lines
         }
@@ -292,7 +332,10 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             result["notice"] = json!("collection-complete");
             result["owner"] = json!(owner);
             result["collected"] = json!(collected);
-            vec![Line::Plain(t(Text::new("collection-complete").arg("owner", owner.as_str()).arg("amount", *collected).arg("unit", style.unit)))]
+            vec![Line::Plain(t(Text::new("collection-complete")
+                .arg("owner", owner.as_str())
+                .arg("amount", *collected)
+                .arg("unit", style.unit)))]
         }
         Reply::Records { command: _, records, reliability } => {
             let mut lines = if records.is_empty() {
@@ -310,8 +353,11 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
         Reply::IntentionCancelled { record } => {
             result["notice"] = json!("intention-cancelled");
             record_fields(record, &mut result);
-            vec![Line::Plain(t(Text::new("notice-intention-cancelled").num("id", record.id).arg("amount", record.amount)
-                .arg("unit", style.unit).arg("owner", record.recipient.as_str())))]
+            vec![Line::Plain(t(Text::new("notice-intention-cancelled")
+                .num("id", record.id)
+                .arg("amount", record.amount)
+                .arg("unit", style.unit)
+                .arg("owner", record.recipient.as_str())))]
         }
         Reply::LeftCircle { member, withdrawn } => {
             result["notice"] = json!("left-circle");
@@ -320,9 +366,12 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             let cut = Room::default().cut(withdrawn, |r| ((), record_json(r)));
             result["records"] = Value::Array(cut.values);
             if !cut.rest.is_empty() {
-                result["more"]["records"] = more_json(cut.rest.len(), Some(sum(cut.rest, |r| r.amount)));
+                result["more"]["records"] =
+                    more_json(cut.rest.len(), Some(sum(cut.rest, |r| r.amount)));
             }
-            vec![Line::Plain(t(Text::new("notice-left-circle").arg("member", member.as_str()).num("count", withdrawn.len() as i64)))]
+            vec![Line::Plain(t(Text::new("notice-left-circle")
+                .arg("member", member.as_str())
+                .num("count", withdrawn.len() as i64)))]
         }
         Reply::Network(network) => network_lines(network, style, &mut result),
         Reply::HelpRequest(request) => help_request_lines(request, style, &mut result),
@@ -347,7 +396,10 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
                 result[*name] = json!(count);
             }
             result["messages"] = json!(report.messages);
-            vec![Line::Plain(t(Text::new("admin-run").arg("job", job.name()).arg("as_of", rfc3339(*as_of)).arg("report", report.to_string())))]
+            vec![Line::Plain(t(Text::new("admin-run")
+                .arg("job", job.name())
+                .arg("as_of", rfc3339(*as_of))
+                .arg("report", report.to_string())))]
         }
         Reply::Stats(stats) => {
             let mut counts = serde_json::Map::new();
@@ -374,7 +426,11 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
                 })
                 .collect();
             for d in &stats.destinations {
-                let text = if d.failed { Text::new("admin-stats-destination-failed") } else { Text::new("admin-stats-destination-failing") };
+                let text = if d.failed {
+                    Text::new("admin-stats-destination-failed")
+                } else {
+                    Text::new("admin-stats-destination-failing")
+                };
                 lines.push(Line::Plain(t(text
                     .arg("destination", d.destination.as_str())
                     .arg("since", rfc3339(d.since))
@@ -419,7 +475,9 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             result["name"] = json!(name);
             result["room_id"] = json!(room_id);
             result["rules"] = rules_json(rules);
-            let mut lines = vec![Line::Plain(t(Text::new("pool-created").arg("name", name).arg("prefix", style.prefix)))];
+            let mut lines = vec![Line::Plain(t(Text::new("pool-created")
+                .arg("name", name)
+                .arg("prefix", style.prefix)))];
             lines.extend(rule_lines(rules));
             lines
         }
@@ -437,14 +495,21 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             result["rule"] = json!(key);
             result["from"] = json!(from);
             result["to"] = json!(to);
-            vec![Line::Plain(t(Text::new("pool-rule-changed").arg("name", name).arg("key", key).arg("from", from).arg("to", to)))]
+            vec![Line::Plain(t(Text::new("pool-rule-changed")
+                .arg("name", name)
+                .arg("key", key)
+                .arg("from", from)
+                .arg("to", to)))]
         }
         Reply::Pledged { name, member, amount, previous } => {
             result["kind"] = json!("pool");
             result["member"] = json!(member);
             result["pledge"] = json!(amount);
             result["previous"] = json!(previous);
-            vec![Line::Plain(t(Text::new("pool-pledged").arg("name", name).arg("amount", *amount).arg("unit", style.unit)))]
+            vec![Line::Plain(t(Text::new("pool-pledged")
+                .arg("name", name)
+                .arg("amount", *amount)
+                .arg("unit", style.unit)))]
         }
         Reply::PoolLeft { name, member, pledge, why } => {
             result["kind"] = json!("pool");
@@ -457,7 +522,11 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
                 "lapsed" => "pool-lapsed",
                 _ => "pool-left",
             };
-            vec![Line::Plain(t(Text::new(message).arg("name", name).arg("member", member.as_str()).arg("amount", *pledge).arg("unit", style.unit)))]
+            vec![Line::Plain(t(Text::new(message)
+                .arg("name", name)
+                .arg("member", member.as_str())
+                .arg("amount", *pledge)
+                .arg("unit", style.unit)))]
         }
         Reply::Claim { command, view, ballot } => {
             claim_fields(view, &mut result);
@@ -484,13 +553,21 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
                 result["initiative"] = json!(view.initiative.id);
                 result["amount"] = json!(r.amount);
                 result["record_state"] = json!(r.shown_state());
-                lines.push(Line::Plain(t(Text::new(if r.kind == Kind::Obligation { "initiative-backed-funded" } else { "initiative-backed" })
-                    .num("id", r.id)
-                    .num("initiative", view.initiative.id)
-                    .arg("amount", r.amount)
-                    .arg("unit", style.unit))));
-            } else if *command == "initiative" && view.initiative.state == crate::initiative::InitiativeState::Active {
-                lines.push(Line::Plain(t(Text::new("initiative-shown").num("id", view.initiative.id))));
+                lines.push(Line::Plain(t(Text::new(if r.kind == Kind::Obligation {
+                    "initiative-backed-funded"
+                } else {
+                    "initiative-backed"
+                })
+                .num("id", r.id)
+                .num("initiative", view.initiative.id)
+                .arg("amount", r.amount)
+                .arg("unit", style.unit))));
+            } else if *command == "initiative"
+                && view.initiative.state == crate::initiative::InitiativeState::Active
+            {
+                lines.push(Line::Plain(t(
+                    Text::new("initiative-shown").num("id", view.initiative.id)
+                )));
             }
             lines.extend(initiative_lines(view, style));
             lines
@@ -502,11 +579,23 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
                 (Line::Plain(initiative_summary(v, style)), item)
             });
             result["initiatives"] = Value::Array(cut.values);
-            let mut lines = vec![Line::Plain(t(Text::new(if views.is_empty() { "initiatives-none" } else { "initiatives-title" }).arg("prefix", style.prefix)))];
+            let mut lines = vec![Line::Plain(t(Text::new(if views.is_empty() {
+                "initiatives-none"
+            } else {
+                "initiatives-title"
+            })
+            .arg("prefix", style.prefix)))];
             lines.extend(cut.shown);
             if !cut.rest.is_empty() {
                 let backing = sum(cut.rest, |v| v.backing);
-                lines.push(Line::Plain(more(cut.rest.len(), Some(backing), "initiatives", Text::new("more-initiatives"), style, &mut result)));
+                lines.push(Line::Plain(more(
+                    cut.rest.len(),
+                    Some(backing),
+                    "initiatives",
+                    Text::new("more-initiatives"),
+                    style,
+                    &mut result,
+                )));
             }
             lines
         }
@@ -529,7 +618,11 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             .arg("unit", style.unit);
             if let Some(r) = record {
                 result["record"] = record_json(r);
-                head = head.num("id", r.id).arg("amount", r.amount).arg("giver", r.giver.as_str()).arg("due", r.due.map(|d| date(d, style)).unwrap_or_default());
+                head = head
+                    .num("id", r.id)
+                    .arg("amount", r.amount)
+                    .arg("giver", r.giver.as_str())
+                    .arg("due", r.due.map(|d| date(d, style)).unwrap_or_default());
             }
             let mut lines = vec![Line::Plain(t(head))];
             lines.extend(initiative_lines(view, style));
@@ -537,12 +630,18 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
         }
         Reply::ClearingState { on, last } => {
             result["opted_in"] = json!(on);
-            let mut lines = vec![Line::Plain(t(Text::new(if *on { "clearing-is-on" } else { "clearing-is-off" }).arg("prefix", style.prefix)))];
+            let mut lines = vec![Line::Plain(t(Text::new(if *on {
+                "clearing-is-on"
+            } else {
+                "clearing-is-off"
+            })
+            .arg("prefix", style.prefix)))];
             match last {
                 None => lines.push(Line::Plain(t(Text::new("clearing-never")))),
                 Some(last) => {
                     result["last"] = json!({ "at": rfc3339(last.at) });
-                    let title = if last.items.is_empty() { "clearing-last-none" } else { "clearing-last" };
+                    let title =
+                        if last.items.is_empty() { "clearing-last-none" } else { "clearing-last" };
                     lines.push(Line::Plain(t(Text::new(title).arg("at", date(last.at, style)))));
                     lines.extend(clearing_items(&last.items, style, &mut result["last"]));
                 }
@@ -552,7 +651,11 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
         Reply::ClearingSet { on, changed } => {
             result["opted_in"] = json!(on);
             result["changed"] = json!(changed);
-            vec![Line::Plain(t(Text::new(if *on { "clearing-set-on" } else { "clearing-set-off" })))]
+            vec![Line::Plain(t(Text::new(if *on {
+                "clearing-set-on"
+            } else {
+                "clearing-set-off"
+            })))]
         }
         Reply::Kept { record, kept, by_other } => {
             record_fields(record, &mut result);
@@ -592,8 +695,12 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             result["notice"] = json!(what);
             claim_fields(view, &mut result);
             let head = match *what {
-                "claim-opened" => Text::new("notice-claim-opened").num("id", view.claim.id).arg("prefix", style.prefix),
-                _ => Text::new("notice-claim-decided").num("id", view.claim.id).arg("verdict", view.claim.verdict.map_or("", |v| v.code())),
+                "claim-opened" => Text::new("notice-claim-opened")
+                    .num("id", view.claim.id)
+                    .arg("prefix", style.prefix),
+                _ => Text::new("notice-claim-decided")
+                    .num("id", view.claim.id)
+                    .arg("verdict", view.claim.verdict.map_or("", |v| v.code())),
             };
             let mut lines = vec![Line::Plain(t(head))];
             lines.extend(claim_lines(view, style, &mut Room::default(), Some(&mut result)));
@@ -629,7 +736,10 @@ fn initiative_lines(view: &crate::initiative::InitiativeView, style: &Style<'_>)
     let t = |text: Text| tr(style.lang, &text);
     let i = &view.initiative;
     let mut lines = vec![
-        Line::Plain(t(Text::new("initiative-card-title").num("id", i.id).arg("title", &i.title).arg("proposer", i.proposer.as_str()))),
+        Line::Plain(t(Text::new("initiative-card-title")
+            .num("id", i.id)
+            .arg("title", &i.title)
+            .arg("proposer", i.proposer.as_str()))),
         Line::Plain(t(Text::new("initiative-card-figures")
             .arg("goal", i.goal)
             .arg("backing", view.backing)
@@ -644,7 +754,9 @@ fn initiative_lines(view: &crate::initiative::InitiativeView, style: &Style<'_>)
             .num("interest", view.interest as i64)
             .num("id", i.id)
             .arg("prefix", style.prefix),
-        InitiativeState::Funded => Text::new("initiative-card-funded").arg("proposer", i.proposer.as_str()).arg("due", view.due.map(|d| date(d, style)).unwrap_or_default()),
+        InitiativeState::Funded => Text::new("initiative-card-funded")
+            .arg("proposer", i.proposer.as_str())
+            .arg("due", view.due.map(|d| date(d, style)).unwrap_or_default()),
         InitiativeState::Lapsed => Text::new("initiative-card-lapsed"),
     };
     lines.push(Line::Plain(t(last)));
@@ -695,7 +807,12 @@ fn claim_fields(view: &crate::pool::ClaimView, result: &mut Value) {
 
 /// A claim: what is claimed, the tally, and the shares (cut to `room`; as `shares` in `result`
 /// when there is one).
-fn claim_lines(view: &crate::pool::ClaimView, style: &Style<'_>, room: &mut Room, result: Option<&mut Value>) -> Vec<Line> {
+fn claim_lines(
+    view: &crate::pool::ClaimView,
+    style: &Style<'_>,
+    room: &mut Room,
+    result: Option<&mut Value>,
+) -> Vec<Line> {
     let c = &view.claim;
     let t = |text: Text| tr(style.lang, &text);
     let mut lines = vec![
@@ -715,16 +832,27 @@ fn claim_lines(view: &crate::pool::ClaimView, style: &Style<'_>, room: &mut Room
     ];
     let mut scratch = Value::Null;
     let result = result.unwrap_or(&mut scratch);
-    let cut = room.cut(&view.shares, |(m, a)| (format!("{m} {a}"), json!({"member": m, "amount": a})));
+    let cut =
+        room.cut(&view.shares, |(m, a)| (format!("{m} {a}"), json!({"member": m, "amount": a})));
     result["shares"] = Value::Array(cut.values);
     if !view.shares.is_empty() {
         let mut shares = cut.shown.join(", ");
         if !cut.rest.is_empty() {
             let amount = sum(cut.rest, |(_, a)| *a);
-            let more = more(cut.rest.len(), Some(amount), "shares", Text::new("more-shares"), style, result);
+            let more = more(
+                cut.rest.len(),
+                Some(amount),
+                "shares",
+                Text::new("more-shares"),
+                style,
+                result,
+            );
             shares = if cut.shown.is_empty() { more } else { format!("{shares} {more}") };
         }
-        lines.push(Line::Plain(t(Text::new("claim-shares").arg("covered", view.covered).arg("unit", style.unit).arg("shares", shares))));
+        lines.push(Line::Plain(t(Text::new("claim-shares")
+            .arg("covered", view.covered)
+            .arg("unit", style.unit)
+            .arg("shares", shares))));
     }
     lines
 }
@@ -752,44 +880,76 @@ fn pool_lines(view: &crate::pool::PoolView, style: &Style<'_>, result: &mut Valu
         lines.push(Line::Plain(t(Text::new("pool-no-pledges").arg("prefix", style.prefix))));
     }
     // Members and claims share the message by what each needs.
-    let member = |(m, p): &(crate::MemberId, crate::Amount)| (Line::Plain(format!("• {m}: {p} {}", style.unit)), json!({"member": m, "pledge": p}));
+    let member = |(m, p): &(crate::MemberId, crate::Amount)| {
+        (Line::Plain(format!("• {m}: {p} {}", style.unit)), json!({"member": m, "pledge": p}))
+    };
     let claim = |c: &crate::pool::ClaimView| {
         let item = json!({"id": c.claim.id, "claimant": c.claim.claimant, "amount": c.claim.amount, "state": c.claim.state.code(), "yes": c.yes, "no": c.no});
         (claim_lines(c, style, &mut Room::new(POOL_CLAIM_SHARES), None), item)
     };
     let room = Room::default();
     let needs = [room.need(&view.members, member), room.need(&view.claims, claim)];
-    let [mut members_room, mut claims_room] = <[Room; 2]>::try_from(room.split(&needs)).unwrap_or_default();
+    let [mut members_room, mut claims_room] =
+        <[Room; 2]>::try_from(room.split(&needs)).unwrap_or_default();
     let members = members_room.cut(&view.members, member);
     result["members"] = Value::Array(members.values);
     lines.extend(members.shown);
     if !members.rest.is_empty() {
         let pledged = sum(members.rest, |(_, p)| *p);
-        lines.push(Line::Plain(more(members.rest.len(), Some(pledged), "members", Text::new("more-pledges"), style, result)));
+        lines.push(Line::Plain(more(
+            members.rest.len(),
+            Some(pledged),
+            "members",
+            Text::new("more-pledges"),
+            style,
+            result,
+        )));
     }
     let claims = claims_room.cut(&view.claims, claim);
     result["claims"] = Value::Array(claims.values);
     lines.extend(claims.shown.into_iter().flatten());
     if !claims.rest.is_empty() {
         let claimed = sum(claims.rest, |c| c.claim.amount);
-        lines.push(Line::Plain(more(claims.rest.len(), Some(claimed), "claims", Text::new("more-claims"), style, result)));
+        lines.push(Line::Plain(more(
+            claims.rest.len(),
+            Some(claimed),
+            "claims",
+            Text::new("more-claims"),
+            style,
+            result,
+        )));
     }
     lines
 }
 
 fn methods_json(methods: &[PaymentMethod]) -> Value {
-    Value::Array(methods.iter().map(|m| json!({"label": m.label, "details": m.details, "default": m.is_default})).collect())
+    Value::Array(
+        methods
+            .iter()
+            .map(|m| json!({"label": m.label, "details": m.details, "default": m.is_default}))
+            .collect(),
+    )
 }
 
 /// Payment details, one per line under `title`, the default marked; `none` when there are none.
-fn payment_lines(methods: &[PaymentMethod], title: Text, none: Text, style: &Style<'_>) -> Vec<Line> {
+fn payment_lines(
+    methods: &[PaymentMethod],
+    title: Text,
+    none: Text,
+    style: &Style<'_>,
+) -> Vec<Line> {
     if methods.is_empty() {
         return vec![Line::Plain(tr(style.lang, &none))];
     }
     let mark = tr(style.lang, &Text::new("pay-default-mark"));
     let mut lines = vec![Line::Plain(tr(style.lang, &title))];
     lines.extend(methods.iter().map(|m| {
-        Line::Plain(format!("• {}: {}{}", m.label, m.details, if m.is_default { format!(" {mark}") } else { String::new() }))
+        Line::Plain(format!(
+            "• {}: {}{}",
+            m.label,
+            m.details,
+            if m.is_default { format!(" {mark}") } else { String::new() }
+        ))
     }));
     lines
 }
@@ -798,19 +958,33 @@ fn payment_lines(methods: &[PaymentMethod], title: Text, none: Text, style: &Sty
 fn network_lines(network: &Network, style: &Style<'_>, result: &mut Value) -> Vec<Line> {
     let mut lines = vec![Line::Plain(tr(style.lang, &Text::new("network-title")))];
     // The six lists share the message by what each needs: a short list is shown whole.
-    let member = |r: &crate::network::Related| (format!("{} {}", r.level.emoji(), r.member), json!({"member": r.member, "status": r.level.code()}));
+    let member = |r: &crate::network::Related| {
+        (
+            format!("{} {}", r.level.emoji(), r.member),
+            json!({"member": r.member, "status": r.level.code()}),
+        )
+    };
     let room = Room::default();
-    let needs: Vec<usize> = List::ALL.iter().map(|&list| room.need(network.list(list), member)).collect();
+    let needs: Vec<usize> =
+        List::ALL.iter().map(|&list| room.need(network.list(list), member)).collect();
     for (list, mut room) in List::ALL.into_iter().zip(room.split(&needs)) {
         let related = network.list(list);
         let cut = room.cut(related, member);
         result[list.code()] = Value::Array(cut.values);
-        let mut members = if related.is_empty() { tr(style.lang, &Text::new("network-nobody")) } else { cut.shown.join(", ") };
+        let mut members = if related.is_empty() {
+            tr(style.lang, &Text::new("network-nobody"))
+        } else {
+            cut.shown.join(", ")
+        };
         if !cut.rest.is_empty() {
-            let more = more(cut.rest.len(), None, list.code(), Text::new("more-members"), style, result);
+            let more =
+                more(cut.rest.len(), None, list.code(), Text::new("more-members"), style, result);
             members = if cut.shown.is_empty() { more } else { format!("{members} {more}") };
         }
-        lines.push(Line::Plain(format!("{}: {members}", tr(style.lang, &Text::new(network_message(list))))));
+        lines.push(Line::Plain(format!(
+            "{}: {members}",
+            tr(style.lang, &Text::new(network_message(list)))
+        )));
     }
     lines
 }
@@ -844,13 +1018,16 @@ fn help_request_lines(request: &HelpRequest, style: &Style<'_>, result: &mut Val
         Level::Red => "request-red",
         _ => "request-orange",
     };
-    let mut head = tr(style.lang, &Text::new(id)
-        .arg("owner", request.owner.as_str())
-        .arg("requested", need.requested().unwrap_or_default())
-        .arg("needed", request.needed)
-        .arg("unit", style.unit)
-        .num("supporters", i64::from(request.supporters))
-        .arg("deadline", need.deadline().map(|d| date(d, style)).unwrap_or_default()));
+    let mut head = tr(
+        style.lang,
+        &Text::new(id)
+            .arg("owner", request.owner.as_str())
+            .arg("requested", need.requested().unwrap_or_default())
+            .arg("needed", request.needed)
+            .arg("unit", style.unit)
+            .num("supporters", i64::from(request.supporters))
+            .arg("deadline", need.deadline().map(|d| date(d, style)).unwrap_or_default()),
+    );
     if let Some(note) = need.note() {
         head.push_str(&format!(" — “{note}”"));
     }
@@ -865,15 +1042,33 @@ fn help_request_lines(request: &HelpRequest, style: &Style<'_>, result: &mut Val
 /// still gets an answer), as lines and as `records` in the result; the rest summed up in one line
 /// and in `more.records`: `count`, `amount` (the sum of their amounts) and the open ❤️ and 🤝 among
 /// them, so that what is listed and `more` still add up to the figures shown.
-fn record_list(records: &[Record], style: &Style<'_>, result: &mut Value, room: &mut Room) -> Vec<Line> {
+fn record_list(
+    records: &[Record],
+    style: &Style<'_>,
+    result: &mut Value,
+    room: &mut Room,
+) -> Vec<Line> {
     let cut = room.cut(records, |r| (Line::Plain(record_line(r, style)), record_json(r)));
     result["records"] = Value::Array(cut.values);
     let mut lines = cut.shown;
     if !cut.rest.is_empty() {
-        let open = |kind: Kind| sum(cut.rest, |r| if r.kind == kind && r.is_open() { r.amount } else { crate::Amount::ZERO });
+        let open = |kind: Kind| {
+            sum(cut.rest, |r| {
+                if r.kind == kind && r.is_open() { r.amount } else { crate::Amount::ZERO }
+            })
+        };
         let (intentions, obligations) = (open(Kind::Intention), open(Kind::Obligation));
-        let text = Text::new("more-records-open").arg("intentions", intentions).arg("obligations", obligations);
-        lines.push(Line::Plain(more(cut.rest.len(), Some(sum(cut.rest, |r| r.amount)), "records", text, style, result)));
+        let text = Text::new("more-records-open")
+            .arg("intentions", intentions)
+            .arg("obligations", obligations);
+        lines.push(Line::Plain(more(
+            cut.rest.len(),
+            Some(sum(cut.rest, |r| r.amount)),
+            "records",
+            text,
+            style,
+            result,
+        )));
         result["more"]["records"]["intentions"] = json!(intentions);
         result["more"]["records"]["obligations"] = json!(obligations);
     }
@@ -897,9 +1092,17 @@ fn more_json(count: usize, amount: Option<crate::Amount>) -> Value {
 /// What a list cut by [`Room::cut`] left out (SPEC §8: long lists are cut with totals for the
 /// rest, never dropped silently): `more.<key>` in `result` ([`more_json`]) and the line `message`
 /// says it in (`$count`, and `$amount` and `$unit` for a list of amounts).
-fn more(count: usize, amount: Option<crate::Amount>, key: &str, message: Text, style: &Style<'_>, result: &mut Value) -> String {
+fn more(
+    count: usize,
+    amount: Option<crate::Amount>,
+    key: &str,
+    message: Text,
+    style: &Style<'_>,
+    result: &mut Value,
+) -> String {
     result["more"][key] = more_json(count, amount);
-    let mut text = message.num("count", i64::try_from(count).unwrap_or(i64::MAX)).arg("unit", style.unit);
+    let mut text =
+        message.num("count", i64::try_from(count).unwrap_or(i64::MAX)).arg("unit", style.unit);
     if let Some(amount) = amount {
         text = text.arg("amount", amount);
     }
@@ -955,7 +1158,12 @@ pub fn record_json(r: &Record) -> Value {
     })
 }
 
-fn digest_lines(job: crate::cycle::Job, items: &[crate::cycle::DigestItem], style: &Style<'_>, result: &mut Value) -> Vec<Line> {
+fn digest_lines(
+    job: crate::cycle::Job,
+    items: &[crate::cycle::DigestItem],
+    style: &Style<'_>,
+    result: &mut Value,
+) -> Vec<Line> {
     use crate::cycle::{Job, Marked};
     let title = match job {
         Job::Rollover => "rollover-title",
@@ -1003,14 +1211,25 @@ fn digest_lines(job: crate::cycle::Job, items: &[crate::cycle::DigestItem], styl
     lines.extend(cut.shown);
     if !cut.rest.is_empty() {
         let amount = sum(cut.rest, |i| i.marking.amount);
-        lines.push(Line::Plain(more(cut.rest.len(), Some(amount), job.name(), Text::new("more-records"), style, result)));
+        lines.push(Line::Plain(more(
+            cut.rest.len(),
+            Some(amount),
+            job.name(),
+            Text::new("more-records"),
+            style,
+            result,
+        )));
     }
     lines
 }
 
 /// A member's changes of a clearing run, as lines and as `changes` in `result`, cut as any list
 /// (`more.changes.amount`: what was set off on the changes cut).
-fn clearing_items(items: &[crate::setoff::ClearingItem], style: &Style<'_>, result: &mut Value) -> Vec<Line> {
+fn clearing_items(
+    items: &[crate::setoff::ClearingItem],
+    style: &Style<'_>,
+    result: &mut Value,
+) -> Vec<Line> {
     let cut = Room::default().cut(items, |i| {
         let c = &i.change;
         let item = json!({ "id": c.id, "giver": c.giver, "recipient": c.recipient, "before": c.before, "set_off": c.set_off, "after": c.after(),
@@ -1039,7 +1258,14 @@ fn clearing_items(items: &[crate::setoff::ClearingItem], style: &Style<'_>, resu
     let mut lines = cut.shown;
     if !cut.rest.is_empty() {
         let set_off = sum(cut.rest, |i| i.change.set_off);
-        lines.push(Line::Plain(more(cut.rest.len(), Some(set_off), "changes", Text::new("more-changes"), style, result)));
+        lines.push(Line::Plain(more(
+            cut.rest.len(),
+            Some(set_off),
+            "changes",
+            Text::new("more-changes"),
+            style,
+            result,
+        )));
     }
     lines
 }
@@ -1057,8 +1283,21 @@ fn record_line(r: &Record, style: &Style<'_>) -> String {
         (Kind::Obligation, _) => "🤝",
     };
     let what = r.what.as_ref().map(|w| format!(" ({w})")).unwrap_or_default();
-    let due = r.due.map(|d| format!(", {}", tr(style.lang, &Text::new("record-due").arg("due", date(d, style))))).unwrap_or_default();
-    format!("#{} {emoji} {} → {}: {} {}{what} — {}{due}", r.id, r.giver, r.recipient, r.amount, style.unit, tr(style.lang, &Text::new(state_message(r))))
+    let due = r
+        .due
+        .map(|d| {
+            format!(", {}", tr(style.lang, &Text::new("record-due").arg("due", date(d, style))))
+        })
+        .unwrap_or_default();
+    format!(
+        "#{} {emoji} {} → {}: {} {}{what} — {}{due}",
+        r.id,
+        r.giver,
+        r.recipient,
+        r.amount,
+        style.unit,
+        tr(style.lang, &Text::new(state_message(r)))
+    )
 }
 
 fn state_message(r: &Record) -> &'static str {
@@ -1147,10 +1386,13 @@ fn reliability_json(r: &crate::profile::Reliability) -> Value {
 }
 
 fn reliability_line(r: &crate::profile::Reliability, style: &Style<'_>) -> String {
-    tr(style.lang, &Text::new("reliability")
-        .num("fulfilled", i64::from(r.fulfilled))
-        .num("overdue", i64::from(r.overdue))
-        .num("forgiven", i64::from(r.forgiven)))
+    tr(
+        style.lang,
+        &Text::new("reliability")
+            .num("fulfilled", i64::from(r.fulfilled))
+            .num("overdue", i64::from(r.overdue))
+            .num("forgiven", i64::from(r.forgiven)),
+    )
 }
 
 fn status_lines(view: &StatusView, style: &Style<'_>) -> Vec<String> {
@@ -1164,7 +1406,12 @@ fn status_lines(view: &StatusView, style: &Style<'_>) -> Vec<String> {
         Level::Red => t(Text::new("status-red")
             .arg("requested", need.requested().unwrap_or_default())
             .arg("unit", style.unit)
-            .arg("deadline", need.deadline().map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default())),
+            .arg(
+                "deadline",
+                need.deadline()
+                    .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default(),
+            )),
     };
     if let Some(note) = need.note() {
         head.push_str(&format!(" — “{note}”"));
@@ -1219,7 +1466,10 @@ mod tests {
     fn every_message_exists_in_every_language() {
         for lang in Lang::ALL {
             for id in IDS.iter() {
-                assert!(bundle(lang).get_message(id).and_then(|m| m.value()).is_some(), "{id} missing in {lang:?}");
+                assert!(
+                    bundle(lang).get_message(id).and_then(|m| m.value()).is_some(),
+                    "{id} missing in {lang:?}"
+                );
             }
         }
         for spec in SPECS {
@@ -1270,19 +1520,39 @@ mod tests {
 
     #[test]
     fn russian_plurals_follow_the_number() {
-        let line = |n| tr(Lang::Ru, &Text::new("status-figures").arg("intentions", "0.00").arg("obligations", "0.00")
-            .arg("fulfilled", "0.00").arg("needed", "0.00").num("supporters", n));
+        let line = |n| {
+            tr(
+                Lang::Ru,
+                &Text::new("status-figures")
+                    .arg("intentions", "0.00")
+                    .arg("obligations", "0.00")
+                    .arg("fulfilled", "0.00")
+                    .arg("needed", "0.00")
+                    .num("supporters", n),
+            )
+        };
         assert!(line(1).ends_with("1 сторонник"), "{}", line(1));
         assert!(line(3).ends_with("3 сторонника"), "{}", line(3));
         assert!(line(5).ends_with("5 сторонников"), "{}", line(5));
-        let en = tr(Lang::En, &Text::new("status-figures").arg("intentions", "0.00").arg("obligations", "0.00")
-            .arg("fulfilled", "0.00").arg("needed", "0.00").num("supporters", 1));
+        let en = tr(
+            Lang::En,
+            &Text::new("status-figures")
+                .arg("intentions", "0.00")
+                .arg("obligations", "0.00")
+                .arg("fulfilled", "0.00")
+                .arg("needed", "0.00")
+                .num("supporters", 1),
+        );
         assert!(en.ends_with("1 supporter"), "{en}");
     }
 
     #[test]
     fn html_is_escaped() {
-        let r = finish(vec![Line::Plain("<b>&</b>".into()), Line::Code("!pay".into())], json!({}), Lang::En);
+        let r = finish(
+            vec![Line::Plain("<b>&</b>".into()), Line::Code("!pay".into())],
+            json!({}),
+            Lang::En,
+        );
         assert_eq!(r.html, "&lt;b&gt;&amp;&lt;/b&gt;<br><code>!pay</code>");
         assert_eq!(r.body, "<b>&</b>\n!pay");
     }

@@ -82,14 +82,21 @@ impl Plan {
 /// numbered in the order of their user IDs and obligations taken by record number, so the same
 /// obligations always give the same set-off. Obligations of a member to themselves take no part.
 pub fn plan(eligible: &[Eligible]) -> Result<Plan, ClearingError> {
-    let mut obligations: Vec<&Eligible> = eligible.iter().filter(|e| e.giver != e.recipient && !e.amount.is_zero()).collect();
+    let mut obligations: Vec<&Eligible> =
+        eligible.iter().filter(|e| e.giver != e.recipient && !e.amount.is_zero()).collect();
     obligations.sort_by_key(|e| e.id);
     obligations.dedup_by_key(|e| e.id);
-    let members: BTreeSet<&MemberId> = obligations.iter().flat_map(|e| [&e.giver, &e.recipient]).collect();
-    let index: BTreeMap<&MemberId, u32> = members.iter().enumerate().map(|(i, m)| (*m, i as u32)).collect();
+    let members: BTreeSet<&MemberId> =
+        obligations.iter().flat_map(|e| [&e.giver, &e.recipient]).collect();
+    let index: BTreeMap<&MemberId, u32> =
+        members.iter().enumerate().map(|(i, m)| (*m, i as u32)).collect();
     let edges: Vec<Obligation> = obligations
         .iter()
-        .map(|e| Obligation { debtor: index[&e.giver], creditor: index[&e.recipient], amount: e.amount.cents() })
+        .map(|e| Obligation {
+            debtor: index[&e.giver],
+            creditor: index[&e.recipient],
+            amount: e.amount.cents(),
+        })
         .collect();
     let count = members.len() as u32;
     let set_off = clearing::optimal_set_off(count, &edges)?;
@@ -119,7 +126,12 @@ pub fn plan(eligible: &[Eligible]) -> Result<Plan, ClearingError> {
 /// The records after a run: the obligation with what is still owed (or `cleared` when nothing
 /// is), and for a partial set-off the set-off part as a `cleared` record of its own, numbered
 /// `part`.
-pub fn apply(record: &Record, change: &Change, part: Option<RecordId>, now: DateTime<Utc>) -> (Record, Option<Record>) {
+pub fn apply(
+    record: &Record,
+    change: &Change,
+    part: Option<RecordId>,
+    now: DateTime<Utc>,
+) -> (Record, Option<Record>) {
     let mut kept = record.clone();
     kept.changed_at = now;
     if change.cleared() {
@@ -127,7 +139,14 @@ pub fn apply(record: &Record, change: &Change, part: Option<RecordId>, now: Date
         return (kept, None);
     }
     kept.amount = change.after();
-    let part = part.map(|id| Record { id, amount: change.set_off, state: State::Cleared, created_at: now, changed_at: now, ..record.clone() });
+    let part = part.map(|id| Record {
+        id,
+        amount: change.set_off,
+        state: State::Cleared,
+        created_at: now,
+        changed_at: now,
+        ..record.clone()
+    });
     (kept, part)
 }
 
@@ -144,8 +163,12 @@ pub struct ClearingItem {
 pub fn digests(changes: &[Change]) -> BTreeMap<MemberId, Vec<ClearingItem>> {
     let mut out: BTreeMap<MemberId, Vec<ClearingItem>> = BTreeMap::new();
     for change in changes {
-        out.entry(change.giver.clone()).or_default().push(ClearingItem { change: change.clone(), as_giver: true });
-        out.entry(change.recipient.clone()).or_default().push(ClearingItem { change: change.clone(), as_giver: false });
+        out.entry(change.giver.clone())
+            .or_default()
+            .push(ClearingItem { change: change.clone(), as_giver: true });
+        out.entry(change.recipient.clone())
+            .or_default()
+            .push(ClearingItem { change: change.clone(), as_giver: false });
     }
     for items in out.values_mut() {
         items.sort();
@@ -188,30 +211,50 @@ pub enum ClearingWrite {
 /// Decides `clearing [on|off]`, `keep #N`, `unkeep #N`. `clearing` alone shows the member's own
 /// obligations, so only in the DM; `keep`/`unkeep` only for a party to an obligation not yet
 /// settled, from its room or the DM (V1, V2).
-pub fn decide_clearing(cmd: &ClearingCommand, f: &ClearingFacts<'_>, last: Option<LastClearing>) -> Result<(ClearingWrite, Reply), CommandError> {
+pub fn decide_clearing(
+    cmd: &ClearingCommand,
+    f: &ClearingFacts<'_>,
+    last: Option<LastClearing>,
+) -> Result<(ClearingWrite, Reply), CommandError> {
     let decision = match *cmd {
         ClearingCommand::Show => {
             if !f.in_dm {
-                return Err(CommandError::new(ErrorCode::Forbidden, Text::new("err-dm-only")).with_usage("clearing"));
+                return Err(CommandError::new(ErrorCode::Forbidden, Text::new("err-dm-only"))
+                    .with_usage("clearing"));
             }
             (ClearingWrite::None, Reply::ClearingState { on: f.opted_in, last })
         }
-        ClearingCommand::Set(on) => (ClearingWrite::OptIn(on), Reply::ClearingSet { on, changed: on != f.opted_in }),
+        ClearingCommand::Set(on) => {
+            (ClearingWrite::OptIn(on), Reply::ClearingSet { on, changed: on != f.opted_in })
+        }
         ClearingCommand::Keep { id, keep } => {
             let name = if keep { "keep" } else { "unkeep" };
-            let not_found = || CommandError::new(ErrorCode::NotFound, Text::new("err-no-record").num("id", id)).with_usage(name);
+            let not_found = || {
+                CommandError::new(ErrorCode::NotFound, Text::new("err-no-record").num("id", id))
+                    .with_usage(name)
+            };
             let record = f.record.filter(|r| r.id == id).ok_or_else(not_found)?;
             if &record.giver != f.sender && &record.recipient != f.sender {
                 return Err(not_found());
             }
             if !f.in_dm && f.room_id != record.room_id {
-                return Err(CommandError::new(ErrorCode::Forbidden, Text::new("err-keep-wrong-room").num("id", id)).with_usage(name));
+                return Err(CommandError::new(
+                    ErrorCode::Forbidden,
+                    Text::new("err-keep-wrong-room").num("id", id),
+                )
+                .with_usage(name));
             }
-            if record.kind != Kind::Obligation || !matches!(record.state, State::Open | State::Paid) {
-                let text = Text::new("err-keep-state").num("id", id).arg("state", record.shown_state());
+            if record.kind != Kind::Obligation || !matches!(record.state, State::Open | State::Paid)
+            {
+                let text =
+                    Text::new("err-keep-state").num("id", id).arg("state", record.shown_state());
                 return Err(CommandError::new(ErrorCode::InvalidState, text).with_usage(name));
             }
-            let write = if keep == f.kept_by_sender { ClearingWrite::None } else { ClearingWrite::Keep { id, keep } };
+            let write = if keep == f.kept_by_sender {
+                ClearingWrite::None
+            } else {
+                ClearingWrite::Keep { id, keep }
+            };
             (write, Reply::Kept { record: record.clone(), kept: keep, by_other: f.kept_by_other })
         }
     };

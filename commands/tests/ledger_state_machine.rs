@@ -121,13 +121,26 @@ impl Model {
     }
 
     fn facts(&self) -> CircleFacts {
-        CircleFacts { owner: self.owner.clone(), room_id: ROOM.to_owned(), records: self.records.clone(), cycle_start: self.cycle_start }
+        CircleFacts {
+            owner: self.owner.clone(),
+            room_id: ROOM.to_owned(),
+            records: self.records.clone(),
+            cycle_start: self.cycle_start,
+        }
     }
 
     /// Turns an [`Step::Act`] into the sender and the text they type.
-    fn act(&self, action: Action, pick: usize, party: bool, who: usize, amount: &str) -> (usize, String) {
+    fn act(
+        &self,
+        action: Action,
+        pick: usize,
+        party: bool,
+        who: usize,
+        amount: &str,
+    ) -> (usize, String) {
         use Action::*;
-        let record = (!self.records.is_empty() && pick < 48).then(|| &self.records[pick % self.records.len()]);
+        let record = (!self.records.is_empty() && pick < 48)
+            .then(|| &self.records[pick % self.records.len()]);
         let id = record.map_or(pick as i64 + 1, |r| r.id);
         let index_of = |m: &MemberId| (0..=OUTSIDER).find(|n| &member(*n) == m).unwrap_or(who);
         let giver = record.map_or(who, |r| index_of(&r.giver));
@@ -169,10 +182,16 @@ impl Model {
             circle_owner: (!in_dm).then(|| member(0)),
             is_pool: false,
         };
-        let record = cmd.record_id().and_then(|id| self.records.iter().find(|r| r.id == id)).cloned();
+        let record =
+            cmd.record_id().and_then(|id| self.records.iter().find(|r| r.id == id)).cloned();
         // The room's circle, or the named record's (the only circle here).
         let circle = (!in_dm || record.is_some()).then(|| self.facts());
-        let own: Vec<Record> = self.records.iter().filter(|r| r.giver == sender || r.recipient == sender).cloned().collect();
+        let own: Vec<Record> = self
+            .records
+            .iter()
+            .filter(|r| r.giver == sender || r.recipient == sender)
+            .cloned()
+            .collect();
         let next_id = self.records.iter().map(|r| r.id).max().unwrap_or(0) + 1;
         let world = World {
             sender: &sender,
@@ -198,19 +217,34 @@ impl Model {
             return Ok(());
         };
         if who == OUTSIDER {
-            prop_assert!(decision.writes.is_empty(), "an outsider changed the circle with {text:?}: {:?}", decision.writes);
-            prop_assert!(matches!(decision.reply, Reply::Records { .. }), "an outsider was answered {:?}", decision.reply);
+            prop_assert!(
+                decision.writes.is_empty(),
+                "an outsider changed the circle with {text:?}: {:?}",
+                decision.writes
+            );
+            prop_assert!(
+                matches!(decision.reply, Reply::Records { .. }),
+                "an outsider was answered {:?}",
+                decision.reply
+            );
         }
         for write in &decision.writes {
             match write {
                 Write::Insert(r) => {
-                    prop_assert!(self.records.iter().all(|o| o.id != r.id), "{text:?} reused #{}", r.id);
+                    prop_assert!(
+                        self.records.iter().all(|o| o.id != r.id),
+                        "{text:?} reused #{}",
+                        r.id
+                    );
                     prop_assert_eq!(r.id, next_id);
                     self.records.push(r.clone());
                 }
                 Write::Update(r) => {
                     let slot = self.records.iter_mut().find(|o| o.id == r.id);
-                    prop_assert!(slot.is_some(), "{text:?} updated a record that does not exist: {r:?}");
+                    prop_assert!(
+                        slot.is_some(),
+                        "{text:?} updated a record that does not exist: {r:?}"
+                    );
                     *slot.unwrap() = r.clone();
                 }
                 Write::SaveProfile(p) => {
@@ -239,13 +273,19 @@ fn check_transitions(
     for new in after {
         let Some(old) = before.iter().find(|o| o.id == new.id) else {
             // A new record: by a supporter, never the owner; an intention only while orange.
-            prop_assert!(new.giver != new.recipient && new.recipient == member(0), "{text:?} made {new:?}");
+            prop_assert!(
+                new.giver != new.recipient && new.recipient == member(0),
+                "{text:?} made {new:?}"
+            );
             prop_assert_eq!(&new.giver, sender);
             prop_assert!(!new.amount.is_zero());
             match new.kind {
                 Kind::Intention => {
                     prop_assert_eq!(new.state, State::Active);
-                    prop_assert!(matches!(owner_before.need, Need::Orange { .. }), "an intention while not orange: {text:?}");
+                    prop_assert!(
+                        matches!(owner_before.need, Need::Orange { .. }),
+                        "an intention while not orange: {text:?}"
+                    );
                 }
                 Kind::Obligation => {
                     prop_assert_eq!(new.state, State::Open);
@@ -258,9 +298,17 @@ fn check_transitions(
         if old == new {
             continue;
         }
-        prop_assert_eq!((&old.giver, &old.recipient, &old.room_id), (&new.giver, &new.recipient, &new.room_id), "{}", text);
+        prop_assert_eq!(
+            (&old.giver, &old.recipient, &old.room_id),
+            (&new.giver, &new.recipient, &new.room_id),
+            "{}",
+            text
+        );
         prop_assert!(old.is_open(), "{text:?} changed a closed record: {old:?} -> {new:?}");
-        prop_assert!(!(old.kind == Kind::Obligation && new.kind == Kind::Intention), "an obligation became an intention: {text:?}");
+        prop_assert!(
+            !(old.kind == Kind::Obligation && new.kind == Kind::Intention),
+            "an obligation became an intention: {text:?}"
+        );
         match (old.state, new.state) {
             // The giver changes an intention's amount, or commits part of it.
             (State::Active, State::Active) => {
@@ -269,7 +317,11 @@ fn check_transitions(
                     let obligation = after.iter().find(|r| !before.iter().any(|b| b.id == r.id));
                     prop_assert!(obligation.is_some(), "a partial commit without an obligation");
                     let o = obligation.unwrap();
-                    prop_assert_eq!(o.amount.cents() + new.amount.cents(), old.amount.cents(), "a partial commit lost or made money");
+                    prop_assert_eq!(
+                        o.amount.cents() + new.amount.cents(),
+                        old.amount.cents(),
+                        "a partial commit lost or made money"
+                    );
                     prop_assert_eq!(o.kind, Kind::Obligation);
                 }
             }
@@ -281,19 +333,33 @@ fn check_transitions(
             }
             (State::Active, State::Withdrawn) => prop_assert_eq!(sender, &old.giver, "{}", text),
             (State::Open, State::Paid) => prop_assert_eq!(sender, &old.giver, "{}", text),
-            (State::Open | State::Paid, State::Fulfilled | State::Forgiven) => prop_assert_eq!(sender, &old.recipient, "{}", text),
+            (State::Open | State::Paid, State::Fulfilled | State::Forgiven) => {
+                prop_assert_eq!(sender, &old.recipient, "{}", text)
+            }
             // A red collection completed on the recipient's confirmation: the rest is cancelled.
             (State::Open | State::Paid, State::Cancelled) => {
-                prop_assert!(completed && sender == &old.recipient, "cancelled without a completed collection: {text:?}");
+                prop_assert!(
+                    completed && sender == &old.recipient,
+                    "cancelled without a completed collection: {text:?}"
+                );
             }
             (from, to) => prop_assert!(false, "{text:?} moved #{} from {from:?} to {to:?}", old.id),
         }
         if old.kind == new.kind && new.state.is_open() {
             let changing = matches!(cmd, Command::IntendChange { .. });
-            prop_assert!(changing || new.amount <= old.amount, "{text:?} raised #{} from {} to {}", old.id, old.amount, new.amount);
+            prop_assert!(
+                changing || new.amount <= old.amount,
+                "{text:?} raised #{} from {} to {}",
+                old.id,
+                old.amount,
+                new.amount
+            );
         }
     }
-    prop_assert!(before.iter().all(|b| after.iter().any(|a| a.id == b.id)), "a record disappeared: {text:?}");
+    prop_assert!(
+        before.iter().all(|b| after.iter().any(|a| a.id == b.id)),
+        "a record disappeared: {text:?}"
+    );
     Ok(())
 }
 
@@ -301,14 +367,27 @@ fn check_transitions(
 fn check_figures(model: &Model) -> Result<(), TestCaseError> {
     let facts = model.facts();
     let (totals, supporters) = facts.totals();
-    let sum = |keep: &dyn Fn(&Record) -> bool| -> i64 { model.records.iter().filter(|r| keep(r)).map(|r| r.amount.cents()).sum() };
+    let sum = |keep: &dyn Fn(&Record) -> bool| -> i64 {
+        model.records.iter().filter(|r| keep(r)).map(|r| r.amount.cents()).sum()
+    };
     let counted_fulfilment = |r: &Record| match &model.owner.need {
         Need::Red { deadline, .. } => r.due == Some(*deadline),
         _ => r.changed_at >= model.cycle_start,
     };
-    prop_assert_eq!(totals.intentions.cents(), sum(&|r| r.kind == Kind::Intention && r.state == State::Active));
-    prop_assert_eq!(totals.obligations.cents(), sum(&|r| r.kind == Kind::Obligation && matches!(r.state, State::Open | State::Paid)));
-    prop_assert_eq!(totals.fulfilled.cents(), sum(&|r| r.kind == Kind::Obligation && r.state == State::Fulfilled && counted_fulfilment(r)));
+    prop_assert_eq!(
+        totals.intentions.cents(),
+        sum(&|r| r.kind == Kind::Intention && r.state == State::Active)
+    );
+    prop_assert_eq!(
+        totals.obligations.cents(),
+        sum(&|r| r.kind == Kind::Obligation && matches!(r.state, State::Open | State::Paid))
+    );
+    prop_assert_eq!(
+        totals.fulfilled.cents(),
+        sum(&|r| r.kind == Kind::Obligation
+            && r.state == State::Fulfilled
+            && counted_fulfilment(r))
+    );
     let givers: BTreeSet<&MemberId> = model
         .records
         .iter()
@@ -319,17 +398,26 @@ fn check_figures(model: &Model) -> Result<(), TestCaseError> {
     let need = needed(&model.owner.need, &totals);
     prop_assert!(need.cents() >= 0);
     if let Some(requested) = model.owner.need.requested() {
-        let expected = (requested.cents() - totals.obligations.cents() - totals.fulfilled.cents()).max(0);
+        let expected =
+            (requested.cents() - totals.obligations.cents() - totals.fulfilled.cents()).max(0);
         prop_assert_eq!(need.cents(), expected);
     }
     // What `circle` lists adds up to what it shows.
     let view = facts.view();
-    let listed = |kind: Kind| view.records.iter().filter(|r| r.kind == kind).map(|r| r.amount.cents()).sum::<i64>();
+    let listed = |kind: Kind| {
+        view.records.iter().filter(|r| r.kind == kind).map(|r| r.amount.cents()).sum::<i64>()
+    };
     prop_assert_eq!(listed(Kind::Intention), view.totals.intentions.cents());
     prop_assert_eq!(listed(Kind::Obligation), view.totals.obligations.cents());
     for r in &model.records {
         prop_assert!(r.amount.cents() >= 0);
-        prop_assert!(r.kind == Kind::Obligation || matches!(r.state, State::Active | State::Withdrawn | State::Expired | State::Cancelled));
+        prop_assert!(
+            r.kind == Kind::Obligation
+                || matches!(
+                    r.state,
+                    State::Active | State::Withdrawn | State::Expired | State::Cancelled
+                )
+        );
     }
     Ok(())
 }

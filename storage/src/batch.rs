@@ -10,7 +10,10 @@ use exodus_commands::network::Support;
 use exodus_commands::profile::{Reliability, Totals};
 use exodus_commands::{MemberId, Profile};
 
-use crate::{Backend, Cursor, EventRef, Outcome, ROWS_PER_STATEMENT, Result, Tx, millis, on_backend, value_rows};
+use crate::{
+    Backend, Cursor, EventRef, Outcome, ROWS_PER_STATEMENT, Result, Tx, millis, on_backend,
+    value_rows,
+};
 
 /// What each member gave and received in a cycle, and how they kept their obligations.
 pub(crate) type TotalsByMember = BTreeMap<MemberId, (Totals, Totals, Reliability)>;
@@ -56,11 +59,16 @@ impl Cache {
 impl Tx {
     /// Records command events as decided, in one statement per few hundred: returns the event
     /// IDs that were not decided before (the others must be left alone: exactly once, V7).
-    pub async fn claim_events(&mut self, events: &[(&EventRef, Outcome)], now: DateTime<Utc>) -> Result<BTreeSet<String>> {
+    pub async fn claim_events(
+        &mut self,
+        events: &[(&EventRef, Outcome)],
+        now: DateTime<Utc>,
+    ) -> Result<BTreeSet<String>> {
         let mut claimed = BTreeSet::new();
         let mut seen = BTreeSet::new();
         // One row per event ID: the first occurrence decides.
-        let unique: Vec<&(&EventRef, Outcome)> = events.iter().filter(|(e, _)| seen.insert(e.event_id.as_str())).collect();
+        let unique: Vec<&(&EventRef, Outcome)> =
+            events.iter().filter(|(e, _)| seen.insert(e.event_id.as_str())).collect();
         for chunk in unique.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO processed_events (event_id, room_id, outcome, processed_ms) VALUES {} \
@@ -80,7 +88,11 @@ impl Tx {
     }
 
     /// Moves several rooms' cursors; for a room named more than once the last cursor counts.
-    pub async fn set_cursors(&mut self, cursors: &[(&str, Cursor)], now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_cursors(
+        &mut self,
+        cursors: &[(&str, Cursor)],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut last: BTreeMap<&str, &Cursor> = BTreeMap::new();
         for (room, cursor) in cursors {
             last.insert(room, cursor);
@@ -107,9 +119,16 @@ impl Tx {
     /// Reads, in a few statements, what decisions about `members` in `rooms` will need: their
     /// profiles (locked for update), their circle rooms, whose circle each room is, and, with
     /// `cycle_start`, their totals of that cycle. Later reads of these come from the cache.
-    pub async fn preload(&mut self, members: &[MemberId], rooms: &[String], cycle_start: Option<DateTime<Utc>>) -> Result<()> {
-        let members: Vec<MemberId> = members.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
-        let rooms: Vec<String> = rooms.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    pub async fn preload(
+        &mut self,
+        members: &[MemberId],
+        rooms: &[String],
+        cycle_start: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let members: Vec<MemberId> =
+            members.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+        let rooms: Vec<String> =
+            rooms.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
         self.preload_profiles(&members).await?;
         self.preload_circle_rooms(&members).await?;
         self.preload_circle_owners(&rooms).await?;

@@ -19,7 +19,12 @@ impl Tx {
     }
 
     /// `clearing on|off`.
-    pub async fn set_clearing(&mut self, member: &MemberId, on: bool, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_clearing(
+        &mut self,
+        member: &MemberId,
+        on: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         const ON: &str = "INSERT INTO clearing_members (user_id, opted_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING";
         const OFF: &str = "DELETE FROM clearing_members WHERE user_id = $1";
         on_backend!(&mut self.tx, tx => {
@@ -40,7 +45,13 @@ impl Tx {
     }
 
     /// `keep #N` (`keep`) or `unkeep #N` by `member`.
-    pub async fn set_kept(&mut self, id: RecordId, by: &MemberId, keep: bool, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_kept(
+        &mut self,
+        id: RecordId,
+        by: &MemberId,
+        keep: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         const KEEP: &str = "INSERT INTO record_keeps (record_id, member, kept_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
         const UNKEEP: &str = "DELETE FROM record_keeps WHERE record_id = $1 AND member = $2";
         on_backend!(&mut self.tx, tx => {
@@ -64,10 +75,16 @@ impl Tx {
              WHERE r.kind = 'obligation' AND r.state = 'open' AND r.amount_cents > 0 AND r.giver <> r.recipient \
              AND NOT EXISTS (SELECT 1 FROM record_keeps k WHERE k.record_id = r.id) ORDER BY r.id{lock}"
         );
-        let rows: Vec<(i64, String, String, i64)> =
-            on_backend!(&mut self.tx, tx => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(&mut **tx).await?);
+        let rows: Vec<(i64, String, String, i64)> = on_backend!(&mut self.tx, tx => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(&mut **tx).await?);
         rows.into_iter()
-            .map(|(id, giver, recipient, cents)| Ok(Eligible { id, giver: member(&giver)?, recipient: member(&recipient)?, amount: Amount::from_stored_cents(cents) }))
+            .map(|(id, giver, recipient, cents)| {
+                Ok(Eligible {
+                    id,
+                    giver: member(&giver)?,
+                    recipient: member(&recipient)?,
+                    amount: Amount::from_stored_cents(cents),
+                })
+            })
             .collect()
     }
 
@@ -76,14 +93,26 @@ impl Tx {
     /// its set-off part becomes a `cleared` record of its own (numbered into `plan`'s changes);
     /// the run and its changes are recorded. Returns the run's number, `None` when the plan
     /// changes nothing (and nothing is written).
-    pub async fn apply_clearing(&mut self, plan: &mut Plan, as_of: DateTime<Utc>, now: DateTime<Utc>) -> Result<Option<i64>> {
+    pub async fn apply_clearing(
+        &mut self,
+        plan: &mut Plan,
+        as_of: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
         if plan.is_empty() {
             return Ok(None);
         }
         for change in &mut plan.changes {
-            let record = self.record_for_update(change.id).await?.ok_or_else(|| StoreError::Corrupt(format!("record #{} to clear is gone", change.id)))?;
-            if record.amount != change.before || record.state != exodus_commands::ledger::State::Open {
-                return Err(StoreError::Corrupt(format!("record #{} changed while it was being cleared", change.id)));
+            let record = self.record_for_update(change.id).await?.ok_or_else(|| {
+                StoreError::Corrupt(format!("record #{} to clear is gone", change.id))
+            })?;
+            if record.amount != change.before
+                || record.state != exodus_commands::ledger::State::Open
+            {
+                return Err(StoreError::Corrupt(format!(
+                    "record #{} changed while it was being cleared",
+                    change.id
+                )));
             }
             let part = if change.cleared() { None } else { Some(self.next_record_id().await?) };
             let (kept, split) = setoff::apply(&record, change, part, now);
@@ -115,12 +144,12 @@ impl Tx {
     /// The last run that set something off, with the changes to `member`'s own obligations.
     pub async fn last_clearing(&mut self, member_id: &MemberId) -> Result<Option<LastClearing>> {
         const RUN: &str = "SELECT id, as_of_ms FROM clearing_runs ORDER BY id DESC LIMIT 1";
-        let run: Option<(i64, i64)> = on_backend!(&mut self.tx, tx => sqlx::query_as(RUN).fetch_optional(&mut **tx).await?);
+        let run: Option<(i64, i64)> =
+            on_backend!(&mut self.tx, tx => sqlx::query_as(RUN).fetch_optional(&mut **tx).await?);
         let Some((run, at)) = run else { return Ok(None) };
         const CHANGES: &str = "SELECT record_id, giver, recipient, before_cents, set_off_cents, part_id FROM clearing_changes \
                                WHERE run_id = $1 AND (giver = $2 OR recipient = $2) ORDER BY record_id";
-        let rows: Vec<(i64, String, String, i64, i64, Option<i64>)> =
-            on_backend!(&mut self.tx, tx => sqlx::query_as(CHANGES).bind(run).bind(member_id.as_str()).fetch_all(&mut **tx).await?);
+        let rows: Vec<(i64, String, String, i64, i64, Option<i64>)> = on_backend!(&mut self.tx, tx => sqlx::query_as(CHANGES).bind(run).bind(member_id.as_str()).fetch_all(&mut **tx).await?);
         let mut items = Vec::with_capacity(rows.len());
         for (id, giver, recipient, before, set_off, part) in rows {
             let change = Change {
@@ -136,4 +165,3 @@ impl Tx {
         Ok(Some(LastClearing { at: from_millis(at)?, items }))
     }
 }
-

@@ -21,7 +21,14 @@ type Row<'a> = (i64, &'a str, &'a str, i64, Option<i64>, Option<&'a str>);
 /// PostgreSQL's packing of [`Row`]s: one array per column, sent in its binary form.
 const POSTGRES_COLUMNS: &str = "array_agg(id), array_agg(giver), array_agg(recipient), array_agg(amount_cents), array_agg(due_ms), array_agg(extra)";
 /// The columns of [`POSTGRES_COLUMNS`] (none when there were no rows).
-type Columns = (Option<Vec<i64>>, Option<Vec<String>>, Option<Vec<String>>, Option<Vec<i64>>, Option<Vec<Option<i64>>>, Option<Vec<Option<String>>>);
+type Columns = (
+    Option<Vec<i64>>,
+    Option<Vec<String>>,
+    Option<Vec<String>>,
+    Option<Vec<i64>>,
+    Option<Vec<Option<i64>>>,
+    Option<Vec<Option<String>>>,
+);
 
 /// The obligations open or paid, due before $1, that no overdue mark covers yet.
 const NEWLY_OVERDUE: &str = "SELECT r.id, r.giver, r.recipient, r.amount_cents, r.due_ms, CAST(NULL AS TEXT) AS extra FROM records r \
@@ -65,14 +72,27 @@ impl Tx {
     /// rows into one value (SQLite one JSON array, PostgreSQL one array per column), which crosses
     /// into the process at once: sqlx hands rows over one at a time, and for a rollover's 480,000
     /// that took longer than the statements.
-    async fn read_markings(&mut self, select: &str, param: Option<i64>, members: &mut Members, marked: impl Fn(&Row<'_>) -> Result<Marked>) -> Result<Vec<Marking>> {
+    async fn read_markings(
+        &mut self,
+        select: &str,
+        param: Option<i64>,
+        members: &mut Members,
+        marked: impl Fn(&Row<'_>) -> Result<Marked>,
+    ) -> Result<Vec<Marking>> {
         match &mut self.tx {
             Backend::Sqlite(tx) => {
-                let sql = format!("SELECT COUNT(*), json_group_array(json_array(id, giver, recipient, amount_cents, due_ms, extra)) FROM ({select})");
+                let sql = format!(
+                    "SELECT COUNT(*), json_group_array(json_array(id, giver, recipient, amount_cents, due_ms, extra)) FROM ({select})"
+                );
                 let query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
                 let query = if let Some(param) = param { query.bind(param) } else { query };
                 let (count, packed): (i64, String) = query.fetch_one(&mut **tx).await?;
-                packed_markings(&packed, usize::try_from(count).unwrap_or_default(), members, marked)
+                packed_markings(
+                    &packed,
+                    usize::try_from(count).unwrap_or_default(),
+                    members,
+                    marked,
+                )
             }
             Backend::Postgres(tx) => {
                 let sql = format!("SELECT {POSTGRES_COLUMNS} FROM ({select}) AS c");
@@ -89,7 +109,12 @@ impl Tx {
     /// obligations past due overdue. Running it again for the same cycle changes nothing more:
     /// expired and overdue records no longer match, and a renewal names the obligation it renews
     /// (unique).
-    pub async fn rollover(&mut self, previous_start: DateTime<Utc>, cycle_start: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<Marking>> {
+    pub async fn rollover(
+        &mut self,
+        previous_start: DateTime<Utc>,
+        cycle_start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Marking>> {
         self.cache.records_changed();
         // Circle intentions still active (no expiry covers them) made before the cycle began.
         const EXPIRING: &str = "SELECT r.id, r.giver, r.recipient, r.amount_cents, r.due_ms, CAST(NULL AS TEXT) AS extra FROM records r \
@@ -110,12 +135,15 @@ impl Tx {
         // and no other writer runs meanwhile).
         const RENEWED: &str = "SELECT id, giver, recipient, amount_cents, due_ms, CAST(renewed_from AS TEXT) AS extra FROM records \
              WHERE id > $1 AND renewed_from IS NOT NULL";
-        let (now_ms, previous_ms, start_ms) = (millis(now), millis(previous_start), millis(cycle_start));
+        let (now_ms, previous_ms, start_ms) =
+            (millis(now), millis(previous_start), millis(cycle_start));
         let mut members = Members::default();
         // A rollover writes a few hundred megabytes of log: copied back by the background task.
         self.leave_checkpoint_to_background().await?;
         let started = std::time::Instant::now();
-        let mut changes = self.read_markings(EXPIRING, Some(start_ms), &mut members, |_| Ok(Marked::Expired)).await?;
+        let mut changes = self
+            .read_markings(EXPIRING, Some(start_ms), &mut members, |_| Ok(Marked::Expired))
+            .await?;
         if !changes.is_empty() {
             on_backend!(&mut self.tx, tx => {
                 sqlx::query(EXPIRE).bind(start_ms).bind(now_ms).execute(&mut **tx).await?;
@@ -124,7 +152,9 @@ impl Tx {
         let expired_at = started.elapsed();
         let renewed = |row: &Row<'_>| {
             let from = row.5.and_then(|f| f.parse().ok());
-            let from = from.ok_or_else(|| StoreError::Corrupt(format!("renewal #{} without its obligation", row.0)))?;
+            let from = from.ok_or_else(|| {
+                StoreError::Corrupt(format!("renewal #{} without its obligation", row.0))
+            })?;
             Ok(Marked::Renewed { from })
         };
         let renewals = if let Backend::Postgres(tx) = &mut self.tx {
@@ -132,7 +162,12 @@ impl Tx {
                 "WITH renewed AS ({RENEW} RETURNING id, giver, recipient, amount_cents, due_ms, CAST(renewed_from AS TEXT) AS extra) \
                  SELECT {POSTGRES_COLUMNS} FROM renewed"
             );
-            let columns = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now_ms).bind(previous_ms).bind(start_ms).fetch_one(&mut **tx).await?;
+            let columns = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(now_ms)
+                .bind(previous_ms)
+                .bind(start_ms)
+                .fetch_one(&mut **tx)
+                .await?;
             column_markings(columns, &mut members, renewed)?
         } else {
             let before: i64 = on_backend!(&mut self.tx, tx => {
@@ -148,7 +183,15 @@ impl Tx {
         changes.extend(self.mark_overdue_with(now, &mut members).await?);
         let overdue_at = started.elapsed();
         changes.sort_unstable();
-        tracing::debug!(expired, renewed, overdue = changes.len() - expired - renewed, ?expired_at, ?renewed_at, ?overdue_at, "rollover statements");
+        tracing::debug!(
+            expired,
+            renewed,
+            overdue = changes.len() - expired - renewed,
+            ?expired_at,
+            ?renewed_at,
+            ?overdue_at,
+            "rollover statements"
+        );
         Ok(changes)
     }
 
@@ -160,12 +203,18 @@ impl Tx {
         Ok(out)
     }
 
-    async fn mark_overdue_with(&mut self, now: DateTime<Utc>, members: &mut Members) -> Result<Vec<Marking>> {
+    async fn mark_overdue_with(
+        &mut self,
+        now: DateTime<Utc>,
+        members: &mut Members,
+    ) -> Result<Vec<Marking>> {
         self.cache.records_changed();
         const MARK: &str = "INSERT INTO overdue_marks (before_ms, upto_id) VALUES ($1, $2)";
         const REPLACED: &str = "DELETE FROM overdue_marks WHERE before_ms <= $1 AND upto_id <= $2 AND id <> (SELECT MAX(id) FROM overdue_marks)";
         let now_ms = millis(now);
-        let out = self.read_markings(NEWLY_OVERDUE, Some(now_ms), members, |_| Ok(Marked::Overdue)).await?;
+        let out = self
+            .read_markings(NEWLY_OVERDUE, Some(now_ms), members, |_| Ok(Marked::Overdue))
+            .await?;
         if !out.is_empty() {
             on_backend!(&mut self.tx, tx => {
                 let upto: i64 = sqlx::query_scalar(UPTO).bind(now_ms).fetch_one(&mut **tx).await?;
@@ -200,7 +249,11 @@ impl Tx {
     /// What a reminders run tells: each open obligation to its giver ([`Marked::Due`]), each
     /// reported but unconfirmed one to its recipient ([`Marked::Unconfirmed`]). The two kinds do
     /// not overlap, so a member never hears of the same obligation twice in a day.
-    pub async fn reminders(&mut self, which: Reminding, now: DateTime<Utc>) -> Result<Vec<Marking>> {
+    pub async fn reminders(
+        &mut self,
+        which: Reminding,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Marking>> {
         const MONTH_END: &str = "SELECT r.id, r.giver, r.recipient, r.amount_cents, r.due_ms, r.state AS extra FROM records r \
              WHERE r.kind = 'obligation' AND r.state IN ('open', 'paid') AND NOT EXISTS (SELECT 1 FROM members m \
              WHERE m.user_id = r.recipient AND m.status = 'red' AND m.deadline_ms > $1) \
@@ -216,7 +269,9 @@ impl Tx {
             Reminding::RedCollections => (RED, Some(millis(now))),
             Reminding::PoolObligations => (POOLS, None),
         };
-        let marked = |row: &Row<'_>| Ok(if row.5 == Some("paid") { Marked::Unconfirmed } else { Marked::Due });
+        let marked = |row: &Row<'_>| {
+            Ok(if row.5 == Some("paid") { Marked::Unconfirmed } else { Marked::Due })
+        };
         let mut out = self.read_markings(select, param, &mut Members::default(), marked).await?;
         out.sort_unstable_by_key(|m| m.id);
         Ok(out)
@@ -232,7 +287,12 @@ impl Tx {
 
 /// The markings of `count` rows packed as a JSON array (see [`Tx::read_markings`]), made as the
 /// array is read.
-fn packed_markings(packed: &str, count: usize, members: &mut Members, marked: impl Fn(&Row<'_>) -> Result<Marked>) -> Result<Vec<Marking>> {
+fn packed_markings(
+    packed: &str,
+    count: usize,
+    members: &mut Members,
+    marked: impl Fn(&Row<'_>) -> Result<Marked>,
+) -> Result<Vec<Marking>> {
     use serde::de::{DeserializeSeed, Deserializer, Error as _, SeqAccess, Visitor};
 
     struct Rows<'m, F> {
@@ -245,7 +305,10 @@ fn packed_markings(packed: &str, count: usize, members: &mut Members, marked: im
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("an array of records")
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut rows: A) -> std::result::Result<Vec<Marking>, A::Error> {
+        fn visit_seq<A: SeqAccess<'de>>(
+            self,
+            mut rows: A,
+        ) -> std::result::Result<Vec<Marking>, A::Error> {
             let mut out = Vec::with_capacity(self.count);
             while let Some(row) = rows.next_element::<Row<'de>>()? {
                 out.push(marking(&row, self.members, &self.marked).map_err(A::Error::custom)?);
@@ -255,7 +318,10 @@ fn packed_markings(packed: &str, count: usize, members: &mut Members, marked: im
     }
     impl<'de, F: Fn(&Row<'_>) -> Result<Marked>> DeserializeSeed<'de> for Rows<'_, F> {
         type Value = Vec<Marking>;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Vec<Marking>, D::Error> {
+        fn deserialize<D: Deserializer<'de>>(
+            self,
+            d: D,
+        ) -> std::result::Result<Vec<Marking>, D::Error> {
             d.deserialize_seq(self)
         }
     }
@@ -267,7 +333,11 @@ fn packed_markings(packed: &str, count: usize, members: &mut Members, marked: im
     Ok(out)
 }
 
-fn marking(row: &Row<'_>, members: &mut Members, marked: impl Fn(&Row<'_>) -> Result<Marked>) -> Result<Marking> {
+fn marking(
+    row: &Row<'_>,
+    members: &mut Members,
+    marked: impl Fn(&Row<'_>) -> Result<Marked>,
+) -> Result<Marking> {
     Ok(Marking {
         marked: marked(row)?,
         id: row.0,
@@ -279,16 +349,32 @@ fn marking(row: &Row<'_>, members: &mut Members, marked: impl Fn(&Row<'_>) -> Re
 }
 
 /// The markings of rows packed as one array per column (see [`Tx::read_markings`]).
-fn column_markings((ids, givers, recipients, cents, dues, extras): Columns, members: &mut Members, marked: impl Fn(&Row<'_>) -> Result<Marked>) -> Result<Vec<Marking>> {
-    let (ids, givers, recipients, cents, dues, extras) =
-        (ids.unwrap_or_default(), givers.unwrap_or_default(), recipients.unwrap_or_default(), cents.unwrap_or_default(), dues.unwrap_or_default(), extras.unwrap_or_default());
+fn column_markings(
+    (ids, givers, recipients, cents, dues, extras): Columns,
+    members: &mut Members,
+    marked: impl Fn(&Row<'_>) -> Result<Marked>,
+) -> Result<Vec<Marking>> {
+    let (ids, givers, recipients, cents, dues, extras) = (
+        ids.unwrap_or_default(),
+        givers.unwrap_or_default(),
+        recipients.unwrap_or_default(),
+        cents.unwrap_or_default(),
+        dues.unwrap_or_default(),
+        extras.unwrap_or_default(),
+    );
     let n = ids.len();
-    if [givers.len(), recipients.len(), cents.len(), dues.len(), extras.len()].iter().any(|len| *len != n) {
-        return Err(StoreError::Corrupt("records read by a job: columns of different lengths".into()));
+    if [givers.len(), recipients.len(), cents.len(), dues.len(), extras.len()]
+        .iter()
+        .any(|len| *len != n)
+    {
+        return Err(StoreError::Corrupt(
+            "records read by a job: columns of different lengths".into(),
+        ));
     }
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let row: Row<'_> = (ids[i], &givers[i], &recipients[i], cents[i], dues[i], extras[i].as_deref());
+        let row: Row<'_> =
+            (ids[i], &givers[i], &recipients[i], cents[i], dues[i], extras[i].as_deref());
         out.push(marking(&row, members, &marked)?);
     }
     Ok(out)

@@ -26,7 +26,14 @@ impl Store {
     /// runs it now. `false`: it has finished, or another runner holds a lease that has not passed
     /// (a runner that died mid-run loses its claim when its lease passes, and the run is taken
     /// over: the jobs are idempotent per slot).
-    pub async fn claim_job_run(&self, job: &str, slot: DateTime<Utc>, runner: &str, now: DateTime<Utc>, lease: Duration) -> Result<bool> {
+    pub async fn claim_job_run(
+        &self,
+        job: &str,
+        slot: DateTime<Utc>,
+        runner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<bool> {
         const SQL: &str = "INSERT INTO job_runs (job, slot_ms, runner, started_ms, lease_until_ms) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (job, slot_ms) DO UPDATE SET runner = excluded.runner, started_ms = excluded.started_ms, \
              lease_until_ms = excluded.lease_until_ms \
@@ -39,7 +46,14 @@ impl Store {
 
     /// Marks `runner`'s run of `job` for `slot` finished; `false` when the claim was no longer
     /// its own (its lease passed and another runner took over).
-    pub async fn finish_job_run(&self, job: &str, slot: DateTime<Utc>, runner: &str, summary: &str, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn finish_job_run(
+        &self,
+        job: &str,
+        slot: DateTime<Utc>,
+        runner: &str,
+        summary: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         const SQL: &str = "UPDATE job_runs SET finished_ms = $4, summary = $5 WHERE job = $1 AND slot_ms = $2 AND runner = $3 \
              AND finished_ms IS NULL";
         let n = on_backend!(&self.pool, pool => sqlx::query(SQL)
@@ -50,7 +64,12 @@ impl Store {
 
     /// Gives up `runner`'s unfinished claim of `job` for `slot` (the run failed and committed
     /// nothing), so that the next look at the schedule claims it again.
-    pub async fn abandon_job_run(&self, job: &str, slot: DateTime<Utc>, runner: &str) -> Result<()> {
+    pub async fn abandon_job_run(
+        &self,
+        job: &str,
+        slot: DateTime<Utc>,
+        runner: &str,
+    ) -> Result<()> {
         const SQL: &str = "UPDATE job_runs SET lease_until_ms = 0 WHERE job = $1 AND slot_ms = $2 AND runner = $3 AND finished_ms IS NULL";
         on_backend!(&self.pool, pool => sqlx::query(SQL).bind(job).bind(millis(slot)).bind(runner).execute(pool).await?.rows_affected());
         Ok(())
@@ -58,13 +77,22 @@ impl Store {
 
     /// The latest finished slot of `job`.
     pub async fn last_job_slot(&self, job: &str) -> Result<Option<DateTime<Utc>>> {
-        const SQL: &str = "SELECT MAX(slot_ms) FROM job_runs WHERE job = $1 AND finished_ms IS NOT NULL";
+        const SQL: &str =
+            "SELECT MAX(slot_ms) FROM job_runs WHERE job = $1 AND finished_ms IS NOT NULL";
         let ms: Option<i64> = on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(job).fetch_one(pool).await?);
         ms.map(from_millis).transpose()
     }
 
     /// Records a run an admin asked for (`admin run`), finished at `finished`.
-    pub async fn record_manual_run(&self, job: &str, as_of: DateTime<Utc>, admin: &str, started: DateTime<Utc>, finished: DateTime<Utc>, summary: &str) -> Result<()> {
+    pub async fn record_manual_run(
+        &self,
+        job: &str,
+        as_of: DateTime<Utc>,
+        admin: &str,
+        started: DateTime<Utc>,
+        finished: DateTime<Utc>,
+        summary: &str,
+    ) -> Result<()> {
         const SQL: &str = "INSERT INTO manual_job_runs (job, as_of_ms, admin, started_ms, finished_ms, summary) VALUES ($1, $2, $3, $4, $5, $6)";
         on_backend!(&self.pool, pool => sqlx::query(SQL)
             .bind(job).bind(millis(as_of)).bind(admin).bind(millis(started)).bind(millis(finished)).bind(summary)
@@ -81,17 +109,32 @@ impl Store {
              SELECT m.job, m.as_of_ms, m.admin, m.started_ms, m.finished_ms, m.summary, TRUE FROM manual_job_runs m \
              WHERE m.id = (SELECT MAX(id) FROM manual_job_runs WHERE job = m.job) \
              ORDER BY 1, 7";
-        let rows: Vec<JobRunRow> = on_backend!(&self.pool, pool => sqlx::query_as(SQL).fetch_all(pool).await?);
+        let rows: Vec<JobRunRow> =
+            on_backend!(&self.pool, pool => sqlx::query_as(SQL).fetch_all(pool).await?);
         rows.into_iter()
             .map(|(job, slot, runner, started, finished, summary, manual)| {
-                Ok(JobRun { job, slot: from_millis(slot)?, runner, started: from_millis(started)?, finished: finished.map(from_millis).transpose()?, summary, manual })
+                Ok(JobRun {
+                    job,
+                    slot: from_millis(slot)?,
+                    runner,
+                    started: from_millis(started)?,
+                    finished: finished.map(from_millis).transpose()?,
+                    summary,
+                    manual,
+                })
             })
             .collect()
     }
 
     /// Takes or renews the lease `name` for `holder` until `now + ttl`. `true`: `holder` has it
     /// (it held it already, or the last holder's lease has passed); `false`: another holder does.
-    pub async fn hold_lease(&self, name: &str, holder: &str, now: DateTime<Utc>, ttl: Duration) -> Result<bool> {
+    pub async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<bool> {
         const SQL: &str = "INSERT INTO leases (name, holder, until_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms \
              WHERE leases.holder = excluded.holder OR leases.until_ms < $4";

@@ -10,13 +10,17 @@ use exodus_commands::{Amount, MemberId};
 use sqlx::Row;
 
 use crate::batch::TotalsByMember;
-use crate::{Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, Tx, from_millis, millis, on_backend, placeholders};
+use crate::{
+    Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, Tx, from_millis, millis, on_backend,
+    placeholders,
+};
 
 const COLUMNS: &str = "id, kind, giver, recipient, room_id, amount_cents, what, state, overdue, created_ms, due_ms, changed_ms";
 /// The last expiry and overdue mark a written record has taken into account (migration 0010), and
 /// their values for a record written now.
 const SEEN_COLUMNS: &str = "expiry_seen, overdue_seen";
-const SEEN: &str = "(SELECT COALESCE(MAX(id), 0) FROM expiries), (SELECT COALESCE(MAX(id), 0) FROM overdue_marks)";
+const SEEN: &str =
+    "(SELECT COALESCE(MAX(id), 0) FROM expiries), (SELECT COALESCE(MAX(id), 0) FROM overdue_marks)";
 
 /// The stored columns of a record, before validation.
 struct Columns {
@@ -62,13 +66,15 @@ impl Columns {
     fn into_record(self) -> Result<Record> {
         Ok(Record {
             id: self.id,
-            kind: Kind::from_code(&self.kind).ok_or_else(|| StoreError::Corrupt(format!("record kind {}", self.kind)))?,
+            kind: Kind::from_code(&self.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("record kind {}", self.kind)))?,
             giver: member(&self.giver)?,
             recipient: member(&self.recipient)?,
             room_id: self.room_id,
             amount: Amount::from_stored_cents(self.amount_cents),
             what: self.what,
-            state: State::from_code(&self.state).ok_or_else(|| StoreError::Corrupt(format!("record state {}", self.state)))?,
+            state: State::from_code(&self.state)
+                .ok_or_else(|| StoreError::Corrupt(format!("record state {}", self.state)))?,
             overdue: self.overdue,
             created_at: from_millis(self.created_ms)?,
             due: self.due_ms.map(from_millis).transpose()?,
@@ -99,14 +105,19 @@ impl Store {
     /// The room of `owner`'s circle.
     pub async fn circle_room_of(&self, owner: &MemberId) -> Result<Option<String>> {
         const SQL: &str = "SELECT room_id FROM circles WHERE owner = $1";
-        Ok(on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(owner.as_str()).fetch_optional(pool).await?))
+        Ok(
+            on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(owner.as_str()).fetch_optional(pool).await?),
+        )
     }
 
     /// The circle rooms of those of `owners` who have one.
     pub async fn circle_rooms_of(&self, owners: &[MemberId]) -> Result<BTreeMap<MemberId, String>> {
         let mut out = BTreeMap::new();
         for chunk in owners.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!("SELECT owner, room_id FROM circles WHERE owner IN ({})", placeholders(1, chunk.len()));
+            let sql = format!(
+                "SELECT owner, room_id FROM circles WHERE owner IN ({})",
+                placeholders(1, chunk.len())
+            );
             let rows: Vec<(String, String)> = on_backend!(&self.pool, pool => {
                 let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
                 for m in chunk {
@@ -124,20 +135,26 @@ impl Store {
     /// The room of record `#id`'s circle.
     pub async fn record_room(&self, id: RecordId) -> Result<Option<String>> {
         const SQL: &str = "SELECT room_id FROM records WHERE id = $1";
-        Ok(on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(id).fetch_optional(pool).await?))
+        Ok(
+            on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(id).fetch_optional(pool).await?),
+        )
     }
 
     /// The tag of the message the bot sent as `event_id` (`paid:<id>` for a paid notice).
     pub async fn sent_message_tag(&self, event_id: &str) -> Result<Option<String>> {
         const SQL: &str = "SELECT tag FROM outbox WHERE sent_event_id = $1";
-        let tag: Option<Option<String>> =
-            on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(event_id).fetch_optional(pool).await?);
+        let tag: Option<Option<String>> = on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(event_id).fetch_optional(pool).await?);
         Ok(tag.flatten())
     }
 
     /// The support relations (SPEC §6) of `member` and of everyone `member` is related to (see
     /// [`Tx::network_supports`]), as committed.
-    pub async fn network_supports(&self, member: &MemberId, since: DateTime<Utc>, max_related: usize) -> Result<Vec<Support>> {
+    pub async fn network_supports(
+        &self,
+        member: &MemberId,
+        since: DateTime<Utc>,
+        max_related: usize,
+    ) -> Result<Vec<Support>> {
         let mut tx = self.read().await?;
         let supports = tx.network_supports(member, since, max_related).await?;
         tx.rollback().await?;
@@ -149,10 +166,10 @@ impl Store {
         const SQL: &str = "SELECT status FROM members WHERE user_id = $1";
         let mut out = BTreeMap::new();
         for m in members {
-            let status: Option<String> =
-                on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(m.as_str()).fetch_optional(pool).await?);
+            let status: Option<String> = on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(m.as_str()).fetch_optional(pool).await?);
             if let Some(status) = status {
-                let level = Level::from_code(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?;
+                let level = Level::from_code(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?;
                 out.insert(m.clone(), level);
             }
         }
@@ -162,7 +179,8 @@ impl Store {
     /// Every circle, as `(owner, room_id)`.
     pub async fn circles(&self) -> Result<Vec<(MemberId, String)>> {
         const SQL: &str = "SELECT owner, room_id FROM circles ORDER BY owner";
-        let rows: Vec<(String, String)> = on_backend!(&self.pool, pool => sqlx::query_as(SQL).fetch_all(pool).await?);
+        let rows: Vec<(String, String)> =
+            on_backend!(&self.pool, pool => sqlx::query_as(SQL).fetch_all(pool).await?);
         rows.into_iter().map(|(o, r)| Ok((member(&o)?, r))).collect()
     }
 }
@@ -171,8 +189,14 @@ impl Tx {
     /// The support relations (SPEC §6) of `member` and of everyone `member` is related to: one
     /// per giver, recipient and circle room, from active intentions, open obligations and
     /// fulfilments since `since`. At most `max_related` related members are followed.
-    pub async fn network_supports(&mut self, member: &MemberId, since: DateTime<Utc>, max_related: usize) -> Result<Vec<Support>> {
-        let mut all: BTreeSet<Support> = self.supports_of(std::slice::from_ref(member), since).await?;
+    pub async fn network_supports(
+        &mut self,
+        member: &MemberId,
+        since: DateTime<Utc>,
+        max_related: usize,
+    ) -> Result<Vec<Support>> {
+        let mut all: BTreeSet<Support> =
+            self.supports_of(std::slice::from_ref(member), since).await?;
         let related: Vec<MemberId> = all
             .iter()
             .flat_map(|s| [s.giver.clone(), s.recipient.clone()])
@@ -186,13 +210,21 @@ impl Tx {
     }
 
     /// Reads the support relations of `members` into the cache (kept until a record is written).
-    pub async fn preload_supports(&mut self, members: &[MemberId], since: DateTime<Utc>) -> Result<()> {
+    pub async fn preload_supports(
+        &mut self,
+        members: &[MemberId],
+        since: DateTime<Utc>,
+    ) -> Result<()> {
         self.supports_of(members, since).await.map(drop)
     }
 
     /// The support relations any of `members` is a party to: from the cache, and for the others
     /// one statement per few hundred members.
-    async fn supports_of(&mut self, members: &[MemberId], since: DateTime<Utc>) -> Result<BTreeSet<Support>> {
+    async fn supports_of(
+        &mut self,
+        members: &[MemberId],
+        since: DateTime<Utc>,
+    ) -> Result<BTreeSet<Support>> {
         let since_ms = millis(since);
         if self.cache.supports.as_ref().is_none_or(|(s, _)| *s != since_ms) {
             self.cache.supports = Some((since_ms, BTreeMap::new()));
@@ -222,7 +254,8 @@ impl Tx {
                 }
                 query.bind(since_ms).fetch_all(&mut **tx).await?
             });
-            let mut by_member: BTreeMap<MemberId, Vec<Support>> = chunk.iter().map(|m| (m.clone(), Vec::new())).collect();
+            let mut by_member: BTreeMap<MemberId, Vec<Support>> =
+                chunk.iter().map(|m| (m.clone(), Vec::new())).collect();
             for (g, r, room_id) in rows {
                 let support = Support { giver: member(&g)?, recipient: member(&r)?, room_id };
                 for party in [&support.giver, &support.recipient] {
@@ -249,7 +282,11 @@ impl Tx {
 
     /// Reads the owners of the circles bound to those of `rooms` not in the cache yet.
     pub(crate) async fn preload_circle_owners(&mut self, rooms: &[String]) -> Result<()> {
-        let missing: Vec<&str> = rooms.iter().map(String::as_str).filter(|r| !self.cache.circle_owners.contains_key(*r)).collect();
+        let missing: Vec<&str> = rooms
+            .iter()
+            .map(String::as_str)
+            .filter(|r| !self.cache.circle_owners.contains_key(*r))
+            .collect();
         let found = self.circles_by("room_id", "owner", &missing).await?;
         for room in missing {
             let owner = found.get(room).map(|o| member(o)).transpose()?;
@@ -259,10 +296,18 @@ impl Tx {
     }
 
     /// `key → value` of the circles whose `key` column (`owner` or `room_id`) is one of `keys`.
-    async fn circles_by(&mut self, key: &'static str, value: &'static str, keys: &[&str]) -> Result<BTreeMap<String, String>> {
+    async fn circles_by(
+        &mut self,
+        key: &'static str,
+        value: &'static str,
+        keys: &[&str],
+    ) -> Result<BTreeMap<String, String>> {
         let mut found = BTreeMap::new();
         for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!("SELECT {key}, {value} FROM circles WHERE {key} IN ({})", placeholders(1, chunk.len()));
+            let sql = format!(
+                "SELECT {key}, {value} FROM circles WHERE {key} IN ({})",
+                placeholders(1, chunk.len())
+            );
             let rows: Vec<(String, String)> = on_backend!(&mut self.tx, tx => {
                 let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
                 for k in chunk {
@@ -285,7 +330,8 @@ impl Tx {
 
     /// Reads the circle rooms of the `owners` not in the cache yet.
     pub(crate) async fn preload_circle_rooms(&mut self, owners: &[MemberId]) -> Result<()> {
-        let missing: Vec<&MemberId> = owners.iter().filter(|m| !self.cache.circle_rooms.contains_key(*m)).collect();
+        let missing: Vec<&MemberId> =
+            owners.iter().filter(|m| !self.cache.circle_rooms.contains_key(*m)).collect();
         let keys: Vec<&str> = missing.iter().map(|m| m.as_str()).collect();
         let found = self.circles_by("owner", "room_id", &keys).await?;
         for m in missing {
@@ -296,7 +342,12 @@ impl Tx {
 
     /// Binds `room_id` as `owner`'s circle; `false` when the owner already has a circle or the
     /// room already is one (nothing written).
-    pub async fn bind_circle(&mut self, owner: &MemberId, room_id: &str, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn bind_circle(
+        &mut self,
+        owner: &MemberId,
+        room_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         const SQL: &str = "INSERT INTO circles (owner, room_id, created_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
         let n = on_backend!(&mut self.tx, tx => sqlx::query(SQL)
             .bind(owner.as_str()).bind(room_id).bind(millis(now))
@@ -313,10 +364,16 @@ impl Tx {
     pub async fn next_record_id(&mut self) -> Result<RecordId> {
         Ok(match &mut self.tx {
             Backend::Sqlite(tx) => {
-                sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(id), 0) + 1 FROM records").fetch_one(&mut **tx).await?
+                sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(id), 0) + 1 FROM records")
+                    .fetch_one(&mut **tx)
+                    .await?
             }
             Backend::Postgres(tx) => {
-                sqlx::query_scalar::<_, i64>("SELECT nextval(pg_get_serial_sequence('records', 'id'))").fetch_one(&mut **tx).await?
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT nextval(pg_get_serial_sequence('records', 'id'))",
+                )
+                .fetch_one(&mut **tx)
+                .await?
             }
         })
     }
@@ -325,7 +382,9 @@ impl Tx {
     pub async fn record_for_update(&mut self, id: RecordId) -> Result<Option<Record>> {
         let sql = match &self.tx {
             Backend::Sqlite(_) => format!("SELECT {COLUMNS} FROM ledger WHERE id = $1"),
-            Backend::Postgres(_) => format!("SELECT {COLUMNS} FROM ledger WHERE id = $1 FOR UPDATE"),
+            Backend::Postgres(_) => {
+                format!("SELECT {COLUMNS} FROM ledger WHERE id = $1 FOR UPDATE")
+            }
         };
         let mut found = fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), id)?;
         Ok(found.pop())
@@ -333,18 +392,40 @@ impl Tx {
 
     /// A circle's records for its figures: every open one, those that closed since
     /// `cycle_start`, and those due at `red_deadline`.
-    pub async fn circle_records(&mut self, room_id: &str, cycle_start: DateTime<Utc>, red_deadline: Option<DateTime<Utc>>) -> Result<Vec<Record>> {
+    pub async fn circle_records(
+        &mut self,
+        room_id: &str,
+        cycle_start: DateTime<Utc>,
+        red_deadline: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Record>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM ledger WHERE room_id = $1 AND (state IN ('active', 'open', 'paid') \
              OR changed_ms >= $2 OR due_ms = $3) ORDER BY id"
         );
-        fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), room_id, millis(cycle_start), red_deadline.map(millis))
+        fetch_records!(
+            &mut self.tx,
+            sqlx::AssertSqlSafe(sql.as_str()),
+            room_id,
+            millis(cycle_start),
+            red_deadline.map(millis)
+        )
     }
 
     /// The member's records as giver or recipient, newest first, at most `limit`.
-    pub async fn member_records(&mut self, member: &MemberId, open: bool, limit: i64) -> Result<Vec<Record>> {
-        let states = if open { "state IN ('active', 'open', 'paid')" } else { "state NOT IN ('active', 'open', 'paid')" };
-        let sql = format!("SELECT {COLUMNS} FROM ledger WHERE (giver = $1 OR recipient = $1) AND {states} ORDER BY id DESC LIMIT $2");
+    pub async fn member_records(
+        &mut self,
+        member: &MemberId,
+        open: bool,
+        limit: i64,
+    ) -> Result<Vec<Record>> {
+        let states = if open {
+            "state IN ('active', 'open', 'paid')"
+        } else {
+            "state NOT IN ('active', 'open', 'paid')"
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM ledger WHERE (giver = $1 OR recipient = $1) AND {states} ORDER BY id DESC LIMIT $2"
+        );
         fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), member.as_str(), limit)
     }
 
@@ -360,7 +441,11 @@ impl Tx {
     /// Reads the open intentions in favour of `recipients` into the cache (kept until a record
     /// is written).
     pub async fn preload_intentions_for(&mut self, recipients: &[MemberId]) -> Result<()> {
-        let missing: Vec<MemberId> = recipients.iter().filter(|m| !self.cache.intentions_for.contains_key(*m)).cloned().collect();
+        let missing: Vec<MemberId> = recipients
+            .iter()
+            .filter(|m| !self.cache.intentions_for.contains_key(*m))
+            .cloned()
+            .collect();
         for chunk in missing.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "SELECT {COLUMNS} FROM ledger WHERE recipient IN ({}) AND state = 'active' AND initiative_id IS NULL ORDER BY id",
@@ -374,7 +459,8 @@ impl Tx {
                 let rows = query.fetch_all(&mut **tx).await?;
                 rows.iter().map(|row| Ok(columns!(row))).collect::<Result<Vec<_>, sqlx::Error>>()?
             });
-            let mut by_recipient: BTreeMap<MemberId, Vec<Record>> = chunk.iter().map(|m| (m.clone(), Vec::new())).collect();
+            let mut by_recipient: BTreeMap<MemberId, Vec<Record>> =
+                chunk.iter().map(|m| (m.clone(), Vec::new())).collect();
             for c in columns {
                 let record = c.into_record()?;
                 if let Some(list) = by_recipient.get_mut(&record.recipient) {
@@ -388,16 +474,29 @@ impl Tx {
 
     /// The records of initiative `#initiative` that its figures count: active backings, the
     /// obligations funding made, and those a lapse at `lapsed_at` cancelled.
-    pub async fn initiative_records(&mut self, initiative: i64, lapsed_at: Option<DateTime<Utc>>) -> Result<Vec<Record>> {
+    pub async fn initiative_records(
+        &mut self,
+        initiative: i64,
+        lapsed_at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Record>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM ledger WHERE initiative_id = $1 AND (state = 'active' OR kind = 'obligation' \
              OR (state = 'cancelled' AND changed_ms = $2)) ORDER BY id"
         );
-        fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), initiative, lapsed_at.map(millis))
+        fetch_records!(
+            &mut self.tx,
+            sqlx::AssertSqlSafe(sql.as_str()),
+            initiative,
+            lapsed_at.map(millis)
+        )
     }
 
     /// Active backings by `giver` of the initiatives of `room_id` (withdrawn when they leave it).
-    pub async fn active_backings_by(&mut self, giver: &MemberId, room_id: &str) -> Result<Vec<Record>> {
+    pub async fn active_backings_by(
+        &mut self,
+        giver: &MemberId,
+        room_id: &str,
+    ) -> Result<Vec<Record>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM ledger WHERE giver = $1 AND room_id = $2 AND state = 'active' AND initiative_id IS NOT NULL ORDER BY id"
         );
@@ -413,8 +512,14 @@ impl Tx {
     }
 
     /// Open intentions by `giver` in the circle of `room_id` (withdrawn when they leave it).
-    pub async fn active_intentions_by(&mut self, giver: &MemberId, room_id: &str) -> Result<Vec<Record>> {
-        let sql = format!("SELECT {COLUMNS} FROM ledger WHERE giver = $1 AND room_id = $2 AND state = 'active' ORDER BY id");
+    pub async fn active_intentions_by(
+        &mut self,
+        giver: &MemberId,
+        room_id: &str,
+    ) -> Result<Vec<Record>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM ledger WHERE giver = $1 AND room_id = $2 AND state = 'active' ORDER BY id"
+        );
         fetch_records!(&mut self.tx, sqlx::AssertSqlSafe(sql.as_str()), giver.as_str(), room_id)
     }
 
@@ -423,7 +528,9 @@ impl Tx {
         crate::no_nul("a record's text", r.what.as_deref())?;
         self.cache.records_changed();
         // Written as it is now: the expiries and overdue marks there are already applied to it.
-        let sql = format!("INSERT INTO records ({COLUMNS}, {SEEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, {SEEN})");
+        let sql = format!(
+            "INSERT INTO records ({COLUMNS}, {SEEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, {SEEN})"
+        );
         on_backend!(&mut self.tx, tx => { sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(r.id).bind(r.kind.code()).bind(r.giver.as_str()).bind(r.recipient.as_str()).bind(&r.room_id)
             .bind(r.amount.cents()).bind(&r.what).bind(r.state.code()).bind(r.overdue).bind(millis(r.created_at))
@@ -451,18 +558,30 @@ impl Tx {
 
     /// What `status` shows of the member's giving and receiving this cycle: ❤️ open intentions,
     /// 🤝 open obligations, 👍 fulfilled since `cycle_start`; as giver and as recipient.
-    pub async fn cycle_totals(&mut self, member: &MemberId, cycle_start: DateTime<Utc>) -> Result<(Totals, Totals)> {
+    pub async fn cycle_totals(
+        &mut self,
+        member: &MemberId,
+        cycle_start: DateTime<Utc>,
+    ) -> Result<(Totals, Totals)> {
         let (given, received, _) = self.member_totals(member, cycle_start).await?;
         Ok((given, received))
     }
 
     /// How the member kept the obligations they gave, over all time (read with the cycle
     /// totals of `cycle_start`, in the same statement).
-    pub async fn reliability(&mut self, member: &MemberId, cycle_start: DateTime<Utc>) -> Result<Reliability> {
+    pub async fn reliability(
+        &mut self,
+        member: &MemberId,
+        cycle_start: DateTime<Utc>,
+    ) -> Result<Reliability> {
         Ok(self.member_totals(member, cycle_start).await?.2)
     }
 
-    async fn member_totals(&mut self, member: &MemberId, cycle_start: DateTime<Utc>) -> Result<(Totals, Totals, Reliability)> {
+    async fn member_totals(
+        &mut self,
+        member: &MemberId,
+        cycle_start: DateTime<Utc>,
+    ) -> Result<(Totals, Totals, Reliability)> {
         if let Some((start, totals)) = &self.cache.totals
             && *start == millis(cycle_start)
             && let Some(found) = totals.get(member)
@@ -474,7 +593,11 @@ impl Tx {
     }
 
     /// Reads the cycle totals of `members` into the cache (kept until a record is written).
-    pub(crate) async fn preload_totals(&mut self, members: &[MemberId], cycle_start: DateTime<Utc>) -> Result<()> {
+    pub(crate) async fn preload_totals(
+        &mut self,
+        members: &[MemberId],
+        cycle_start: DateTime<Utc>,
+    ) -> Result<()> {
         let totals = self.read_totals(members, cycle_start).await?;
         let start = millis(cycle_start);
         match &mut self.cache.totals {
@@ -486,8 +609,13 @@ impl Tx {
 
     /// [`Tx::cycle_totals`] of several members: one statement per few hundred members, every one
     /// of them in the map.
-    async fn read_totals(&mut self, members: &[MemberId], cycle_start: DateTime<Utc>) -> Result<TotalsByMember> {
-        let mut out: TotalsByMember = members.iter().map(|m| (m.clone(), Default::default())).collect();
+    async fn read_totals(
+        &mut self,
+        members: &[MemberId],
+        cycle_start: DateTime<Utc>,
+    ) -> Result<TotalsByMember> {
+        let mut out: TotalsByMember =
+            members.iter().map(|m| (m.clone(), Default::default())).collect();
         for chunk in members.chunks(ROWS_PER_STATEMENT) {
             let list = placeholders(1, chunk.len());
             let since = chunk.len() + 1;
@@ -513,12 +641,16 @@ impl Tx {
                 query.bind(millis(cycle_start)).fetch_all(&mut **tx).await?
             });
             for (who, as_giver, kind, state, cents) in rows {
-                let Some((given, received, reliability)) = out.get_mut(&member(&who)?) else { continue };
+                let Some((given, received, reliability)) = out.get_mut(&member(&who)?) else {
+                    continue;
+                };
                 if kind == "counted" {
                     let n = u32::try_from(cents).unwrap_or(u32::MAX);
                     let overdue = as_giver;
                     match state.as_str() {
-                        "fulfilled" | "cleared" => reliability.fulfilled = reliability.fulfilled.saturating_add(n),
+                        "fulfilled" | "cleared" => {
+                            reliability.fulfilled = reliability.fulfilled.saturating_add(n)
+                        }
                         "forgiven" => reliability.forgiven = reliability.forgiven.saturating_add(n),
                         _ => {}
                     }

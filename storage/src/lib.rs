@@ -60,10 +60,16 @@ impl StoreError {
     /// a mistake in the URL or the schema: worth waiting for.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Database(e) | StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => match e {
-                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
+            StoreError::Database(e)
+            | StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_) => true,
                 // PostgreSQL: starting up, shutting down, too many connections.
-                sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "53300")),
+                sqlx::Error::Database(db) => {
+                    matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "53300"))
+                }
                 _ => false,
             },
             _ => false,
@@ -90,7 +96,10 @@ pub(crate) fn value_rows(anonymous: bool, rows: usize, cols: usize) -> String {
         let row = format!("({})", vec!["?"; cols].join(", "));
         return vec![row.as_str(); rows].join(", ");
     }
-    (0..rows).map(|r| format!("({})", placeholders(r * cols + 1, cols))).collect::<Vec<_>>().join(", ")
+    (0..rows)
+        .map(|r| format!("({})", placeholders(r * cols + 1, cols)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Rows per multi-row statement: well inside SQLite's 32,766 and PostgreSQL's 65,535 parameters.
@@ -288,7 +297,8 @@ pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
 }
 
 pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
 }
 
 /// WAL size (pages) at which a committing writer checkpoints itself (SQLite's own automatic
@@ -309,7 +319,11 @@ const WAL_HARD_LIMIT_BYTES: u64 = WAL_BACKSTOP_PAGES.unsigned_abs() * 4096 * 5 /
 /// path: a checkpoint writes and syncs the file, and done by the committing transaction (SQLite's
 /// default, every 1,000 pages) it stalled a command for tens of milliseconds every few
 /// transactions. `PASSIVE` never blocks the writer. Ends when the pool is closed.
-async fn spawn_checkpointer(pool: SqlitePool, options: SqliteConnectOptions, wal: std::sync::Arc<WalBound>) -> Result<std::sync::Arc<tokio::sync::watch::Sender<()>>> {
+async fn spawn_checkpointer(
+    pool: SqlitePool,
+    options: SqliteConnectOptions,
+    wal: std::sync::Arc<WalBound>,
+) -> Result<std::sync::Arc<tokio::sync::watch::Sender<()>>> {
     let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
     let (alive, mut stores) = tokio::sync::watch::channel(());
     tokio::spawn(async move {
@@ -365,7 +379,11 @@ impl Store {
             // page cache whenever another connection has written, so a pool of several made every
             // transaction start cold. A local file does not go stale: no ping before every
             // transaction either (a round trip to sqlx's SQLite worker thread).
-            let pool = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options.clone()).await?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .test_before_acquire(false)
+                .connect_with(options.clone())
+                .await?;
             migrations::sqlite().run(&pool).await?;
             let mut file = options.get_filename().as_os_str().to_owned();
             file.push("-wal");
@@ -388,7 +406,10 @@ impl Store {
             let probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
                 .await
                 .map_err(|_| {
-                    let timeout = std::io::Error::new(std::io::ErrorKind::TimedOut, format!("PostgreSQL did not answer within {CONNECT_TIMEOUT:?}"));
+                    let timeout = std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("PostgreSQL did not answer within {CONNECT_TIMEOUT:?}"),
+                    );
                     sqlx::Error::Io(timeout)
                 })??;
             probe.close().await?;
@@ -432,14 +453,19 @@ impl Store {
         use std::sync::atomic::Ordering;
         let Some(wal) = &self.wal else { return Ok(()) };
         if wal.autocheckpoint_off.swap(false, Ordering::Relaxed) {
-            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}"))).execute(pool).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}"
+            )))
+            .execute(pool)
+            .await?;
         }
         let size = std::fs::metadata(&wal.path).map(|m| m.len()).unwrap_or(0);
         if size <= wal.check_above.load(Ordering::Relaxed) {
             return Ok(());
         }
         let checkpointing = wal.checkpointing.lock().await;
-        let (busy, log, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(RESTART)").fetch_one(pool).await?;
+        let (busy, log, copied): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(RESTART)").fetch_one(pool).await?;
         drop(checkpointing);
         if busy == 0 {
             wal.check_above.store(WAL_HARD_LIMIT_BYTES, Ordering::Relaxed);
@@ -448,7 +474,12 @@ impl Store {
             // own reads share its one connection): wait again only once the log has grown by as
             // much again.
             wal.check_above.store(size + WAL_HARD_LIMIT_BYTES, Ordering::Relaxed);
-            tracing::warn!(size, log, copied, "SQLite could not restart its WAL: another process reads or checkpoints it");
+            tracing::warn!(
+                size,
+                log,
+                copied,
+                "SQLite could not restart its WAL: another process reads or checkpoints it"
+            );
         }
         Ok(())
     }
@@ -487,9 +518,15 @@ impl Store {
     /// (`VACUUM INTO`; the benchmark's `--save-sqlite`, to study a run's statements elsewhere).
     pub async fn vacuum_into(&self, path: &std::path::Path) -> Result<()> {
         let Backend::Sqlite(pool) = &self.pool else {
-            return Err(StoreError::UnsupportedUrl(format!("{} (VACUUM INTO is SQLite's)", self.backend_name())));
+            return Err(StoreError::UnsupportedUrl(format!(
+                "{} (VACUUM INTO is SQLite's)",
+                self.backend_name()
+            )));
         };
-        sqlx::query("VACUUM INTO $1").bind(path.to_string_lossy().into_owned()).execute(pool).await?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(pool)
+            .await?;
         Ok(())
     }
 
@@ -503,7 +540,8 @@ impl Store {
 
     pub async fn processed_count(&self) -> Result<i64> {
         const SQL: &str = "SELECT COUNT(*) FROM processed_events";
-        let n: i64 = on_backend!(&self.pool, pool => sqlx::query(SQL).fetch_one(pool).await?.try_get(0)?);
+        let n: i64 =
+            on_backend!(&self.pool, pool => sqlx::query(SQL).fetch_one(pool).await?.try_get(0)?);
         Ok(n)
     }
 
@@ -520,7 +558,12 @@ impl Store {
 
     /// Sets a room's cursor if it has none yet (the bot's join event: history before it is never
     /// executed, V7). Returns whether it was set.
-    pub async fn init_cursor(&self, room_id: &str, cursor: &Cursor, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn init_cursor(
+        &self,
+        room_id: &str,
+        cursor: &Cursor,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         const SQL: &str = "INSERT INTO room_cursors (room_id, event_id, origin_ts, updated_ms) VALUES ($1, $2, $3, $4) \
                            ON CONFLICT (room_id) DO NOTHING";
         let done = on_backend!(&self.pool, pool => sqlx::query(SQL)
@@ -531,7 +574,12 @@ impl Store {
 
     /// Moves a room's cursor past events that needed no transaction of their own (ordinary
     /// messages) once every command before them is committed.
-    pub async fn advance_cursor(&self, room_id: &str, cursor: &Cursor, now: DateTime<Utc>) -> Result<()> {
+    pub async fn advance_cursor(
+        &self,
+        room_id: &str,
+        cursor: &Cursor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         tx.set_cursor(room_id, cursor, now).await?;
         tx.commit().await
@@ -550,7 +598,13 @@ impl Store {
     }
 
     /// Records a failed attempt; `give_up` stops retrying the row (it stays for the record).
-    pub async fn mark_failed(&self, id: i64, error: &str, give_up: bool, now: DateTime<Utc>) -> Result<()> {
+    pub async fn mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        give_up: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         const SQL: &str = "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
                            failed_ms = CASE WHEN $3 THEN $4 ELSE NULL END WHERE id = $1";
         on_backend!(&self.pool, pool => { sqlx::query(SQL).bind(id).bind(error).bind(give_up).bind(millis(now)).execute(pool).await?; });
@@ -566,7 +620,12 @@ impl Store {
         Ok(room)
     }
 
-    pub async fn set_dm_room(&self, member: &MemberId, room_id: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_dm_room(
+        &self,
+        member: &MemberId,
+        room_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         const SQL: &str = "INSERT INTO dm_rooms (user_id, room_id, created_ms) VALUES ($1, $2, $3) \
                            ON CONFLICT (user_id) DO UPDATE SET room_id = excluded.room_id, created_ms = excluded.created_ms";
         on_backend!(&self.pool, pool => { sqlx::query(SQL).bind(member.as_str()).bind(room_id).bind(millis(now)).execute(pool).await?; });
@@ -616,7 +675,15 @@ pub struct Tx {
 }
 
 /// txn_id, room, recipient, event type, content, tag, priority.
-type OutboxRow<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a str, std::borrow::Cow<'a, str>, Option<&'a str>, i16);
+type OutboxRow<'a> = (
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    &'a str,
+    std::borrow::Cow<'a, str>,
+    Option<&'a str>,
+    i16,
+);
 
 fn outbox_row(m: &impl Outgoing) -> OutboxRow<'_> {
     let (room, recipient) = match m.target() {
@@ -629,7 +696,11 @@ fn outbox_row(m: &impl Outgoing) -> OutboxRow<'_> {
 /// PostgreSQL's [`Tx::enqueue_all`]: each column as one array, thousands of rows a statement (a
 /// statement of 500 rows of seven parameters each was parsed and planned anew every time, 200
 /// times for a rollover's 100,000 digests), inserted in the order given.
-async fn enqueue_unnest(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, messages: &[impl Outgoing], now: DateTime<Utc>) -> Result<u64> {
+async fn enqueue_unnest(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    messages: &[impl Outgoing],
+    now: DateTime<Utc>,
+) -> Result<u64> {
     const SQL: &str = "INSERT INTO outbox (txn_id, room_id, recipient, event_type, content, created_ms, tag, priority) \
          SELECT txn_id, room_id, recipient, event_type, content, $6, tag, priority \
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $7::text[], $8::int2[]) \
@@ -638,9 +709,26 @@ async fn enqueue_unnest(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>, mes
     const ROWS: usize = 5_000;
     let mut added = 0;
     for chunk in messages.chunks(ROWS) {
-        let (mut txn_ids, mut rooms, mut recipients, mut types, mut contents, mut tags, mut priorities) =
-            (Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()), Vec::with_capacity(chunk.len()));
-        for (txn_id, room, recipient, event_type, content, tag, priority) in chunk.iter().map(outbox_row) {
+        let (
+            mut txn_ids,
+            mut rooms,
+            mut recipients,
+            mut types,
+            mut contents,
+            mut tags,
+            mut priorities,
+        ) = (
+            Vec::with_capacity(chunk.len()),
+            Vec::with_capacity(chunk.len()),
+            Vec::with_capacity(chunk.len()),
+            Vec::with_capacity(chunk.len()),
+            Vec::with_capacity(chunk.len()),
+            Vec::with_capacity(chunk.len()),
+            Vec::with_capacity(chunk.len()),
+        );
+        for (txn_id, room, recipient, event_type, content, tag, priority) in
+            chunk.iter().map(outbox_row)
+        {
             priorities.push(priority);
             txn_ids.push(txn_id);
             rooms.push(room);
@@ -699,7 +787,12 @@ impl Tx {
 
     /// Records a command event as decided. `false`: it already was, and the caller must roll back
     /// and do nothing (exactly once, V7 and SPEC §8).
-    pub async fn claim_event(&mut self, event: &EventRef, outcome: Outcome, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn claim_event(
+        &mut self,
+        event: &EventRef,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         const SQL: &str = "INSERT INTO processed_events (event_id, room_id, outcome, processed_ms) VALUES ($1, $2, $3, $4) \
                            ON CONFLICT (event_id) DO NOTHING";
         let n = on_backend!(&mut self.tx, tx => sqlx::query(SQL)
@@ -708,7 +801,12 @@ impl Tx {
         Ok(n == 1)
     }
 
-    pub async fn set_cursor(&mut self, room_id: &str, cursor: &Cursor, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_cursor(
+        &mut self,
+        room_id: &str,
+        cursor: &Cursor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         const SQL: &str = "INSERT INTO room_cursors (room_id, event_id, origin_ts, updated_ms) VALUES ($1, $2, $3, $4) \
                            ON CONFLICT (room_id) DO UPDATE SET event_id = excluded.event_id, origin_ts = excluded.origin_ts, \
                            updated_ms = excluded.updated_ms";
@@ -725,7 +823,11 @@ impl Tx {
     /// Writes `messages` to the outbox in their order, in as few statements as the backends'
     /// parameter limits allow (one round trip for a command's replies and notices). Returns how
     /// many were new: a message whose transaction ID is already there is left as it is.
-    pub async fn enqueue_all(&mut self, messages: &[impl Outgoing], now: DateTime<Utc>) -> Result<u64> {
+    pub async fn enqueue_all(
+        &mut self,
+        messages: &[impl Outgoing],
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
         const COLUMNS: usize = 8;
         if let Backend::Postgres(tx) = &mut self.tx {
             return enqueue_unnest(tx, messages, now).await;
@@ -765,7 +867,9 @@ mod tests {
     #[tokio::test]
     async fn a_commit_left_to_the_background_checkpointer_is_the_only_one() {
         let dir = tempfile::tempdir().expect("dir");
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("exodus.db").display())).await.expect("store");
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("exodus.db").display()))
+            .await
+            .expect("store");
         let mut tx = store.begin().await.expect("begin");
         assert_eq!(autocheckpoint(&mut tx).await, WAL_BACKSTOP_PAGES);
         tx.leave_checkpoint_to_background().await.expect("leave");

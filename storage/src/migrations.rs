@@ -15,7 +15,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (8, "initiatives", include_str!("../migrations/sqlite/0008_initiatives.sql")),
     (9, "clearing", include_str!("../migrations/sqlite/0009_clearing.sql")),
     (10, "derived_marks", include_str!("../migrations/sqlite/0010_derived_marks.sql")),
-    (11, "active_intentions_by_date", include_str!("../migrations/sqlite/0011_active_intentions_by_date.sql")),
+    (
+        11,
+        "active_intentions_by_date",
+        include_str!("../migrations/sqlite/0011_active_intentions_by_date.sql"),
+    ),
     (12, "fair_outbox", include_str!("../migrations/sqlite/0012_fair_outbox.sql")),
 ];
 
@@ -30,14 +34,26 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (8, "initiatives", include_str!("../migrations/postgres/0008_initiatives.sql")),
     (9, "clearing", include_str!("../migrations/postgres/0009_clearing.sql")),
     (10, "derived_marks", include_str!("../migrations/postgres/0010_derived_marks.sql")),
-    (11, "active_intentions_by_date", include_str!("../migrations/postgres/0011_active_intentions_by_date.sql")),
+    (
+        11,
+        "active_intentions_by_date",
+        include_str!("../migrations/postgres/0011_active_intentions_by_date.sql"),
+    ),
     (12, "fair_outbox", include_str!("../migrations/postgres/0012_fair_outbox.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(
         list.iter()
-            .map(|(version, name, sql)| Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, sqlx::SqlSafeStr::into_sql_str(*sql), false))
+            .map(|(version, name, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*name),
+                    MigrationType::Simple,
+                    sqlx::SqlSafeStr::into_sql_str(*sql),
+                    false,
+                )
+            })
             .collect(),
     )
 }

@@ -7,7 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use exodus_commands::MemberId;
 use sqlx::Row;
 
-use crate::{Backend, OutboxMessage, PendingMessage, Result, Store, StoreError, Target, from_millis, millis, on_backend};
+use crate::{
+    Backend, OutboxMessage, PendingMessage, Result, Store, StoreError, Target, from_millis, millis,
+    on_backend,
+};
 
 /// What a message is, for the order the outbox sends in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -118,7 +121,10 @@ where
     let recipient: Option<String> = row.try_get(3)?;
     let target = match (room, recipient) {
         (Some(room), None) => Target::Room(room),
-        (None, Some(user)) => Target::Dm(MemberId::parse(&user).ok_or_else(|| StoreError::Corrupt(format!("recipient {user}")))?),
+        (None, Some(user)) => Target::Dm(
+            MemberId::parse(&user)
+                .ok_or_else(|| StoreError::Corrupt(format!("recipient {user}")))?,
+        ),
         _ => return Err(StoreError::Corrupt("outbox target".into())),
     };
     let content: String = row.try_get(5)?;
@@ -131,7 +137,8 @@ where
             txn_id: row.try_get(1)?,
             target,
             event_type: row.try_get(4)?,
-            content: serde_json::from_str(&content).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            content: serde_json::from_str(&content)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             tag: row.try_get(7)?,
             priority: Priority::from_code(row.try_get(8)?),
         },
@@ -142,7 +149,11 @@ impl Store {
     /// The next message of every destination that may be tried at `now` (not backing off, not
     /// given up), replies first, then notifications, then digests, older first within each:
     /// one round of the outbox. A destination's later messages wait for its first.
-    pub async fn outbox_heads(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<PendingMessage>> {
+    pub async fn outbox_heads(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<PendingMessage>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM outbox o \
              JOIN (SELECT MIN(id) AS id FROM outbox WHERE sent_ms IS NULL AND failed_ms IS NULL \
@@ -171,8 +182,15 @@ impl Store {
     /// Records a failed send to `destination`: it is retried after a wait that doubles with each
     /// failure (up to `backoff.max`), and given up once it has been failing for longer than
     /// `backoff.give_up_after`.
-    pub async fn destination_failed(&self, destination: &str, error: &str, now: DateTime<Utc>, backoff: Backoff) -> Result<DestinationState> {
-        const READ: &str = "SELECT failures, failing_since_ms FROM outbox_destinations WHERE destination = $1";
+    pub async fn destination_failed(
+        &self,
+        destination: &str,
+        error: &str,
+        now: DateTime<Utc>,
+        backoff: Backoff,
+    ) -> Result<DestinationState> {
+        const READ: &str =
+            "SELECT failures, failing_since_ms FROM outbox_destinations WHERE destination = $1";
         const WRITE: &str = "INSERT INTO outbox_destinations (destination, failures, failing_since_ms, retry_at_ms, failed_ms, last_error) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (destination) DO UPDATE SET failures = excluded.failures, \
              retry_at_ms = excluded.retry_at_ms, failed_ms = excluded.failed_ms, last_error = excluded.last_error";
@@ -182,7 +200,9 @@ impl Store {
             Some((failures, since)) => (failures.saturating_add(1), from_millis(since)?),
             None => (1, now),
         };
-        let wait = (0..failures - 1).fold(backoff.first, |wait, _| (wait * 2).min(backoff.max)).min(backoff.max);
+        let wait = (0..failures - 1)
+            .fold(backoff.first, |wait, _| (wait * 2).min(backoff.max))
+            .min(backoff.max);
         let failed = now - since >= backoff.give_up_after;
         let retry_at = now + wait;
         let failed_ms = failed.then(|| millis(now));
@@ -204,7 +224,8 @@ impl Store {
     /// messages given up one by one too (not those an admin dropped). Returns how many
     /// destinations and messages were set going again.
     pub async fn outbox_retry(&self, destination: Option<&str>) -> Result<(u64, u64)> {
-        const DESTINATIONS: &str = "DELETE FROM outbox_destinations WHERE $1 IS NULL OR destination = $1";
+        const DESTINATIONS: &str =
+            "DELETE FROM outbox_destinations WHERE $1 IS NULL OR destination = $1";
         const MESSAGES: &str = "UPDATE outbox SET failed_ms = NULL, attempts = 0 \
              WHERE failed_ms IS NOT NULL AND sent_ms IS NULL AND last_error <> $2 \
              AND ($1 IS NULL OR COALESCE(room_id, recipient) = $1)";
@@ -241,7 +262,8 @@ impl Store {
               AND o.sent_ms IS NULL AND o.failed_ms IS NULL) \
              FROM outbox_destinations d ORDER BY d.failed_ms IS NULL, d.failing_since_ms, d.destination LIMIT $1";
         type Row = (String, i32, i64, i64, Option<i64>, String, i64);
-        let rows: Vec<Row> = on_backend!(&self.pool, pool => sqlx::query_as(SQL).bind(limit).fetch_all(pool).await?);
+        let rows: Vec<Row> =
+            on_backend!(&self.pool, pool => sqlx::query_as(SQL).bind(limit).fetch_all(pool).await?);
         rows.into_iter()
             .map(|(destination, failures, since, retry, failed, last_error, pending)| {
                 Ok(FailingDestination {
@@ -267,7 +289,8 @@ impl Store {
              (SELECT COUNT(*) FROM outbox_destinations WHERE failed_ms IS NULL), \
              (SELECT COUNT(*) FROM outbox_destinations WHERE failed_ms IS NOT NULL)";
         let mut status = OutboxStatus::default();
-        let rows: Vec<(i16, i64, Option<i64>, Option<i64>)> = on_backend!(&self.pool, pool => sqlx::query_as(PENDING).fetch_all(pool).await?);
+        let rows: Vec<(i16, i64, Option<i64>, Option<i64>)> =
+            on_backend!(&self.pool, pool => sqlx::query_as(PENDING).fetch_all(pool).await?);
         for (priority, count, oldest, held) in rows {
             let i = Priority::from_code(priority) as usize;
             status.pending[i] += count;
@@ -277,7 +300,8 @@ impl Store {
                 status.oldest[i] = Some(status.oldest[i].map_or(oldest, |o| o.min(oldest)));
             }
         }
-        let (failed, backing_off, failed_destinations): (i64, i64, i64) = on_backend!(&self.pool, pool => sqlx::query_as(OTHERS).fetch_one(pool).await?);
+        let (failed, backing_off, failed_destinations): (i64, i64, i64) =
+            on_backend!(&self.pool, pool => sqlx::query_as(OTHERS).fetch_one(pool).await?);
         status.failed_messages += failed;
         status.backing_off = backing_off;
         status.failed_destinations = failed_destinations;
@@ -297,7 +321,9 @@ impl Store {
             sqlx::query(INSERT).bind(millis(now).to_string()).execute(pool).await?;
             sqlx::query_scalar(READ).fetch_one(pool).await?
         });
-        let ms = value.parse::<i64>().map_err(|_| StoreError::Corrupt(format!("first_start_ms {value:?}")))?;
+        let ms = value
+            .parse::<i64>()
+            .map_err(|_| StoreError::Corrupt(format!("first_start_ms {value:?}")))?;
         from_millis(ms)
     }
 }

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use exodus_commands::pool::{Ballot, Claim, ClaimId, ClaimState, PoolFacts, Renew, Rules, Verdict, Vote};
+use exodus_commands::pool::{
+    Ballot, Claim, ClaimId, ClaimState, PoolFacts, Renew, Rules, Verdict, Vote,
+};
 use exodus_commands::{Amount, MemberId};
 use rust_decimal::Decimal;
 
@@ -16,7 +18,20 @@ type RulesRow = (String, String, i64, Option<i64>, Option<i64>, String, String, 
 const RULES: &str = "name, events, min_pledge_cents, max_pledge_cents, max_claim_cents, quorum, approval, vote_hours, pay_days, renew";
 
 /// id, room, claimant, event, amount, description, state, verdict, covered, opened, closes, decided.
-type ClaimRow = (i64, String, String, String, i64, String, String, Option<String>, Option<i64>, i64, i64, Option<i64>);
+type ClaimRow = (
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    i64,
+    i64,
+    Option<i64>,
+);
 const CLAIM: &str = "id, room_id, claimant, event, amount_cents, description, state, verdict, covered_cents, opened_ms, closes_ms, decided_ms";
 
 /// member and amount rows: pledges, charges.
@@ -29,7 +44,9 @@ fn corrupt(what: &str, value: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what} {value}"))
 }
 
-fn rules((name, events, min, max_pledge, max_claim, quorum, approval, vote_hours, pay_days, renew): RulesRow) -> Result<(String, Rules)> {
+fn rules(
+    (name, events, min, max_pledge, max_claim, quorum, approval, vote_hours, pay_days, renew): RulesRow,
+) -> Result<(String, Rules)> {
     let decimal = |s: &str| s.parse::<Decimal>().map_err(|_| corrupt("pool fraction", s));
     let hours = |n: i64| u32::try_from(n).map_err(|_| corrupt("pool rule", n));
     Ok((
@@ -49,7 +66,20 @@ fn rules((name, events, min, max_pledge, max_claim, quorum, approval, vote_hours
 }
 
 fn claim(row: ClaimRow) -> Result<Claim> {
-    let (id, room_id, claimant, event, amount, description, state, verdict, covered, opened, closes, decided) = row;
+    let (
+        id,
+        room_id,
+        claimant,
+        event,
+        amount,
+        description,
+        state,
+        verdict,
+        covered,
+        opened,
+        closes,
+        decided,
+    ) = row;
     Ok(Claim {
         id,
         room_id,
@@ -58,7 +88,10 @@ fn claim(row: ClaimRow) -> Result<Claim> {
         amount: Amount::from_stored_cents(amount),
         description,
         state: ClaimState::from_code(&state).ok_or_else(|| corrupt("claim state", &state))?,
-        verdict: verdict.as_deref().map(|v| Verdict::from_code(v).ok_or_else(|| corrupt("claim verdict", v))).transpose()?,
+        verdict: verdict
+            .as_deref()
+            .map(|v| Verdict::from_code(v).ok_or_else(|| corrupt("claim verdict", v)))
+            .transpose()?,
         covered: covered.map(Amount::from_stored_cents),
         opened: from_millis(opened)?,
         closes: from_millis(closes)?,
@@ -69,7 +102,10 @@ fn claim(row: ClaimRow) -> Result<Claim> {
 fn ballot((voter, vote, source, retracts, at): BallotRow) -> Result<Ballot> {
     Ok(Ballot {
         voter: member(&voter)?,
-        vote: vote.as_deref().map(|v| Vote::from_code(v).ok_or_else(|| corrupt("vote", v))).transpose()?,
+        vote: vote
+            .as_deref()
+            .map(|v| Vote::from_code(v).ok_or_else(|| corrupt("vote", v)))
+            .transpose()?,
         source,
         retracts,
         at: from_millis(at)?,
@@ -96,7 +132,9 @@ impl Store {
     /// The pool room of claim `#id`.
     pub async fn claim_room(&self, id: ClaimId) -> Result<Option<String>> {
         const SQL: &str = "SELECT room_id FROM claims WHERE id = $1";
-        Ok(on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(id).fetch_optional(pool).await?))
+        Ok(
+            on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(id).fetch_optional(pool).await?),
+        )
     }
 
     /// The claim and voter of the ballot event `source` cast (a redaction of it retracts it).
@@ -119,7 +157,11 @@ impl Tx {
     /// locked on PostgreSQL (decisions about one pool are serialised): pledges (those of a pool
     /// renewed by hand lapse with their cycle), this cycle's charges, overdue members, and the
     /// claims being voted on with their ballots.
-    pub async fn pool(&mut self, room_id: &str, cycle_start: DateTime<Utc>) -> Result<Option<PoolFacts>> {
+    pub async fn pool(
+        &mut self,
+        room_id: &str,
+        cycle_start: DateTime<Utc>,
+    ) -> Result<Option<PoolFacts>> {
         let lock = if self.anonymous_params() { "" } else { " FOR UPDATE" };
         let sql = format!("SELECT {RULES} FROM pools WHERE room_id = $1{lock}");
         let row: Option<RulesRow> = on_backend!(&mut self.tx, tx => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(room_id).fetch_optional(&mut **tx).await?);
@@ -131,7 +173,9 @@ impl Tx {
              AND created_ms >= $2 AND state NOT IN ('cancelled', 'forgiven') GROUP BY giver";
         const OVERDUE: &str = "SELECT DISTINCT giver FROM ledger WHERE room_id = $1 AND kind = 'obligation' AND overdue \
              AND state IN ('open', 'paid')";
-        let voting_sql = format!("SELECT {CLAIM} FROM claims WHERE room_id = $1 AND state = 'voting' ORDER BY id");
+        let voting_sql = format!(
+            "SELECT {CLAIM} FROM claims WHERE room_id = $1 AND state = 'voting' ORDER BY id"
+        );
         let auto = rules.renew == Renew::Auto;
         let (pledges, charged, overdue, voting): (Amounts, Amounts, Vec<String>, Vec<ClaimRow>) = on_backend!(&mut self.tx, tx => {
             let pledges = sqlx::query_as(PLEDGES).bind(room_id).bind(start).bind(auto).fetch_all(&mut **tx).await?;
@@ -168,7 +212,14 @@ impl Tx {
     }
 
     /// Binds `room_id` as a pool; `false` when it already is one (nothing written).
-    pub async fn create_pool(&mut self, room_id: &str, name: &str, created_by: &MemberId, rules: &Rules, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn create_pool(
+        &mut self,
+        room_id: &str,
+        name: &str,
+        created_by: &MemberId,
+        rules: &Rules,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         crate::no_nul("a pool's name", name)?;
         const SQL: &str = "INSERT INTO pools (room_id, name, created_by, created_ms, events, min_pledge_cents, max_pledge_cents, \
              max_claim_cents, quorum, approval, vote_hours, pay_days, renew) VALUES ($1, $2, $3, $4, '', 0, NULL, NULL, '0.5', '0.5', 24, 7, 'auto') \
@@ -205,7 +256,14 @@ impl Tx {
 
     /// Sets `member`'s pledge in the pool for the cycle that began at `cycle_start`; `None`
     /// removes it.
-    pub async fn set_pledge(&mut self, room_id: &str, member: &MemberId, amount: Option<Amount>, cycle_start: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_pledge(
+        &mut self,
+        room_id: &str,
+        member: &MemberId,
+        amount: Option<Amount>,
+        cycle_start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         match amount {
             Some(amount) => {
                 const SQL: &str = "INSERT INTO pool_pledges (room_id, member, amount_cents, cycle_ms, changed_ms) VALUES ($1, $2, $3, $4, $5) \
@@ -223,26 +281,39 @@ impl Tx {
     }
 
     /// Removes `member`'s pledge in the pool `room_id` (they left the room), if they had one.
-    pub async fn end_pledge(&mut self, room_id: &str, member: &MemberId) -> Result<Option<EndedPledge>> {
+    pub async fn end_pledge(
+        &mut self,
+        room_id: &str,
+        member: &MemberId,
+    ) -> Result<Option<EndedPledge>> {
         const SQL: &str = "DELETE FROM pool_pledges WHERE room_id = $1 AND member = $2 RETURNING room_id, member, amount_cents, \
              (SELECT name FROM pools p WHERE p.room_id = pool_pledges.room_id)";
-        let rows: Vec<(String, String, i64, String)> =
-            on_backend!(&mut self.tx, tx => sqlx::query_as(SQL).bind(room_id).bind(member.as_str()).fetch_all(&mut **tx).await?);
+        let rows: Vec<(String, String, i64, String)> = on_backend!(&mut self.tx, tx => sqlx::query_as(SQL).bind(room_id).bind(member.as_str()).fetch_all(&mut **tx).await?);
         Ok(ended(rows)?.pop())
     }
 
     /// The number the next claim gets.
     pub async fn next_claim_id(&mut self) -> Result<ClaimId> {
         Ok(match &mut self.tx {
-            Backend::Sqlite(tx) => sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(id), 0) + 1 FROM claims").fetch_one(&mut **tx).await?,
+            Backend::Sqlite(tx) => {
+                sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(id), 0) + 1 FROM claims")
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
             Backend::Postgres(tx) => {
-                sqlx::query_scalar::<_, i64>("SELECT nextval(pg_get_serial_sequence('claims', 'id'))").fetch_one(&mut **tx).await?
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT nextval(pg_get_serial_sequence('claims', 'id'))",
+                )
+                .fetch_one(&mut **tx)
+                .await?
             }
         })
     }
 
     pub async fn insert_claim(&mut self, c: &Claim) -> Result<()> {
-        let sql = format!("INSERT INTO claims ({CLAIM}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
+        let sql = format!(
+            "INSERT INTO claims ({CLAIM}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        );
         on_backend!(&mut self.tx, tx => { sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(c.id).bind(&c.room_id).bind(c.claimant.as_str()).bind(&c.event).bind(c.amount.cents()).bind(&c.description)
             .bind(c.state.code()).bind(c.verdict.map(Verdict::code)).bind(c.covered.map(Amount::cents)).bind(millis(c.opened))
@@ -281,7 +352,9 @@ impl Tx {
     /// The claims whose vote window closed at or before `now`, oldest first.
     pub async fn claims_to_close(&mut self, now: DateTime<Utc>) -> Result<Vec<(ClaimId, String)>> {
         const SQL: &str = "SELECT id, room_id FROM claims WHERE state = 'voting' AND closes_ms <= $1 ORDER BY closes_ms, id";
-        Ok(on_backend!(&mut self.tx, tx => sqlx::query_as(SQL).bind(millis(now)).fetch_all(&mut **tx).await?))
+        Ok(
+            on_backend!(&mut self.tx, tx => sqlx::query_as(SQL).bind(millis(now)).fetch_all(&mut **tx).await?),
+        )
     }
 
     /// SPEC §3.3: a member whose pool obligation is overdue is excluded from that pool (their
@@ -290,13 +363,17 @@ impl Tx {
         const SQL: &str = "DELETE FROM pool_pledges WHERE EXISTS (SELECT 1 FROM ledger r WHERE r.room_id = pool_pledges.room_id \
              AND r.giver = pool_pledges.member AND r.kind = 'obligation' AND r.overdue AND r.state IN ('open', 'paid')) \
              RETURNING room_id, member, amount_cents, (SELECT name FROM pools p WHERE p.room_id = pool_pledges.room_id)";
-        let rows: Vec<(String, String, i64, String)> = on_backend!(&mut self.tx, tx => sqlx::query_as(SQL).fetch_all(&mut **tx).await?);
+        let rows: Vec<(String, String, i64, String)> =
+            on_backend!(&mut self.tx, tx => sqlx::query_as(SQL).fetch_all(&mut **tx).await?);
         ended(rows)
     }
 
     /// The rollover into the cycle beginning at `cycle_start` (SPEC §4): pledges of pools that
     /// renew automatically carry into it; those of pools renewed by hand lapse (returned).
-    pub async fn roll_pledges(&mut self, cycle_start: DateTime<Utc>) -> Result<(u64, Vec<EndedPledge>)> {
+    pub async fn roll_pledges(
+        &mut self,
+        cycle_start: DateTime<Utc>,
+    ) -> Result<(u64, Vec<EndedPledge>)> {
         const LAPSE: &str = "DELETE FROM pool_pledges WHERE cycle_ms < $1 AND room_id IN (SELECT room_id FROM pools WHERE renew = 'manual') \
              RETURNING room_id, member, amount_cents, (SELECT name FROM pools p WHERE p.room_id = pool_pledges.room_id)";
         const CARRY: &str = "UPDATE pool_pledges SET cycle_ms = $1 WHERE cycle_ms < $1";
@@ -313,7 +390,14 @@ impl Tx {
 fn ended(rows: Vec<(String, String, i64, String)>) -> Result<Vec<EndedPledge>> {
     let mut out: Vec<EndedPledge> = rows
         .into_iter()
-        .map(|(room_id, m, cents, name)| Ok(EndedPledge { room_id, name, member: member(&m)?, pledge: Amount::from_stored_cents(cents) }))
+        .map(|(room_id, m, cents, name)| {
+            Ok(EndedPledge {
+                room_id,
+                name,
+                member: member(&m)?,
+                pledge: Amount::from_stored_cents(cents),
+            })
+        })
         .collect::<Result<_>>()?;
     out.sort_by(|a, b| (&a.room_id, &a.member).cmp(&(&b.room_id, &b.member)));
     Ok(out)

@@ -8,7 +8,10 @@ use exodus_commands::{Amount, Lang, MemberId, Need, Profile};
 use sqlx::Row;
 
 use crate::batch::CachedProfile;
-use crate::{Backend, ROWS_PER_STATEMENT, Result, StoreError, Tx, from_millis, millis, on_backend, placeholders, value_rows};
+use crate::{
+    Backend, ROWS_PER_STATEMENT, Result, StoreError, Tx, from_millis, millis, on_backend,
+    placeholders, value_rows,
+};
 
 /// Members with their payment methods, one row per method (one row with NULL method columns for a
 /// member without any): one round trip for many profiles. `{members}` is an `IN` list.
@@ -33,21 +36,32 @@ struct Columns {
 }
 
 fn amount(cents: Option<i64>, what: &str) -> Result<Amount> {
-    cents.map(Amount::from_stored_cents).ok_or_else(|| StoreError::Corrupt(format!("{what} without an amount")))
+    cents
+        .map(Amount::from_stored_cents)
+        .ok_or_else(|| StoreError::Corrupt(format!("{what} without an amount")))
 }
 
 impl Columns {
     fn into_profile(self, member: MemberId, payment: Vec<PaymentMethod>) -> Result<Profile> {
-        let level = Level::from_code(&self.status).ok_or_else(|| StoreError::Corrupt(format!("status {}", self.status)))?;
+        let level = Level::from_code(&self.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {}", self.status)))?;
         let need = match level {
             Level::Green => Need::Green,
-            Level::Orange => Need::Orange { requested: amount(self.requested, "orange")?, note: self.note },
+            Level::Orange => {
+                Need::Orange { requested: amount(self.requested, "orange")?, note: self.note }
+            }
             Level::Red => Need::Red {
                 requested: amount(self.requested, "red")?,
-                deadline: from_millis(self.deadline.ok_or_else(|| StoreError::Corrupt("red without deadline".into()))?)?,
+                deadline: from_millis(
+                    self.deadline
+                        .ok_or_else(|| StoreError::Corrupt("red without deadline".into()))?,
+                )?,
                 note: self.note,
                 previous: match self.prev_status.as_deref() {
-                    Some("orange") => Settled::Orange { requested: amount(self.prev_requested, "previous orange")?, note: self.prev_note },
+                    Some("orange") => Settled::Orange {
+                        requested: amount(self.prev_requested, "previous orange")?,
+                        note: self.prev_note,
+                    },
                     _ => Settled::Green,
                 },
             },
@@ -66,7 +80,9 @@ impl Columns {
     fn from_profile(p: &Profile) -> Columns {
         let (prev_status, prev_requested, prev_note) = match &p.need {
             Need::Red { previous: Settled::Green, .. } => (Some("green"), None, None),
-            Need::Red { previous: Settled::Orange { requested, note }, .. } => (Some("orange"), Some(requested.cents()), note.clone()),
+            Need::Red { previous: Settled::Orange { requested, note }, .. } => {
+                (Some("orange"), Some(requested.cents()), note.clone())
+            }
             _ => (None, None, None),
         };
         Columns {
@@ -103,7 +119,11 @@ macro_rules! member_row {
         };
         let label: Option<String> = $row.try_get(12)?;
         let method = match label {
-            Some(label) => Some(PaymentMethod { label, details: $row.try_get(13)?, is_default: $row.try_get(14)? }),
+            Some(label) => Some(PaymentMethod {
+                label,
+                details: $row.try_get(13)?,
+                is_default: $row.try_get(14)?,
+            }),
             None => None,
         };
         ($row.try_get::<String, _>(0)?, columns, method)
@@ -114,8 +134,13 @@ impl Tx {
     /// The stored profiles of `members` (those without a row are missing from the map). With
     /// `for_update` on PostgreSQL every member is locked first, in sorted order (two groups of
     /// commands lock their common members in the same order), and their rows `FOR UPDATE`.
-    async fn load_profiles(&mut self, members: &[MemberId], for_update: bool) -> Result<BTreeMap<MemberId, Profile>> {
-        const LOCK_MEMBERS: &str = "SELECT pg_advisory_xact_lock(hashtextextended(u, 0)) FROM unnest($1::text[]) AS u";
+    async fn load_profiles(
+        &mut self,
+        members: &[MemberId],
+        for_update: bool,
+    ) -> Result<BTreeMap<MemberId, Profile>> {
+        const LOCK_MEMBERS: &str =
+            "SELECT pg_advisory_xact_lock(hashtextextended(u, 0)) FROM unnest($1::text[]) AS u";
         let mut out = BTreeMap::new();
         for chunk in members.chunks(ROWS_PER_STATEMENT) {
             let mut sql = SELECT_MEMBERS.replace("{members}", &placeholders(1, chunk.len()));
@@ -141,7 +166,8 @@ impl Tx {
                     Some((u, _, methods)) if *u == user => methods.extend(method),
                     _ => {
                         if let Some((u, c, methods)) = current.take() {
-                            let m = MemberId::parse(&u).ok_or_else(|| StoreError::Corrupt(format!("member {u}")))?;
+                            let m = MemberId::parse(&u)
+                                .ok_or_else(|| StoreError::Corrupt(format!("member {u}")))?;
                             out.insert(m.clone(), c.into_profile(m, methods)?);
                         }
                         current = Some((user, columns, method.into_iter().collect()));
@@ -149,7 +175,8 @@ impl Tx {
                 }
             }
             if let Some((u, c, methods)) = current {
-                let m = MemberId::parse(&u).ok_or_else(|| StoreError::Corrupt(format!("member {u}")))?;
+                let m = MemberId::parse(&u)
+                    .ok_or_else(|| StoreError::Corrupt(format!("member {u}")))?;
                 out.insert(m.clone(), c.into_profile(m, methods)?);
             }
         }
@@ -158,14 +185,17 @@ impl Tx {
 
     /// Reads and locks the profiles of `members` not in the cache yet, in one statement or two.
     pub(crate) async fn preload_profiles(&mut self, members: &[MemberId]) -> Result<()> {
-        let missing: Vec<MemberId> = members.iter().filter(|m| !self.cache.profiles.contains_key(*m)).cloned().collect();
+        let missing: Vec<MemberId> =
+            members.iter().filter(|m| !self.cache.profiles.contains_key(*m)).cloned().collect();
         if missing.is_empty() {
             return Ok(());
         }
         let mut found = self.load_profiles(&missing, true).await?;
         for m in missing {
             let stored = found.remove(&m);
-            self.cache.profiles.insert(m, CachedProfile { current: stored.clone(), stored, updated_ms: 0 });
+            self.cache
+                .profiles
+                .insert(m, CachedProfile { current: stored.clone(), stored, updated_ms: 0 });
         }
         Ok(())
     }
@@ -175,7 +205,10 @@ impl Tx {
     /// what a job's DMs need (a profile's two columns, not the whole profile with its payment
     /// methods). A member left out has the defaults. One statement whatever the number of
     /// members (a rollover's digests go to 100,000, B3): the list goes as one parameter.
-    pub async fn notification_settings(&mut self, members: &[MemberId]) -> Result<BTreeMap<MemberId, (Option<Lang>, bool)>> {
+    pub async fn notification_settings(
+        &mut self,
+        members: &[MemberId],
+    ) -> Result<BTreeMap<MemberId, (Option<Lang>, bool)>> {
         const SQLITE: &str = "SELECT user_id, lang, notify FROM members WHERE user_id IN (SELECT value FROM json_each($1)) \
              AND (lang IS NOT NULL OR NOT notify)";
         const POSTGRES: &str = "SELECT user_id, lang, notify FROM members WHERE user_id = ANY($1) AND (lang IS NOT NULL OR NOT notify)";
@@ -184,7 +217,8 @@ impl Tx {
         }
         let rows: Vec<(String, Option<String>, bool)> = match &mut self.tx {
             Backend::Sqlite(tx) => {
-                let list = serde_json::to_string(members).map_err(|e| StoreError::Corrupt(format!("members: {e}")))?;
+                let list = serde_json::to_string(members)
+                    .map_err(|e| StoreError::Corrupt(format!("members: {e}")))?;
                 sqlx::query_as(SQLITE).bind(list).fetch_all(&mut **tx).await?
             }
             Backend::Postgres(tx) => {
@@ -194,7 +228,8 @@ impl Tx {
         };
         let mut out = BTreeMap::new();
         for (user, lang, notify) in rows {
-            let m = MemberId::parse(&user).ok_or_else(|| StoreError::Corrupt(format!("member {user}")))?;
+            let m = MemberId::parse(&user)
+                .ok_or_else(|| StoreError::Corrupt(format!("member {user}")))?;
             out.insert(m, (lang.as_deref().and_then(Lang::from_code), notify));
         }
         Ok(out)
@@ -204,7 +239,11 @@ impl Tx {
     /// until the transaction ends (PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialises) and
     /// the profile stays in the transaction's cache. A profile in the cache is returned as this
     /// transaction left it.
-    pub async fn find_profile(&mut self, member: &MemberId, for_update: bool) -> Result<Option<Profile>> {
+    pub async fn find_profile(
+        &mut self,
+        member: &MemberId,
+        for_update: bool,
+    ) -> Result<Option<Profile>> {
         if let Some(cached) = self.cache.profiles.get(member) {
             return Ok(cached.current.clone());
         }
@@ -223,7 +262,12 @@ impl Tx {
     /// Saves a profile. One read by [`Tx::profile_for_update`] changes in the cache and is
     /// written at commit; any other is written now, `before` telling whether its payment rows
     /// changed.
-    pub async fn save_profile(&mut self, before: &Profile, after: &Profile, now: DateTime<Utc>) -> Result<()> {
+    pub async fn save_profile(
+        &mut self,
+        before: &Profile,
+        after: &Profile,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         if let Some(cached) = self.cache.profiles.get_mut(&after.member) {
             cached.current = Some(after.clone());
             cached.updated_ms = millis(now);
@@ -247,11 +291,14 @@ impl Tx {
         }
         let mut writes = Vec::new();
         for m in &dirty {
-            if let Some(CachedProfile { stored, current: Some(after), updated_ms }) = self.cache.profiles.get(m) {
+            if let Some(CachedProfile { stored, current: Some(after), updated_ms }) =
+                self.cache.profiles.get(m)
+            {
                 writes.push((stored.clone(), after.clone(), *updated_ms));
             }
         }
-        let refs: Vec<(Option<&Profile>, &Profile, i64)> = writes.iter().map(|(s, a, t)| (s.as_ref(), a, *t)).collect();
+        let refs: Vec<(Option<&Profile>, &Profile, i64)> =
+            writes.iter().map(|(s, a, t)| (s.as_ref(), a, *t)).collect();
         self.write_profiles(&refs).await?;
         for m in &dirty {
             if let Some(cached) = self.cache.profiles.get_mut(m) {
@@ -263,7 +310,10 @@ impl Tx {
 
     /// Upserts `(stored, after)` profiles and rewrites the payment rows of those whose methods
     /// differ from `stored`'s.
-    async fn write_profiles(&mut self, profiles: &[(Option<&Profile>, &Profile, i64)]) -> Result<()> {
+    async fn write_profiles(
+        &mut self,
+        profiles: &[(Option<&Profile>, &Profile, i64)],
+    ) -> Result<()> {
         const MEMBER_COLUMNS: usize = 13;
         let anonymous = self.anonymous_params();
         for chunk in profiles.chunks(ROWS_PER_STATEMENT) {
@@ -277,7 +327,10 @@ impl Tx {
                  updated_ms = excluded.updated_ms",
                 value_rows(anonymous, chunk.len(), MEMBER_COLUMNS)
             );
-            let columns: Vec<(&str, Columns, i64)> = chunk.iter().map(|(_, p, t)| (p.member.as_str(), Columns::from_profile(p), *t)).collect();
+            let columns: Vec<(&str, Columns, i64)> = chunk
+                .iter()
+                .map(|(_, p, t)| (p.member.as_str(), Columns::from_profile(p), *t))
+                .collect();
             for (_, c, _) in &columns {
                 crate::no_nul("a note", c.note.as_deref())?;
                 crate::no_nul("a note", c.prev_note.as_deref())?;
@@ -285,15 +338,23 @@ impl Tx {
             }
             let payment_changed: Vec<&Profile> = chunk
                 .iter()
-                .filter(|(stored, after, _)| stored.map_or(&[][..], |s| &s.payment[..]) != &after.payment[..])
+                .filter(|(stored, after, _)| {
+                    stored.map_or(&[][..], |s| &s.payment[..]) != &after.payment[..]
+                })
                 .map(|(_, a, _)| *a)
                 .collect();
-            let methods: Vec<(&str, &PaymentMethod)> = payment_changed.iter().flat_map(|p| p.payment.iter().map(|m| (p.member.as_str(), m))).collect();
+            let methods: Vec<(&str, &PaymentMethod)> = payment_changed
+                .iter()
+                .flat_map(|p| p.payment.iter().map(|m| (p.member.as_str(), m)))
+                .collect();
             for (_, m) in &methods {
                 crate::no_nul("a payment label", m.label.as_str())?;
                 crate::no_nul("payment details", m.details.as_str())?;
             }
-            let delete = format!("DELETE FROM payment_methods WHERE user_id IN ({})", placeholders(1, payment_changed.len()));
+            let delete = format!(
+                "DELETE FROM payment_methods WHERE user_id IN ({})",
+                placeholders(1, payment_changed.len())
+            );
             on_backend!(&mut self.tx, tx => {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(upsert.as_str()));
                 for (user, c, updated_ms) in &columns {

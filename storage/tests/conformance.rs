@@ -8,8 +8,12 @@ use exodus_commands::ledger::{Kind, Record, State};
 use exodus_commands::network::Support;
 use exodus_commands::profile::{Level, PaymentMethod, Settled};
 use exodus_commands::{Amount, Lang, MemberId, Need, Profile};
-use exodus_storage::testing::{create_postgres_database, drop_postgres_database, postgres_base_url};
-use exodus_storage::{Backoff, Cursor, EventRef, OutboxMessage, Outcome, Priority, Store, StoreError, Target};
+use exodus_storage::testing::{
+    create_postgres_database, drop_postgres_database, postgres_base_url,
+};
+use exodus_storage::{
+    Backoff, Cursor, EventRef, OutboxMessage, Outcome, Priority, Store, StoreError, Target,
+};
 
 /// A fresh, migrated store of one backend; dropping it removes the PostgreSQL database.
 struct Fixture {
@@ -27,9 +31,9 @@ impl Fixture {
 
     async fn postgres() -> Fixture {
         let base = postgres_base_url();
-        let url = create_postgres_database(&base, "exodus_conformance")
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL is required at {base} (set EXODUS_TEST_PG_URL): {e}"));
+        let url = create_postgres_database(&base, "exodus_conformance").await.unwrap_or_else(|e| {
+            panic!("PostgreSQL is required at {base} (set EXODUS_TEST_PG_URL): {e}")
+        });
         Fixture { store: Store::connect(&url).await.unwrap(), pg_url: Some(url), _dir: None }
     }
 
@@ -109,7 +113,14 @@ fn event(id: &str) -> EventRef {
 }
 
 fn message(txn: &str, target: Target) -> OutboxMessage {
-    OutboxMessage { txn_id: txn.into(), target, event_type: "m.room.message".into(), content: serde_json::json!({"body": txn}), tag: None, priority: exodus_storage::Priority::Reply }
+    OutboxMessage {
+        txn_id: txn.into(),
+        target,
+        event_type: "m.room.message".into(),
+        content: serde_json::json!({"body": txn}),
+        tag: None,
+        priority: exodus_storage::Priority::Reply,
+    }
 }
 
 async fn migrations_can_run_again(store: &Store) {
@@ -137,7 +148,9 @@ async fn a_rolled_back_transaction_leaves_nothing(store: &Store) {
     let alice = member("alice");
     let mut tx = store.begin().await.unwrap();
     tx.claim_event(&event("r"), Outcome::Applied, now()).await.unwrap();
-    tx.set_cursor("!room:example.org", &Cursor { event_id: "$r".into(), origin_ts: 5 }, now()).await.unwrap();
+    tx.set_cursor("!room:example.org", &Cursor { event_id: "$r".into(), origin_ts: 5 }, now())
+        .await
+        .unwrap();
     let before = tx.profile_for_update(&alice).await.unwrap();
     let mut after = before.clone();
     after.about = Some("hello".into());
@@ -153,7 +166,10 @@ async fn a_rolled_back_transaction_leaves_nothing(store: &Store) {
 async fn profiles_round_trip(store: &Store) {
     let alice = member("alice");
     let mut orange = Profile::new(alice.clone());
-    orange.need = Need::Orange { requested: Amount::parse("300.50").unwrap(), note: Some("rent «и еда»".into()) };
+    orange.need = Need::Orange {
+        requested: Amount::parse("300.50").unwrap(),
+        note: Some("rent «и еда»".into()),
+    };
     orange.about = Some("Baker".into());
     orange.lang = Some(Lang::Ru);
     orange.notify = false;
@@ -197,7 +213,12 @@ async fn cursors_start_once_and_move(store: &Store) {
     let room = "!c:example.org";
     let join = Cursor { event_id: "$join".into(), origin_ts: 10 };
     assert!(store.init_cursor(room, &join, now()).await.unwrap());
-    assert!(!store.init_cursor(room, &Cursor { event_id: "$other".into(), origin_ts: 1 }, now()).await.unwrap());
+    assert!(
+        !store
+            .init_cursor(room, &Cursor { event_id: "$other".into(), origin_ts: 1 }, now())
+            .await
+            .unwrap()
+    );
     assert_eq!(store.cursor(room).await.unwrap(), Some(join));
     let later = Cursor { event_id: "$later".into(), origin_ts: 20 };
     store.advance_cursor(room, &later, now()).await.unwrap();
@@ -248,7 +269,9 @@ async fn concurrent_claims_of_one_event_apply_it_once(store: &Store) {
                 let mut tx = store.begin().await.unwrap();
                 let won = tx.claim_event(&event("race"), Outcome::Applied, now()).await.unwrap();
                 if won {
-                    tx.enqueue(&message("race-reply", Target::Room("!r:x".into())), now()).await.unwrap();
+                    tx.enqueue(&message("race-reply", Target::Room("!r:x".into())), now())
+                        .await
+                        .unwrap();
                     tx.commit().await.unwrap();
                 } else {
                     tx.rollback().await.unwrap();
@@ -275,7 +298,11 @@ async fn concurrent_updates_of_one_profile_lose_nothing(store: &Store) {
                 let mut tx = store.begin().await.unwrap();
                 let before = tx.profile_for_update(&erin).await.unwrap();
                 let mut after = before.clone();
-                after.payment.push(PaymentMethod { label: format!("l{i:02}"), details: "d".into(), is_default: false });
+                after.payment.push(PaymentMethod {
+                    label: format!("l{i:02}"),
+                    details: "d".into(),
+                    is_default: false,
+                });
                 after.payment.sort_by(|a, b| a.label.cmp(&b.label));
                 tokio::task::yield_now().await;
                 tx.save_profile(&before, &after, now()).await.unwrap();
@@ -290,7 +317,15 @@ async fn concurrent_updates_of_one_profile_lose_nothing(store: &Store) {
     assert_eq!(p.payment.len(), 10, "a read-modify-write was lost: {:?}", p.payment);
 }
 
-fn record(id: i64, kind: Kind, giver: &str, recipient: &str, cents: i64, state: State, changed: DateTime<Utc>) -> Record {
+fn record(
+    id: i64,
+    kind: Kind,
+    giver: &str,
+    recipient: &str,
+    cents: i64,
+    state: State,
+    changed: DateTime<Utc>,
+) -> Record {
     Record {
         id,
         kind,
@@ -310,13 +345,24 @@ fn record(id: i64, kind: Kind, giver: &str, recipient: &str, cents: i64, state: 
 async fn records_round_trip_and_sum(store: &Store) {
     let mut tx = store.begin().await.unwrap();
     assert!(tx.bind_circle(&member("alice"), "!alice:example.org", now()).await.unwrap());
-    assert!(!tx.bind_circle(&member("alice"), "!other:example.org", now()).await.unwrap(), "one circle per owner");
+    assert!(
+        !tx.bind_circle(&member("alice"), "!other:example.org", now()).await.unwrap(),
+        "one circle per owner"
+    );
     let first = tx.next_record_id().await.unwrap();
     let records = [
         record(first, Kind::Intention, "bob", "alice", 10_000, State::Active, now()),
         record(first + 1, Kind::Obligation, "carol", "alice", 2_550, State::Open, now()),
         record(first + 2, Kind::Obligation, "bob", "alice", 1_000, State::Fulfilled, now()),
-        record(first + 3, Kind::Obligation, "bob", "alice", 700, State::Fulfilled, now() - Duration::days(40)),
+        record(
+            first + 3,
+            Kind::Obligation,
+            "bob",
+            "alice",
+            700,
+            State::Fulfilled,
+            now() - Duration::days(40),
+        ),
     ];
     for r in &records {
         tx.insert_record(r).await.unwrap();
@@ -329,16 +375,30 @@ async fn records_round_trip_and_sum(store: &Store) {
     paid.state = State::Paid;
     tx.update_record(&paid).await.unwrap();
     let since = now() - Duration::days(1);
-    let circle: Vec<i64> = tx.circle_records("!alice:example.org", since, None).await.unwrap().iter().map(|r| r.id).collect();
+    let circle: Vec<i64> = tx
+        .circle_records("!alice:example.org", since, None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
     assert_eq!(circle, vec![first, first + 1, first + 2], "open ones and those closed this cycle");
     let (given, received) = tx.cycle_totals(&member("bob"), since).await.unwrap();
-    assert_eq!((given.intentions.cents(), given.obligations.cents(), given.fulfilled.cents()), (10_000, 0, 1_000));
+    assert_eq!(
+        (given.intentions.cents(), given.obligations.cents(), given.fulfilled.cents()),
+        (10_000, 0, 1_000)
+    );
     assert_eq!(received.intentions.cents(), 0);
     let (_, received) = tx.cycle_totals(&member("alice"), since).await.unwrap();
-    assert_eq!((received.intentions.cents(), received.obligations.cents(), received.fulfilled.cents()), (10_000, 2_550, 1_000));
-    let open: Vec<i64> = tx.member_records(&member("bob"), true, 10).await.unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(
+        (received.intentions.cents(), received.obligations.cents(), received.fulfilled.cents()),
+        (10_000, 2_550, 1_000)
+    );
+    let open: Vec<i64> =
+        tx.member_records(&member("bob"), true, 10).await.unwrap().iter().map(|r| r.id).collect();
     assert_eq!(open, vec![first]);
-    let closed: Vec<i64> = tx.member_records(&member("bob"), false, 10).await.unwrap().iter().map(|r| r.id).collect();
+    let closed: Vec<i64> =
+        tx.member_records(&member("bob"), false, 10).await.unwrap().iter().map(|r| r.id).collect();
     assert_eq!(closed, vec![first + 3, first + 2], "newest first");
     tx.commit().await.unwrap();
     assert_eq!(store.record_room(first).await.unwrap().as_deref(), Some("!alice:example.org"));
@@ -366,11 +426,17 @@ async fn network_supports_follow_the_relations(store: &Store) {
     tx.save_profile(&Profile::new(member("dave")), &dave, now()).await.unwrap();
     tx.commit().await.unwrap();
 
-    let supports = store.network_supports(&member("me"), now() - Duration::days(90), 100).await.unwrap();
-    let pairs: Vec<(&str, &str)> = supports.iter().map(|s: &Support| (s.giver.as_str(), s.recipient.as_str())).collect();
+    let supports =
+        store.network_supports(&member("me"), now() - Duration::days(90), 100).await.unwrap();
+    let pairs: Vec<(&str, &str)> =
+        supports.iter().map(|s: &Support| (s.giver.as_str(), s.recipient.as_str())).collect();
     assert_eq!(
         pairs,
-        vec![("@bob:example.org", "@me:example.org"), ("@erin:example.org", "@bob:example.org"), ("@me:example.org", "@dave:example.org")]
+        vec![
+            ("@bob:example.org", "@me:example.org"),
+            ("@erin:example.org", "@bob:example.org"),
+            ("@me:example.org", "@dave:example.org")
+        ]
     );
     assert_eq!(supports[1].room_id, "!bob:example.org");
     let levels = store.levels(&[member("dave"), member("bob")]).await.unwrap();
@@ -390,7 +456,12 @@ async fn a_job_slot_is_claimed_by_one_runner(store: &Store) {
     assert!(a ^ b, "exactly one runner claims the slot: a={a} b={b}");
     let (winner, loser) = if a { ("a", "b") } else { ("b", "a") };
     // While the lease holds nobody else takes it; the loser cannot finish it.
-    assert!(!store.claim_job_run("rollover", slot, loser, now() + Duration::minutes(5), lease).await.unwrap());
+    assert!(
+        !store
+            .claim_job_run("rollover", slot, loser, now() + Duration::minutes(5), lease)
+            .await
+            .unwrap()
+    );
     assert!(!store.finish_job_run("rollover", slot, loser, "x", now()).await.unwrap());
     // The winner died: after its lease the run is taken over, and the late winner's finish is refused.
     let later = now() + Duration::minutes(11);
@@ -398,29 +469,54 @@ async fn a_job_slot_is_claimed_by_one_runner(store: &Store) {
     assert!(!store.finish_job_run("rollover", slot, winner, "late", later).await.unwrap());
     assert!(store.finish_job_run("rollover", slot, loser, "3 expired", later).await.unwrap());
     // Finished: never claimed again, even long after.
-    assert!(!store.claim_job_run("rollover", slot, winner, now() + Duration::days(40), lease).await.unwrap());
+    assert!(
+        !store
+            .claim_job_run("rollover", slot, winner, now() + Duration::days(40), lease)
+            .await
+            .unwrap()
+    );
     assert_eq!(store.last_job_slot("rollover").await.unwrap(), Some(slot));
     assert!(store.claim_job_run("deadlines", slot, "a", now(), lease).await.unwrap());
     let runs = store.last_job_runs().await.unwrap();
-    assert_eq!(runs.iter().map(|r| (r.job.as_str(), r.finished.is_some())).collect::<Vec<_>>(), vec![("deadlines", false), ("rollover", true)]);
+    assert_eq!(
+        runs.iter().map(|r| (r.job.as_str(), r.finished.is_some())).collect::<Vec<_>>(),
+        vec![("deadlines", false), ("rollover", true)]
+    );
     assert_eq!(runs[1].summary.as_deref(), Some("3 expired"));
     // A failed run gives its claim up: the next look claims it again at once.
     store.abandon_job_run("deadlines", slot, "a").await.unwrap();
-    assert!(store.claim_job_run("deadlines", slot, "b", now() + Duration::seconds(1), lease).await.unwrap());
+    assert!(
+        store
+            .claim_job_run("deadlines", slot, "b", now() + Duration::seconds(1), lease)
+            .await
+            .unwrap()
+    );
     // An admin's run, even as of a time far ahead, is shown but is no scheduled slot.
     let ahead = now() + Duration::days(60);
-    store.record_manual_run("rollover", ahead, "@admin:example.org", now(), now(), "expired 0").await.unwrap();
+    store
+        .record_manual_run("rollover", ahead, "@admin:example.org", now(), now(), "expired 0")
+        .await
+        .unwrap();
     assert_eq!(store.last_job_slot("rollover").await.unwrap(), Some(slot));
     let runs = store.last_job_runs().await.unwrap();
-    let shown: Vec<_> = runs.iter().map(|r| (r.job.as_str(), r.manual, r.slot, r.runner.as_str())).collect();
-    assert_eq!(shown, vec![("deadlines", false, slot, "b"), ("rollover", false, slot, loser), ("rollover", true, ahead, "@admin:example.org")]);
+    let shown: Vec<_> =
+        runs.iter().map(|r| (r.job.as_str(), r.manual, r.slot, r.runner.as_str())).collect();
+    assert_eq!(
+        shown,
+        vec![
+            ("deadlines", false, slot, "b"),
+            ("rollover", false, slot, loser),
+            ("rollover", true, ahead, "@admin:example.org")
+        ]
+    );
     let counts = store.counts().await.unwrap();
     assert_eq!(counts.iter().find(|(name, _)| *name == "records"), Some(&("records", 0)));
 }
 
 async fn many_messages_enqueued_at_once_keep_their_order(store: &Store) {
     // More than one statement's worth, with a DM, a tag and a duplicate among them.
-    let mut messages: Vec<OutboxMessage> = (0..230).map(|i| message(&format!("m{i:03}"), Target::Room("!r:x".into()))).collect();
+    let mut messages: Vec<OutboxMessage> =
+        (0..230).map(|i| message(&format!("m{i:03}"), Target::Room("!r:x".into()))).collect();
     messages[7].target = Target::Dm(member("dave"));
     messages[8].tag = Some("paid:8".into());
     messages.push(message("m000", Target::Room("!r:x".into())));
@@ -444,13 +540,21 @@ async fn a_group_claims_only_new_events_once(store: &Store) {
     let (g1, g2, g3) = (event("g1"), event("g2"), event("g3"));
     let mut tx = store.begin().await.unwrap();
     // g1 was decided before; g2 appears twice in the group: claimed once.
-    let claims = [(&g1, Outcome::Applied), (&g2, Outcome::Applied), (&g3, Outcome::Ignored), (&g2, Outcome::Ignored)];
+    let claims = [
+        (&g1, Outcome::Applied),
+        (&g2, Outcome::Applied),
+        (&g3, Outcome::Ignored),
+        (&g2, Outcome::Ignored),
+    ];
     let claimed = tx.claim_events(&claims, now()).await.unwrap();
     assert_eq!(claimed.into_iter().collect::<Vec<_>>(), vec!["$g2".to_owned(), "$g3".to_owned()]);
     tx.commit().await.unwrap();
     assert_eq!(store.processed_count().await.unwrap(), 3);
     let mut tx = store.begin().await.unwrap();
-    assert!(tx.claim_events(&claims, now()).await.unwrap().is_empty(), "a replayed group claims nothing");
+    assert!(
+        tx.claim_events(&claims, now()).await.unwrap().is_empty(),
+        "a replayed group claims nothing"
+    );
     tx.rollback().await.unwrap();
     // Many events: more than one statement's worth.
     let many: Vec<EventRef> = (0..1_234).map(|n| event(&format!("many-{n}"))).collect();
@@ -464,7 +568,12 @@ async fn a_group_claims_only_new_events_once(store: &Store) {
 async fn a_group_moves_each_cursor_to_its_last_event(store: &Store) {
     let cursor = |id: &str, ts| Cursor { event_id: id.into(), origin_ts: ts };
     let mut tx = store.begin().await.unwrap();
-    tx.set_cursors(&[("!a:x", cursor("$a1", 1)), ("!b:x", cursor("$b1", 2)), ("!a:x", cursor("$a2", 3))], now()).await.unwrap();
+    tx.set_cursors(
+        &[("!a:x", cursor("$a1", 1)), ("!b:x", cursor("$b1", 2)), ("!a:x", cursor("$a2", 3))],
+        now(),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(store.cursor("!a:x").await.unwrap(), Some(cursor("$a2", 3)));
     assert_eq!(store.cursor("!b:x").await.unwrap(), Some(cursor("$b1", 2)));
@@ -480,21 +589,26 @@ async fn a_group_writes_its_profiles_at_commit_and_sees_them_before(store: &Stor
     let mut tx = store.begin().await.unwrap();
     let before = tx.profile_for_update(&carol).await.unwrap();
     let mut c = before.clone();
-    c.payment = vec![PaymentMethod { label: "bank".into(), details: "IBAN-1".into(), is_default: true }];
+    c.payment =
+        vec![PaymentMethod { label: "bank".into(), details: "IBAN-1".into(), is_default: true }];
     tx.save_profile(&before, &c, now()).await.unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = store.begin().await.unwrap();
-    tx.preload(&[alice.clone(), bob.clone(), carol.clone(), alice.clone()], &[], Some(now())).await.unwrap();
+    tx.preload(&[alice.clone(), bob.clone(), carol.clone(), alice.clone()], &[], Some(now()))
+        .await
+        .unwrap();
     // Alice changes twice; the second decision sees the first.
     let a0 = tx.profile_for_update(&alice).await.unwrap();
     let mut a1 = a0.clone();
-    a1.need = Need::Orange { requested: Amount::from_stored_cents(30_000), note: Some("rent".into()) };
+    a1.need =
+        Need::Orange { requested: Amount::from_stored_cents(30_000), note: Some("rent".into()) };
     tx.save_profile(&a0, &a1, now()).await.unwrap();
     assert_eq!(tx.profile_for_update(&alice).await.unwrap(), a1);
     let mut a2 = a1.clone();
     a2.lang = Some(Lang::Ru);
-    a2.payment = vec![PaymentMethod { label: "cash".into(), details: "in person".into(), is_default: true }];
+    a2.payment =
+        vec![PaymentMethod { label: "cash".into(), details: "in person".into(), is_default: true }];
     tx.save_profile(&a1, &a2, now()).await.unwrap();
     // Bob is erased after a change; Carol's method is removed.
     let b0 = tx.profile_for_update(&bob).await.unwrap();
@@ -536,7 +650,15 @@ async fn preloaded_totals_match_one_by_one_and_follow_writes(store: &Store) {
         record(first, Kind::Intention, "bob", "alice", 10_000, State::Active, now()),
         record(first + 1, Kind::Obligation, "carol", "alice", 2_550, State::Open, now()),
         record(first + 2, Kind::Obligation, "alice", "bob", 1_000, State::Fulfilled, now()),
-        record(first + 3, Kind::Obligation, "bob", "carol", 700, State::Fulfilled, now() - Duration::days(40)),
+        record(
+            first + 3,
+            Kind::Obligation,
+            "bob",
+            "carol",
+            700,
+            State::Fulfilled,
+            now() - Duration::days(40),
+        ),
     ];
     for r in &records {
         tx.insert_record(r).await.unwrap();
@@ -560,15 +682,22 @@ async fn preloaded_totals_match_one_by_one_and_follow_writes(store: &Store) {
     }
     tx.preload_intentions_for(&people).await.unwrap();
     tx.preload_supports(&people, since).await.unwrap();
-    let open_for_alice: Vec<i64> = tx.active_intentions_for(&member("alice")).await.unwrap().iter().map(|r| r.id).collect();
+    let open_for_alice: Vec<i64> =
+        tx.active_intentions_for(&member("alice")).await.unwrap().iter().map(|r| r.id).collect();
     assert_eq!(open_for_alice, vec![first]);
     let pairs = |supports: Vec<Support>| -> Vec<(String, String)> {
-        supports.into_iter().map(|s| (s.giver.as_str().to_owned(), s.recipient.as_str().to_owned())).collect()
+        supports
+            .into_iter()
+            .map(|s| (s.giver.as_str().to_owned(), s.recipient.as_str().to_owned()))
+            .collect()
     };
     let before = pairs(tx.network_supports(&member("dave"), since, 10).await.unwrap());
     assert!(before.is_empty(), "dave has no relations: {before:?}");
     let before = pairs(tx.network_supports(&member("alice"), since, 10).await.unwrap());
-    assert!(before.contains(&("@bob:example.org".into(), "@alice:example.org".into())), "{before:?}");
+    assert!(
+        before.contains(&("@bob:example.org".into(), "@alice:example.org".into())),
+        "{before:?}"
+    );
     // A record written in the transaction shows in everything read after it.
     let mut withdrawn = records[0].clone();
     withdrawn.state = State::Withdrawn;
@@ -577,17 +706,29 @@ async fn preloaded_totals_match_one_by_one_and_follow_writes(store: &Store) {
     assert_eq!(tx.cycle_totals(&member("bob"), since).await.unwrap().0.intentions.cents(), 0);
     assert!(tx.active_intentions_for(&member("alice")).await.unwrap().is_empty());
     let after = pairs(tx.network_supports(&member("alice"), since, 10).await.unwrap());
-    assert!(!after.contains(&("@bob:example.org".into(), "@alice:example.org".into())), "{after:?}");
-    assert!(after.contains(&("@carol:example.org".into(), "@alice:example.org".into())), "{after:?}");
+    assert!(
+        !after.contains(&("@bob:example.org".into(), "@alice:example.org".into())),
+        "{after:?}"
+    );
+    assert!(
+        after.contains(&("@carol:example.org".into(), "@alice:example.org".into())),
+        "{after:?}"
+    );
     // Circle rooms read in the group follow a binding made in it.
     assert_eq!(tx.circle_room_of(&member("dave")).await.unwrap(), None);
     assert_eq!(tx.circle_owner_of("!dave:example.org").await.unwrap(), None);
     assert!(tx.bind_circle(&member("dave"), "!dave:example.org", now()).await.unwrap());
-    assert_eq!(tx.circle_room_of(&member("dave")).await.unwrap().as_deref(), Some("!dave:example.org"));
+    assert_eq!(
+        tx.circle_room_of(&member("dave")).await.unwrap().as_deref(),
+        Some("!dave:example.org")
+    );
     assert_eq!(tx.circle_owner_of("!dave:example.org").await.unwrap(), Some(member("dave")));
     tx.commit().await.unwrap();
     let rooms = store.circle_rooms_of(&people).await.unwrap();
-    assert_eq!(rooms.into_iter().collect::<Vec<_>>(), vec![(member("dave"), "!dave:example.org".to_owned())]);
+    assert_eq!(
+        rooms.into_iter().collect::<Vec<_>>(),
+        vec![(member("dave"), "!dave:example.org".to_owned())]
+    );
 }
 
 /// PostgreSQL that refuses connections (nothing listens on the port) is reported as unavailable
@@ -601,7 +742,11 @@ async fn a_postgres_that_refuses_connections_is_unavailable_at_once() {
         Err(e) => e,
     };
     assert!(err.is_unavailable(), "{err}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "the first try took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the first try took {:?}",
+        started.elapsed()
+    );
 }
 
 /// SQLite only: the WAL is copied into the database file by the store's own checkpointer, not by
@@ -613,7 +758,12 @@ async fn sqlite_wal_is_checkpointed_in_the_background_and_stays_bounded() {
     let wal = dir.path().join("exodus.db-wal");
     let store = Store::connect(&format!("sqlite://{}", db.display())).await.unwrap();
     let body = "x".repeat(4000);
-    let sizes = || (std::fs::metadata(&db).unwrap().len(), std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+    let sizes = || {
+        (
+            std::fs::metadata(&db).unwrap().len(),
+            std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0),
+        )
+    };
     let mut largest_wal = 0;
     let mut written = 0;
     // Transactions of 50 replies of ~4 KiB, ~200 KiB each.
@@ -647,14 +797,20 @@ async fn sqlite_wal_is_checkpointed_in_the_background_and_stays_bounded() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         copied = sizes();
     }
-    assert!(copied.0 > 40 << 20, "the background checkpointer copied the log into the database: {copied:?}");
+    assert!(
+        copied.0 > 40 << 20,
+        "the background checkpointer copied the log into the database: {copied:?}"
+    );
     // ~200 MiB more without a pause: the log restarts instead of growing with the writes. The
     // writer's own checkpoint past 64 MiB is skipped while the background one runs (which, on a
     // busy disk, took seconds: 110 MB seen in CI); a write transaction that finds the log past
     // 80 MiB waits for a checkpoint of all of it first, so it exceeds that by one transaction at
     // most, however slow the disk.
     write(1000, &mut largest_wal).await;
-    assert!(largest_wal <= (80 << 20) + (1 << 20), "the WAL stays within its 80 MiB bound: {largest_wal} bytes");
+    assert!(
+        largest_wal <= (80 << 20) + (1 << 20),
+        "the WAL stays within its 80 MiB bound: {largest_wal} bytes"
+    );
     assert!(sizes().0 > 200 << 20, "{:?}", sizes());
     assert_eq!(store.pending_outbox(i64::MAX).await.unwrap().len(), 1240 * 50);
     store.close().await;
@@ -683,24 +839,90 @@ async fn rollover_expires_renews_and_marks_overdue_once(store: &Store) {
     let run_at = cycle_start + Duration::minutes(1);
     let mut tx = store.begin().await.unwrap();
     for owner in ["alice", "dave"] {
-        assert!(tx.bind_circle(&member(owner), &format!("!{owner}:example.org"), previous).await.unwrap());
+        assert!(
+            tx.bind_circle(&member(owner), &format!("!{owner}:example.org"), previous)
+                .await
+                .unwrap()
+        );
     }
-    set_need(&mut tx, "alice", Need::Orange { requested: Amount::from_cents(30_000).unwrap(), note: None }, previous).await;
+    set_need(
+        &mut tx,
+        "alice",
+        Need::Orange { requested: Amount::from_cents(30_000).unwrap(), note: None },
+        previous,
+    )
+    .await;
     let mut records = vec![
         // Never committed in the past cycle: expires.
-        record(1, Kind::Intention, "bob", "alice", 1_000, State::Active, previous + Duration::days(1)),
+        record(
+            1,
+            Kind::Intention,
+            "bob",
+            "alice",
+            1_000,
+            State::Active,
+            previous + Duration::days(1),
+        ),
         // Made in the new cycle: stays.
-        record(2, Kind::Intention, "carol", "alice", 2_000, State::Active, cycle_start + Duration::seconds(30)),
+        record(
+            2,
+            Kind::Intention,
+            "carol",
+            "alice",
+            2_000,
+            State::Active,
+            cycle_start + Duration::seconds(30),
+        ),
         // Fulfilled in the past cycle, owner orange: renews as an intention.
-        record(3, Kind::Obligation, "bob", "alice", 3_000, State::Fulfilled, previous + Duration::days(5)),
+        record(
+            3,
+            Kind::Obligation,
+            "bob",
+            "alice",
+            3_000,
+            State::Fulfilled,
+            previous + Duration::days(5),
+        ),
         // Fulfilled in the past cycle, owner green: does not.
-        record(4, Kind::Obligation, "carol", "dave", 4_000, State::Fulfilled, previous + Duration::days(5)),
+        record(
+            4,
+            Kind::Obligation,
+            "carol",
+            "dave",
+            4_000,
+            State::Fulfilled,
+            previous + Duration::days(5),
+        ),
         // Open and past due: overdue.
-        record(5, Kind::Obligation, "bob", "alice", 5_000, State::Open, previous + Duration::days(2)),
+        record(
+            5,
+            Kind::Obligation,
+            "bob",
+            "alice",
+            5_000,
+            State::Open,
+            previous + Duration::days(2),
+        ),
         // Paid, not yet confirmed, due later: nothing yet.
-        record(6, Kind::Obligation, "carol", "alice", 6_000, State::Paid, previous + Duration::days(2)),
+        record(
+            6,
+            Kind::Obligation,
+            "carol",
+            "alice",
+            6_000,
+            State::Paid,
+            previous + Duration::days(2),
+        ),
         // Fulfilled two cycles ago: not renewed again.
-        record(7, Kind::Obligation, "carol", "alice", 7_000, State::Fulfilled, previous - Duration::days(1)),
+        record(
+            7,
+            Kind::Obligation,
+            "carol",
+            "alice",
+            7_000,
+            State::Fulfilled,
+            previous - Duration::days(1),
+        ),
     ];
     records[4].due = Some(cycle_start - Duration::days(1));
     records[5].due = Some(cycle_start + Duration::days(10));
@@ -714,7 +936,8 @@ async fn rollover_expires_renews_and_marks_overdue_once(store: &Store) {
     let mut tx = store.begin().await.unwrap();
     let changes = tx.rollover(previous, cycle_start, run_at).await.unwrap();
     tx.commit().await.unwrap();
-    let renewal = changes.iter().find(|c| matches!(c.marked, Marked::Renewed { .. })).map(|c| c.id).unwrap();
+    let renewal =
+        changes.iter().find(|c| matches!(c.marked, Marked::Renewed { .. })).map(|c| c.id).unwrap();
     assert!(renewal > 7, "a new record: {changes:?}");
     let change = |marked, id, giver: &str, recipient: &str, cents, due| Marking {
         marked,
@@ -729,7 +952,14 @@ async fn rollover_expires_renews_and_marks_overdue_once(store: &Store) {
         [
             change(Marked::Expired, 1, "bob", "alice", 1_000, None),
             change(Marked::Renewed { from: 3 }, renewal, "bob", "alice", 3_000, None),
-            change(Marked::Overdue, 5, "bob", "alice", 5_000, Some(cycle_start - Duration::days(1))),
+            change(
+                Marked::Overdue,
+                5,
+                "bob",
+                "alice",
+                5_000,
+                Some(cycle_start - Duration::days(1))
+            ),
         ]
     );
     let mut tx = store.begin().await.unwrap();
@@ -737,7 +967,10 @@ async fn rollover_expires_renews_and_marks_overdue_once(store: &Store) {
     assert_eq!((expired.state, expired.changed_at), (State::Expired, run_at));
     assert_eq!(tx.record_for_update(2).await.unwrap().unwrap().state, State::Active);
     let renewed = tx.record_for_update(renewal).await.unwrap().unwrap();
-    assert_eq!((renewed.kind, renewed.state, renewed.amount.cents(), renewed.room_id.as_str()), (Kind::Intention, State::Active, 3_000, "!alice:example.org"));
+    assert_eq!(
+        (renewed.kind, renewed.state, renewed.amount.cents(), renewed.room_id.as_str()),
+        (Kind::Intention, State::Active, 3_000, "!alice:example.org")
+    );
     assert_eq!(renewed.created_at, run_at);
     assert!(tx.record_for_update(5).await.unwrap().unwrap().overdue);
     assert!(!tx.record_for_update(6).await.unwrap().unwrap().overdue);
@@ -748,7 +981,15 @@ async fn rollover_expires_renews_and_marks_overdue_once(store: &Store) {
     // The run's expiry covers the records there were when it ran: one written after it, dated
     // before the cycle began (as after an admin's run as of a later time), stays active.
     let mut tx = store.begin().await.unwrap();
-    let mut late = record(0, Kind::Intention, "carol", "alice", 900, State::Active, previous + Duration::days(3));
+    let mut late = record(
+        0,
+        Kind::Intention,
+        "carol",
+        "alice",
+        900,
+        State::Active,
+        previous + Duration::days(3),
+    );
     late.id = tx.next_record_id().await.unwrap();
     tx.insert_record(&late).await.unwrap();
     let read_all = async |tx: &mut exodus_storage::Tx| {
@@ -762,9 +1003,13 @@ async fn rollover_expires_renews_and_marks_overdue_once(store: &Store) {
     // An intention that existed at the run, committed after it (due before the run's time, as
     // after an admin's run as of a later time): the run's overdue mark does not apply to it.
     let mut committed = tx.record_for_update(renewal).await.unwrap().unwrap();
-    (committed.kind, committed.state, committed.due) = (Kind::Obligation, State::Open, Some(cycle_start - Duration::days(2)));
+    (committed.kind, committed.state, committed.due) =
+        (Kind::Obligation, State::Open, Some(cycle_start - Duration::days(2)));
     tx.update_record(&committed).await.unwrap();
-    assert!(!tx.record_for_update(renewal).await.unwrap().unwrap().overdue, "overdue by a mark made before it was an obligation");
+    assert!(
+        !tx.record_for_update(renewal).await.unwrap().unwrap().overdue,
+        "overdue by a mark made before it was an obligation"
+    );
     let before = read_all(&mut tx).await;
     assert_eq!(before.last().map(|r| (r.id, r.state)), Some((late.id, State::Active)));
     // Writing what the marks decided into the records (a slice at a time) changes nothing read.
@@ -782,11 +1027,30 @@ async fn deadlines_and_reminders_find_what_is_due(store: &Store) {
     let deadline = t0 + Duration::days(5);
     let mut tx = store.begin().await.unwrap();
     for owner in ["alice", "dave"] {
-        assert!(tx.bind_circle(&member(owner), &format!("!{owner}:example.org"), t0).await.unwrap());
+        assert!(
+            tx.bind_circle(&member(owner), &format!("!{owner}:example.org"), t0).await.unwrap()
+        );
     }
     // Alice collects in an emergency until `deadline`; Dave is orange.
-    set_need(&mut tx, "alice", Need::Red { requested: Amount::from_cents(50_000).unwrap(), deadline, note: None, previous: Settled::Green }, t0).await;
-    set_need(&mut tx, "dave", Need::Orange { requested: Amount::from_cents(10_000).unwrap(), note: None }, t0).await;
+    set_need(
+        &mut tx,
+        "alice",
+        Need::Red {
+            requested: Amount::from_cents(50_000).unwrap(),
+            deadline,
+            note: None,
+            previous: Settled::Green,
+        },
+        t0,
+    )
+    .await;
+    set_need(
+        &mut tx,
+        "dave",
+        Need::Orange { requested: Amount::from_cents(10_000).unwrap(), note: None },
+        t0,
+    )
+    .await;
     let mut records = vec![
         record(1, Kind::Obligation, "bob", "alice", 1_000, State::Open, t0),
         record(2, Kind::Obligation, "carol", "alice", 2_000, State::Paid, t0),
@@ -801,19 +1065,38 @@ async fn deadlines_and_reminders_find_what_is_due(store: &Store) {
     insert_numbered(tx, &records).await;
 
     let mut tx = store.begin().await.unwrap();
-    let seen = |m: Vec<exodus_commands::cycle::Marking>| m.into_iter().map(|m| (m.marked, m.id)).collect::<Vec<_>>();
+    let seen = |m: Vec<exodus_commands::cycle::Marking>| {
+        m.into_iter().map(|m| (m.marked, m.id)).collect::<Vec<_>>()
+    };
     // Daily: Alice's running collection; at month end: the rest, never the same one twice.
-    assert_eq!(seen(tx.reminders(Reminding::RedCollections, t0).await.unwrap()), [(Marked::Due, 1), (Marked::Unconfirmed, 2)]);
-    assert_eq!(seen(tx.reminders(Reminding::MonthEnd, t0).await.unwrap()), [(Marked::Due, 3), (Marked::Unconfirmed, 4)]);
+    assert_eq!(
+        seen(tx.reminders(Reminding::RedCollections, t0).await.unwrap()),
+        [(Marked::Due, 1), (Marked::Unconfirmed, 2)]
+    );
+    assert_eq!(
+        seen(tx.reminders(Reminding::MonthEnd, t0).await.unwrap()),
+        [(Marked::Due, 3), (Marked::Unconfirmed, 4)]
+    );
     // Nothing is past its deadline yet.
     assert_eq!(tx.red_past_deadline(t0).await.unwrap(), []);
     assert_eq!(tx.mark_overdue(t0).await.unwrap(), []);
     // After the deadline: Alice's collection has ended, and its obligations are overdue, once.
     let after = deadline + Duration::minutes(1);
     assert_eq!(tx.red_past_deadline(after).await.unwrap(), [member("alice")]);
-    assert_eq!(tx.reminders(Reminding::RedCollections, after).await.unwrap(), [], "a collection past its deadline is not reminded daily");
-    assert_eq!(seen(tx.reminders(Reminding::MonthEnd, after).await.unwrap()).len(), 4, "but with the others at month end");
-    assert_eq!(seen(tx.mark_overdue(after).await.unwrap()), [(Marked::Overdue, 1), (Marked::Overdue, 2)]);
+    assert_eq!(
+        tx.reminders(Reminding::RedCollections, after).await.unwrap(),
+        [],
+        "a collection past its deadline is not reminded daily"
+    );
+    assert_eq!(
+        seen(tx.reminders(Reminding::MonthEnd, after).await.unwrap()).len(),
+        4,
+        "but with the others at month end"
+    );
+    assert_eq!(
+        seen(tx.mark_overdue(after).await.unwrap()),
+        [(Marked::Overdue, 1), (Marked::Overdue, 2)]
+    );
     assert_eq!(tx.mark_overdue(after + Duration::hours(1)).await.unwrap(), []);
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
@@ -827,7 +1110,15 @@ async fn reliability_counts_follow_the_givers_obligations(store: &Store) {
     let mut tx = store.begin().await.unwrap();
     assert!(tx.bind_circle(&member("alice"), "!alice:example.org", t0).await.unwrap());
     let mut records = vec![
-        record(1, Kind::Obligation, "bob", "alice", 1_000, State::Fulfilled, t0 - Duration::days(90)),
+        record(
+            1,
+            Kind::Obligation,
+            "bob",
+            "alice",
+            1_000,
+            State::Fulfilled,
+            t0 - Duration::days(90),
+        ),
         record(2, Kind::Obligation, "bob", "alice", 2_000, State::Fulfilled, t0),
         record(3, Kind::Obligation, "bob", "alice", 3_000, State::Open, t0),
         record(4, Kind::Obligation, "bob", "alice", 4_000, State::Forgiven, t0),
@@ -845,7 +1136,11 @@ async fn reliability_counts_follow_the_givers_obligations(store: &Store) {
     assert_eq!((bob.fulfilled, bob.overdue, bob.forgiven), (3, 2, 1));
     let carol = tx.reliability(&member("carol"), t0).await.unwrap();
     assert_eq!((carol.fulfilled, carol.overdue, carol.forgiven), (1, 0, 0));
-    assert_eq!(tx.reliability(&member("alice"), t0).await.unwrap(), Default::default(), "a recipient's figures are not hers");
+    assert_eq!(
+        tx.reliability(&member("alice"), t0).await.unwrap(),
+        Default::default(),
+        "a recipient's figures are not hers"
+    );
     // Preloaded with the group's totals, the same figures.
     tx.preload(&[member("bob")], &[], Some(t0 - Duration::days(10))).await.unwrap();
     assert_eq!(tx.reliability(&member("bob"), t0 - Duration::days(10)).await.unwrap(), bob);
@@ -866,7 +1161,10 @@ async fn a_lease_has_one_holder_until_it_passes(store: &Store) {
     store.release_lease("outbox", "b").await.unwrap();
     assert!(store.hold_lease("outbox", "a", now() + Duration::seconds(53), ttl).await.unwrap());
     store.release_lease("outbox", "b").await.unwrap();
-    assert!(!store.hold_lease("outbox", "b", now() + Duration::seconds(54), ttl).await.unwrap(), "only the holder releases it");
+    assert!(
+        !store.hold_lease("outbox", "b", now() + Duration::seconds(54), ttl).await.unwrap(),
+        "only the holder releases it"
+    );
 }
 
 async fn pools_keep_rules_pledges_claims_and_ballots(store: &Store) {
@@ -875,9 +1173,18 @@ async fn pools_keep_rules_pledges_claims_and_ballots(store: &Store) {
     let start = now() - Duration::days(1);
     let cents = |c: i64| Amount::from_cents(c).unwrap();
     let mut tx = store.begin().await.unwrap();
-    let rules = Rules::default().with("renew", "manual").unwrap().with("max_claim", "500").unwrap().with("quorum", "0.75").unwrap();
+    let rules = Rules::default()
+        .with("renew", "manual")
+        .unwrap()
+        .with("max_claim", "500")
+        .unwrap()
+        .with("quorum", "0.75")
+        .unwrap();
     assert!(tx.create_pool(ROOM, "Neighbours", &member("alice"), &rules, now()).await.unwrap());
-    assert!(!tx.create_pool(ROOM, "Again", &member("bob"), &Rules::default(), now()).await.unwrap(), "one pool per room");
+    assert!(
+        !tx.create_pool(ROOM, "Again", &member("bob"), &Rules::default(), now()).await.unwrap(),
+        "one pool per room"
+    );
     tx.set_pledge(ROOM, &member("alice"), Some(cents(10_000)), start, now()).await.unwrap();
     tx.set_pledge(ROOM, &member("bob"), Some(cents(5_000)), start, now()).await.unwrap();
     tx.set_pledge(ROOM, &member("bob"), Some(cents(7_000)), start, now()).await.unwrap();
@@ -907,7 +1214,10 @@ async fn pools_keep_rules_pledges_claims_and_ballots(store: &Store) {
         at: now(),
     };
     assert!(tx.insert_ballot(id, &ballot("$up", Some(Vote::Yes), None)).await.unwrap());
-    assert!(!tx.insert_ballot(id, &ballot("$up", Some(Vote::No), None)).await.unwrap(), "one ballot per source event");
+    assert!(
+        !tx.insert_ballot(id, &ballot("$up", Some(Vote::No), None)).await.unwrap(),
+        "one ballot per source event"
+    );
     assert!(tx.insert_ballot(id, &ballot("$redaction", None, Some("$up"))).await.unwrap());
     tx.commit().await.unwrap();
 
@@ -918,13 +1228,25 @@ async fn pools_keep_rules_pledges_claims_and_ballots(store: &Store) {
     let mut tx = store.begin().await.unwrap();
     let pool = tx.pool(ROOM, start).await.unwrap().unwrap();
     assert_eq!(pool.rules, rules);
-    assert_eq!(pool.pledges.into_iter().collect::<Vec<_>>(), vec![(member("alice"), cents(10_000)), (member("bob"), cents(7_000))]);
+    assert_eq!(
+        pool.pledges.into_iter().collect::<Vec<_>>(),
+        vec![(member("alice"), cents(10_000)), (member("bob"), cents(7_000))]
+    );
     assert_eq!(pool.voting.len(), 1);
     assert_eq!(pool.voting[0].0, claim);
-    assert_eq!(pool.voting[0].1.iter().map(|b| b.source.as_str()).collect::<Vec<_>>(), vec!["$up", "$redaction"]);
+    assert_eq!(
+        pool.voting[0].1.iter().map(|b| b.source.as_str()).collect::<Vec<_>>(),
+        vec!["$up", "$redaction"]
+    );
     assert_eq!(tx.claims_to_close(now()).await.unwrap(), vec![]);
     assert_eq!(tx.claims_to_close(claim.closes).await.unwrap(), vec![(id, ROOM.to_owned())]);
-    let decided = Claim { state: ClaimState::Approved, verdict: Some(Verdict::Approved), covered: Some(cents(3_000)), decided: Some(claim.closes), ..claim.clone() };
+    let decided = Claim {
+        state: ClaimState::Approved,
+        verdict: Some(Verdict::Approved),
+        covered: Some(cents(3_000)),
+        decided: Some(claim.closes),
+        ..claim.clone()
+    };
     assert!(tx.decide_claim(&decided).await.unwrap());
     assert!(!tx.decide_claim(&decided).await.unwrap(), "a claim is decided once");
     assert_eq!(tx.claim_for_update(id).await.unwrap(), Some(decided));
@@ -937,7 +1259,10 @@ async fn pools_keep_rules_pledges_claims_and_ballots(store: &Store) {
     assert_eq!(pool.charged.get(&member("bob")), Some(&cents(2_000)));
     // Reminded daily while open, and not again at the month's end.
     let reminded = tx.reminders(exodus_storage::Reminding::PoolObligations, now()).await.unwrap();
-    assert_eq!(reminded.iter().map(|m| (m.id, m.giver.clone())).collect::<Vec<_>>(), vec![(owed.id, member("bob"))]);
+    assert_eq!(
+        reminded.iter().map(|m| (m.id, m.giver.clone())).collect::<Vec<_>>(),
+        vec![(owed.id, member("bob"))]
+    );
     let monthly = tx.reminders(exodus_storage::Reminding::MonthEnd, now()).await.unwrap();
     assert!(monthly.iter().all(|m| m.id != owed.id), "{monthly:?}");
     assert!(pool.voting.is_empty());
@@ -945,16 +1270,25 @@ async fn pools_keep_rules_pledges_claims_and_ballots(store: &Store) {
     owed.overdue = true;
     tx.update_record(&owed).await.unwrap();
     let excluded = tx.exclude_overdue_pool_members().await.unwrap();
-    assert_eq!(excluded.iter().map(|e| (e.member.clone(), e.pledge, e.name.as_str())).collect::<Vec<_>>(), vec![(member("bob"), cents(7_000), "Neighbours")]);
+    assert_eq!(
+        excluded.iter().map(|e| (e.member.clone(), e.pledge, e.name.as_str())).collect::<Vec<_>>(),
+        vec![(member("bob"), cents(7_000), "Neighbours")]
+    );
     assert_eq!(tx.exclude_overdue_pool_members().await.unwrap(), vec![], "excluded once");
     assert!(tx.pool(ROOM, start).await.unwrap().unwrap().overdue.contains(&member("bob")));
     // The rollover: a pool renewed by hand lets its pledges lapse; a second run finds none.
     let next = start + Duration::days(31);
     let (carried, lapsed) = tx.roll_pledges(next).await.unwrap();
-    assert_eq!((carried, lapsed.iter().map(|e| e.member.clone()).collect::<Vec<_>>()), (0, vec![member("alice")]));
+    assert_eq!(
+        (carried, lapsed.iter().map(|e| e.member.clone()).collect::<Vec<_>>()),
+        (0, vec![member("alice")])
+    );
     assert_eq!(tx.roll_pledges(next).await.unwrap(), (0, vec![]));
     tx.set_pledge(ROOM, &member("dave"), Some(cents(100)), start, now()).await.unwrap();
-    assert_eq!(tx.end_pledge(ROOM, &member("dave")).await.unwrap().map(|e| e.pledge), Some(cents(100)));
+    assert_eq!(
+        tx.end_pledge(ROOM, &member("dave")).await.unwrap().map(|e| e.pledge),
+        Some(cents(100))
+    );
     assert_eq!(tx.end_pledge(ROOM, &member("dave")).await.unwrap(), None);
     tx.commit().await.unwrap();
 }
@@ -1000,10 +1334,26 @@ async fn initiatives_keep_backings_interest_and_cards(store: &Store) {
     // A circle intention for alice elsewhere: not the initiative's, and going green cancels
     // only such intentions, never a backing.
     let third = tx.next_record_id().await.unwrap();
-    tx.insert_record(&Record { room_id: "!circle:example.org".into(), ..backing(third, "dave", 500) }).await.unwrap();
-    assert_eq!(tx.active_intentions_for(&member("alice")).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), vec![third]);
+    tx.insert_record(&Record {
+        room_id: "!circle:example.org".into(),
+        ..backing(third, "dave", 500)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        tx.active_intentions_for(&member("alice"))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        vec![third]
+    );
     assert!(tx.add_interest(id, &member("bob"), "$up", now()).await.unwrap());
-    assert!(!tx.add_interest(id, &member("bob"), "$up-again", now()).await.unwrap(), "one interest per member");
+    assert!(
+        !tx.add_interest(id, &member("bob"), "$up-again", now()).await.unwrap(),
+        "one interest per member"
+    );
     assert!(tx.add_interest(id, &member("carol"), "$up-carol", now()).await.unwrap());
     tx.commit().await.unwrap();
 
@@ -1017,7 +1367,15 @@ async fn initiatives_keep_backings_interest_and_cards(store: &Store) {
     assert_eq!(facts.backing(), cents(6_000));
     assert_eq!(tx.record_initiative(first).await.unwrap(), Some(id));
     assert_eq!(tx.record_initiative(third).await.unwrap(), None);
-    assert_eq!(tx.active_backings_by(&member("bob"), ROOM).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), vec![first]);
+    assert_eq!(
+        tx.active_backings_by(&member("bob"), ROOM)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        vec![first]
+    );
     assert_eq!(tx.room_initiatives(ROOM).await.unwrap().len(), 1);
     assert_eq!(tx.active_initiatives().await.unwrap(), vec![(id, initiative.deadline, 10)]);
     tx.set_card_days(id, 3).await.unwrap();
@@ -1026,9 +1384,12 @@ async fn initiatives_keep_backings_interest_and_cards(store: &Store) {
     // A lapse: the backings cancelled at the decision time are what it shows afterwards.
     let at = initiative.deadline;
     for r in &facts.backings {
-        tx.update_record(&Record { state: State::Cancelled, changed_at: at, ..r.clone() }).await.unwrap();
+        tx.update_record(&Record { state: State::Cancelled, changed_at: at, ..r.clone() })
+            .await
+            .unwrap();
     }
-    let lapsed = Initiative { state: InitiativeState::Lapsed, decided: Some(at), ..initiative.clone() };
+    let lapsed =
+        Initiative { state: InitiativeState::Lapsed, decided: Some(at), ..initiative.clone() };
     tx.save_initiative(&lapsed).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
@@ -1083,7 +1444,14 @@ async fn clearing_selects_eligible_obligations_and_applies_a_run_once(store: &St
         ids.push(id);
     }
     let intention = tx.next_record_id().await.unwrap();
-    tx.insert_record(&Record { kind: Kind::Intention, state: State::Active, due: None, ..obligation(intention, "carol", "bob", 800, State::Active) }).await.unwrap();
+    tx.insert_record(&Record {
+        kind: Kind::Intention,
+        state: State::Active,
+        due: None,
+        ..obligation(intention, "carol", "bob", 800, State::Active)
+    })
+    .await
+    .unwrap();
     tx.set_kept(ids[6], &member("erin"), true, now()).await.unwrap();
     tx.set_kept(ids[6], &member("erin"), true, now()).await.unwrap();
     assert_eq!(tx.keepers(ids[6]).await.unwrap(), vec![member("erin")]);
@@ -1107,21 +1475,35 @@ async fn clearing_selects_eligible_obligations_and_applies_a_run_once(store: &St
 
     let mut tx = store.begin().await.unwrap();
     let first = tx.record_for_update(ids[0]).await.unwrap().unwrap();
-    assert_eq!((first.state, first.amount), (State::Open, cents(1_000)), "alice still owes bob the rest");
+    assert_eq!(
+        (first.state, first.amount),
+        (State::Open, cents(1_000)),
+        "alice still owes bob the rest"
+    );
     let part_id = plan.changes[0].part.unwrap();
     let part = tx.record_for_update(part_id).await.unwrap().unwrap();
-    assert_eq!((part.state, part.amount, &part.giver, &part.recipient, &part.room_id), (State::Cleared, cents(2_000), &first.giver, &first.recipient, &first.room_id));
+    assert_eq!(
+        (part.state, part.amount, &part.giver, &part.recipient, &part.room_id),
+        (State::Cleared, cents(2_000), &first.giver, &first.recipient, &first.room_id)
+    );
     assert_eq!(tx.record_for_update(ids[1]).await.unwrap().unwrap().state, State::Cleared);
     let third = tx.record_for_update(ids[2]).await.unwrap().unwrap();
     assert_eq!((third.state, third.amount), (State::Open, cents(500)));
-    assert_eq!(tx.record_for_update(ids[3]).await.unwrap().unwrap().amount, cents(900), "a paid obligation is left alone");
+    assert_eq!(
+        tx.record_for_update(ids[3]).await.unwrap().unwrap().amount,
+        cents(900),
+        "a paid obligation is left alone"
+    );
     // The set-off counts as fulfilled for the giver.
     let reliability = tx.reliability(&member("bob"), now() - Duration::days(1)).await.unwrap();
     assert_eq!(reliability.fulfilled, 2, "#2 cleared and #5 fulfilled: {reliability:?}");
     // Each member reads the run's changes to their own obligations only.
     let last = tx.last_clearing(&member("alice")).await.unwrap().unwrap();
     assert_eq!(last.at, now());
-    assert_eq!(last.items.iter().map(|i| (i.change.id, i.as_giver)).collect::<Vec<_>>(), vec![(ids[0], true), (ids[2], false)]);
+    assert_eq!(
+        last.items.iter().map(|i| (i.change.id, i.as_giver)).collect::<Vec<_>>(),
+        vec![(ids[0], true), (ids[2], false)]
+    );
     assert_eq!(last.items[0].change.part, Some(part_id));
     let erin = tx.last_clearing(&member("erin")).await.unwrap().unwrap();
     assert!(erin.items.is_empty());
@@ -1133,10 +1515,16 @@ async fn clearing_selects_eligible_obligations_and_applies_a_run_once(store: &St
     assert_eq!(tx.apply_clearing(&mut again, now(), now()).await.unwrap(), None);
     // Opting out or keeping takes an obligation out; erasing a member drops the opt-in.
     tx.set_kept(ids[0], &member("bob"), true, now()).await.unwrap();
-    assert_eq!(tx.eligible_obligations().await.unwrap().iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[2]]);
+    assert_eq!(
+        tx.eligible_obligations().await.unwrap().iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![ids[2]]
+    );
     tx.set_kept(ids[0], &member("bob"), false, now()).await.unwrap();
     tx.set_clearing(&member("carol"), false, now()).await.unwrap();
-    assert_eq!(tx.eligible_obligations().await.unwrap().iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[0]]);
+    assert_eq!(
+        tx.eligible_obligations().await.unwrap().iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![ids[0]]
+    );
     tx.erase_member(&member("alice")).await.unwrap();
     assert!(!tx.clearing_opted_in(&member("alice")).await.unwrap());
     assert!(tx.eligible_obligations().await.unwrap().is_empty());
@@ -1149,7 +1537,12 @@ async fn clearing_selects_eligible_obligations_and_applies_a_run_once(store: &St
 /// off): a member with the defaults, or with no profile at all, is left out.
 async fn notification_settings_are_read_only_where_they_differ_from_the_defaults(store: &Store) {
     let mut tx = store.begin().await.unwrap();
-    for (name, lang, notify) in [("ann", Some(Lang::Ru), true), ("bob", None, false), ("carol", None, true), ("erin", Some(Lang::En), false)] {
+    for (name, lang, notify) in [
+        ("ann", Some(Lang::Ru), true),
+        ("bob", None, false),
+        ("carol", None, true),
+        ("erin", Some(Lang::En), false),
+    ] {
         let before = tx.profile_for_update(&member(name)).await.unwrap();
         let after = Profile { lang, notify, about: Some("here".into()), ..before.clone() };
         tx.save_profile(&before, &after, now()).await.unwrap();
@@ -1161,8 +1554,13 @@ async fn notification_settings_are_read_only_where_they_differ_from_the_defaults
     let mut asked: Vec<MemberId> = (0..5_000).map(|i| member(&format!("m{i}"))).collect();
     asked.extend(["ann", "bob", "carol", "dave", "erin"].map(member));
     let got = tx.notification_settings(&asked).await.unwrap();
-    let want: std::collections::BTreeMap<MemberId, (Option<Lang>, bool)> =
-        [(member("ann"), (Some(Lang::Ru), true)), (member("bob"), (None, false)), (member("erin"), (Some(Lang::En), false))].into_iter().collect();
+    let want: std::collections::BTreeMap<MemberId, (Option<Lang>, bool)> = [
+        (member("ann"), (Some(Lang::Ru), true)),
+        (member("bob"), (None, false)),
+        (member("erin"), (Some(Lang::En), false)),
+    ]
+    .into_iter()
+    .collect();
     assert_eq!(got, want);
     // Only those asked about.
     let got = tx.notification_settings(&[member("bob"), member("carol")]).await.unwrap();
@@ -1183,11 +1581,17 @@ async fn the_outbox_offers_each_destinations_next_message_replies_first(store: &
     let quiet = Target::Room("!quiet:x".into());
     let mut tx = store.begin().await.unwrap();
     // A digest written first, a backlog of replies to one room, a notice, then another room's reply.
-    tx.enqueue(&with_priority("digest", Target::Dm(member("dora")), Priority::Digest), now()).await.unwrap();
+    tx.enqueue(&with_priority("digest", Target::Dm(member("dora")), Priority::Digest), now())
+        .await
+        .unwrap();
     for i in 0..5 {
-        tx.enqueue(&with_priority(&format!("busy{i}"), busy.clone(), Priority::Reply), now()).await.unwrap();
+        tx.enqueue(&with_priority(&format!("busy{i}"), busy.clone(), Priority::Reply), now())
+            .await
+            .unwrap();
     }
-    tx.enqueue(&with_priority("notice", Target::Dm(member("nina")), Priority::Notice), now()).await.unwrap();
+    tx.enqueue(&with_priority("notice", Target::Dm(member("nina")), Priority::Notice), now())
+        .await
+        .unwrap();
     tx.enqueue(&with_priority("quiet0", quiet.clone(), Priority::Reply), now()).await.unwrap();
     tx.commit().await.unwrap();
     // One per destination: replies (oldest first), then the notice, then the digest.
@@ -1199,7 +1603,10 @@ async fn the_outbox_offers_each_destinations_next_message_replies_first(store: &
     // A destination's next message comes up only once the one before it is sent.
     store.mark_sent(round[0].id, "$e", now()).await.unwrap();
     store.mark_sent(round[1].id, "$e", now()).await.unwrap();
-    assert_eq!(heads(&store.outbox_heads(now(), 100).await.unwrap()), ["busy1", "notice", "digest"]);
+    assert_eq!(
+        heads(&store.outbox_heads(now(), 100).await.unwrap()),
+        ["busy1", "notice", "digest"]
+    );
     let status = store.outbox_status().await.unwrap();
     assert_eq!(status.pending, [4, 1, 1]);
     assert_eq!(status.oldest[Priority::Reply as usize], Some(now()));
@@ -1214,36 +1621,56 @@ async fn a_failing_destination_backs_off_alone_and_is_given_up(store: &Store) {
     tx.enqueue(&with_priority("down1", down.clone(), Priority::Notice), now()).await.unwrap();
     tx.enqueue(&with_priority("up0", up.clone(), Priority::Notice), now()).await.unwrap();
     tx.commit().await.unwrap();
-    let backoff = Backoff { first: Duration::seconds(2), max: Duration::seconds(10), give_up_after: Duration::minutes(5) };
+    let backoff = Backoff {
+        first: Duration::seconds(2),
+        max: Duration::seconds(10),
+        give_up_after: Duration::minutes(5),
+    };
     let d = down.destination();
-    let first = store.destination_failed(d, "502 remote unreachable", now(), backoff).await.unwrap();
-    assert_eq!((first.failures, first.retry_at, first.failed), (1, now() + Duration::seconds(2), false));
+    let first =
+        store.destination_failed(d, "502 remote unreachable", now(), backoff).await.unwrap();
+    assert_eq!(
+        (first.failures, first.retry_at, first.failed),
+        (1, now() + Duration::seconds(2), false)
+    );
     // While it waits, the others go on and its messages keep their order behind it.
-    assert_eq!(heads(&store.outbox_heads(now() + Duration::seconds(1), 100).await.unwrap()), ["up0"]);
+    assert_eq!(
+        heads(&store.outbox_heads(now() + Duration::seconds(1), 100).await.unwrap()),
+        ["up0"]
+    );
     let round = store.outbox_heads(now() + Duration::seconds(2), 100).await.unwrap();
     assert_eq!(heads(&round), ["down0", "up0"]);
     assert_eq!(round[0].destination_failures, 1);
     let status = store.outbox_status().await.unwrap();
     assert_eq!((status.backing_off, status.failed_destinations), (1, 0));
-    assert_eq!(status.oldest[Priority::Notice as usize], Some(now()), "the failing destination's messages are not the outbox's delay");
+    assert_eq!(
+        status.oldest[Priority::Notice as usize],
+        Some(now()),
+        "the failing destination's messages are not the outbox's delay"
+    );
     // The wait doubles up to the cap.
-    let waits: Vec<_> = (1..=4)
-        .map(|i| now() + Duration::seconds(i))
-        .collect::<Vec<_>>();
+    let waits: Vec<_> = (1..=4).map(|i| now() + Duration::seconds(i)).collect::<Vec<_>>();
     let mut last = first;
     for at in waits {
         last = store.destination_failed(d, "502", at, backoff).await.unwrap();
     }
-    assert_eq!((last.failures, last.retry_at - (now() + Duration::seconds(4))), (5, Duration::seconds(10)));
+    assert_eq!(
+        (last.failures, last.retry_at - (now() + Duration::seconds(4))),
+        (5, Duration::seconds(10))
+    );
     // Past the bound it is given up: nothing more is offered, the messages count as failed.
-    let given_up = store.destination_failed(d, "502", now() + Duration::minutes(5), backoff).await.unwrap();
+    let given_up =
+        store.destination_failed(d, "502", now() + Duration::minutes(5), backoff).await.unwrap();
     assert!(given_up.failed);
     assert_eq!(heads(&store.outbox_heads(now() + Duration::days(1), 100).await.unwrap()), ["up0"]);
     let status = store.outbox_status().await.unwrap();
     assert_eq!((status.failed_destinations, status.failed_messages, status.backing_off), (1, 2, 0));
     let failing = store.failing_destinations(10).await.unwrap();
     assert_eq!(failing.len(), 1);
-    assert_eq!((failing[0].destination.as_str(), failing[0].failures, failing[0].pending), ("@remote:example.org", 6, 2));
+    assert_eq!(
+        (failing[0].destination.as_str(), failing[0].failures, failing[0].pending),
+        ("@remote:example.org", 6, 2)
+    );
     assert_eq!(failing[0].failed, Some(now() + Duration::minutes(5)));
     // It recovers: a send went through.
     store.destination_recovered(d).await.unwrap();
@@ -1259,11 +1686,21 @@ async fn an_admin_retries_or_drops_a_failing_destination(store: &Store) {
         tx.enqueue(&with_priority(txn, target.clone(), Priority::Notice), now()).await.unwrap();
     }
     tx.commit().await.unwrap();
-    let backoff = Backoff { first: Duration::seconds(1), max: Duration::seconds(1), give_up_after: Duration::zero() };
+    let backoff = Backoff {
+        first: Duration::seconds(1),
+        max: Duration::seconds(1),
+        give_up_after: Duration::zero(),
+    };
     assert!(store.destination_failed("!a:x", "e", now(), backoff).await.unwrap().failed);
     assert!(store.destination_failed("!b:x", "e", now(), backoff).await.unwrap().failed);
     // A message given up on its own is set going again by a retry, a dropped one is not.
-    let a0 = store.pending_outbox(10).await.unwrap().into_iter().find(|p| p.message.txn_id == "a0").unwrap();
+    let a0 = store
+        .pending_outbox(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.message.txn_id == "a0")
+        .unwrap();
     store.mark_failed(a0.id, "403", true, now()).await.unwrap();
     assert_eq!(store.outbox_drop("!b:x", now()).await.unwrap(), 2);
     assert_eq!(store.outbox_retry(Some("!a:x")).await.unwrap(), (1, 1));
@@ -1283,7 +1720,10 @@ async fn nul_in_stored_text_is_refused_by_both_backends(store: &Store) {
     let before = tx.profile_for_update(&nul).await.unwrap();
     let after = Profile { about: Some("a\0b".into()), ..before.clone() };
     tx.save_profile(&before, &after, now()).await.unwrap();
-    assert!(matches!(tx.commit().await, Err(StoreError::Nul(_))), "the about text's NUL is refused at commit");
+    assert!(
+        matches!(tx.commit().await, Err(StoreError::Nul(_))),
+        "the about text's NUL is refused at commit"
+    );
     assert_eq!(store.profile(&nul).await.unwrap(), None, "nothing was written");
     let mut tx = store.begin().await.unwrap();
     let record = Record {

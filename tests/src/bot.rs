@@ -113,7 +113,9 @@ impl BotProcess {
 
         let database_url = match (options.database_url, options.database) {
             (Some(url), _) => url,
-            (None, Database::Sqlite) => format!("sqlite://{}", data_dir.join("exodus.db").display()),
+            (None, Database::Sqlite) => {
+                format!("sqlite://{}", data_dir.join("exodus.db").display())
+            }
             (None, Database::Postgres) => create_pg_database().await?,
         };
         let (password, access_token) = if options.token_login {
@@ -165,7 +167,8 @@ impl BotProcess {
             for suffix in ["", "-wal", "-shm"] {
                 let path = self.config.data_dir.join(format!("exodus.db{suffix}"));
                 if path.exists() {
-                    fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+                    fs::remove_file(&path)
+                        .with_context(|| format!("removing {}", path.display()))?;
                 }
             }
         } else {
@@ -178,14 +181,25 @@ impl BotProcess {
     fn in_dir(user_id: String, config: BotConfig, temp: tempfile::TempDir) -> Result<BotProcess> {
         let dir = temp.path().to_owned();
         fs::write(dir.join("config.toml"), toml::to_string(&config)?)?;
-        Ok(BotProcess { user_id, config, log_path: dir.join("bot.log"), dir, temp: Some(temp), child: None, env: Vec::new() })
+        Ok(BotProcess {
+            user_id,
+            config,
+            log_path: dir.join("bot.log"),
+            dir,
+            temp: Some(temp),
+            child: None,
+            env: Vec::new(),
+        })
     }
 
     /// A second process of the same bot (same account, same database) with a data dir and a
     /// device of its own, as a deployment runs several processes on one PostgreSQL; started.
     pub async fn second_process(&self, device_id: &str) -> Result<BotProcess> {
         ensure!(self.config.password.is_some(), "a second process logs in with the password");
-        let temp = tempfile::Builder::new().prefix("bot-").tempdir_in(e2e_dir("bots")).context("creating the bot's temp dir")?;
+        let temp = tempfile::Builder::new()
+            .prefix("bot-")
+            .tempdir_in(e2e_dir("bots"))
+            .context("creating the bot's temp dir")?;
         let data_dir = temp.path().join("data");
         fs::create_dir_all(&data_dir)?;
         let config = BotConfig {

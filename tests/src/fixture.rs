@@ -26,12 +26,21 @@ impl BotRoom {
     }
 
     /// Like [`BotRoom::start`] with the member (and the room) on `member_hs`.
-    pub async fn start_on(member_hs: &Homeserver, options: BotOptions, encrypted: bool) -> Result<BotRoom> {
+    pub async fn start_on(
+        member_hs: &Homeserver,
+        options: BotOptions,
+        encrypted: bool,
+    ) -> Result<BotRoom> {
         Self::start_with_bot_on(&Homeserver::a(), member_hs, options, encrypted).await
     }
 
     /// Like [`BotRoom::start_on`] with the bot on `bot_hs` (e.g. [`Homeserver::limited`]).
-    pub async fn start_with_bot_on(bot_hs: &Homeserver, member_hs: &Homeserver, options: BotOptions, encrypted: bool) -> Result<BotRoom> {
+    pub async fn start_with_bot_on(
+        bot_hs: &Homeserver,
+        member_hs: &Homeserver,
+        options: BotOptions,
+        encrypted: bool,
+    ) -> Result<BotRoom> {
         let bot = BotProcess::start_new(bot_hs, options).await?;
         let user = TestUser::login(member_hs, "member").await?;
         let room = user.create_room_with(&bot.user_id, encrypted).await?;
@@ -68,18 +77,37 @@ pub async fn expect_error(user: &TestUser, room: &RoomId, body: &str, codes: &[&
 /// and checks that each command got exactly one reply, the replies in the order of the commands.
 /// Returns the replies, one a command. Panics saying which commands were not answered, or which
 /// twice or out of order.
-pub async fn assert_answered_once_in_order(user: &TestUser, room: &RoomId, commands: &[(String, OwnedEventId)], timeout: Duration) -> Vec<Reply> {
-    let answered = |r: &Recording| commands.iter().filter(|(_, id)| !r.replies_to(room, id).is_empty()).count();
+pub async fn assert_answered_once_in_order(
+    user: &TestUser,
+    room: &RoomId,
+    commands: &[(String, OwnedEventId)],
+    timeout: Duration,
+) -> Vec<Reply> {
+    let answered = |r: &Recording| {
+        commands.iter().filter(|(_, id)| !r.replies_to(room, id).is_empty()).count()
+    };
     let all = user
-        .wait_for(timeout, "a reply to every command", Some(room), |r| (answered(r) == commands.len()).then_some(()))
+        .wait_for(timeout, "a reply to every command", Some(room), |r| {
+            (answered(r) == commands.len()).then_some(())
+        })
         .await;
     if let Err(e) = all {
         let recording = user.recording();
-        let missing: Vec<&str> =
-            commands.iter().filter(|(_, id)| recording.replies_to(room, id).is_empty()).map(|(body, _)| body.as_str()).collect();
-        panic!("{} of {} commands answered within {timeout:?}; not answered: {missing:?}\n{e:#}", answered(&recording), commands.len());
+        let missing: Vec<&str> = commands
+            .iter()
+            .filter(|(_, id)| recording.replies_to(room, id).is_empty())
+            .map(|(body, _)| body.as_str())
+            .collect();
+        panic!(
+            "{} of {} commands answered within {timeout:?}; not answered: {missing:?}\n{e:#}",
+            answered(&recording),
+            commands.len()
+        );
     }
-    let sentinel = user.command(room, "!status").await.unwrap_or_else(|e| panic!("no reply to the sentinel `!status`: {e:#}"));
+    let sentinel = user
+        .command(room, "!status")
+        .await
+        .unwrap_or_else(|e| panic!("no reply to the sentinel `!status`: {e:#}"));
     sentinel.assert_ok("status");
 
     let recording = user.recording();
@@ -119,15 +147,33 @@ pub fn has_cyrillic(text: &str) -> bool {
 }
 
 /// `admin run <job> as-of <at>` sent by `admin` in `dm`; the result (the reply must be `ok`).
-pub async fn admin_run(admin: &TestUser, dm: &matrix_sdk::ruma::RoomId, job: &str, at: chrono::DateTime<chrono::Utc>) -> Value {
-    let command = format!("!admin run {job} as-of {}", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+pub async fn admin_run(
+    admin: &TestUser,
+    dm: &matrix_sdk::ruma::RoomId,
+    job: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Value {
+    let command =
+        format!("!admin run {job} as-of {}", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     let reply = admin.command(dm, &command).await.unwrap_or_else(|e| panic!("{command}: {e}"));
     reply.assert_ok("admin");
     reply.result.clone()
 }
 
 /// The first notice of the bot's in the DM it opened with `user` whose result `predicate` accepts.
-pub async fn bot_dm_notice(user: &TestUser, bot: &str, what: &str, mut predicate: impl FnMut(&Value) -> bool) -> Value {
-    let dm = user.dm_room_with(bot, crate::user::JOIN_TIMEOUT).await.unwrap_or_else(|e| panic!("{what}: {e}"));
-    user.wait_notice(&dm, crate::user::REPLY_TIMEOUT, what, |r| predicate(r)).await.unwrap_or_else(|e| panic!("{what}: {e}")).result.clone()
+pub async fn bot_dm_notice(
+    user: &TestUser,
+    bot: &str,
+    what: &str,
+    mut predicate: impl FnMut(&Value) -> bool,
+) -> Value {
+    let dm = user
+        .dm_room_with(bot, crate::user::JOIN_TIMEOUT)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    user.wait_notice(&dm, crate::user::REPLY_TIMEOUT, what, |r| predicate(r))
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+        .result
+        .clone()
 }

@@ -41,7 +41,8 @@ impl Homeserver {
     pub fn a() -> Homeserver {
         static A: OnceLock<Homeserver> = OnceLock::new();
         A.get_or_init(|| {
-            Self::from_env("EXODUS_TEST_HS").unwrap_or_else(|| auto_start("a", 18108, Some(18548), false))
+            Self::from_env("EXODUS_TEST_HS")
+                .unwrap_or_else(|| auto_start("a", 18108, Some(18548), false))
         })
         .clone()
     }
@@ -51,7 +52,8 @@ impl Homeserver {
     pub fn b() -> Homeserver {
         static B: OnceLock<Homeserver> = OnceLock::new();
         B.get_or_init(|| {
-            Self::from_env("EXODUS_TEST_HS2").unwrap_or_else(|| auto_start("b", 18109, Some(18549), false))
+            Self::from_env("EXODUS_TEST_HS2")
+                .unwrap_or_else(|| auto_start("b", 18109, Some(18549), false))
         })
         .clone()
     }
@@ -65,7 +67,8 @@ impl Homeserver {
     pub fn limited() -> Homeserver {
         static C: OnceLock<Homeserver> = OnceLock::new();
         C.get_or_init(|| {
-            let hs = Self::from_env("EXODUS_TEST_HS3").unwrap_or_else(|| auto_start("limited", 18110, None, true));
+            let hs = Self::from_env("EXODUS_TEST_HS3")
+                .unwrap_or_else(|| auto_start("limited", 18110, None, true));
             Homeserver { rate_limited: true, ..hs }
         })
         .clone()
@@ -81,7 +84,8 @@ impl Homeserver {
         let token = cached_admin_token(self).await?;
         let url = format!("{}/_synapse/admin/v1/users/{user_id}/override_ratelimit", self.url);
         let body = json!({"messages_per_second": 0, "burst_count": 0});
-        post_json(&url, Some(&token), &body, &format!("exempting {user_id} from the rate limit")).await?;
+        post_json(&url, Some(&token), &body, &format!("exempting {user_id} from the rate limit"))
+            .await?;
         Ok(())
     }
 
@@ -118,7 +122,12 @@ fn auto_start(name: &str, http_port: u16, tls_port: Option<u16>, real_limits: bo
     })
 }
 
-fn auto_start_inner(name: &str, http_port: u16, tls_port: Option<u16>, real_limits: bool) -> Result<Homeserver> {
+fn auto_start_inner(
+    name: &str,
+    http_port: u16,
+    tls_port: Option<u16>,
+    real_limits: bool,
+) -> Result<Homeserver> {
     let root = workspace_root();
     let base = root.join("target/e2e/auto-hs");
     fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
@@ -155,7 +164,11 @@ fn synapse_sh_limited(args: &[std::ffi::OsString], real_limits: bool) -> Result<
         .env("EXODUS_SYNAPSE_REAL_LIMITS", if real_limits { "1" } else { "0" })
         .stderr(std::process::Stdio::inherit())
         .output()?;
-    ensure!(output.status.success(), "`deploy/synapse.sh {}` failed", args.join(std::ffi::OsStr::new(" ")).to_string_lossy());
+    ensure!(
+        output.status.success(),
+        "`deploy/synapse.sh {}` failed",
+        args.join(std::ffi::OsStr::new(" ")).to_string_lossy()
+    );
     Ok(())
 }
 
@@ -167,12 +180,22 @@ fn served_from(dir: &Path, url: String) -> Result<Homeserver> {
             .trim()
             .to_owned())
     };
-    Ok(Homeserver { url, server_name: read("server_name")?, shared_secret: read("shared_secret")?, rate_limited: false })
+    Ok(Homeserver {
+        url,
+        server_name: read("server_name")?,
+        shared_secret: read("shared_secret")?,
+        rate_limited: false,
+    })
 }
 
 /// POSTs `body` as JSON (with `token` as bearer, if any); returns the answer, or fails with `what`,
 /// the status and the answer.
-pub async fn post_json(url: &str, token: Option<&str>, body: &serde_json::Value, what: &str) -> Result<serde_json::Value> {
+pub async fn post_json(
+    url: &str,
+    token: Option<&str>,
+    body: &serde_json::Value,
+    what: &str,
+) -> Result<serde_json::Value> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
     let mut request = http.post(url).json(body);
     if let Some(token) = token {
@@ -246,7 +269,8 @@ pub async fn register_exact(
     let mac = hex::encode(mac.finalize().into_bytes());
 
     let body = json!({"nonce": nonce, "username": localpart, "password": password, "admin": admin, "mac": mac});
-    let body = post_json(&endpoint, None, &body, &format!("registering {localpart} on {}", hs.url)).await?;
+    let body = post_json(&endpoint, None, &body, &format!("registering {localpart} on {}", hs.url))
+        .await?;
     Ok(body["user_id"].as_str().context("no user_id in the register answer")?.to_owned())
 }
 
@@ -258,14 +282,25 @@ pub fn e2e_dir(sub: &str) -> PathBuf {
 }
 
 /// Logs `user_id` in with its password on `device_id` (`POST /login`); returns the access token.
-pub async fn login_token(hs: &Homeserver, user_id: &str, password: &str, device_id: &str) -> Result<String> {
+pub async fn login_token(
+    hs: &Homeserver,
+    user_id: &str,
+    password: &str,
+    device_id: &str,
+) -> Result<String> {
     let body = json!({
         "type": "m.login.password",
         "identifier": {"type": "m.id.user", "user": user_id},
         "password": password,
         "device_id": device_id,
     });
-    let body = post_json(&format!("{}/_matrix/client/v3/login", hs.url), None, &body, &format!("logging in {user_id}")).await?;
+    let body = post_json(
+        &format!("{}/_matrix/client/v3/login", hs.url),
+        None,
+        &body,
+        &format!("logging in {user_id}"),
+    )
+    .await?;
     Ok(body["access_token"].as_str().context("no access_token in the login answer")?.to_owned())
 }
 
@@ -280,7 +315,8 @@ pub async fn admin_token(hs: &Homeserver) -> Result<String> {
 /// A server admin's access token on `hs`, from an admin account registered once per test process
 /// and server (see [`admin_token`]).
 pub async fn cached_admin_token(hs: &Homeserver) -> Result<String> {
-    static TOKENS: tokio::sync::Mutex<BTreeMap<String, String>> = tokio::sync::Mutex::const_new(BTreeMap::new());
+    static TOKENS: tokio::sync::Mutex<BTreeMap<String, String>> =
+        tokio::sync::Mutex::const_new(BTreeMap::new());
     let mut tokens = TOKENS.lock().await;
     if let Some(token) = tokens.get(&hs.url) {
         return Ok(token.clone());
@@ -318,7 +354,12 @@ impl PrivateHomeserver {
         let dir = workspace_root().join("target/e2e/private").join(name);
         let _ = synapse_sh(&["stop".into(), dir.clone().into()]);
         let _ = fs::remove_dir_all(&dir);
-        synapse_sh(&["start".into(), dir.clone().into(), port.to_string().into(), tls_port.to_string().into()])?;
+        synapse_sh(&[
+            "start".into(),
+            dir.clone().into(),
+            port.to_string().into(),
+            tls_port.to_string().into(),
+        ])?;
         let hs = served_from(&dir, format!("http://127.0.0.1:{port}"))?;
         Ok(PrivateHomeserver { hs, dir, port, tls_port: Some(tls_port) })
     }

@@ -26,9 +26,15 @@ pub mod postgres;
 pub mod user;
 
 pub use bot::{BOT_DEVICE_ID, BotOptions, BotProcess, Database};
-pub use fixture::{BotRoom, admin_run, assert_answered_once_in_order, bot_dm_notice, expect_error, has_cyrillic, is_amount};
+pub use fixture::{
+    BotRoom, admin_run, assert_answered_once_in_order, bot_dm_notice, expect_error, has_cyrillic,
+    is_amount,
+};
+pub use homeserver::{
+    Homeserver, PrivateHomeserver, admin_token, cached_admin_token, login_token, post_json,
+    register,
+};
 pub use postgres::PrivatePostgres;
-pub use homeserver::{Homeserver, PrivateHomeserver, admin_token, cached_admin_token, login_token, post_json, register};
 pub use user::{JOIN_TIMEOUT, REPLY_TIMEOUT, Recorded, Recording, Reply, RoomOptions, TestUser};
 
 /// The workspace root (parent of this crate).

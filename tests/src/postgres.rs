@@ -25,9 +25,14 @@ fn pg_tool(program: &str, args: &[&str]) -> Result<()> {
     } else {
         Command::new(&bin)
     };
-    let output = command.args(args).output().with_context(|| format!("running {}", bin.display()))?;
+    let output =
+        command.args(args).output().with_context(|| format!("running {}", bin.display()))?;
     if !output.status.success() {
-        bail!("{program} {args:?} failed: {}\n{}", output.status, String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "{program} {args:?} failed: {}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(())
 }
@@ -37,13 +42,17 @@ fn pg_bin_dir() -> Option<PathBuf> {
     if which("initdb") {
         return None;
     }
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| e.ok().map(|e| e.path().join("bin"))).collect();
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .collect();
     versions.sort();
     versions.pop()
 }
 
 fn which(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
 }
 
 impl PrivatePostgres {
@@ -62,8 +71,13 @@ impl PrivatePostgres {
         pg_tool("initdb", &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8"])?;
         pg.restart_with("start")?;
         let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-        let created = Command::new("psql").args([url.as_str(), "-qc", "CREATE DATABASE exodus"]).output()?;
-        anyhow::ensure!(created.status.success(), "CREATE DATABASE: {}", String::from_utf8_lossy(&created.stderr));
+        let created =
+            Command::new("psql").args([url.as_str(), "-qc", "CREATE DATABASE exodus"]).output()?;
+        anyhow::ensure!(
+            created.status.success(),
+            "CREATE DATABASE: {}",
+            String::from_utf8_lossy(&created.stderr)
+        );
         Ok(pg)
     }
 
@@ -77,9 +91,26 @@ impl PrivatePostgres {
     }
 
     fn restart_with(&self, action: &str) -> Result<()> {
-        let options = format!("-h 127.0.0.1 -p {} -k {} -c fsync=off", self.port, self.dir.display());
+        let options =
+            format!("-h 127.0.0.1 -p {} -k {} -c fsync=off", self.port, self.dir.display());
         let log = self.dir.join("postgres.log").display().to_string();
-        pg_tool("pg_ctl", &["-D", &self.data(), "-l", &log, "-w", "-t", "60", "-m", "fast", "-o", &options, action])
+        pg_tool(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-l",
+                &log,
+                "-w",
+                "-t",
+                "60",
+                "-m",
+                "fast",
+                "-o",
+                &options,
+                action,
+            ],
+        )
     }
 
     /// `pg_ctl stop -m fast`: connections are cut.

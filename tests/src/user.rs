@@ -85,7 +85,8 @@ impl Recorded {
         let what = match (self.event_type.as_str(), self.msgtype()) {
             ("m.room.message", Some(msgtype)) => {
                 let body: String = self.body().unwrap_or("").chars().take(120).collect();
-                let reply = self.in_reply_to().map(|e| format!(" (reply to {e})")).unwrap_or_default();
+                let reply =
+                    self.in_reply_to().map(|e| format!(" (reply to {e})")).unwrap_or_default();
                 format!("{msgtype} {body:?}{reply}")
             }
             ("m.room.member", _) => format!(
@@ -434,7 +435,9 @@ impl TestUser {
         }
         request.initial_state = initial_state
             .iter()
-            .map(|v| Ok(Raw::<AnyInitialStateEvent>::from_json(serde_json::value::to_raw_value(v)?)))
+            .map(|v| {
+                Ok(Raw::<AnyInitialStateEvent>::from_json(serde_json::value::to_raw_value(v)?))
+            })
             .collect::<Result<_, serde_json::Error>>()?;
         let room = self.client.create_room(request).await.context("creating a room")?;
         let room_id = room.room_id().to_owned();
@@ -451,33 +454,48 @@ impl TestUser {
     /// Creates a room, invites `invitee` (the bot) and waits until it has joined.
     pub async fn create_room_with(&self, invitee: &str, encrypted: bool) -> Result<OwnedRoomId> {
         let room_id = self
-            .create_room(RoomOptions { encrypted, invite: vec![invitee.to_owned()], ..Default::default() })
+            .create_room(RoomOptions {
+                encrypted,
+                invite: vec![invitee.to_owned()],
+                ..Default::default()
+            })
             .await?;
         self.wait_joined(&room_id, invitee, JOIN_TIMEOUT).await?;
         Ok(room_id)
     }
 
     /// Reacts to `event_id` with `key` (an `m.annotation`).
-    pub async fn react(&self, room_id: &RoomId, event_id: &EventId, key: &str) -> Result<OwnedEventId> {
-        let content = json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}});
+    pub async fn react(
+        &self,
+        room_id: &RoomId,
+        event_id: &EventId,
+        key: &str,
+    ) -> Result<OwnedEventId> {
+        let content =
+            json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}});
         self.send_event(room_id, "m.reaction", content).await.context("reacting")
     }
 
     /// Sends an event of `event_type` with `content` as it is, whatever its shape (encrypted in
     /// an encrypted room, where the homeserver cannot check it); returns its event ID. Fails with
     /// the homeserver's answer when it refuses the event.
-    pub async fn send_event(&self, room_id: &RoomId, event_type: &str, content: Value) -> Result<OwnedEventId> {
-        let response = self
-            .room(room_id)?
-            .send_raw(event_type, content)
-            .await
-            .with_context(|| format!("{} sending an {event_type} into {room_id}", self.user_id))?;
+    pub async fn send_event(
+        &self,
+        room_id: &RoomId,
+        event_type: &str,
+        content: Value,
+    ) -> Result<OwnedEventId> {
+        let response =
+            self.room(room_id)?.send_raw(event_type, content).await.with_context(|| {
+                format!("{} sending an {event_type} into {room_id}", self.user_id)
+            })?;
         Ok(response.response.event_id)
     }
 
     /// Redacts `event_id` (a reaction, say) in `room_id`.
     pub async fn redact(&self, room_id: &RoomId, event_id: &EventId) -> Result<OwnedEventId> {
-        let response = self.room(room_id)?.redact(event_id, None, None).await.context("redacting")?;
+        let response =
+            self.room(room_id)?.redact(event_id, None, None).await.context("redacting")?;
         Ok(response.event_id)
     }
 
@@ -490,7 +508,11 @@ impl TestUser {
     /// Opens a direct chat with `bot` (an `is_direct` invite) and waits until it has joined.
     pub async fn create_dm_with(&self, bot: &str) -> Result<OwnedRoomId> {
         let room_id = self
-            .create_room(RoomOptions { is_direct: true, invite: vec![bot.to_owned()], ..Default::default() })
+            .create_room(RoomOptions {
+                is_direct: true,
+                invite: vec![bot.to_owned()],
+                ..Default::default()
+            })
             .await?;
         self.wait_joined(&room_id, bot, JOIN_TIMEOUT).await?;
         Ok(room_id)
@@ -511,8 +533,17 @@ impl TestUser {
     }
 
     /// Sends a state event (`m.room.history_visibility`, …) into `room_id`.
-    pub async fn send_state(&self, room_id: &RoomId, event_type: &str, state_key: &str, content: Value) -> Result<()> {
-        self.room(room_id)?.send_state_event_raw(event_type, state_key, content).await.context("sending a state event")?;
+    pub async fn send_state(
+        &self,
+        room_id: &RoomId,
+        event_type: &str,
+        state_key: &str,
+        content: Value,
+    ) -> Result<()> {
+        self.room(room_id)?
+            .send_state_event_raw(event_type, state_key, content)
+            .await
+            .context("sending a state event")?;
         Ok(())
     }
 
@@ -536,7 +567,12 @@ impl TestUser {
     }
 
     /// Waits until our client has seen `user_id` join `room_id`.
-    pub async fn wait_joined(&self, room_id: &RoomId, user_id: &str, timeout: Duration) -> Result<()> {
+    pub async fn wait_joined(
+        &self,
+        room_id: &RoomId,
+        user_id: &str,
+        timeout: Duration,
+    ) -> Result<()> {
         self.wait_for(timeout, &format!("{user_id} to join"), Some(room_id), |r| {
             (r.membership(room_id, user_id) == Some("join")).then_some(())
         })
@@ -567,7 +603,12 @@ impl TestUser {
     /// Sends an edit (`m.replace`) of `original` whose new text is `new_body`. The fallback body
     /// is `new_body` itself, without the usual `* ` marker, so that a bot which only looks at
     /// `body` would take it for a command.
-    pub async fn send_edit(&self, room_id: &RoomId, original: &EventId, new_body: &str) -> Result<OwnedEventId> {
+    pub async fn send_edit(
+        &self,
+        room_id: &RoomId,
+        original: &EventId,
+        new_body: &str,
+    ) -> Result<OwnedEventId> {
         self.send_message(
             room_id,
             json!({
@@ -590,7 +631,12 @@ impl TestUser {
 
     /// Waits for the first reply (an `m.notice` with `org.exodus.result` replying to
     /// `event_id`) in `room_id`.
-    pub async fn wait_reply(&self, room_id: &RoomId, event_id: &EventId, timeout: Duration) -> Result<Reply> {
+    pub async fn wait_reply(
+        &self,
+        room_id: &RoomId,
+        event_id: &EventId,
+        timeout: Duration,
+    ) -> Result<Reply> {
         self.wait_for(timeout, &format!("a reply to {event_id}"), Some(room_id), |r| {
             r.replies_to(room_id, event_id).into_iter().next()
         })
@@ -636,7 +682,12 @@ impl TestUser {
     /// Rooms this user was invited to, in the order the invites arrived.
     /// The rooms `inviter` invited this user to.
     pub fn invites_from(&self, inviter: &str) -> Vec<OwnedRoomId> {
-        self.recording().invites.iter().filter(|i| i.inviter == inviter).map(|i| i.room_id.clone()).collect()
+        self.recording()
+            .invites
+            .iter()
+            .filter(|i| i.inviter == inviter)
+            .map(|i| i.room_id.clone())
+            .collect()
     }
 
     pub fn invites(&self) -> Vec<OwnedRoomId> {

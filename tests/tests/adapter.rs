@@ -78,7 +78,10 @@ async fn rate_limited_replies_are_retried_not_lost_or_doubled() {
         assert_eq!(reply.result["about"], format!("burst {n}"));
     }
     let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_secs(5), "{BURST} replies in {elapsed:?}: the rate limit never applied");
+    assert!(
+        elapsed >= Duration::from_secs(5),
+        "{BURST} replies in {elapsed:?}: the rate limit never applied"
+    );
     // Nothing doubled, in order.
     let mut last = 0;
     for (_, event) in &sent {
@@ -98,14 +101,22 @@ async fn rate_limited_replies_are_retried_not_lost_or_doubled() {
 async fn one_device_across_restarts_and_encryption_survives_them() {
     init_tracing();
     let hs = Homeserver::a();
-    let mut bot = BotProcess::start_new(&hs, BotOptions { token_login: true, ..BotOptions::default() }).await.unwrap();
+    let mut bot =
+        BotProcess::start_new(&hs, BotOptions { token_login: true, ..BotOptions::default() })
+            .await
+            .unwrap();
     assert!(bot.config.password.is_none() && bot.config.access_token.is_some());
     let user = TestUser::login(&hs, "crypto").await.unwrap();
     let room = user.create_room_with(&bot.user_id, true).await.unwrap();
     let admin = admin_token(&hs).await.unwrap();
     let devices_path = format!("/_synapse/admin/v2/users/{}/devices", bot.user_id);
     let device_ids = |devices: &Value| -> Vec<String> {
-        let mut ids: Vec<String> = devices["devices"].as_array().unwrap().iter().map(|d| d["device_id"].as_str().unwrap().to_owned()).collect();
+        let mut ids: Vec<String> = devices["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["device_id"].as_str().unwrap().to_owned())
+            .collect();
         ids.sort();
         ids
     };
@@ -126,7 +137,10 @@ async fn one_device_across_restarts_and_encryption_survives_them() {
     bot.kill().unwrap();
     bot.start().await.unwrap();
     let reply = user.command(&room, "!about").await.unwrap();
-    assert_eq!(reply.result["about"], "after restart 2", "answered in the encrypted room after SIGKILL");
+    assert_eq!(
+        reply.result["about"], "after restart 2",
+        "answered in the encrypted room after SIGKILL"
+    );
 
     // The account's devices (the one registration made, and the bot's) are the same as before:
     // no start logged in a new one.
@@ -141,10 +155,18 @@ async fn the_invite_policy_decides_which_invites_are_accepted() {
     init_tracing();
     let (a, b) = (Homeserver::a(), Homeserver::b());
     let policy = format!("homeservers:{}", a.server_name);
-    let bot = BotProcess::start_new(&a, BotOptions { invite_policy: Some(policy), ..BotOptions::default() }).await.unwrap();
+    let bot = BotProcess::start_new(
+        &a,
+        BotOptions { invite_policy: Some(policy), ..BotOptions::default() },
+    )
+    .await
+    .unwrap();
     let far = TestUser::login(&b, "far").await.unwrap();
     let near = TestUser::login(&a, "near").await.unwrap();
-    let declined = far.create_room(RoomOptions { invite: vec![bot.user_id.clone()], ..RoomOptions::default() }).await.unwrap();
+    let declined = far
+        .create_room(RoomOptions { invite: vec![bot.user_id.clone()], ..RoomOptions::default() })
+        .await
+        .unwrap();
     far.wait_for(JOIN_TIMEOUT, "the bot to decline", Some(&declined), |r| {
         (r.membership(&declined, &bot.user_id) == Some("leave")).then_some(())
     })

@@ -16,11 +16,16 @@ fn b2_measures_both_bots_through_synapse() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "exodus-b2 failed:\n{stdout}\n{stderr}");
     for row in ["echo bot", "exodus `intend`", "exodus `circle`"] {
-        let line = stdout.lines().find(|l| l.trim_start().starts_with(row)).unwrap_or_else(|| panic!("no {row} row in:\n{stdout}"));
-        let figures: Vec<&str> = line.trim_start().trim_start_matches(row).split_whitespace().take(3).collect();
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(row))
+            .unwrap_or_else(|| panic!("no {row} row in:\n{stdout}"));
+        let figures: Vec<&str> =
+            line.trim_start().trim_start_matches(row).split_whitespace().take(3).collect();
         assert_eq!(figures.len(), 3, "{line}");
         for f in figures {
-            let ms: f64 = f.parse().unwrap_or_else(|_| panic!("{f:?} in {line:?} is not a latency"));
+            let ms: f64 =
+                f.parse().unwrap_or_else(|_| panic!("{f:?} in {line:?} is not a latency"));
             assert!(ms > 0.0 && ms < 45_000.0, "{line}");
         }
     }

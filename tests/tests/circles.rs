@@ -62,14 +62,24 @@ fn check_sums(r: &Value) {
     let sum = |kind: &str, states: &[&str]| -> i64 {
         records
             .iter()
-            .filter(|x| x["kind"] == kind && states.contains(&x["state"].as_str().unwrap_or_default()))
+            .filter(|x| {
+                x["kind"] == kind && states.contains(&x["state"].as_str().unwrap_or_default())
+            })
             .map(|x| cents(&x["amount"]))
             .sum()
     };
     // A long list is cut; `more` sums up the rest.
     let more = |key: &str| r["more"]["records"].get(key).map_or(0, cents);
-    assert_eq!(cents(&r["intentions"]), sum("intention", &["active"]) + more("intentions"), "❤️ vs records: {r:#}");
-    assert_eq!(cents(&r["obligations"]), sum("obligation", &["open", "paid", "overdue"]) + more("obligations"), "🤝 vs records: {r:#}");
+    assert_eq!(
+        cents(&r["intentions"]),
+        sum("intention", &["active"]) + more("intentions"),
+        "❤️ vs records: {r:#}"
+    );
+    assert_eq!(
+        cents(&r["obligations"]),
+        sum("obligation", &["open", "paid", "overdue"]) + more("obligations"),
+        "🤝 vs records: {r:#}"
+    );
     if let Some(requested) = r["requested"].as_str() {
         let requested = cents(&json!(requested));
         let expected = (requested - cents(&r["obligations"]) - cents(&r["fulfilled"])).max(0);
@@ -79,7 +89,9 @@ fn check_sums(r: &Value) {
 
 async fn dm_notice(user: &TestUser, bot: &BotProcess, what: &str, record: i64) -> Reply {
     let dm = user.dm_room_with(&bot.user_id, JOIN_TIMEOUT).await.unwrap();
-    user.wait_notice(&dm, REPLY_TIMEOUT, what, |r| r["notice"] == what && r["id"] == record).await.unwrap()
+    user.wait_notice(&dm, REPLY_TIMEOUT, what, |r| r["notice"] == what && r["id"] == record)
+        .await
+        .unwrap()
 }
 
 async fn ledger_life(encrypted: bool) {
@@ -91,18 +103,27 @@ async fn ledger_life(encrypted: bool) {
     let r = bob.command(&c.room, "!intend 100").await.unwrap();
     r.assert_ok("intend");
     let i1 = id(&r.result);
-    assert_eq!((&r.result["kind"], &r.result["amount"], &r.result["state"]), (&json!("intention"), &json!("100.00"), &json!("active")));
+    assert_eq!(
+        (&r.result["kind"], &r.result["amount"], &r.result["state"]),
+        (&json!("intention"), &json!("100.00"), &json!("active"))
+    );
     assert_eq!(r.result["to"], c.owner.user_id.as_str());
     dm_notice(&c.owner, &c.bot, "new-intention", i1).await;
     let f = c.figures().await;
-    assert_eq!((&f["intentions"], &f["supporters"], &f["needed"]), (&json!("100.00"), &json!(1), &json!("300.00")));
+    assert_eq!(
+        (&f["intentions"], &f["supporters"], &f["needed"]),
+        (&json!("100.00"), &json!(1), &json!("300.00"))
+    );
     bob.command(&c.room, &format!("!intend #{i1} 80")).await.unwrap().assert_ok("intend");
 
     // V8: in the circle room, `pay` tells its members how to pay the owner.
     c.owner.command(&c.room, "!pay add iban \"DE89 3704 0044\"").await.unwrap().assert_ok("pay");
     let how = bob.command(&c.room, "!pay").await.unwrap();
     how.assert_ok("pay");
-    assert_eq!((&how.result["owner"], &how.result["methods"][0]["details"]), (&json!(c.owner.user_id.as_str()), &json!("DE89 3704 0044")));
+    assert_eq!(
+        (&how.result["owner"], &how.result["methods"][0]["details"]),
+        (&json!(c.owner.user_id.as_str()), &json!("DE89 3704 0044"))
+    );
     assert!(how.body.contains("DE89 3704 0044"), "{}", how.body);
     c.owner.command(&c.room, "!intend 10").await.unwrap().assert_error("forbidden");
     carol.command(&c.room, &format!("!intend #{i1} 1")).await.unwrap().assert_error("forbidden");
@@ -112,12 +133,21 @@ async fn ledger_life(encrypted: bool) {
     r.assert_ok("commit");
     let o1 = id(&r.result);
     assert_ne!(o1, i1);
-    assert_eq!((&r.result["kind"], &r.result["amount"], &r.result["state"]), (&json!("obligation"), &json!("50.00"), &json!("open")));
-    assert_eq!((&r.result["rest"]["id"], &r.result["rest"]["amount"]), (&json!(i1), &json!("30.00")));
+    assert_eq!(
+        (&r.result["kind"], &r.result["amount"], &r.result["state"]),
+        (&json!("obligation"), &json!("50.00"), &json!("open"))
+    );
+    assert_eq!(
+        (&r.result["rest"]["id"], &r.result["rest"]["amount"]),
+        (&json!(i1), &json!("30.00"))
+    );
     assert!(r.result["due"].as_str().is_some(), "an obligation has a due date: {:#}", r.result);
     bob.command(&c.room, &format!("!commit #{i1} 31")).await.unwrap().assert_error("invalid_state");
     let f = c.figures().await;
-    assert_eq!((&f["intentions"], &f["obligations"], &f["needed"]), (&json!("30.00"), &json!("50.00"), &json!("250.00")));
+    assert_eq!(
+        (&f["intentions"], &f["obligations"], &f["needed"]),
+        (&json!("30.00"), &json!("50.00"), &json!("250.00"))
+    );
 
     // paid, then 👍 by the recipient on the bot's paid notice confirms it; others' 👍 do not.
     let paid_cmd = bob.send_text(&c.room, &format!("!paid #{o1}")).await.unwrap();
@@ -134,14 +164,23 @@ async fn ledger_life(encrypted: bool) {
     c.owner.react(&c.room, &paid_notice, "👍️").await.unwrap();
     let confirmed = c
         .owner
-        .wait_notice(&c.room, REPLY_TIMEOUT, "the confirmation", |r| r["command"] == "confirm" && r["id"] == o1)
+        .wait_notice(&c.room, REPLY_TIMEOUT, "the confirmation", |r| {
+            r["command"] == "confirm" && r["id"] == o1
+        })
         .await
         .unwrap();
     assert_eq!(confirmed.result["state"], "fulfilled");
     dm_notice(&bob, &c.bot, "confirmed", o1).await;
-    c.owner.command(&c.room, &format!("!confirm #{o1}")).await.unwrap().assert_error("invalid_state");
+    c.owner
+        .command(&c.room, &format!("!confirm #{o1}"))
+        .await
+        .unwrap()
+        .assert_error("invalid_state");
     let f = c.figures().await;
-    assert_eq!((&f["obligations"], &f["fulfilled"], &f["needed"]), (&json!("0.00"), &json!("50.00"), &json!("250.00")));
+    assert_eq!(
+        (&f["obligations"], &f["fulfilled"], &f["needed"]),
+        (&json!("0.00"), &json!("50.00"), &json!("250.00"))
+    );
 
     // Withdraw the rest; non-monetary aid; forgiveness; remind.
     bob.command(&c.room, &format!("!withdraw #{i1}")).await.unwrap().assert_ok("withdraw");
@@ -149,7 +188,11 @@ async fn ledger_life(encrypted: bool) {
     r.assert_ok("commit");
     let o2 = id(&r.result);
     assert_eq!(r.result["for"], "2h plumbing");
-    carol.command(&c.room, &format!("!withdraw #{o2}")).await.unwrap().assert_error("invalid_state");
+    carol
+        .command(&c.room, &format!("!withdraw #{o2}"))
+        .await
+        .unwrap()
+        .assert_error("invalid_state");
     c.owner.command(&c.room, &format!("!remind #{o2}")).await.unwrap().assert_ok("remind");
     dm_notice(&carol, &c.bot, "reminder", o2).await;
     // `notify off` silences the DMs; `notify on` brings them back. The outbox sends in order, so
@@ -160,14 +203,31 @@ async fn ledger_life(encrypted: bool) {
     c.owner.command(&c.room, &format!("!remind #{o2}")).await.unwrap().assert_ok("remind");
     let carol_dm = carol.dm_room_with(&c.bot.user_id, JOIN_TIMEOUT).await.unwrap();
     let reminders = |r: &Recording| {
-        r.events(&carol_dm).iter().filter(|e| e.exodus_result().is_some_and(|x| x["notice"] == "reminder" && x["id"] == o2)).count()
+        r.events(&carol_dm)
+            .iter()
+            .filter(|e| {
+                e.exodus_result().is_some_and(|x| x["notice"] == "reminder" && x["id"] == o2)
+            })
+            .count()
     };
-    carol.wait_for(REPLY_TIMEOUT, "the second reminder", Some(&carol_dm), |r| (reminders(r) >= 2).then_some(())).await.unwrap();
-    assert_eq!(reminders(&carol.recording()), 2, "a reminder reached carol while her notifications were off");
+    carol
+        .wait_for(REPLY_TIMEOUT, "the second reminder", Some(&carol_dm), |r| {
+            (reminders(r) >= 2).then_some(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        reminders(&carol.recording()),
+        2,
+        "a reminder reached carol while her notifications were off"
+    );
     carol.command(&c.room, &format!("!forgive #{o2}")).await.unwrap().assert_error("forbidden");
     c.owner.command(&c.room, &format!("!forgive #{o2}")).await.unwrap().assert_ok("forgive");
     let f = c.figures().await;
-    assert_eq!((&f["intentions"], &f["obligations"], &f["fulfilled"]), (&json!("0.00"), &json!("0.00"), &json!("50.00")));
+    assert_eq!(
+        (&f["intentions"], &f["obligations"], &f["fulfilled"]),
+        (&json!("0.00"), &json!("0.00"), &json!("50.00"))
+    );
 
     // mine and archive: the member's own records only.
     let mine = carol.command(&c.room, "!mine").await.unwrap();
@@ -217,7 +277,10 @@ async fn a_federated_member_pledges_pays_and_leaves() {
     far.command(&c.room, &format!("!paid #{o}")).await.unwrap().assert_ok("paid");
     c.owner.command(&c.room, &format!("!confirm #{o}")).await.unwrap().assert_ok("confirm");
     let f = c.figures().await;
-    assert_eq!((&f["intentions"], &f["obligations"], &f["fulfilled"], &f["supporters"]), (&json!("10.00"), &json!("25.00"), &json!("30.00"), &json!(1)));
+    assert_eq!(
+        (&f["intentions"], &f["obligations"], &f["fulfilled"], &f["supporters"]),
+        (&json!("10.00"), &json!("25.00"), &json!("30.00"), &json!(1))
+    );
 
     // Leaving withdraws the open intention, announced in the room.
     let far_dm = far.dm_room_with(&c.bot.user_id, JOIN_TIMEOUT).await.unwrap();
@@ -225,7 +288,9 @@ async fn a_federated_member_pledges_pays_and_leaves() {
     let far_id = far.user_id.to_string();
     let left = c
         .owner
-        .wait_notice(&c.room, REPLY_TIMEOUT, "the leave announcement", |r| r["notice"] == "left-circle" && r["member"] == far_id.as_str())
+        .wait_notice(&c.room, REPLY_TIMEOUT, "the leave announcement", |r| {
+            r["notice"] == "left-circle" && r["member"] == far_id.as_str()
+        })
         .await
         .unwrap();
     assert_eq!(left.result["records"][0]["id"], i);
@@ -240,7 +305,10 @@ async fn a_federated_member_pledges_pays_and_leaves() {
     far.command(&far_dm, &format!("!paid #{o2}")).await.unwrap().assert_ok("paid");
     c.owner.command(&c.room, &format!("!confirm #{o2}")).await.unwrap().assert_ok("confirm");
     let f = c.figures().await;
-    assert_eq!((&f["intentions"], &f["obligations"], &f["fulfilled"], &f["needed"]), (&json!("0.00"), &json!("0.00"), &json!("55.00"), &json!("145.00")));
+    assert_eq!(
+        (&f["intentions"], &f["obligations"], &f["fulfilled"], &f["needed"]),
+        (&json!("0.00"), &json!("0.00"), &json!("55.00"), &json!("145.00"))
+    );
 }
 
 /// V1/V2: someone who never joined the circle acts by DM and learns nothing; a kicked member's
@@ -254,10 +322,20 @@ async fn outsiders_and_kicked_members_are_refused() {
 
     let outsider = TestUser::login(&Homeserver::a(), "outsider").await.unwrap();
     let dm = outsider.create_dm_with(&c.bot.user_id).await.unwrap();
-    for body in [format!("!withdraw #{i}"), format!("!paid #{o}"), format!("!confirm #{o}"), format!("!remind #{i}"), format!("!intend #{i} 1")] {
+    for body in [
+        format!("!withdraw #{i}"),
+        format!("!paid #{o}"),
+        format!("!confirm #{o}"),
+        format!("!remind #{i}"),
+        format!("!intend #{i} 1"),
+    ] {
         let r = outsider.command(&dm, &body).await.unwrap();
         r.assert_error("not_found");
-        assert!(!r.body.contains(bob.user_id.as_str()), "{body}: the reply reveals the record: {:?}", r.body);
+        assert!(
+            !r.body.contains(bob.user_id.as_str()),
+            "{body}: the reply reveals the record: {:?}",
+            r.body
+        );
     }
     let mine = outsider.command(&dm, "!mine").await.unwrap();
     assert_eq!(mine.result["records"], json!([]));
@@ -271,8 +349,14 @@ async fn outsiders_and_kicked_members_are_refused() {
     let f = c.figures().await;
     // The kick withdrew bob's intention (leaving does, V2); the queued pledge never counted.
     assert_eq!((&f["intentions"], &f["obligations"]), (&json!("0.00"), &json!("10.00")), "{f:#}");
-    assert!(!f["records"].to_string().contains("7.00"), "a kicked member's queued pledge was executed: {f:#}");
-    assert!(c.owner.replies_to(&c.room, &queued).is_empty(), "a kicked member's queued command got a reply");
+    assert!(
+        !f["records"].to_string().contains("7.00"),
+        "a kicked member's queued pledge was executed: {f:#}"
+    );
+    assert!(
+        c.owner.replies_to(&c.room, &queued).is_empty(),
+        "a kicked member's queued command got a reply"
+    );
 }
 
 /// V5: a mention pill names the member by its link, not by its text (which may be a display name
@@ -292,12 +376,21 @@ async fn a_mention_pill_names_the_member_it_links_to() {
     let event = c.owner.send_message(&c.room, pill).await.unwrap();
     let reply = c.owner.wait_reply(&c.room, &event, REPLY_TIMEOUT).await.unwrap();
     reply.assert_ok("circle");
-    assert_eq!(reply.result["member"], mallory.user_id.as_str(), "the pill's text decided: {:#}", reply.result);
+    assert_eq!(
+        reply.result["member"],
+        mallory.user_id.as_str(),
+        "the pill's text decided: {:#}",
+        reply.result
+    );
     mallory.wait_joined(&c.room, mallory.user_id.as_str(), JOIN_TIMEOUT).await.unwrap();
-    assert!(victim.client.get_room(&c.room).is_none(), "the member named only by the pill's text was invited");
+    assert!(
+        victim.client.get_room(&c.room).is_none(),
+        "the member named only by the pill's text was invited"
+    );
 
     // A typed full user ID works too; a display name alone does not.
-    let typed = c.owner.command(&c.room, &format!("!circle invite {}", victim.user_id)).await.unwrap();
+    let typed =
+        c.owner.command(&c.room, &format!("!circle invite {}", victim.user_id)).await.unwrap();
     assert_eq!(typed.result["member"], victim.user_id.as_str());
     c.owner.command(&c.room, "!circle invite Victim").await.unwrap().assert_error("bad_arguments");
     let link = c.owner.command(&c.room, "!circle link").await.unwrap();
@@ -328,13 +421,18 @@ async fn a_red_collection_completes_and_restores_the_previous_status() {
     }
     let done = c
         .owner
-        .wait_notice(&c.room, REPLY_TIMEOUT, "the completion", |r| r["notice"] == "collection-complete")
+        .wait_notice(&c.room, REPLY_TIMEOUT, "the completion", |r| {
+            r["notice"] == "collection-complete"
+        })
         .await
         .unwrap();
     assert_eq!(done.result["collected"], "110.00");
     dm_notice(&dave, &c.bot, "collection-complete-cancelled", od).await;
     let status = c.owner.command(&c.room, "!status").await.unwrap();
-    assert_eq!((&status.result["status"], &status.result["requested"]), (&json!("orange"), &json!("300.00")));
+    assert_eq!(
+        (&status.result["status"], &status.result["requested"]),
+        (&json!("orange"), &json!("300.00"))
+    );
     dave.command(&c.room, &format!("!paid #{od}")).await.unwrap().assert_error("invalid_state");
 }
 
@@ -351,7 +449,12 @@ async fn a_circle_opened_from_a_dm_gets_its_own_encrypted_room() {
     let dm = owner.create_dm_with(&bot.user_id).await.unwrap();
     let r = owner.command(&dm, "!circle open").await.unwrap();
     r.assert_ok("circle");
-    assert_eq!(r.result["room_id"], Value::Null, "from a DM the bot makes the room: {:#}", r.result);
+    assert_eq!(
+        r.result["room_id"],
+        Value::Null,
+        "from a DM the bot makes the room: {:#}",
+        r.result
+    );
     let room = wait_until(JOIN_TIMEOUT, "the circle room's invite", || async {
         owner.invites().into_iter().find(|id| *id != dm)
     })
@@ -359,7 +462,10 @@ async fn a_circle_opened_from_a_dm_gets_its_own_encrypted_room() {
     .unwrap();
     owner.wait_joined(&room, owner.user_id.as_str(), JOIN_TIMEOUT).await.unwrap();
     let joined = owner.client.get_room(&room).unwrap();
-    assert!(joined.latest_encryption_state().await.unwrap().is_encrypted(), "the circle room is encrypted");
+    assert!(
+        joined.latest_encryption_state().await.unwrap().is_encrypted(),
+        "the circle room is encrypted"
+    );
     let power = joined.get_member_no_sync(&owner.user_id).await.unwrap().unwrap().power_level();
     assert_eq!(format!("{power:?}"), "Int(100)");
     let circle = owner.command(&room, "!circle").await.unwrap();
@@ -392,23 +498,41 @@ async fn the_network_shows_what_its_member_may_see_and_hears_of_an_emergency() {
     carol.command(&b_room, "!lang ru").await.unwrap().assert_ok("lang");
 
     let names = |r: &Value, list: &str| -> Vec<String> {
-        r[list].as_array().unwrap_or_else(|| panic!("no {list} in {r:#}")).iter().map(|m| m["member"].as_str().unwrap().to_owned()).collect()
+        r[list]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {list} in {r:#}"))
+            .iter()
+            .map(|m| m["member"].as_str().unwrap().to_owned())
+            .collect()
     };
-    let (alice_id, bob_id, carol_id) = (a.owner.user_id.to_string(), bob.user_id.to_string(), carol.user_id.to_string());
+    let (alice_id, bob_id, carol_id) =
+        (a.owner.user_id.to_string(), bob.user_id.to_string(), carol.user_id.to_string());
 
     // bob is a party to both relations: he sees both.
     let bob_dm = bob.create_dm_with(&a.bot.user_id).await.unwrap();
     let n = bob.command(&bob_dm, "!network").await.unwrap();
     n.assert_ok("network");
-    assert_eq!((names(&n.result, "supporters"), names(&n.result, "supported")), (vec![carol_id.clone()], vec![alice_id.clone()]));
+    assert_eq!(
+        (names(&n.result, "supporters"), names(&n.result, "supported")),
+        (vec![carol_id.clone()], vec![alice_id.clone()])
+    );
     assert_eq!(n.result["supported"][0]["status"], "orange");
 
     // alice is not in bob's circle: carol → bob is not hers to see.
     let alice_dm = a.owner.create_dm_with(&a.bot.user_id).await.unwrap();
     let n = a.owner.command(&alice_dm, "!network").await.unwrap();
     assert_eq!(names(&n.result, "supporters"), vec![bob_id.clone()]);
-    assert_eq!(names(&n.result, "supporters_of_supporters"), Vec::<String>::new(), "{:#}", n.result);
-    assert!(!n.body.contains(carol_id.as_str()), "the reply names a relation alice may not see: {}", n.body);
+    assert_eq!(
+        names(&n.result, "supporters_of_supporters"),
+        Vec::<String>::new(),
+        "{:#}",
+        n.result
+    );
+    assert!(
+        !n.body.contains(carol_id.as_str()),
+        "the reply names a relation alice may not see: {}",
+        n.body
+    );
     // Once she joins bob's circle, she does.
     bob.invite(&b_room, &alice_id).await.unwrap();
     a.owner.wait_joined(&b_room, &alice_id, JOIN_TIMEOUT).await.unwrap();
@@ -424,17 +548,36 @@ async fn the_network_shows_what_its_member_may_see_and_hears_of_an_emergency() {
 
     // alice goes red: bob (relation 1) and carol (relation 3) hear of it, carol in Russian; the
     // request says how to join the circle and names no record.
-    a.owner.command(&a.room, "!status red 200 5 \"roof repair\"").await.unwrap().assert_ok("status");
+    a.owner
+        .command(&a.room, "!status red 200 5 \"roof repair\"")
+        .await
+        .unwrap()
+        .assert_ok("status");
     for (user, dm) in [(&bob, &bob_dm), (&carol, &carol_dm)] {
         let request = user
-            .wait_notice(dm, REPLY_TIMEOUT, "the emergency request", |r| r["notice"] == "help-request" && r["owner"] == alice_id.as_str())
+            .wait_notice(dm, REPLY_TIMEOUT, "the emergency request", |r| {
+                r["notice"] == "help-request" && r["owner"] == alice_id.as_str()
+            })
             .await
             .unwrap();
-        assert_eq!((&request.result["status"], &request.result["requested"]), (&json!("red"), &json!("200.00")));
+        assert_eq!(
+            (&request.result["status"], &request.result["requested"]),
+            (&json!("red"), &json!("200.00"))
+        );
         assert!(request.result["deadline"].as_str().is_some());
         assert_eq!(request.result["link"], format!("https://matrix.to/#/{}", a.room));
-        assert!(request.result.get("records").is_none() && !request.body.contains("40.00"), "a record travelled: {:#}", request.result);
-        assert_eq!(has_cyrillic(&request.body), user.user_id == carol.user_id, "{}: {}", user.user_id, request.body);
+        assert!(
+            request.result.get("records").is_none() && !request.body.contains("40.00"),
+            "a record travelled: {:#}",
+            request.result
+        );
+        assert_eq!(
+            has_cyrillic(&request.body),
+            user.user_id == carol.user_id,
+            "{}: {}",
+            user.user_id,
+            request.body
+        );
     }
 }
 
@@ -452,7 +595,9 @@ async fn a_display_name_set_to_another_members_id_gives_no_authority() {
     let mallory_id = mallory.user_id.to_string();
     c.owner
         .wait_event(&c.room, JOIN_TIMEOUT, "mallory's new display name", |e| {
-            e.event_type == "m.room.member" && e.state_key.as_deref() == Some(mallory_id.as_str()) && e.content["displayname"] == owner_id.as_str()
+            e.event_type == "m.room.member"
+                && e.state_key.as_deref() == Some(mallory_id.as_str())
+                && e.content["displayname"] == owner_id.as_str()
         })
         .await
         .unwrap();
@@ -461,10 +606,17 @@ async fn a_display_name_set_to_another_members_id_gives_no_authority() {
     }
     mallory.command(&c.room, "!intend 5").await.unwrap().assert_ok("intend");
     let f = c.figures().await;
-    assert_eq!((&f["owner"], &f["obligations"], &f["fulfilled"]), (&json!(owner_id), &json!("30.00"), &json!("0.00")));
+    assert_eq!(
+        (&f["owner"], &f["obligations"], &f["fulfilled"]),
+        (&json!(owner_id), &json!("30.00"), &json!("0.00"))
+    );
     let records = f["records"].as_array().unwrap();
     let pledge = records.iter().find(|r| r["kind"] == "intention").unwrap();
-    assert_eq!(pledge["from"], mallory_id.as_str(), "the pledge is mallory's, whatever her name says");
+    assert_eq!(
+        pledge["from"],
+        mallory_id.as_str(),
+        "the pledge is mallory's, whatever her name says"
+    );
 }
 
 /// V4: a command quoted in a reply's fallback is not executed; the reply's own text is.
@@ -494,7 +646,12 @@ async fn a_command_quoted_inside_a_reply_is_not_executed() {
     answer.assert_ok("circle");
     // The bot handles a room's events in order: by now the quoting reply was seen and ignored.
     assert!(carol.replies_to(&c.room, &quoted).is_empty(), "the quoted command got a reply");
-    assert_eq!((&answer.result["intentions"], &answer.result["supporters"]), (&json!("40.00"), &json!(1)), "{:#}", answer.result);
+    assert_eq!(
+        (&answer.result["intentions"], &answer.result["supporters"]),
+        (&json!("40.00"), &json!(1)),
+        "{:#}",
+        answer.result
+    );
 }
 
 /// `circle open` in a room needs power 50 there, and never binds a room whose history anyone can
@@ -517,7 +674,11 @@ async fn a_room_becomes_a_circle_only_for_a_member_with_power_and_never_if_world
     // A room anyone can read: not even its creator, with power 100 and no circle yet, may bind it.
     let publisher = TestUser::login(&Homeserver::a(), "publisher").await.unwrap();
     let public = publisher
-        .create_room(RoomOptions { invite: vec![bot.user_id.clone()], history_visibility: Some("world_readable".into()), ..RoomOptions::default() })
+        .create_room(RoomOptions {
+            invite: vec![bot.user_id.clone()],
+            history_visibility: Some("world_readable".into()),
+            ..RoomOptions::default()
+        })
         .await
         .unwrap();
     publisher.wait_joined(&public, &bot.user_id, JOIN_TIMEOUT).await.unwrap();

@@ -27,11 +27,21 @@ fn burst_command(k: usize) -> String {
 
 /// After a sentinel command's reply: each command got exactly one reply, `ok: true`, for the
 /// right action and label, and the replies are in command order.
-async fn assert_each_applied_once_in_order(user: &TestUser, room: &RoomId, commands: &[(String, OwnedEventId)]) {
+async fn assert_each_applied_once_in_order(
+    user: &TestUser,
+    room: &RoomId,
+    commands: &[(String, OwnedEventId)],
+) {
     // Every command answered (the bot may still be catching up when it becomes healthy).
-    let replies = assert_answered_once_in_order(user, room, commands, Duration::from_secs(90)).await;
+    let replies =
+        assert_answered_once_in_order(user, room, commands, Duration::from_secs(90)).await;
     for ((body, _), reply) in commands.iter().zip(&replies) {
-        assert!(reply.ok(), "{body:?} failed (applied twice or out of order?): {:#} {:?}", reply.result, reply.body);
+        assert!(
+            reply.ok(),
+            "{body:?} failed (applied twice or out of order?): {:#} {:?}",
+            reply.result,
+            reply.body
+        );
         if body.starts_with("!pay") {
             let (action, label) = if body.starts_with("!pay add") {
                 ("add", body.split_whitespace().nth(2).unwrap())
@@ -69,7 +79,10 @@ async fn commands_sent_while_stopped(database: Database) {
 
     assert_each_applied_once_in_order(&t.user, &t.room, &commands).await;
     let status = t.cmd("!status").await.unwrap();
-    assert_eq!((&status.result["status"], &status.result["requested"]), (&json!("orange"), &json!("150.00")));
+    assert_eq!(
+        (&status.result["status"], &status.result["requested"]),
+        (&json!("orange"), &json!("150.00"))
+    );
     assert_eq!(payment_methods_by_dm(&t).await, json!([]));
 }
 

@@ -5,12 +5,12 @@
 //! Tests fail by panicking so that the bot's log is printed (see `BotProcess`'s `Drop`).
 #![allow(clippy::unwrap_used)]
 
-
 use chrono::{DateTime, Utc};
 use exodus_e2e::*;
 use serde_json::{Value, json};
 
-const PROFILE_COMMANDS: [&str; 7] = ["help", "status", "about", "pay", "lang", "notify", "forget-me"];
+const PROFILE_COMMANDS: [&str; 7] =
+    ["help", "status", "about", "pay", "lang", "notify", "forget-me"];
 
 /// Checks the fields every `status` result has, and returns the result.
 #[track_caller]
@@ -46,14 +46,19 @@ async fn profile_commands(encrypted: bool) {
     reply.assert_ok("help");
     assert_eq!(reply.sender, t.bot.user_id, "the reply comes from the bot");
     assert_eq!(reply.encrypted, encrypted, "the bot answers encrypted exactly in encrypted rooms");
-    let commands = reply.result["commands"].as_array().unwrap_or_else(|| panic!("{:#}", reply.result));
+    let commands =
+        reply.result["commands"].as_array().unwrap_or_else(|| panic!("{:#}", reply.result));
     for name in PROFILE_COMMANDS {
         assert!(commands.contains(&json!(name)), "`{name}` missing from help: {commands:?}");
     }
     let reply = t.cmd("!help status").await.unwrap();
     reply.assert_ok("help");
     assert_eq!(reply.result["topic"], "status");
-    assert!(reply.result["usage"].as_str().is_some_and(|u| u.contains("status")), "{:#}", reply.result);
+    assert!(
+        reply.result["usage"].as_str().is_some_and(|u| u.contains("status")),
+        "{:#}",
+        reply.result
+    );
 
     // status: default, orange (with a decimal comma), `/` prefix, red, green
     let reply = t.cmd("!status").await.unwrap();
@@ -63,7 +68,10 @@ async fn profile_commands(encrypted: bool) {
 
     let reply = t.cmd("!status orange 12,5 rent help").await.unwrap();
     let r = check_status(&reply, &me, "orange");
-    assert_eq!((&r["requested"], &r["needed"], &r["deadline"]), (&json!("12.50"), &json!("12.50"), &Value::Null));
+    assert_eq!(
+        (&r["requested"], &r["needed"], &r["deadline"]),
+        (&json!("12.50"), &json!("12.50"), &Value::Null)
+    );
     assert_eq!(r["note"], "rent help");
     let r = check_status(&t.cmd("!status").await.unwrap(), &me, "orange");
     assert_eq!(r["requested"], "12.50", "orange persists");
@@ -92,24 +100,42 @@ async fn profile_commands(encrypted: bool) {
     reply.assert_ok("about");
     assert_eq!(reply.result["about"], "I fix bikes");
     assert_eq!(t.cmd("!about").await.unwrap().assert_ok("about").result["about"], "I fix bikes");
-    t.cmd(&format!("!about {}", "x".repeat(281))).await.unwrap().assert_error("limit_exceeded").assert_usage();
-    assert_eq!(t.cmd("!about").await.unwrap().result["about"], "I fix bikes", "a refused about changes nothing");
+    t.cmd(&format!("!about {}", "x".repeat(281)))
+        .await
+        .unwrap()
+        .assert_error("limit_exceeded")
+        .assert_usage();
+    assert_eq!(
+        t.cmd("!about").await.unwrap().result["about"],
+        "I fix bikes",
+        "a refused about changes nothing"
+    );
     let cyrillic_280 = "ж".repeat(280);
     let reply = t.cmd(&format!("!about {cyrillic_280}")).await.unwrap();
     reply.assert_ok("about");
-    assert_eq!(reply.result["about"], cyrillic_280.as_str(), "280 characters fit, whatever their byte length");
+    assert_eq!(
+        reply.result["about"],
+        cyrillic_280.as_str(),
+        "280 characters fit, whatever their byte length"
+    );
     t.cmd("!about I fix bikes").await.unwrap().assert_ok("about");
 
     // pay: outside a DM, details only ever travel by DM
     let reply = t.cmd("!pay").await.unwrap();
     reply.assert_ok("pay");
     assert_eq!(reply.result["sent_by_dm"], true, "{:#}", reply.result);
-    assert!(reply.result.get("methods").is_none(), "no payment details outside the DM: {:#}", reply.result);
+    assert!(
+        reply.result.get("methods").is_none(),
+        "no payment details outside the DM: {:#}",
+        reply.result
+    );
     let dm = t.user.dm_room_with(&t.bot.user_id, JOIN_TIMEOUT).await.unwrap();
     assert_ne!(dm, t.room);
     let notice = t
         .user
-        .wait_notice(&dm, REPLY_TIMEOUT, "payment details by DM", |r| r["command"] == "pay" && r.get("methods").is_some())
+        .wait_notice(&dm, REPLY_TIMEOUT, "payment details by DM", |r| {
+            r["command"] == "pay" && r.get("methods").is_some()
+        })
         .await
         .unwrap();
     notice.assert_ok("pay");
@@ -121,7 +147,10 @@ async fn profile_commands(encrypted: bool) {
     let reply = t.cmd(&format!("!pay add iban {IBAN}")).await.unwrap();
     reply.assert_ok("pay");
     assert_eq!((&reply.result["action"], &reply.result["label"]), (&json!("add"), &json!("iban")));
-    assert!(!reply.body.contains("DE89") && !reply.result.to_string().contains("DE89"), "details echoed: {reply:?}");
+    assert!(
+        !reply.body.contains("DE89") && !reply.result.to_string().contains("DE89"),
+        "details echoed: {reply:?}"
+    );
     t.cmd("!pay add iban FR76 3000").await.unwrap().assert_error("invalid_state");
     t.cmd("!pay add paypal me@example.org").await.unwrap().assert_ok("pay");
     t.cmd("!pay default paypal").await.unwrap().assert_ok("pay");
@@ -137,9 +166,14 @@ async fn profile_commands(encrypted: bool) {
         .await
         .unwrap();
     let methods = notice.result["methods"].as_array().unwrap().clone();
-    let find = |label: &str| methods.iter().find(|m| m["label"] == label).unwrap_or_else(|| panic!("{methods:?}"));
+    let find = |label: &str| {
+        methods.iter().find(|m| m["label"] == label).unwrap_or_else(|| panic!("{methods:?}"))
+    };
     assert_eq!((&find("iban")["details"], &find("iban")["default"]), (&json!(IBAN), &json!(false)));
-    assert_eq!((&find("paypal")["details"], &find("paypal")["default"]), (&json!("me@example.org"), &json!(true)));
+    assert_eq!(
+        (&find("paypal")["details"], &find("paypal")["default"]),
+        (&json!("me@example.org"), &json!(true))
+    );
 
     // In the DM itself the reply carries the details.
     let reply = t.user.command(&dm, "!pay").await.unwrap();
@@ -170,7 +204,10 @@ async fn profile_commands(encrypted: bool) {
     t.cmd("!lang ru").await.unwrap().assert_ok("lang");
     t.cmd("!forget-me confirm").await.unwrap().assert_error("invalid_state");
     assert_eq!(t.cmd("!forget-me").await.unwrap().assert_ok("forget-me").result["pending"], true);
-    assert_eq!(t.cmd("!forget-me confirm").await.unwrap().assert_ok("forget-me").result["erased"], true);
+    assert_eq!(
+        t.cmd("!forget-me confirm").await.unwrap().assert_ok("forget-me").result["erased"],
+        true
+    );
     let reply = t.cmd("!status").await.unwrap();
     check_status(&reply, &me, "green");
     assert!(!has_cyrillic(&reply.body), "language erased, back to English: {:?}", reply.body);
@@ -315,7 +352,10 @@ async fn history_from_before_the_join_is_not_executed() {
     let mut bot = BotProcess::start_new(&hs, BotOptions::default()).await.unwrap();
     let user = TestUser::login(&hs, "member").await.unwrap();
     let room = user
-        .create_room(RoomOptions { history_visibility: Some("shared".into()), ..Default::default() })
+        .create_room(RoomOptions {
+            history_visibility: Some("shared".into()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     let old = user.send_text(&room, "!status orange 100").await.unwrap();
@@ -328,7 +368,10 @@ async fn history_from_before_the_join_is_not_executed() {
     let about = user.command(&room, "!about").await.unwrap().result["about"].clone();
     assert!(about.is_null() || about == "", "history executed: about = {about}");
     assert!(user.replies_to(&room, &old).is_empty(), "a command from before the join got a reply");
-    assert!(user.replies_to(&room, &old_slash).is_empty(), "a command from before the join got a reply");
+    assert!(
+        user.replies_to(&room, &old_slash).is_empty(),
+        "a command from before the join got a reply"
+    );
 
     // Still true after a restart (the catch-up must not reach back before the join either).
     bot.stop().await.unwrap();

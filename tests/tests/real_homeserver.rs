@@ -26,7 +26,13 @@ const LIMITED_REPLY: Duration = Duration::from_secs(120);
 
 /// `PUT /rooms/{room}/send/m.room.message/{txn}` as the account of `token`: the status and the
 /// answer, whatever they are.
-async fn send_as(hs: &Homeserver, token: &str, room: &RoomId, txn: &str, body: &str) -> (u16, Value) {
+async fn send_as(
+    hs: &Homeserver,
+    token: &str,
+    room: &RoomId,
+    txn: &str,
+    body: &str,
+) -> (u16, Value) {
     let url = format!("{}/_matrix/client/v3/rooms/{room}/send/m.room.message/{txn}", hs.url);
     let response = reqwest::Client::new()
         .put(&url)
@@ -49,32 +55,53 @@ async fn the_limited_homeserver_limits_bots_and_not_members() {
     let member = TestUser::login(&hs, "member").await.unwrap();
     let (bot_id, password) = register(&hs, "bot").await.unwrap();
     let bot_token = login_token(&hs, &bot_id, &password, BOT_DEVICE_ID).await.unwrap();
-    let room = member.create_room(RoomOptions { invite: vec![bot_id.clone()], ..Default::default() }).await.unwrap();
-    // The join is an event of the bot's too: it takes one of the 10.
-    post_json(&format!("{}/_matrix/client/v3/join/{room}", hs.url), Some(&bot_token), &json!({}), "the bot's account joining")
+    let room = member
+        .create_room(RoomOptions { invite: vec![bot_id.clone()], ..Default::default() })
         .await
         .unwrap();
+    // The join is an event of the bot's too: it takes one of the 10.
+    post_json(
+        &format!("{}/_matrix/client/v3/join/{room}", hs.url),
+        Some(&bot_token),
+        &json!({}),
+        "the bot's account joining",
+    )
+    .await
+    .unwrap();
 
     let mut outcomes = Vec::new();
     for n in 1..=15 {
-        outcomes.push(send_as(&hs, &bot_token, &room, &format!("limit-{n}"), &format!("bot message {n}")).await);
+        outcomes.push(
+            send_as(&hs, &bot_token, &room, &format!("limit-{n}"), &format!("bot message {n}"))
+                .await,
+        );
     }
     let statuses: Vec<u16> = outcomes.iter().map(|(status, _)| *status).collect();
     let first_429 = outcomes.iter().position(|(status, _)| *status == 429).unwrap_or_else(|| {
         panic!("15 quick messages of the bot's account, no HTTP 429: the message rate limit is not in force (statuses {statuses:?})")
     });
-    assert!(first_429 <= 10, "{first_429} messages went through before the first 429; Synapse's default burst is 10: {statuses:?}");
-    assert!(statuses[..first_429].iter().all(|s| *s == 200), "before the first 429 every send succeeds: {statuses:?}");
+    assert!(
+        first_429 <= 10,
+        "{first_429} messages went through before the first 429; Synapse's default burst is 10: {statuses:?}"
+    );
+    assert!(
+        statuses[..first_429].iter().all(|s| *s == 200),
+        "before the first 429 every send succeeds: {statuses:?}"
+    );
     let (_, answer) = &outcomes[first_429];
     assert_eq!(answer["errcode"], "M_LIMIT_EXCEEDED", "the 429's answer: {answer}");
-    assert!(answer["retry_after_ms"].as_u64().is_some_and(|ms| ms > 0), "the 429 says when to retry: {answer}");
-    eprintln!("the bot's account: statuses {statuses:?}, the first 429 after {first_429} messages: {answer}");
+    assert!(
+        answer["retry_after_ms"].as_u64().is_some_and(|ms| ms > 0),
+        "the 429 says when to retry: {answer}"
+    );
+    eprintln!(
+        "the bot's account: statuses {statuses:?}, the first 429 after {first_429} messages: {answer}"
+    );
 
     for n in 1..=30 {
-        member
-            .send_text(&room, &format!("member message {n}"))
-            .await
-            .unwrap_or_else(|e| panic!("the exempted member's message {n} of 30 was refused: {e:#}"));
+        member.send_text(&room, &format!("member message {n}")).await.unwrap_or_else(|e| {
+            panic!("the exempted member's message {n} of 30 was refused: {e:#}")
+        });
     }
 }
 
@@ -89,7 +116,10 @@ fn burst_command(n: usize) -> String {
 async fn a_burst_does_not_hold_up_another_member(database: Database) {
     init_tracing();
     let hs = Homeserver::limited();
-    let t = BotRoom::start_with_bot_on(&hs, &hs, BotOptions { database, ..Default::default() }, false).await.unwrap();
+    let t =
+        BotRoom::start_with_bot_on(&hs, &hs, BotOptions { database, ..Default::default() }, false)
+            .await
+            .unwrap();
     let other = TestUser::login(&hs, "other").await.unwrap();
     let other_dm = other.create_dm_with(&t.bot.user_id).await.unwrap();
     t.cmd("!status").await.unwrap().assert_ok("status");
@@ -122,12 +152,19 @@ async fn a_burst_does_not_hold_up_another_member(database: Database) {
         "the other member's `!status`, sent a second after a burst of {BURST} commands, was answered after {waited:.1?} \
          (expected within {FAIR_REPLY:?}); {answered_before} of the burst's commands were answered before it"
     );
-    eprintln!("the other member was answered after {waited:.1?}, {answered_before} of the burst's {BURST} commands before it");
+    eprintln!(
+        "the other member was answered after {waited:.1?}, {answered_before} of the burst's {BURST} commands before it"
+    );
 
     let replies = assert_answered_once_in_order(&t.user, &t.room, &burst, BURST_REPLIES).await;
     for ((body, _), reply) in burst.iter().zip(&replies) {
         match body.strip_prefix("!about ") {
-            Some(about) => assert_eq!(reply.assert_ok("about").result["about"], about, "{body:?}: {:#}", reply.result),
+            Some(about) => assert_eq!(
+                reply.assert_ok("about").result["about"],
+                about,
+                "{body:?}: {:#}",
+                reply.result
+            ),
             None => {
                 reply.assert_ok("status");
             }
@@ -156,18 +193,50 @@ struct Hostile {
 
 /// Events no client would send but anyone can; `target` is an event of the room, for relations.
 fn hostile_events(target: &OwnedEventId) -> Vec<Hostile> {
-    let ignored = |what, event_type, content| Hostile { what, event_type, content, may_be_answered: false };
+    let ignored =
+        |what, event_type, content| Hostile { what, event_type, content, may_be_answered: false };
     // A command with an `m.relates_to` of the wrong shape is ignored too, in a plain room as in
     // an encrypted one (where matrix-sdk cannot read such an event at all).
-    let command = |what, content| Hostile { what, event_type: "m.room.message", content, may_be_answered: false };
+    let command = |what, content| Hostile {
+        what,
+        event_type: "m.room.message",
+        content,
+        may_be_answered: false,
+    };
     vec![
-        ignored("a body that is a number", "m.room.message", json!({"msgtype": "m.text", "body": 42})),
-        ignored("a body that is a list", "m.room.message", json!({"msgtype": "m.text", "body": ["!status orange 5"]})),
-        ignored("a body that is an object", "m.room.message", json!({"msgtype": "m.text", "body": {"text": "!status orange 5"}})),
-        ignored("a body that is null", "m.room.message", json!({"msgtype": "m.text", "body": null})),
-        ignored("a msgtype that is a number", "m.room.message", json!({"msgtype": 7, "body": "!status orange 5"})),
-        command("m.relates_to that is a string", json!({"msgtype": "m.text", "body": "!about hostile 1", "m.relates_to": "x"})),
-        command("m.relates_to that is a number", json!({"msgtype": "m.text", "body": "!about hostile 2", "m.relates_to": 5})),
+        ignored(
+            "a body that is a number",
+            "m.room.message",
+            json!({"msgtype": "m.text", "body": 42}),
+        ),
+        ignored(
+            "a body that is a list",
+            "m.room.message",
+            json!({"msgtype": "m.text", "body": ["!status orange 5"]}),
+        ),
+        ignored(
+            "a body that is an object",
+            "m.room.message",
+            json!({"msgtype": "m.text", "body": {"text": "!status orange 5"}}),
+        ),
+        ignored(
+            "a body that is null",
+            "m.room.message",
+            json!({"msgtype": "m.text", "body": null}),
+        ),
+        ignored(
+            "a msgtype that is a number",
+            "m.room.message",
+            json!({"msgtype": 7, "body": "!status orange 5"}),
+        ),
+        command(
+            "m.relates_to that is a string",
+            json!({"msgtype": "m.text", "body": "!about hostile 1", "m.relates_to": "x"}),
+        ),
+        command(
+            "m.relates_to that is a number",
+            json!({"msgtype": "m.text", "body": "!about hostile 2", "m.relates_to": 5}),
+        ),
         command(
             "m.in_reply_to that is a string",
             json!({"msgtype": "m.text", "body": "!about hostile 3", "m.relates_to": {"m.in_reply_to": "x"}}),
@@ -182,17 +251,37 @@ fn hostile_events(target: &OwnedEventId) -> Vec<Hostile> {
             json!({"msgtype": "m.text", "body": "!about hostile 5", "m.new_content": {"msgtype": "m.text", "body": "!about hostile 5"},
                    "m.relates_to": {"rel_type": "m.replace", "event_id": 5}}),
         ),
-        ignored("m.new_content that is a string", "m.room.message", json!({"msgtype": "m.text", "body": "!about hostile 6", "m.new_content": "x"})),
+        ignored(
+            "m.new_content that is a string",
+            "m.room.message",
+            json!({"msgtype": "m.text", "body": "!about hostile 6", "m.new_content": "x"}),
+        ),
         command(
             "formatted_body a number, m.mentions.user_ids a string",
             json!({"msgtype": "m.text", "body": "!about hostile 7", "format": "org.matrix.custom.html", "formatted_body": 5,
                    "m.mentions": {"user_ids": "@x:example.org"}}),
         ),
-        ignored("a 👍 reaction without a key", "m.reaction", json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": target}})),
-        ignored("a reaction whose key is a number", "m.reaction", json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": 5}})),
-        ignored("a reaction without rel_type or key", "m.reaction", json!({"m.relates_to": {"event_id": target}})),
+        ignored(
+            "a 👍 reaction without a key",
+            "m.reaction",
+            json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": target}}),
+        ),
+        ignored(
+            "a reaction whose key is a number",
+            "m.reaction",
+            json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": 5}}),
+        ),
+        ignored(
+            "a reaction without rel_type or key",
+            "m.reaction",
+            json!({"m.relates_to": {"event_id": target}}),
+        ),
         ignored("a 👍 reaction without m.relates_to", "m.reaction", json!({"key": "👍"})),
-        ignored("a reaction whose m.relates_to is a string", "m.reaction", json!({"m.relates_to": "👍"})),
+        ignored(
+            "a reaction whose m.relates_to is a string",
+            "m.reaction",
+            json!({"m.relates_to": "👍"}),
+        ),
         ignored(
             "a 👍 reaction whose event_id is a number",
             "m.reaction",
@@ -215,7 +304,12 @@ fn hostile_events(target: &OwnedEventId) -> Vec<Hostile> {
 /// to the opener's reply), then `!status`: the status is answered, no hostile event is answered
 /// (a command with malformed relations at most once). Returns what the homeserver refused to take
 /// (`what`, its answer).
-async fn hostile_events_in(t: &BotRoom, room: &RoomId, opener: &str, name: &str) -> Vec<(&'static str, String)> {
+async fn hostile_events_in(
+    t: &BotRoom,
+    room: &RoomId,
+    opener: &str,
+    name: &str,
+) -> Vec<(&'static str, String)> {
     let target = t.user.command(room, opener).await.unwrap();
     target.assert_ok(name);
     let mut delivered = Vec::new();
@@ -232,8 +326,11 @@ async fn hostile_events_in(t: &BotRoom, room: &RoomId, opener: &str, name: &str)
         panic!("`!status` after the hostile events {sent:?} was not answered: {e:#}")
     });
     reply.assert_ok("status");
-    let answered: Vec<&str> =
-        delivered.iter().filter(|(_, id)| !t.user.replies_to(room, id).is_empty()).map(|(h, _)| h.what).collect();
+    let answered: Vec<&str> = delivered
+        .iter()
+        .filter(|(_, id)| !t.user.replies_to(room, id).is_empty())
+        .map(|(h, _)| h.what)
+        .collect();
     eprintln!("hostile events answered in {room}: {answered:?}");
     for (hostile, event_id) in &delivered {
         let replies = t.user.replies_to(room, event_id);
@@ -258,12 +355,17 @@ async fn hostile_events_in(t: &BotRoom, room: &RoomId, opener: &str, name: &str)
 async fn hostile_events_are_ignored(database: Database) {
     init_tracing();
     let hs = Homeserver::limited();
-    let t = BotRoom::start_with_bot_on(&hs, &hs, BotOptions { database, ..Default::default() }, false).await.unwrap();
+    let t =
+        BotRoom::start_with_bot_on(&hs, &hs, BotOptions { database, ..Default::default() }, false)
+            .await
+            .unwrap();
     // A circle room, where a 👍 on a record confirms it; a member has one circle.
     let refused_plain = hostile_events_in(&t, &t.room, "!circle open", "circle").await;
     let encrypted = t.user.create_room_with(&t.bot.user_id, true).await.unwrap();
     let refused_encrypted = hostile_events_in(&t, &encrypted, "!status", "status").await;
-    eprintln!("refused by Synapse in the plain room: {refused_plain:#?}\nin the encrypted room: {refused_encrypted:#?}");
+    eprintln!(
+        "refused by Synapse in the plain room: {refused_plain:#?}\nin the encrypted room: {refused_encrypted:#?}"
+    );
     for what in ["a body that is a number", "a body that is a list"] {
         assert!(
             refused_encrypted.iter().all(|(refused, _)| *refused != what),
@@ -304,7 +406,10 @@ const REFUSED: &[&str] = &["bad_arguments"];
 async fn control_characters_are_refused(database: Database) {
     init_tracing();
     let hs = Homeserver::limited();
-    let t = BotRoom::start_with_bot_on(&hs, &hs, BotOptions { database, ..Default::default() }, false).await.unwrap();
+    let t =
+        BotRoom::start_with_bot_on(&hs, &hs, BotOptions { database, ..Default::default() }, false)
+            .await
+            .unwrap();
     let me = t.user.user_id.to_string();
     t.cmd("!about baseline").await.unwrap().assert_ok("about");
 
@@ -325,14 +430,24 @@ async fn control_characters_are_refused(database: Database) {
         (format!("!about {}", "x".repeat(61_000 - "!about ".len())), &["limit_exceeded"]),
     ];
     expect_refused(&t.user, &t.room, &cases).await;
-    assert_eq!(t.cmd("!about").await.unwrap().assert_ok("about").result["about"], "baseline", "a refused `about` changed it");
+    assert_eq!(
+        t.cmd("!about").await.unwrap().assert_ok("about").result["about"],
+        "baseline",
+        "a refused `about` changed it"
+    );
     let status = t.cmd("!status").await.unwrap();
-    assert_eq!((status.assert_ok("status").result["owner"].as_str(), &status.result["status"]), (Some(me.as_str()), &json!("green")));
+    assert_eq!(
+        (status.assert_ok("status").result["owner"].as_str(), &status.result["status"]),
+        (Some(me.as_str()), &json!("green"))
+    );
 
     // The issue's first case, in the member's DM with the bot.
     let dm = t.user.create_dm_with(&t.bot.user_id).await.unwrap();
     expect_refused(&t.user, &dm, &[("!about a\u{0}b".into(), REFUSED)]).await;
-    assert_eq!(t.user.command(&dm, "!about").await.unwrap().assert_ok("about").result["about"], "baseline");
+    assert_eq!(
+        t.user.command(&dm, "!about").await.unwrap().assert_ok("about").result["about"],
+        "baseline"
+    );
 
     // A circle: the member's intention and commitment with a note, the owner's invite.
     let circle = new_room(&t.user, &t.bot).await;
@@ -340,23 +455,55 @@ async fn control_characters_are_refused(database: Database) {
     t.user.command(&circle, "!status orange 100").await.unwrap().assert_ok("status");
     let member = TestUser::login(&hs, "member").await.unwrap();
     t.user.bring_in(&circle, &member).await.unwrap();
-    expect_refused(&member, &circle, &[("!intend 5 for \"x\u{0}y\"".into(), REFUSED), ("!commit 5 for \"a\u{1}b\"".into(), REFUSED)]).await;
-    expect_refused(&t.user, &circle, &[(format!("!circle invite @x\u{0}y:{}", hs.server_name), REFUSED)]).await;
-    let figures = t.user.command(&circle, "!circle").await.unwrap_or_else(|e| panic!("the owner's `!circle` after the refused commands: {e:#}"));
+    expect_refused(
+        &member,
+        &circle,
+        &[
+            ("!intend 5 for \"x\u{0}y\"".into(), REFUSED),
+            ("!commit 5 for \"a\u{1}b\"".into(), REFUSED),
+        ],
+    )
+    .await;
+    expect_refused(
+        &t.user,
+        &circle,
+        &[(format!("!circle invite @x\u{0}y:{}", hs.server_name), REFUSED)],
+    )
+    .await;
+    let figures = t
+        .user
+        .command(&circle, "!circle")
+        .await
+        .unwrap_or_else(|e| panic!("the owner's `!circle` after the refused commands: {e:#}"));
     figures.assert_ok("circle");
-    assert_eq!(figures.result["records"], json!([]), "the refused commands made records: {:#}", figures.result);
+    assert_eq!(
+        figures.result["records"],
+        json!([]),
+        "the refused commands made records: {:#}",
+        figures.result
+    );
 
     // A pool: its name, a claim's description, a rule's value.
     let pool = new_room(&t.user, &t.bot).await;
     expect_refused(&t.user, &pool, &[("!pool create Na\u{0}me".into(), REFUSED)]).await;
     t.user.command(&pool, "!pool create Neighbours").await.unwrap().assert_ok("pool");
     t.user.command(&pool, "!pledge 10").await.unwrap().assert_ok("pledge");
-    let cases: Vec<(String, &[&str])> =
-        vec![("!claim fire 10 \"kitchen\u{0}fire\"".into(), REFUSED), ("!pool rule events \"fire,fl\u{1}ood\"".into(), REFUSED)];
+    let cases: Vec<(String, &[&str])> = vec![
+        ("!claim fire 10 \"kitchen\u{0}fire\"".into(), REFUSED),
+        ("!pool rule events \"fire,fl\u{1}ood\"".into(), REFUSED),
+    ];
     expect_refused(&t.user, &pool, &cases).await;
-    let shown = t.user.command(&pool, "!pool").await.unwrap_or_else(|e| panic!("`!pool` after the refused commands: {e:#}"));
+    let shown = t
+        .user
+        .command(&pool, "!pool")
+        .await
+        .unwrap_or_else(|e| panic!("`!pool` after the refused commands: {e:#}"));
     let r = &shown.assert_ok("pool").result;
-    assert_eq!((&r["total"], &r["claims"]), (&json!("10.00"), &json!([])), "the refused claim was made: {r:#}");
+    assert_eq!(
+        (&r["total"], &r["claims"]),
+        (&json!("10.00"), &json!([])),
+        "the refused claim was made: {r:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -385,27 +532,55 @@ impl Plain {
     }
 
     async fn join(&self, hs: &Homeserver, room: &RoomId) {
-        post_json(&format!("{}/_matrix/client/v3/join/{room}", hs.url), Some(&self.token), &json!({}), "joining").await.unwrap();
+        post_json(
+            &format!("{}/_matrix/client/v3/join/{room}", hs.url),
+            Some(&self.token),
+            &json!({}),
+            "joining",
+        )
+        .await
+        .unwrap();
     }
 
     async fn say(&self, hs: &Homeserver, room: &RoomId, body: &str) {
         let txn = format!("plain-{}", rand_suffix());
         let url = format!("{}/_matrix/client/v3/rooms/{room}/send/m.room.message/{txn}", hs.url);
         let http = reqwest::Client::new();
-        let response = http.put(url).bearer_auth(&self.token).json(&json!({"msgtype": "m.text", "body": body})).send().await.unwrap();
-        assert!(response.status().is_success(), "{} sending {body:?}: {}", self.user_id, response.status());
+        let response = http
+            .put(url)
+            .bearer_auth(&self.token)
+            .json(&json!({"msgtype": "m.text", "body": body}))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{} sending {body:?}: {}",
+            self.user_id,
+            response.status()
+        );
     }
 }
 
 fn rand_suffix() -> String {
-    format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos())
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    )
 }
 
 /// `exodus_outbox_pending{kind="…"}` from the bot's `/metrics`.
 async fn pending(bot: &BotProcess, kind: &str) -> i64 {
-    let text = reqwest::get(format!("{}/metrics", bot.http_url())).await.unwrap().text().await.unwrap();
+    let text =
+        reqwest::get(format!("{}/metrics", bot.http_url())).await.unwrap().text().await.unwrap();
     let line = format!("exodus_outbox_pending{{kind=\"{kind}\"}} ");
-    text.lines().find_map(|l| l.strip_prefix(&line)).and_then(|n| n.trim().parse().ok()).unwrap_or_else(|| panic!("no {line} in /metrics:\n{text}"))
+    text.lines()
+        .find_map(|l| l.strip_prefix(&line))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {line} in /metrics:\n{text}"))
 }
 
 /// A red alert to 30 network members, on a homeserver that limits the bot to 0.2 messages a
@@ -450,7 +625,10 @@ async fn a_red_alert_to_30_members_does_not_delay_another_reply() {
 
     owner.command(&circle, "!status red 500 5 \"roof\"").await.unwrap().assert_ok("status");
     let queued = pending(&bot, "notice").await;
-    assert!(queued >= 20, "the alert queued {queued} notices for {SUPPORTERS} supporters (a few may be sent already)");
+    assert!(
+        queued >= 20,
+        "the alert queued {queued} notices for {SUPPORTERS} supporters (a few may be sent already)"
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let asked = Instant::now();
     let question = near.send_text(&near_dm, "!status").await.unwrap();
@@ -458,7 +636,15 @@ async fn a_red_alert_to_30_members_does_not_delay_another_reply() {
     let waited = asked.elapsed();
     reply.assert_ok("status");
     let still_waiting = pending(&bot, "notice").await;
-    eprintln!("a reply during a red alert to {SUPPORTERS}: {waited:.1?}, {still_waiting} of the alert's {queued} notices still waiting");
-    assert!(waited <= FAIR_REPLY, "answered after {waited:.1?} during a red alert to {SUPPORTERS} members (expected within {FAIR_REPLY:?})");
-    assert!(still_waiting >= 10, "the reply did not overtake the alert: {still_waiting} of {queued} notices left");
+    eprintln!(
+        "a reply during a red alert to {SUPPORTERS}: {waited:.1?}, {still_waiting} of the alert's {queued} notices still waiting"
+    );
+    assert!(
+        waited <= FAIR_REPLY,
+        "answered after {waited:.1?} during a red alert to {SUPPORTERS} members (expected within {FAIR_REPLY:?})"
+    );
+    assert!(
+        still_waiting >= 10,
+        "the reply did not overtake the alert: {still_waiting} of {queued} notices left"
+    );
 }

@@ -137,7 +137,10 @@ async fn main() -> Result<()> {
 }
 
 async fn b1(args: &B1Args) -> Result<()> {
-    ensure!(args.commands > 0 && args.rooms > 0 && args.batch > 0, "--commands, --rooms and --batch must be positive");
+    ensure!(
+        args.commands > 0 && args.rooms > 0 && args.batch > 0,
+        "--commands, --rooms and --batch must be positive"
+    );
     println!(
         "B1 in-process command throughput: {} commands over {} rooms, profile command mix of {}, up to {} of a room's commands at once ({} build)",
         args.commands,
@@ -146,11 +149,12 @@ async fn b1(args: &B1Args) -> Result<()> {
         args.batch,
         if cfg!(debug_assertions) { "debug" } else { "release" }
     );
-    let met = on_databases(args.db, args.postgres_url.as_deref(), "b1", async |name, url| match name {
-        "SQLite" => run_b1(name, url, args, args.sqlite_workers, 10_000).await,
-        _ => run_b1(name, url, args, args.postgres_workers, 3_000).await,
-    })
-    .await?;
+    let met =
+        on_databases(args.db, args.postgres_url.as_deref(), "b1", async |name, url| match name {
+            "SQLite" => run_b1(name, url, args, args.sqlite_workers, 10_000).await,
+            _ => run_b1(name, url, args, args.postgres_workers, 3_000).await,
+        })
+        .await?;
     if !met && args.require_targets {
         bail!("B1 missed a target");
     }
@@ -161,7 +165,12 @@ async fn b1(args: &B1Args) -> Result<()> {
 /// directory, PostgreSQL in a throwaway database on the server of `postgres_url` (default
 /// EXODUS_TEST_PG_URL or the local server), dropped afterwards. Returns whether every run met its
 /// target.
-async fn on_databases(db: Db, postgres_url: Option<&str>, name: &str, mut bench: impl AsyncFnMut(&'static str, &str) -> Result<bool>) -> Result<bool> {
+async fn on_databases(
+    db: Db,
+    postgres_url: Option<&str>,
+    name: &str,
+    mut bench: impl AsyncFnMut(&'static str, &str) -> Result<bool>,
+) -> Result<bool> {
     let mut met = true;
     if matches!(db, Db::Sqlite | Db::Both) {
         let dir = tempfile::tempdir()?;
@@ -169,10 +178,19 @@ async fn on_databases(db: Db, postgres_url: Option<&str>, name: &str, mut bench:
         met &= bench("SQLite", &url).await?;
     }
     if matches!(db, Db::Postgres | Db::Both) {
-        let base = postgres_url.map_or_else(exodus_storage::testing::postgres_base_url, str::to_owned);
-        let url = exodus_storage::testing::create_postgres_database(&base, &format!("exodus_{name}"))
-            .await
-            .with_context(|| format!("PostgreSQL at {base} is needed for {} (--postgres-url or EXODUS_TEST_PG_URL)", name.to_uppercase()))?;
+        let base =
+            postgres_url.map_or_else(exodus_storage::testing::postgres_base_url, str::to_owned);
+        let url = exodus_storage::testing::create_postgres_database(
+            &base,
+            &format!("exodus_{name}"),
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "PostgreSQL at {base} is needed for {} (--postgres-url or EXODUS_TEST_PG_URL)",
+                name.to_uppercase()
+            )
+        })?;
         let result = bench("PostgreSQL", &url).await;
         exodus_storage::testing::drop_postgres_database(&url).await?;
         met &= result?;
@@ -187,7 +205,12 @@ async fn run_b1(name: &str, url: &str, args: &B1Args, workers: usize, target: u6
         baseline(name, &store, args.commands).await?;
     }
     let processed_before = usize::try_from(store.processed_count().await?)?;
-    let settings = Settings { prefixes: vec!["!".into(), "/".into()], unit: "EUR".into(), default_language: Lang::En, timezone: chrono_tz::UTC };
+    let settings = Settings {
+        prefixes: vec!["!".into(), "/".into()],
+        unit: "EUR".into(),
+        default_language: Lang::En,
+        timezone: chrono_tz::UTC,
+    };
     let pipeline = Arc::new(Pipeline::new(store.clone(), settings));
     let workers = workers.clamp(1, args.rooms);
 
@@ -201,7 +224,9 @@ async fn run_b1(name: &str, url: &str, args: &B1Args, workers: usize, target: u6
         let total = args.commands;
         let all_rooms = args.rooms;
         let batch = args.batch;
-        tasks.push(tokio::spawn(async move { worker(&pipeline, &rooms, all_rooms, total, batch).await }));
+        tasks.push(tokio::spawn(async move {
+            worker(&pipeline, &rooms, all_rooms, total, batch).await
+        }));
     }
     let mut handled = 0;
     let mut expected_messages = 0;
@@ -217,9 +242,16 @@ async fn run_b1(name: &str, url: &str, args: &B1Args, workers: usize, target: u6
     // Checks: every command recorded once, every expected reply queued.
     ensure!(handled == args.commands, "{name}: {handled} of {} commands handled", args.commands);
     let processed = usize::try_from(store.processed_count().await?)? - processed_before;
-    ensure!(processed == args.commands, "{name}: {processed} processed rows for {} commands", args.commands);
+    ensure!(
+        processed == args.commands,
+        "{name}: {processed} processed rows for {} commands",
+        args.commands
+    );
     let queued = store.pending_outbox(i64::MAX).await?.len();
-    ensure!(queued == expected_messages, "{name}: {queued} outbox rows, expected {expected_messages}");
+    ensure!(
+        queued == expected_messages,
+        "{name}: {queued} outbox rows, expected {expected_messages}"
+    );
     store.close().await;
 
     latencies.sort_unstable();
@@ -241,14 +273,32 @@ async fn run_b1(name: &str, url: &str, args: &B1Args, workers: usize, target: u6
 async fn baseline(name: &str, store: &Store, count: usize) -> Result<()> {
     let started = Instant::now();
     for n in 0..count {
-        let event = EventRef { event_id: format!("$base-{n}"), room_id: "!base:bench.example".into(), origin_ts: i64::try_from(n)? };
+        let event = EventRef {
+            event_id: format!("$base-{n}"),
+            room_id: "!base:bench.example".into(),
+            origin_ts: i64::try_from(n)?,
+        };
         let mut tx = store.begin().await?;
-        ensure!(tx.claim_event(&event, exodus_storage::Outcome::Applied, Utc::now()).await?, "claimed twice");
-        tx.set_cursor(&event.room_id, &exodus_storage::Cursor { event_id: event.event_id.clone(), origin_ts: event.origin_ts }, Utc::now()).await?;
+        ensure!(
+            tx.claim_event(&event, exodus_storage::Outcome::Applied, Utc::now()).await?,
+            "claimed twice"
+        );
+        tx.set_cursor(
+            &event.room_id,
+            &exodus_storage::Cursor {
+                event_id: event.event_id.clone(),
+                origin_ts: event.origin_ts,
+            },
+            Utc::now(),
+        )
+        .await?;
         tx.commit().await?;
     }
     let elapsed = started.elapsed();
-    println!("B1 {name:<10} baseline (claim + cursor, one transaction each): {} transactions/s", per_second(count, elapsed));
+    println!(
+        "B1 {name:<10} baseline (claim + cursor, one transaction each): {} transactions/s",
+        per_second(count, elapsed)
+    );
     Ok(())
 }
 
@@ -261,13 +311,20 @@ struct WorkerReport {
 /// Goes round `rooms`, handing the pipeline up to `batch` of each room's next commands at a time,
 /// so that consecutive transactions touch different rooms. Command n goes to room
 /// n % all_rooms, as the k-th command of that room's member (n = k * all_rooms + room).
-async fn worker(pipeline: &Pipeline, rooms: &[usize], all_rooms: usize, total: usize, batch: usize) -> Result<WorkerReport> {
+async fn worker(
+    pipeline: &Pipeline,
+    rooms: &[usize],
+    all_rooms: usize,
+    total: usize,
+    batch: usize,
+) -> Result<WorkerReport> {
     let mut report = WorkerReport { handled: 0, messages: 0, latencies: Vec::new() };
     let mut first_k = 0;
     loop {
         let mut any = false;
         for &room in rooms {
-            let member = MemberId::parse(&format!("@member{room}:bench.example")).context("member id")?;
+            let member =
+                MemberId::parse(&format!("@member{room}:bench.example")).context("member id")?;
             let mut events = Vec::new();
             for k in first_k..first_k + batch {
                 let n = k * all_rooms + room;
@@ -305,7 +362,12 @@ async fn worker(pipeline: &Pipeline, rooms: &[usize], all_rooms: usize, total: u
             if let Some(e) = outcome.error {
                 bail!("room {room}: {e}");
             }
-            ensure!(outcome.handled.len() == events.len(), "room {room}: {} of {} handled", outcome.handled.len(), events.len());
+            ensure!(
+                outcome.handled.len() == events.len(),
+                "room {room}: {} of {} handled",
+                outcome.handled.len(),
+                events.len()
+            );
             for (handled, (_, body, messages)) in outcome.handled.iter().zip(&events) {
                 match handled {
                     Handled::Applied { ok: true, .. } => {}
@@ -324,7 +386,8 @@ async fn worker(pipeline: &Pipeline, rooms: &[usize], all_rooms: usize, total: u
 
 fn per_second(count: usize, elapsed: Duration) -> u64 {
     let micros = elapsed.as_micros().max(1);
-    u64::try_from(u128::try_from(count).unwrap_or(u128::MAX) * 1_000_000 / micros).unwrap_or(u64::MAX)
+    u64::try_from(u128::try_from(count).unwrap_or(u128::MAX) * 1_000_000 / micros)
+        .unwrap_or(u64::MAX)
 }
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
@@ -397,7 +460,13 @@ mod b3 {
         let class = (j + j / members) % 10;
         let (kind, state, created, due, changed) = match class {
             0..=2 => (Kind::Intention, State::Active, at(11, 10), None, at(11, 10)),
-            3 => (Kind::Intention, State::Active, Utc.with_ymd_and_hms(2026, 12, 1, 0, 1, 0).single().unwrap_or_default(), None, at(12, 1)),
+            3 => (
+                Kind::Intention,
+                State::Active,
+                Utc.with_ymd_and_hms(2026, 12, 1, 0, 1, 0).single().unwrap_or_default(),
+                None,
+                at(12, 1),
+            ),
             4 | 5 => (Kind::Obligation, State::Fulfilled, at(11, 5), Some(at(11, 19)), at(11, 15)),
             6 => (Kind::Obligation, State::Open, at(11, 5), Some(at(11, 20)), at(11, 5)),
             7 => (Kind::Obligation, State::Open, at(11, 25), Some(at(12, 9)), at(11, 25)),
@@ -457,7 +526,14 @@ mod b3 {
         let mut people = Vec::with_capacity(members);
         let mut circles = Vec::with_capacity(members);
         for n in 0..members {
-            let need = if orange(n) { Need::Orange { requested: Amount::from_cents(30_000).context("amount")?, note: None } } else { Need::Green };
+            let need = if orange(n) {
+                Need::Orange {
+                    requested: Amount::from_cents(30_000).context("amount")?,
+                    note: None,
+                }
+            } else {
+                Need::Green
+            };
             people.push((member(n)?, need));
             circles.push((member(n)?, circle(n)));
         }
@@ -466,7 +542,9 @@ mod b3 {
         tx.commit().await?;
         drop((people, circles));
         for first in (0..records).step_by(LOAD_CHUNK) {
-            let chunk = (first..(first + LOAD_CHUNK).min(records)).map(|j| record(j, members, &mut expected)).collect::<Result<Vec<_>>>()?;
+            let chunk = (first..(first + LOAD_CHUNK).min(records))
+                .map(|j| record(j, members, &mut expected))
+                .collect::<Result<Vec<_>>>()?;
             let mut tx = store.begin().await?;
             tx.bulk_load(&[], &[], &chunk, now).await?;
             tx.commit().await?;
@@ -475,14 +553,20 @@ mod b3 {
     }
 
     pub(super) async fn run(args: &B3Args) -> Result<()> {
-        ensure!(args.members >= 2, "--members must be at least 2 (a record's giver is another member)");
+        ensure!(
+            args.members >= 2,
+            "--members must be at least 2 (a record's giver is another member)"
+        );
         println!(
             "B3 rollover: {} members (each with a circle, 40 % orange), {} records ({} build)",
             args.members,
             args.records,
             if cfg!(debug_assertions) { "debug" } else { "release" }
         );
-        let met = on_databases(args.db, args.postgres_url.as_deref(), "b3", async |name, url| once(name, url, args).await).await?;
+        let met = on_databases(args.db, args.postgres_url.as_deref(), "b3", async |name, url| {
+            once(name, url, args).await
+        })
+        .await?;
         if !met && args.require_targets {
             bail!("B3 missed a target");
         }
@@ -498,7 +582,9 @@ mod b3 {
         store.close().await;
         drop(store);
         let store = Store::connect(url).await?;
-        store.checkpoint().await.with_context(|| format!("{name}: writing the load's log into the database before the run"))?;
+        store.checkpoint().await.with_context(|| {
+            format!("{name}: writing the load's log into the database before the run")
+        })?;
         println!("B3 {name:<10} loaded in {} s", seconds(loading.elapsed()));
         if let (Some(path), true) = (&args.save_sqlite, url.starts_with("sqlite:")) {
             ensure!(!path.exists(), "{} exists: --save-sqlite writes a new file", path.display());
@@ -506,7 +592,12 @@ mod b3 {
             println!("B3 {name:<10} saved as it is before the rollover to {}", path.display());
         }
 
-        let settings = Settings { prefixes: vec!["!".into()], unit: "EUR".into(), default_language: Lang::En, timezone: chrono_tz::UTC };
+        let settings = Settings {
+            prefixes: vec!["!".into()],
+            unit: "EUR".into(),
+            default_language: Lang::En,
+            timezone: chrono_tz::UTC,
+        };
         let pipeline = Pipeline::new(store.clone(), settings);
         let as_of = Utc.with_ymd_and_hms(2026, 12, 1, 0, 5, 0).single().context("as-of")?;
         let rss_before = memory::reset_peak()?;
@@ -519,13 +610,31 @@ mod b3 {
         let second = started.elapsed();
 
         // Checks against the generator.
-        let count = |report: &exodus_commands::cycle::JobReport, what: &str| report.counts.iter().find(|(n, _)| *n == what).map_or(0, |(_, c)| *c);
-        for (what, want) in [("expired", expected.expired), ("renewed", expected.renewed), ("overdue", expected.overdue)] {
-            ensure!(count(&report, what) == want, "{name}: {what} {} records, the generator made {want}", count(&report, what));
-            ensure!(count(&again, what) == 0, "{name}: the second run {what} {} more", count(&again, what));
+        let count = |report: &exodus_commands::cycle::JobReport, what: &str| {
+            report.counts.iter().find(|(n, _)| *n == what).map_or(0, |(_, c)| *c)
+        };
+        for (what, want) in [
+            ("expired", expected.expired),
+            ("renewed", expected.renewed),
+            ("overdue", expected.overdue),
+        ] {
+            ensure!(
+                count(&report, what) == want,
+                "{name}: {what} {} records, the generator made {want}",
+                count(&report, what)
+            );
+            ensure!(
+                count(&again, what) == 0,
+                "{name}: the second run {what} {} more",
+                count(&again, what)
+            );
         }
         let told = u64::try_from(expected.told.iter().filter(|t| **t).count())?;
-        ensure!(report.messages == told, "{name}: {} digests for {told} members concerned", report.messages);
+        ensure!(
+            report.messages == told,
+            "{name}: {} digests for {told} members concerned",
+            report.messages
+        );
         ensure!(again.messages == 0, "{name}: the second run queued {} messages", again.messages);
         let counts = store.counts().await?;
         let stat = |what: &str| counts.iter().find(|(n, _)| *n == what).map_or(-1, |(_, c)| *c);
@@ -537,7 +646,11 @@ mod b3 {
             ("outbox_pending", told),
         ];
         for (what, n) in want {
-            ensure!(stat(what) == i64::try_from(n)?, "{name}: {} {what} after the run, expected {n}", stat(what));
+            ensure!(
+                stat(what) == i64::try_from(n)?,
+                "{name}: {} {what} after the run, expected {n}",
+                stat(what)
+            );
         }
         store.close().await;
 
@@ -564,15 +677,20 @@ mod b3 {
         use anyhow::{Context as _, Result};
 
         fn status_kib(field: &str) -> Result<u64> {
-            let status = std::fs::read_to_string("/proc/self/status").context("/proc/self/status (Linux) for peak memory")?;
-            let line = status.lines().find(|l| l.starts_with(field)).with_context(|| format!("{field} in /proc/self/status"))?;
+            let status = std::fs::read_to_string("/proc/self/status")
+                .context("/proc/self/status (Linux) for peak memory")?;
+            let line = status
+                .lines()
+                .find(|l| l.starts_with(field))
+                .with_context(|| format!("{field} in /proc/self/status"))?;
             let kib = line.trim_start_matches(field).trim().trim_end_matches("kB").trim();
             kib.parse().with_context(|| format!("{field} {kib:?}"))
         }
 
         /// Resets the peak (VmHWM) to the current resident size, which it returns, in bytes.
         pub fn reset_peak() -> Result<u64> {
-            std::fs::write("/proc/self/clear_refs", "5").context("resetting the peak RSS (/proc/self/clear_refs)")?;
+            std::fs::write("/proc/self/clear_refs", "5")
+                .context("resetting the peak RSS (/proc/self/clear_refs)")?;
             Ok(status_kib("VmRSS:")? << 10)
         }
 

@@ -65,13 +65,8 @@ pub(crate) fn min_cost_flow(n: usize, merged: &Merged, kept: &[bool]) -> Option<
         start[u + 1] = mid[u] + in_degree[u];
     }
     let total = start[n] as usize;
-    let mut net = Network {
-        start,
-        mid,
-        head: vec![0; total],
-        res: vec![0; total],
-        rev: vec![0; total],
-    };
+    let mut net =
+        Network { start, mid, head: vec![0; total], res: vec![0; total], rev: vec![0; total] };
     let mut fill_out = out_degree;
     fill_out.copy_from_slice(&net.start[..n]);
     let mut fill_in = in_degree;
@@ -98,13 +93,7 @@ pub(crate) fn min_cost_flow(n: usize, merged: &Merged, kept: &[bool]) -> Option<
     let net = &solver.net;
     Some(
         (0..arcs)
-            .map(|a| {
-                if kept[a] {
-                    net.res[net.rev[forward[a] as usize] as usize]
-                } else {
-                    0
-                }
-            })
+            .map(|a| if kept[a] { net.res[net.rev[forward[a] as usize] as usize] } else { 0 })
             .collect(),
     )
 }
@@ -258,11 +247,7 @@ impl Solver {
         }
         adm.start.push(adm.head.len() as u32);
         adm.rev.clear();
-        adm.rev.extend(
-            adm.pos
-                .iter()
-                .map(|&a| adm.index[net.rev[a as usize] as usize]),
-        );
+        adm.rev.extend(adm.pos.iter().map(|&a| adm.index[net.rev[a as usize] as usize]));
     }
 
     /// Maximum flow from the nodes with excess to the nodes with deficit over `adm`, by shortest
@@ -276,12 +261,8 @@ impl Solver {
             prev: &mut self.prev,
             top: 0,
         };
-        let (adm, cur, excess, queue) = (
-            &mut self.adm,
-            &mut self.cur,
-            &mut self.excess,
-            &mut self.queue,
-        );
+        let (adm, cur, excess, queue) =
+            (&mut self.adm, &mut self.cur, &mut self.excess, &mut self.queue);
         labels.exact(adm, excess, queue);
         cur.copy_from_slice(&adm.start[..n as usize]);
         // Relabelling work after which the labels are recomputed exactly.

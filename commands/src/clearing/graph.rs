@@ -60,13 +60,7 @@ impl Merged {
             }
         }
         arc_start[n] = head.len() as u32;
-        Merged {
-            start: arc_start,
-            tail,
-            head,
-            cap,
-            arc_of,
-        }
+        Merged { start: arc_start, tail, head, cap, arc_of }
     }
 }
 

@@ -3,11 +3,7 @@ use proptest::prelude::*;
 use super::*;
 
 fn o(debtor: u32, creditor: u32, amount: i64) -> Obligation {
-    Obligation {
-        debtor,
-        creditor,
-        amount,
-    }
+    Obligation { debtor, creditor, amount }
 }
 
 /// The optimal set-off, checked valid.
@@ -34,10 +30,7 @@ fn a_two_cycle_clears_the_smaller_amount_both_ways() {
 
 #[test]
 fn a_chain_without_a_cycle_clears_nothing() {
-    assert_eq!(
-        solve(4, &[o(0, 1, 5), o(1, 2, 5), o(2, 3, 5)]),
-        vec![0, 0, 0]
-    );
+    assert_eq!(solve(4, &[o(0, 1, 5), o(1, 2, 5), o(2, 3, 5)]), vec![0, 0, 0]);
 }
 
 #[test]
@@ -46,12 +39,7 @@ fn an_empty_input_clears_nothing() {
     assert_eq!(solve(5, &[]), Vec::<i64>::new());
     assert_eq!(
         totals(0, &[], &[]),
-        Totals {
-            total_debt: 0,
-            cleared: 0,
-            net_internal_debt: 0,
-            bound: 0
-        }
+        Totals { total_debt: 0, cleared: 0, net_internal_debt: 0, bound: 0 }
     );
 }
 
@@ -59,14 +47,8 @@ fn an_empty_input_clears_nothing() {
 fn parallel_obligations_are_set_off_together_first_come_first_served() {
     // 0 owes 1 three then four; 1 owes 0 five: five cleared each way, the first of the parallel
     // obligations taking what it can.
-    assert_eq!(
-        solve(2, &[o(0, 1, 3), o(0, 1, 4), o(1, 0, 5)]),
-        vec![3, 2, 5]
-    );
-    assert_eq!(
-        solve(2, &[o(0, 1, 4), o(1, 0, 5), o(0, 1, 3)]),
-        vec![4, 5, 1]
-    );
+    assert_eq!(solve(2, &[o(0, 1, 3), o(0, 1, 4), o(1, 0, 5)]), vec![3, 2, 5]);
+    assert_eq!(solve(2, &[o(0, 1, 4), o(1, 0, 5), o(0, 1, 3)]), vec![4, 5, 1]);
 }
 
 /// Two triangles 0→1→4→0 and 2→3→5→2 and a square 0→1→2→3→0 through both, every amount 1. A
@@ -102,13 +84,8 @@ fn obligations_between_components_carry_no_set_off() {
 #[test]
 fn large_amounts_stay_exact() {
     let big = 1_i64 << 40;
-    let obligations = [
-        o(0, 1, big + 2),
-        o(1, 2, big + 1),
-        o(2, 0, big),
-        o(2, 1, 3 * big),
-        o(1, 0, 5),
-    ];
+    let obligations =
+        [o(0, 1, big + 2), o(1, 2, big + 1), o(2, 0, big), o(2, 1, 3 * big), o(1, 0, 5)];
     // With s = (a, b, c, d, e): a = c + e, b = c + d, total 3c + 2d + 2e, a <= big + 2 and
     // b <= big + 1 bind: c = big − 3, d = 4, e = 5 gives 3·big + 9, the unique optimum.
     let s = solve(3, &obligations);
@@ -126,12 +103,7 @@ fn totals_report_debt_cleared_nid_and_bound() {
     // Net positions: 0: 4 − 5 = −1, 1: 5 − 3 = +2, 2: 3 − 4 = −1.
     assert_eq!(
         totals(3, &obligations, &s),
-        Totals {
-            total_debt: 12,
-            cleared: 9,
-            net_internal_debt: 2,
-            bound: 10
-        }
+        Totals { total_debt: 12, cleared: 9, net_internal_debt: 2, bound: 10 }
     );
 }
 
@@ -139,40 +111,23 @@ fn totals_report_debt_cleared_nid_and_bound() {
 fn invalid_inputs_give_each_error() {
     assert_eq!(
         optimal_set_off(2, &[o(0, 1, 1), o(1, 0, 0)]),
-        Err(ClearingError::NonPositiveAmount {
-            index: 1,
-            amount: 0
-        })
+        Err(ClearingError::NonPositiveAmount { index: 1, amount: 0 })
     );
     assert_eq!(
         optimal_set_off(2, &[o(0, 1, -3)]),
-        Err(ClearingError::NonPositiveAmount {
-            index: 0,
-            amount: -3
-        })
+        Err(ClearingError::NonPositiveAmount { index: 0, amount: -3 })
     );
     assert_eq!(
         optimal_set_off(2, &[o(0, 1, 1), o(2, 0, 1)]),
-        Err(ClearingError::MemberOutOfRange {
-            index: 1,
-            member: 2,
-            members: 2
-        })
+        Err(ClearingError::MemberOutOfRange { index: 1, member: 2, members: 2 })
     );
     assert_eq!(
         optimal_set_off(2, &[o(0, 7, 1)]),
-        Err(ClearingError::MemberOutOfRange {
-            index: 0,
-            member: 7,
-            members: 2
-        })
+        Err(ClearingError::MemberOutOfRange { index: 0, member: 7, members: 2 })
     );
     assert_eq!(
         optimal_set_off(3, &[o(0, 1, 1), o(2, 2, 1)]),
-        Err(ClearingError::SelfObligation {
-            index: 1,
-            member: 2
-        })
+        Err(ClearingError::SelfObligation { index: 1, member: 2 })
     );
     assert_eq!(
         optimal_set_off(2, &[o(0, 1, i64::MAX / 2 + 1), o(1, 0, i64::MAX / 2 + 1)]),
@@ -184,32 +139,16 @@ fn invalid_inputs_give_each_error() {
         Ok(vec![i64::MAX / 2, i64::MAX / 2])
     );
     for e in [
-        ClearingError::NonPositiveAmount {
-            index: 1,
-            amount: 0,
-        },
-        ClearingError::MemberOutOfRange {
-            index: 0,
-            member: 7,
-            members: 2,
-        },
-        ClearingError::SelfObligation {
-            index: 1,
-            member: 2,
-        },
+        ClearingError::NonPositiveAmount { index: 1, amount: 0 },
+        ClearingError::MemberOutOfRange { index: 0, member: 7, members: 2 },
+        ClearingError::SelfObligation { index: 1, member: 2 },
         ClearingError::TotalOverflow,
-        ClearingError::TooManyObligations {
-            count: MAX_OBLIGATIONS + 1,
-        },
+        ClearingError::TooManyObligations { count: MAX_OBLIGATIONS + 1 },
     ] {
         assert!(e.to_string().len() > 10, "{e:?}");
     }
     assert_eq!(
-        ClearingError::NonPositiveAmount {
-            index: 1,
-            amount: 0
-        }
-        .to_string(),
+        ClearingError::NonPositiveAmount { index: 1, amount: 0 }.to_string(),
         "obligation 1: amount 0 is not positive"
     );
 }
@@ -229,9 +168,8 @@ fn check_set_off_rejects_what_is_not_a_set_off() {
 fn deep_graphs_need_no_recursion() {
     // A cycle through 200,000 members: Tarjan's search goes 200,000 deep.
     let n = 200_000_u32;
-    let obligations: Vec<Obligation> = (0..n)
-        .map(|i| o(i, (i + 1) % n, 1 + i64::from(i % 3)))
-        .collect();
+    let obligations: Vec<Obligation> =
+        (0..n).map(|i| o(i, (i + 1) % n, 1 + i64::from(i % 3))).collect();
     let s = solve(n, &obligations);
     assert!(s.iter().all(|&x| x == 1));
 }
@@ -290,22 +228,12 @@ fn reference_cleared(members: u32, obligations: &[Obligation]) -> i64 {
         out[u].push(arcs.len());
         arcs.push(Arc { to: v, cap, cost });
         out[v].push(arcs.len());
-        arcs.push(Arc {
-            to: u,
-            cap: 0,
-            cost: -cost,
-        });
+        arcs.push(Arc { to: u, cap: 0, cost: -cost });
     };
     let mut net = vec![0_i128; members as usize];
     let mut total: i128 = 0;
     for ob in obligations {
-        add(
-            &mut arcs,
-            ob.debtor as usize,
-            ob.creditor as usize,
-            i128::from(ob.amount),
-            1,
-        );
+        add(&mut arcs, ob.debtor as usize, ob.creditor as usize, i128::from(ob.amount), 1);
         net[ob.debtor as usize] += i128::from(ob.amount);
         net[ob.creditor as usize] -= i128::from(ob.amount);
         total += i128::from(ob.amount);
@@ -363,18 +291,9 @@ fn reference_cleared(members: u32, obligations: &[Obligation]) -> i64 {
 #[test]
 fn the_references_agree_on_the_hand_made_graphs() {
     let triangle = [o(0, 1, 5), o(1, 2, 3), o(2, 0, 4)];
-    assert_eq!(
-        (
-            exhaustive_optimum(3, &triangle),
-            reference_cleared(3, &triangle)
-        ),
-        (9, 9)
-    );
+    assert_eq!((exhaustive_optimum(3, &triangle), reference_cleared(3, &triangle)), (9, 9));
     let chain = [o(0, 1, 5), o(1, 2, 5)];
-    assert_eq!(
-        (exhaustive_optimum(3, &chain), reference_cleared(3, &chain)),
-        (0, 0)
-    );
+    assert_eq!((exhaustive_optimum(3, &chain), reference_cleared(3, &chain)), (0, 0));
 }
 
 // ---- properties -------------------------------------------------------------------------------
@@ -465,11 +384,7 @@ fn ring_graph(
 ) -> impl Strategy<Value = (u32, Vec<Obligation>)> {
     let obligation =
         (0..members, 1_u32..=3, any::<bool>(), 1_i64..=50).prop_map(move |(d, k, back, a)| {
-            let c = if back {
-                (d + members - k) % members
-            } else {
-                (d + k) % members
-            };
+            let c = if back { (d + members - k) % members } else { (d + k) % members };
             o(d, c, a)
         });
     (Just(members), proptest::collection::vec(obligation, count))

@@ -27,11 +27,16 @@ pub const SPEC: Spec = Spec {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AdminCommand {
     /// Runs a job now, as if the clock showed `as_of` (the real clock when `None`).
-    Run { job: Job, as_of: Option<DateTime<Utc>> },
+    Run {
+        job: Job,
+        as_of: Option<DateTime<Utc>>,
+    },
     Stats,
     /// `admin clearing preview` (`apply: false`) or `run`: the totals of a set-off now, without or
     /// with applying it.
-    Clearing { apply: bool },
+    Clearing {
+        apply: bool,
+    },
     /// `admin outbox retry|drop`: what to do with a destination the outbox cannot reach.
     Outbox(OutboxAction),
 }
@@ -53,13 +58,19 @@ fn destination(args: &Args<'_>, i: usize) -> Result<String, CommandError> {
         && word.len() <= 255
         && !word.chars().any(|c| c.is_whitespace() || c.is_control());
     if !valid {
-        return Err(CommandError::bad_arguments(Text::new("err-not-a-destination").arg("word", short(word))));
+        return Err(CommandError::bad_arguments(
+            Text::new("err-not-a-destination").arg("word", short(word)),
+        ));
     }
     Ok(word.to_owned())
 }
 
 fn choice(args: &Args<'_>, i: usize, choices: &str) -> CommandError {
-    CommandError::bad_arguments(Text::new("err-bad-choice").arg("word", short(args.get(i).unwrap_or_default())).arg("choices", choices))
+    CommandError::bad_arguments(
+        Text::new("err-bad-choice")
+            .arg("word", short(args.get(i).unwrap_or_default()))
+            .arg("choices", choices),
+    )
 }
 
 pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
@@ -70,14 +81,20 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
         }
         Some("run") => {
             args.required(1, "job")?;
-            let job =
-                args.keyword(1).as_deref().and_then(Job::from_name).ok_or_else(|| choice(args, 1, "rollover, reminders, deadlines, clearing"))?;
+            let job = args
+                .keyword(1)
+                .as_deref()
+                .and_then(Job::from_name)
+                .ok_or_else(|| choice(args, 1, "rollover, reminders, deadlines, clearing"))?;
             let as_of = match args.keyword(2).as_deref() {
                 None => None,
                 Some("as-of") => {
                     let word = args.required(3, "time")?;
-                    let at = DateTime::parse_from_rfc3339(word)
-                        .map_err(|_| CommandError::bad_arguments(Text::new("err-not-a-time").arg("word", short(word))))?;
+                    let at = DateTime::parse_from_rfc3339(word).map_err(|_| {
+                        CommandError::bad_arguments(
+                            Text::new("err-not-a-time").arg("word", short(word)),
+                        )
+                    })?;
                     args.end(4)?;
                     Some(at.with_timezone(&Utc))
                 }
@@ -98,7 +115,9 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
         Some("outbox") => {
             args.required(1, "retry|drop")?;
             let action = match args.keyword(1).as_deref() {
-                Some("retry") if args.keyword(2).as_deref() == Some("all") => OutboxAction::Retry(None),
+                Some("retry") if args.keyword(2).as_deref() == Some("all") => {
+                    OutboxAction::Retry(None)
+                }
                 Some("retry") => OutboxAction::Retry(Some(destination(args, 2)?)),
                 Some("drop") => OutboxAction::Drop(destination(args, 2)?),
                 _ => return Err(choice(args, 1, "retry, drop")),
@@ -106,7 +125,9 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
             args.end(3)?;
             Ok(Command::Admin(AdminCommand::Outbox(action)))
         }
-        None => Err(CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "action"))),
+        None => Err(CommandError::bad_arguments(
+            Text::new("err-missing-argument").arg("what", "action"),
+        )),
         Some(_) => Err(choice(args, 0, "run, stats, clearing, outbox")),
     }
 }

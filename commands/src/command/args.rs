@@ -39,14 +39,18 @@ impl<'a> Args<'a> {
     }
 
     pub fn required(&self, i: usize, what: &'static str) -> Result<&str, CommandError> {
-        self.get(i).ok_or_else(|| CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", what)))
+        self.get(i).ok_or_else(|| {
+            CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", what))
+        })
     }
 
     /// Fails when there are words from `i` on.
     pub fn end(&self, i: usize) -> Result<(), CommandError> {
         match self.words.get(i) {
             None => Ok(()),
-            Some(w) => Err(CommandError::bad_arguments(Text::new("err-unexpected-word").arg("word", short(&w.text)))),
+            Some(w) => Err(CommandError::bad_arguments(
+                Text::new("err-unexpected-word").arg("word", short(&w.text)),
+            )),
         }
     }
 
@@ -69,7 +73,10 @@ impl<'a> Args<'a> {
                 AmountError::TooManyDecimals => (ErrorCode::BadArguments, "err-amount-decimals"),
                 AmountError::TooLarge => (ErrorCode::BadArguments, "err-amount-too-large"),
             };
-            CommandError::new(code, Text::new(id).arg("word", short(word)).arg("max", crate::amount::MAX_UNITS))
+            CommandError::new(
+                code,
+                Text::new(id).arg("word", short(word)).arg("max", crate::amount::MAX_UNITS),
+            )
         })
     }
 

@@ -19,7 +19,10 @@ pub enum CircleCommand {
     Show,
     Open,
     /// `typed`: the word as a full user ID, when it is one; a mention in the message wins (V5).
-    Invite { typed: Option<MemberId>, word: String },
+    Invite {
+        typed: Option<MemberId>,
+        word: String,
+    },
     Link,
 }
 
@@ -36,13 +39,17 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
         }
         Some("invite") => {
             // A mention pill's text may be several words (a display name): the whole rest.
-            let word = args.rest(1).ok_or_else(|| CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "member")))?;
+            let word = args.rest(1).ok_or_else(|| {
+                CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "member"))
+            })?;
             CircleCommand::Invite { typed: MemberId::parse(word.trim()), word: short(&word) }
         }
         Some(_) => {
             let word = args.get(0).unwrap_or_default();
             return Err(CommandError::bad_arguments(
-                Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "open, invite, link"),
+                Text::new("err-bad-choice")
+                    .arg("word", short(word))
+                    .arg("choices", "open, invite, link"),
             ));
         }
     };

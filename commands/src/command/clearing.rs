@@ -13,8 +13,20 @@ pub const CLEARING: Spec = Spec {
     summary: "help-clearing",
     scope: Scope::Anywhere,
 };
-pub const KEEP: Spec = Spec { name: "keep", usage: &["keep #N"], example: "keep #12", summary: "help-keep", scope: Scope::DmOrCircle };
-pub const UNKEEP: Spec = Spec { name: "unkeep", usage: &["unkeep #N"], example: "unkeep #12", summary: "help-unkeep", scope: Scope::DmOrCircle };
+pub const KEEP: Spec = Spec {
+    name: "keep",
+    usage: &["keep #N"],
+    example: "keep #12",
+    summary: "help-keep",
+    scope: Scope::DmOrCircle,
+};
+pub const UNKEEP: Spec = Spec {
+    name: "unkeep",
+    usage: &["unkeep #N"],
+    example: "unkeep #12",
+    summary: "help-unkeep",
+    scope: Scope::DmOrCircle,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClearingCommand {
@@ -34,7 +46,9 @@ pub fn parse_clearing(args: &Args<'_>) -> Result<Command, CommandError> {
         Some("off") => ClearingCommand::Set(false),
         Some(_) => {
             let word = args.get(0).unwrap_or_default();
-            return Err(CommandError::bad_arguments(Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "on, off")));
+            return Err(CommandError::bad_arguments(
+                Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "on, off"),
+            ));
         }
     };
     Ok(Command::Clearing(cmd))

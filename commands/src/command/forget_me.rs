@@ -22,7 +22,9 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
         Some("confirm") => true,
         Some(_) => {
             let word = args.get(0).unwrap_or_default();
-            return Err(CommandError::bad_arguments(Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "confirm")));
+            return Err(CommandError::bad_arguments(
+                Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "confirm"),
+            ));
         }
     };
     Ok(Command::ForgetMe { confirm })

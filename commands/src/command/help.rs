@@ -19,10 +19,11 @@ pub fn parse(args: &Args<'_>) -> Result<super::Command, CommandError> {
         None => None,
         Some(word) => {
             let name = word.trim_start_matches(['!', '/']).to_lowercase();
-            let spec = SPECS
-                .iter()
-                .find(|s| s.name == name)
-                .ok_or_else(|| CommandError::bad_arguments(Text::new("err-unknown-topic").arg("word", super::args::short(word))))?;
+            let spec = SPECS.iter().find(|s| s.name == name).ok_or_else(|| {
+                CommandError::bad_arguments(
+                    Text::new("err-unknown-topic").arg("word", super::args::short(word)),
+                )
+            })?;
             Some(spec.name)
         }
     };

@@ -14,7 +14,13 @@ pub const PROPOSE: Spec = Spec {
     summary: "help-propose",
     scope: Scope::Room,
 };
-pub const BACK: Spec = Spec { name: "back", usage: &["back #I <amount>"], example: "back #3 25", summary: "help-back", scope: Scope::Room };
+pub const BACK: Spec = Spec {
+    name: "back",
+    usage: &["back #I <amount>"],
+    example: "back #3 25",
+    summary: "help-back",
+    scope: Scope::Room,
+};
 pub const INITIATIVE: Spec = Spec {
     name: "initiative",
     usage: &["initiative #I", "initiative #I goal <amount>"],
@@ -22,8 +28,13 @@ pub const INITIATIVE: Spec = Spec {
     summary: "help-initiative",
     scope: Scope::Room,
 };
-pub const INITIATIVES: Spec =
-    Spec { name: "initiatives", usage: &["initiatives"], example: "initiatives", summary: "help-initiatives", scope: Scope::Room };
+pub const INITIATIVES: Spec = Spec {
+    name: "initiatives",
+    usage: &["initiatives"],
+    example: "initiatives",
+    summary: "help-initiatives",
+    scope: Scope::Room,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InitiativeCommand {
@@ -38,8 +49,16 @@ pub fn parse_propose(args: &Args<'_>) -> Result<Command, CommandError> {
         .parse::<u32>()
         .ok()
         .filter(|d| (1..=MAX_DAYS).contains(d) && word.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| CommandError::bad_arguments(Text::new("err-initiative-days").arg("word", short(word)).num("max", i64::from(MAX_DAYS))))?;
-    let title = args.rest(2).ok_or_else(|| CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "title")))?;
+        .ok_or_else(|| {
+            CommandError::bad_arguments(
+                Text::new("err-initiative-days")
+                    .arg("word", short(word))
+                    .num("max", i64::from(MAX_DAYS)),
+            )
+        })?;
+    let title = args.rest(2).ok_or_else(|| {
+        CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "title"))
+    })?;
     Ok(Command::Propose { goal, days, title: limited(title, MAX_TITLE_CHARS)? })
 }
 
@@ -61,7 +80,9 @@ pub fn parse_initiative(args: &Args<'_>) -> Result<Command, CommandError> {
         }
         Some(_) => {
             let word = args.get(1).unwrap_or_default();
-            return Err(CommandError::bad_arguments(Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "goal")));
+            return Err(CommandError::bad_arguments(
+                Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "goal"),
+            ));
         }
     };
     Ok(Command::Initiative(cmd))

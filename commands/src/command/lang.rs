@@ -22,7 +22,9 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
         .get(0)
         .map(|word| {
             Lang::from_code(word).ok_or_else(|| {
-                CommandError::bad_arguments(Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "en, ru"))
+                CommandError::bad_arguments(
+                    Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "en, ru"),
+                )
             })
         })
         .transpose()?;

@@ -5,7 +5,13 @@ use super::{Args, Command, Scope, Spec};
 use crate::error::CommandError;
 use crate::text::Text;
 
-pub const MINE: Spec = Spec { name: "mine", usage: &["mine"], example: "mine", summary: "help-mine", scope: Scope::DmOrCircle };
+pub const MINE: Spec = Spec {
+    name: "mine",
+    usage: &["mine"],
+    example: "mine",
+    summary: "help-mine",
+    scope: Scope::DmOrCircle,
+};
 pub const ARCHIVE: Spec = Spec {
     name: "archive",
     usage: &["archive", "archive fulfilled", "archive overdue"],
@@ -43,7 +49,9 @@ pub fn parse_archive(args: &Args<'_>) -> Result<Command, CommandError> {
         Some("overdue") => ArchiveFilter::Overdue,
         Some(_) => {
             return Err(CommandError::bad_arguments(
-                Text::new("err-bad-choice").arg("word", short(args.get(0).unwrap_or_default())).arg("choices", "fulfilled, overdue"),
+                Text::new("err-bad-choice")
+                    .arg("word", short(args.get(0).unwrap_or_default()))
+                    .arg("choices", "fulfilled, overdue"),
             ));
         }
     };

@@ -31,9 +31,9 @@ pub use self::circle::CircleCommand;
 pub use self::clearing::ClearingCommand;
 pub use self::initiative::InitiativeCommand;
 pub use self::mine::ArchiveFilter;
+pub use self::pay::PayCommand;
 pub use self::pledge::RecordAction;
 pub use self::pool::{MAX_POOL_NAME_CHARS, PoolCommand};
-pub use self::pay::PayCommand;
 pub use self::status::StatusCommand;
 use crate::error::{CommandError, ErrorCode};
 use crate::ids::{Lang, MemberId};
@@ -119,40 +119,77 @@ pub fn spec(name: &str) -> Option<&'static Spec> {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
-    Help { topic: Option<&'static str> },
+    Help {
+        topic: Option<&'static str>,
+    },
     Status(StatusCommand),
-    About { text: Option<String> },
+    About {
+        text: Option<String>,
+    },
     Pay(PayCommand),
     /// `None`: show the current language.
     Lang(Option<Lang>),
     /// `None`: show the current setting.
     Notify(Option<bool>),
-    ForgetMe { confirm: bool },
+    ForgetMe {
+        confirm: bool,
+    },
     Circle(CircleCommand),
     /// `intend <amount> [for "<what>"]`
-    Intend { amount: crate::Amount, what: Option<String> },
+    Intend {
+        amount: crate::Amount,
+        what: Option<String>,
+    },
     /// `intend #N <amount>`
-    IntendChange { id: RecordId, amount: crate::Amount },
+    IntendChange {
+        id: RecordId,
+        amount: crate::Amount,
+    },
     /// `commit #N [amount]`
-    CommitIntention { id: RecordId, amount: Option<crate::Amount> },
+    CommitIntention {
+        id: RecordId,
+        amount: Option<crate::Amount>,
+    },
     /// `commit <amount> [for "<what>"]`
-    CommitDirect { amount: crate::Amount, what: Option<String> },
+    CommitDirect {
+        amount: crate::Amount,
+        what: Option<String>,
+    },
     /// `withdraw`, `remind`, `paid`, `confirm`, `forgive` `#N`
-    Record { action: RecordAction, id: RecordId },
+    Record {
+        action: RecordAction,
+        id: RecordId,
+    },
     Mine,
     Archive(ArchiveFilter),
     Network,
     Pool(PoolCommand),
     /// `pledge <amount>` (0 leaves the pool)
-    Pledge { amount: crate::Amount },
+    Pledge {
+        amount: crate::Amount,
+    },
     /// `claim <event> <amount> <description>`
-    Claim { event: String, amount: crate::Amount, description: String },
+    Claim {
+        event: String,
+        amount: crate::Amount,
+        description: String,
+    },
     /// `vote #C yes|no`
-    Vote { id: crate::pool::ClaimId, vote: crate::pool::Vote },
+    Vote {
+        id: crate::pool::ClaimId,
+        vote: crate::pool::Vote,
+    },
     /// `propose <goal> <days> <title>`
-    Propose { goal: crate::Amount, days: u32, title: String },
+    Propose {
+        goal: crate::Amount,
+        days: u32,
+        title: String,
+    },
     /// `back #I <amount>`
-    Back { id: crate::initiative::InitiativeId, amount: crate::Amount },
+    Back {
+        id: crate::initiative::InitiativeId,
+        amount: crate::Amount,
+    },
     /// `initiative #I` / `initiative #I goal <amount>`
     Initiative(InitiativeCommand),
     /// `initiatives`
@@ -187,7 +224,9 @@ impl Command {
             Command::Back { .. } => initiative::BACK.name,
             Command::Initiative(_) => initiative::INITIATIVE.name,
             Command::Initiatives => initiative::INITIATIVES.name,
-            Command::Clearing(ClearingCommand::Show | ClearingCommand::Set(_)) => clearing::CLEARING.name,
+            Command::Clearing(ClearingCommand::Show | ClearingCommand::Set(_)) => {
+                clearing::CLEARING.name
+            }
             Command::Clearing(ClearingCommand::Keep { keep: true, .. }) => clearing::KEEP.name,
             Command::Clearing(ClearingCommand::Keep { keep: false, .. }) => clearing::UNKEEP.name,
             Command::Admin(_) => admin::SPEC.name,
@@ -212,12 +251,24 @@ impl Command {
 
     /// A pool command, decided by [`crate::pool::decide_pool`].
     pub fn is_pool(&self) -> bool {
-        matches!(self, Command::Pool(_) | Command::Pledge { .. } | Command::Claim { .. } | Command::Vote { .. })
+        matches!(
+            self,
+            Command::Pool(_)
+                | Command::Pledge { .. }
+                | Command::Claim { .. }
+                | Command::Vote { .. }
+        )
     }
 
     /// An initiative command, decided by [`crate::initiative::decide_initiative`].
     pub fn is_initiative(&self) -> bool {
-        matches!(self, Command::Propose { .. } | Command::Back { .. } | Command::Initiative(_) | Command::Initiatives)
+        matches!(
+            self,
+            Command::Propose { .. }
+                | Command::Back { .. }
+                | Command::Initiative(_)
+                | Command::Initiatives
+        )
     }
 
     /// A clearing command, decided by [`crate::setoff::decide_clearing`].
@@ -228,7 +279,10 @@ impl Command {
     /// The initiative `#I` the command names.
     pub fn initiative_id(&self) -> Option<crate::initiative::InitiativeId> {
         match self {
-            Command::Back { id, .. } | Command::Initiative(InitiativeCommand::Show { id } | InitiativeCommand::Goal { id, .. }) => Some(*id),
+            Command::Back { id, .. }
+            | Command::Initiative(
+                InitiativeCommand::Show { id } | InitiativeCommand::Goal { id, .. },
+            ) => Some(*id),
             _ => None,
         }
     }
@@ -236,7 +290,9 @@ impl Command {
     /// The record `#N` the command names.
     pub fn record_id(&self) -> Option<RecordId> {
         match self {
-            Command::IntendChange { id, .. } | Command::CommitIntention { id, .. } | Command::Record { id, .. } => Some(*id),
+            Command::IntendChange { id, .. }
+            | Command::CommitIntention { id, .. }
+            | Command::Record { id, .. } => Some(*id),
             _ => None,
         }
     }
@@ -279,11 +335,17 @@ pub fn parse(body: &str, prefixes: &[String]) -> Option<Parsed> {
     if body.len() > MAX_COMMAND_BYTES {
         return refuse(CommandError::new(
             ErrorCode::LimitExceeded,
-            Text::new("err-command-too-long").num("max", MAX_COMMAND_BYTES as i64).num("length", body.len() as i64),
+            Text::new("err-command-too-long")
+                .num("max", MAX_COMMAND_BYTES as i64)
+                .num("length", body.len() as i64),
         ));
     }
     // CRLF is a line break as any other (some clients and bridges send it); a lone CR is refused.
-    let body: Cow<'_, str> = if body.contains("\r\n") { Cow::Owned(body.replace("\r\n", "\n")) } else { Cow::Borrowed(body) };
+    let body: Cow<'_, str> = if body.contains("\r\n") {
+        Cow::Owned(body.replace("\r\n", "\n"))
+    } else {
+        Cow::Borrowed(body)
+    };
     let line = command_line(&body, prefixes)?;
     if let Some(at) = body.find(forbidden_character) {
         // The offset in `line` (the body before it is the prefix and blanks: the command word).
@@ -297,14 +359,19 @@ pub fn parse(body: &str, prefixes: &[String]) -> Option<Parsed> {
 /// The body after its prefix; `None` when it starts with none.
 fn command_line<'a>(body: &'a str, prefixes: &[String]) -> Option<&'a str> {
     let trimmed = body.trim_start();
-    let prefix = prefixes.iter().filter(|p| !p.is_empty()).find(|p| trimmed.starts_with(p.as_str()))?;
+    let prefix =
+        prefixes.iter().filter(|p| !p.is_empty()).find(|p| trimmed.starts_with(p.as_str()))?;
     Some(&trimmed[prefix.len()..])
 }
 
 /// The command word: what precedes the first blank or control character, lower case, at most 32
 /// characters (it is echoed in `org.exodus.result` even when it is no command).
 fn keyword(line: &str) -> String {
-    line.chars().take_while(|c| !c.is_whitespace() && !c.is_control()).flat_map(char::to_lowercase).take(32).collect()
+    line.chars()
+        .take_while(|c| !c.is_whitespace() && !c.is_control())
+        .flat_map(char::to_lowercase)
+        .take(32)
+        .collect()
 }
 
 /// A character no command accepts anywhere in its body: a control character (Unicode `Cc`: C0,
@@ -318,9 +385,16 @@ pub fn forbidden_character(c: char) -> bool {
 /// The refusal of a body holding a forbidden character at byte `at`: the character as `U+XXXX`,
 /// the argument it is in (0: the command word; counted as the lexer splits the line, `in_line`
 /// being its offset in `line`) and the text around it with the character made visible.
-fn control_character_error(body: &str, at: usize, line: &str, in_line: Option<usize>) -> CommandError {
+fn control_character_error(
+    body: &str,
+    at: usize,
+    line: &str,
+    in_line: Option<usize>,
+) -> CommandError {
     let c = body[at..].chars().next().unwrap_or_default();
-    let argument = in_line.map_or(0, |offset| word_starts(line).iter().filter(|&&start| start <= offset).count().saturating_sub(1));
+    let argument = in_line.map_or(0, |offset| {
+        word_starts(line).iter().filter(|&&start| start <= offset).count().saturating_sub(1)
+    });
     CommandError::bad_arguments(
         Text::new("err-control-character")
             .arg("char", format!("U+{:04X}", u32::from(c)))
@@ -336,7 +410,11 @@ fn word_starts(line: &str) -> Vec<usize> {
     match lexer::tokenize(line) {
         Ok(words) => words.iter().map(|w| w.start).collect(),
         Err(e) => {
-            let mut starts: Vec<usize> = lexer::tokenize(&line[..e.at]).unwrap_or_default().iter().map(|w| w.start).collect();
+            let mut starts: Vec<usize> = lexer::tokenize(&line[..e.at])
+                .unwrap_or_default()
+                .iter()
+                .map(|w| w.start)
+                .collect();
             starts.push(e.at);
             starts
         }
@@ -354,7 +432,15 @@ fn excerpt(body: &str, at: usize) -> String {
     if before.len() > SIDE {
         out.push('…');
     }
-    out.extend(before.iter().take(SIDE).rev().copied().chain(after.iter().take(SIDE + 1).copied()).map(visible));
+    out.extend(
+        before
+            .iter()
+            .take(SIDE)
+            .rev()
+            .copied()
+            .chain(after.iter().take(SIDE + 1).copied())
+            .map(visible),
+    );
     if after.len() > SIDE + 1 {
         out.push('…');
     }
@@ -376,10 +462,14 @@ fn parse_line(line: &str, keyword: &str) -> Result<Command, CommandError> {
         return Err(CommandError::new(ErrorCode::UnknownCommand, Text::new("err-empty-command")));
     }
     let Some(spec) = spec(keyword) else {
-        return Err(CommandError::new(ErrorCode::UnknownCommand, Text::new("err-unknown-command").arg("word", keyword)));
+        return Err(CommandError::new(
+            ErrorCode::UnknownCommand,
+            Text::new("err-unknown-command").arg("word", keyword),
+        ));
     };
     let words = lexer::tokenize(line).map_err(|e| {
-        CommandError::bad_arguments(Text::new("err-unterminated-quote").arg("at", e.at)).with_usage(spec.name)
+        CommandError::bad_arguments(Text::new("err-unterminated-quote").arg("at", e.at))
+            .with_usage(spec.name)
     })?;
     let args = Args::new(line, words);
     let parsed = match spec.name {
@@ -413,7 +503,10 @@ fn parse_line(line: &str, keyword: &str) -> Result<Command, CommandError> {
         "keep" => clearing::parse_keep(&args, true),
         "unkeep" => clearing::parse_keep(&args, false),
         "admin" => admin::parse(&args),
-        other => Err(CommandError::new(ErrorCode::UnknownCommand, Text::new("err-unknown-command").arg("word", other))),
+        other => Err(CommandError::new(
+            ErrorCode::UnknownCommand,
+            Text::new("err-unknown-command").arg("word", other),
+        )),
     };
     parsed.map_err(|e| e.with_usage(spec.name))
 }
@@ -432,7 +525,12 @@ pub struct Ctx<'a> {
 }
 
 /// Decides a command about the sender's own profile. Pure: no I/O, no clock.
-pub fn decide(cmd: &Command, ctx: &Ctx<'_>, profile: &Profile, facts: &LedgerFacts) -> Result<Decision, CommandError> {
+pub fn decide(
+    cmd: &Command,
+    ctx: &Ctx<'_>,
+    profile: &Profile,
+    facts: &LedgerFacts,
+) -> Result<Decision, CommandError> {
     let decision = match cmd {
         Command::Help { topic } => Ok(help::decide(*topic)),
         Command::Status(c) => status::decide(c, ctx, profile, facts),
@@ -441,7 +539,10 @@ pub fn decide(cmd: &Command, ctx: &Ctx<'_>, profile: &Profile, facts: &LedgerFac
         Command::Lang(l) => Ok(lang::decide(*l, profile)),
         Command::Notify(on) => Ok(notify::decide(*on, profile)),
         Command::ForgetMe { confirm } => forget_me::decide(*confirm, ctx, profile),
-        _ => Err(CommandError::new(ErrorCode::Internal, Text::new("err-internal").arg("id", "not-a-profile-command"))),
+        _ => Err(CommandError::new(
+            ErrorCode::Internal,
+            Text::new("err-internal").arg("id", "not-a-profile-command"),
+        )),
     };
     decision.map_err(|e| e.with_usage(cmd.name()))
 }

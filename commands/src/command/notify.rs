@@ -23,7 +23,9 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
         Some("off") => Some(false),
         Some(_) => {
             let word = args.get(0).unwrap_or_default();
-            return Err(CommandError::bad_arguments(Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "on, off")));
+            return Err(CommandError::bad_arguments(
+                Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "on, off"),
+            ));
         }
     };
     Ok(Command::Notify(on))

@@ -4,7 +4,9 @@ use super::args::{limited, short};
 use super::{Args, Command, Ctx, Scope, Spec};
 use crate::error::{CommandError, ErrorCode};
 use crate::outcome::{Decision, PayAction, Reply};
-use crate::profile::{MAX_LABEL_CHARS, MAX_PAYMENT_METHODS, MAX_TEXT_CHARS, PaymentMethod, Profile};
+use crate::profile::{
+    MAX_LABEL_CHARS, MAX_PAYMENT_METHODS, MAX_TEXT_CHARS, PaymentMethod, Profile,
+};
 use crate::text::Text;
 
 pub const SPEC: Spec = Spec {
@@ -27,7 +29,9 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
     let label = |i| -> Result<String, CommandError> {
         let label = args.required(i, "label")?.trim().to_owned();
         if label.is_empty() {
-            return Err(CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "label")));
+            return Err(CommandError::bad_arguments(
+                Text::new("err-missing-argument").arg("what", "label"),
+            ));
         }
         limited(label, MAX_LABEL_CHARS)
     };
@@ -35,9 +39,11 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
         None => PayCommand::Show,
         Some("add") => {
             let label = label(1)?;
-            let details = args
-                .rest(2)
-                .ok_or_else(|| CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "details")))?;
+            let details = args.rest(2).ok_or_else(|| {
+                CommandError::bad_arguments(
+                    Text::new("err-missing-argument").arg("what", "details"),
+                )
+            })?;
             PayCommand::Add { label, details: limited(details, MAX_TEXT_CHARS)? }
         }
         Some("remove") => {
@@ -51,7 +57,9 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
         Some(_) => {
             let word = args.get(0).unwrap_or_default();
             return Err(CommandError::bad_arguments(
-                Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "add, remove, default"),
+                Text::new("err-bad-choice")
+                    .arg("word", short(word))
+                    .arg("choices", "add, remove, default"),
             ));
         }
     };
@@ -63,10 +71,17 @@ fn position(methods: &[PaymentMethod], label: &str) -> Option<usize> {
 }
 
 fn not_found(label: &str) -> CommandError {
-    CommandError::new(ErrorCode::NotFound, Text::new("err-label-missing").arg("label", short(label)))
+    CommandError::new(
+        ErrorCode::NotFound,
+        Text::new("err-label-missing").arg("label", short(label)),
+    )
 }
 
-pub fn decide(cmd: &PayCommand, ctx: &Ctx<'_>, profile: &Profile) -> Result<Decision, CommandError> {
+pub fn decide(
+    cmd: &PayCommand,
+    ctx: &Ctx<'_>,
+    profile: &Profile,
+) -> Result<Decision, CommandError> {
     let mut updated = profile.clone();
     let methods = &mut updated.payment;
     let (action, label) = match cmd {
@@ -74,7 +89,10 @@ pub fn decide(cmd: &PayCommand, ctx: &Ctx<'_>, profile: &Profile) -> Result<Deci
             // V8: in a circle room its owner's details are shown to the room's joined members,
             // so that supporters know how to give.
             if let (false, Some(owner)) = (ctx.in_dm, ctx.circle_owner) {
-                return Ok(Decision::read(Reply::CirclePay { owner: owner.member.clone(), methods: owner.payment.clone() }));
+                return Ok(Decision::read(Reply::CirclePay {
+                    owner: owner.member.clone(),
+                    methods: owner.payment.clone(),
+                }));
             }
             let methods = Reply::PayMethods(profile.payment.clone());
             // V8: elsewhere a member's details are shown only to that member, in the DM.
@@ -86,7 +104,10 @@ pub fn decide(cmd: &PayCommand, ctx: &Ctx<'_>, profile: &Profile) -> Result<Deci
         }
         PayCommand::Add { label, details } => {
             if position(methods, label).is_some() {
-                return Err(CommandError::new(ErrorCode::InvalidState, Text::new("err-label-exists").arg("label", short(label))));
+                return Err(CommandError::new(
+                    ErrorCode::InvalidState,
+                    Text::new("err-label-exists").arg("label", short(label)),
+                ));
             }
             if methods.len() >= MAX_PAYMENT_METHODS {
                 return Err(CommandError::new(
@@ -95,7 +116,11 @@ pub fn decide(cmd: &PayCommand, ctx: &Ctx<'_>, profile: &Profile) -> Result<Deci
                 ));
             }
             let is_default = methods.is_empty();
-            methods.push(PaymentMethod { label: label.clone(), details: details.clone(), is_default });
+            methods.push(PaymentMethod {
+                label: label.clone(),
+                details: details.clone(),
+                is_default,
+            });
             methods.sort_by(|a, b| a.label.cmp(&b.label));
             (PayAction::Add, label.clone())
         }
@@ -103,9 +128,10 @@ pub fn decide(cmd: &PayCommand, ctx: &Ctx<'_>, profile: &Profile) -> Result<Deci
             let i = position(methods, label).ok_or_else(|| not_found(label))?;
             let removed = methods.remove(i);
             if removed.is_default
-                && let Some(first) = methods.first_mut() {
-                    first.is_default = true;
-                }
+                && let Some(first) = methods.first_mut()
+            {
+                first.is_default = true;
+            }
             (PayAction::Remove, removed.label)
         }
         PayCommand::Default { label } => {

@@ -15,8 +15,13 @@ pub const INTEND: Spec = Spec {
     summary: "help-intend",
     scope: Scope::Circle,
 };
-pub const WITHDRAW: Spec =
-    Spec { name: "withdraw", usage: &["withdraw #N"], example: "withdraw #12", summary: "help-withdraw", scope: Scope::Circle };
+pub const WITHDRAW: Spec = Spec {
+    name: "withdraw",
+    usage: &["withdraw #N"],
+    example: "withdraw #12",
+    summary: "help-withdraw",
+    scope: Scope::Circle,
+};
 pub const COMMIT: Spec = Spec {
     name: "commit",
     usage: &["commit #N [amount]", "commit <amount> [for \"<what>\"]"],
@@ -24,13 +29,34 @@ pub const COMMIT: Spec = Spec {
     summary: "help-commit",
     scope: Scope::Circle,
 };
-pub const REMIND: Spec =
-    Spec { name: "remind", usage: &["remind #N"], example: "remind #12", summary: "help-remind", scope: Scope::Circle };
-pub const PAID: Spec = Spec { name: "paid", usage: &["paid #N"], example: "paid #12", summary: "help-paid", scope: Scope::Circle };
-pub const CONFIRM: Spec =
-    Spec { name: "confirm", usage: &["confirm #N"], example: "confirm #12", summary: "help-confirm", scope: Scope::Circle };
-pub const FORGIVE: Spec =
-    Spec { name: "forgive", usage: &["forgive #N"], example: "forgive #12", summary: "help-forgive", scope: Scope::Circle };
+pub const REMIND: Spec = Spec {
+    name: "remind",
+    usage: &["remind #N"],
+    example: "remind #12",
+    summary: "help-remind",
+    scope: Scope::Circle,
+};
+pub const PAID: Spec = Spec {
+    name: "paid",
+    usage: &["paid #N"],
+    example: "paid #12",
+    summary: "help-paid",
+    scope: Scope::Circle,
+};
+pub const CONFIRM: Spec = Spec {
+    name: "confirm",
+    usage: &["confirm #N"],
+    example: "confirm #12",
+    summary: "help-confirm",
+    scope: Scope::Circle,
+};
+pub const FORGIVE: Spec = Spec {
+    name: "forgive",
+    usage: &["forgive #N"],
+    example: "forgive #12",
+    summary: "help-forgive",
+    scope: Scope::Circle,
+};
 
 /// What a record command does to record `#N`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,14 +90,20 @@ fn record_ref(word: &str) -> Option<Result<RecordId, CommandError>> {
         digits
             .parse::<RecordId>()
             .ok()
-            .filter(|n| (1..=MAX_RECORD_ID).contains(n) && digits.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| CommandError::bad_arguments(Text::new("err-record-ref").arg("word", short(word)))),
+            .filter(|n| {
+                (1..=MAX_RECORD_ID).contains(n) && digits.bytes().all(|b| b.is_ascii_digit())
+            })
+            .ok_or_else(|| {
+                CommandError::bad_arguments(Text::new("err-record-ref").arg("word", short(word)))
+            }),
     )
 }
 
 pub(super) fn required_ref(args: &Args<'_>, i: usize) -> Result<RecordId, CommandError> {
     let word = args.required(i, "#N")?;
-    record_ref(word).unwrap_or_else(|| Err(CommandError::bad_arguments(Text::new("err-record-ref").arg("word", short(word)))))
+    record_ref(word).unwrap_or_else(|| {
+        Err(CommandError::bad_arguments(Text::new("err-record-ref").arg("word", short(word))))
+    })
 }
 
 /// `[for "<what>"]` from word `i`.
@@ -79,10 +111,14 @@ fn what(args: &Args<'_>, i: usize) -> Result<Option<String>, CommandError> {
     match args.keyword(i).as_deref() {
         None if args.get(i).is_none() => Ok(None),
         Some("for") => {
-            let text = args.rest(i + 1).ok_or_else(|| CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "what")))?;
+            let text = args.rest(i + 1).ok_or_else(|| {
+                CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "what"))
+            })?;
             limited(text, MAX_TEXT_CHARS).map(Some)
         }
-        _ => Err(CommandError::bad_arguments(Text::new("err-unexpected-word").arg("word", short(args.get(i).unwrap_or_default())))),
+        _ => Err(CommandError::bad_arguments(
+            Text::new("err-unexpected-word").arg("word", short(args.get(i).unwrap_or_default())),
+        )),
     }
 }
 
@@ -106,7 +142,9 @@ pub fn parse_commit(args: &Args<'_>) -> Result<Command, CommandError> {
             args.end(2)?;
             Ok(Command::CommitIntention { id, amount })
         }
-        None => Ok(Command::CommitDirect { amount: args.positive_amount(0)?, what: what(args, 1)? }),
+        None => {
+            Ok(Command::CommitDirect { amount: args.positive_amount(0)?, what: what(args, 1)? })
+        }
     }
 }
 

@@ -15,7 +15,13 @@ pub const POOL: Spec = Spec {
     summary: "help-pool",
     scope: Scope::Pool,
 };
-pub const PLEDGE: Spec = Spec { name: "pledge", usage: &["pledge <amount>"], example: "pledge 50", summary: "help-pledge", scope: Scope::Pool };
+pub const PLEDGE: Spec = Spec {
+    name: "pledge",
+    usage: &["pledge <amount>"],
+    example: "pledge 50",
+    summary: "help-pledge",
+    scope: Scope::Pool,
+};
 pub const CLAIM: Spec = Spec {
     name: "claim",
     usage: &["claim <event> <amount> <description>"],
@@ -23,7 +29,13 @@ pub const CLAIM: Spec = Spec {
     summary: "help-claim",
     scope: Scope::Pool,
 };
-pub const VOTE: Spec = Spec { name: "vote", usage: &["vote #C yes|no"], example: "vote #3 yes", summary: "help-vote", scope: Scope::Pool };
+pub const VOTE: Spec = Spec {
+    name: "vote",
+    usage: &["vote #C yes|no"],
+    example: "vote #3 yes",
+    summary: "help-vote",
+    scope: Scope::Pool,
+};
 
 /// Longest pool name, in characters.
 pub const MAX_POOL_NAME_CHARS: usize = 100;
@@ -31,10 +43,15 @@ pub const MAX_POOL_NAME_CHARS: usize = 100;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PoolCommand {
     Show,
-    Create { name: String },
+    Create {
+        name: String,
+    },
     Rules,
     /// `value` as typed (validated against the rule when decided).
-    Rule { key: String, value: String },
+    Rule {
+        key: String,
+        value: String,
+    },
     Leave,
 }
 
@@ -42,7 +59,9 @@ pub fn parse_pool(args: &Args<'_>) -> Result<Command, CommandError> {
     let cmd = match args.keyword(0).as_deref() {
         None => PoolCommand::Show,
         Some("create") => {
-            let name = args.rest(1).ok_or_else(|| CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "name")))?;
+            let name = args.rest(1).ok_or_else(|| {
+                CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "name"))
+            })?;
             PoolCommand::Create { name: limited(name, MAX_POOL_NAME_CHARS)? }
         }
         Some("rules") => {
@@ -50,13 +69,19 @@ pub fn parse_pool(args: &Args<'_>) -> Result<Command, CommandError> {
             PoolCommand::Rules
         }
         Some("rule") => {
-            let key = args.keyword(1).ok_or_else(|| CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "key")))?;
+            let key = args.keyword(1).ok_or_else(|| {
+                CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "key"))
+            })?;
             if !RULE_KEYS.contains(&key.as_str()) {
                 return Err(CommandError::bad_arguments(
-                    Text::new("err-bad-choice").arg("word", short(&key)).arg("choices", RULE_KEYS.join(", ")),
+                    Text::new("err-bad-choice")
+                        .arg("word", short(&key))
+                        .arg("choices", RULE_KEYS.join(", ")),
                 ));
             }
-            let value = args.rest(2).ok_or_else(|| CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "value")))?;
+            let value = args.rest(2).ok_or_else(|| {
+                CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "value"))
+            })?;
             PoolCommand::Rule { key, value: limited(value, MAX_TEXT_CHARS)? }
         }
         Some("leave") => {
@@ -66,7 +91,9 @@ pub fn parse_pool(args: &Args<'_>) -> Result<Command, CommandError> {
         Some(_) => {
             let word = args.get(0).unwrap_or_default();
             return Err(CommandError::bad_arguments(
-                Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "create, rules, rule, leave"),
+                Text::new("err-bad-choice")
+                    .arg("word", short(word))
+                    .arg("choices", "create, rules, rule, leave"),
             ));
         }
     };
@@ -80,11 +107,18 @@ pub fn parse_pledge(args: &Args<'_>) -> Result<Command, CommandError> {
 }
 
 pub fn parse_claim(args: &Args<'_>) -> Result<Command, CommandError> {
-    let event = args.keyword(0).ok_or_else(|| CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "event")))?;
+    let event = args.keyword(0).ok_or_else(|| {
+        CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "event"))
+    })?;
     let amount = args.positive_amount(1)?;
-    let description =
-        args.rest(2).ok_or_else(|| CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "description")))?;
-    Ok(Command::Claim { event: short(&event), amount, description: limited(description, MAX_TEXT_CHARS)? })
+    let description = args.rest(2).ok_or_else(|| {
+        CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "description"))
+    })?;
+    Ok(Command::Claim {
+        event: short(&event),
+        amount,
+        description: limited(description, MAX_TEXT_CHARS)?,
+    })
 }
 
 pub fn parse_vote(args: &Args<'_>) -> Result<Command, CommandError> {
@@ -94,9 +128,15 @@ pub fn parse_vote(args: &Args<'_>) -> Result<Command, CommandError> {
         Some("no") => Vote::No,
         Some(_) => {
             let word = args.get(1).unwrap_or_default();
-            return Err(CommandError::bad_arguments(Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "yes, no")));
+            return Err(CommandError::bad_arguments(
+                Text::new("err-bad-choice").arg("word", short(word)).arg("choices", "yes, no"),
+            ));
         }
-        None => return Err(CommandError::bad_arguments(Text::new("err-missing-argument").arg("what", "yes|no"))),
+        None => {
+            return Err(CommandError::bad_arguments(
+                Text::new("err-missing-argument").arg("what", "yes|no"),
+            ));
+        }
     };
     args.end(2)?;
     Ok(Command::Vote { id: ClaimId::from(id), vote })

@@ -63,11 +63,18 @@ fn profile_commands_parse_to_typed_values() {
     assert_eq!(ok("!status green"), Command::Status(StatusCommand::Green));
     assert_eq!(
         ok("!status orange 300,50 rent and food"),
-        Command::Status(StatusCommand::Orange { requested: amount("300.50"), note: Some("rent and food".into()) })
+        Command::Status(StatusCommand::Orange {
+            requested: amount("300.50"),
+            note: Some("rent and food".into())
+        })
     );
     assert_eq!(
         ok(r#"!status red 1000 7 "surgery""#),
-        Command::Status(StatusCommand::Red { requested: amount("1000"), days: 7, note: Some("surgery".into()) })
+        Command::Status(StatusCommand::Red {
+            requested: amount("1000"),
+            days: 7,
+            note: Some("surgery".into())
+        })
     );
     assert_eq!(ok("!about  I fix bikes "), Command::About { text: Some("I fix bikes".into()) });
     assert_eq!(ok("!about"), Command::About { text: None });
@@ -75,7 +82,13 @@ fn profile_commands_parse_to_typed_values() {
         ok(r#"!pay add bank "IBAN DE00 1234""#),
         Command::Pay(PayCommand::Add { label: "bank".into(), details: "IBAN DE00 1234".into() })
     );
-    assert_eq!(ok("!pay add cash in person, at the market"), Command::Pay(PayCommand::Add { label: "cash".into(), details: "in person, at the market".into() }));
+    assert_eq!(
+        ok("!pay add cash in person, at the market"),
+        Command::Pay(PayCommand::Add {
+            label: "cash".into(),
+            details: "in person, at the market".into()
+        })
+    );
     assert_eq!(ok("!pay remove bank"), Command::Pay(PayCommand::Remove { label: "bank".into() }));
     assert_eq!(ok("!lang RU"), Command::Lang(Some(Lang::Ru)));
     assert_eq!(ok("!notify off"), Command::Notify(Some(false)));
@@ -113,7 +126,10 @@ fn malformed_input_gets_the_right_code_and_usage() {
     assert_eq!(err(&long).code, ErrorCode::LimitExceeded);
     let huge = format!("!status orange 5 {}", "y".repeat(10_000));
     let p = parsed(&huge);
-    assert_eq!((p.name.as_str(), p.command.unwrap_err().code), ("status", ErrorCode::LimitExceeded));
+    assert_eq!(
+        (p.name.as_str(), p.command.unwrap_err().code),
+        ("status", ErrorCode::LimitExceeded)
+    );
 }
 
 #[test]
@@ -189,12 +205,20 @@ fn forget_me_needs_a_recent_request() {
 fn texts(cmd: &Command) -> Vec<&str> {
     match cmd {
         Command::Help { topic } => topic.iter().copied().collect(),
-        Command::Status(StatusCommand::Orange { note, .. } | StatusCommand::Red { note, .. }) => note.as_deref().into_iter().collect(),
+        Command::Status(StatusCommand::Orange { note, .. } | StatusCommand::Red { note, .. }) => {
+            note.as_deref().into_iter().collect()
+        }
         Command::About { text } => text.as_deref().into_iter().collect(),
         Command::Pay(PayCommand::Add { label, details }) => vec![label.as_str(), details.as_str()],
-        Command::Pay(PayCommand::Remove { label } | PayCommand::Default { label }) => vec![label.as_str()],
-        Command::Circle(CircleCommand::Invite { typed, word }) => typed.iter().map(MemberId::as_str).chain([word.as_str()]).collect(),
-        Command::Intend { what, .. } | Command::CommitDirect { what, .. } => what.as_deref().into_iter().collect(),
+        Command::Pay(PayCommand::Remove { label } | PayCommand::Default { label }) => {
+            vec![label.as_str()]
+        }
+        Command::Circle(CircleCommand::Invite { typed, word }) => {
+            typed.iter().map(MemberId::as_str).chain([word.as_str()]).collect()
+        }
+        Command::Intend { what, .. } | Command::CommitDirect { what, .. } => {
+            what.as_deref().into_iter().collect()
+        }
         Command::Pool(PoolCommand::Create { name }) => vec![name.as_str()],
         Command::Pool(PoolCommand::Rule { key, value }) => vec![key.as_str(), value.as_str()],
         Command::Claim { event, description, .. } => vec![event.as_str(), description.as_str()],
@@ -254,21 +278,34 @@ fn check_any_body(body: &str) -> Result<(), proptest::test_runner::TestCaseError
         }
         Err(e) => {
             prop_assert!(
-                e.usage_of.is_some() || matches!(e.code, ErrorCode::UnknownCommand | ErrorCode::LimitExceeded) || e.text.id == "err-control-character",
+                e.usage_of.is_some()
+                    || matches!(e.code, ErrorCode::UnknownCommand | ErrorCode::LimitExceeded)
+                    || e.text.id == "err-control-character",
                 "{e:?}"
             );
             for lang in Lang::ALL {
-                let r = crate::render::render_error(&p.name, e, &crate::render::Style { lang, unit: "EUR", prefix: "!" });
+                let r = crate::render::render_error(
+                    &p.name,
+                    e,
+                    &crate::render::Style { lang, unit: "EUR", prefix: "!" },
+                );
                 let mut all = vec![r.body, r.html];
                 strings(&r.result, &mut all);
                 for s in all {
-                    prop_assert!(!s.chars().any(forbidden_character), "the reply quotes a control character: {s:?}");
+                    prop_assert!(
+                        !s.chars().any(forbidden_character),
+                        "the reply quotes a control character: {s:?}"
+                    );
                 }
             }
         }
     }
     if forbidden && body.len() <= MAX_COMMAND_BYTES {
-        prop_assert!(matches!(&p.command, Err(e) if e.text.id == "err-control-character"), "{body:?} → {:?}", p.command);
+        prop_assert!(
+            matches!(&p.command, Err(e) if e.text.id == "err-control-character"),
+            "{body:?} → {:?}",
+            p.command
+        );
     }
     Ok(())
 }
@@ -292,7 +329,8 @@ const VALID_WITH_TEXT: &[&str] = &[
 
 fn control_char() -> impl proptest::strategy::Strategy<Value = char> {
     use proptest::strategy::Strategy;
-    proptest::prop_oneof![0u32..0x09, 0x0B_u32..0x20, 0x7F_u32..0xA0].prop_map(|n| char::from_u32(n).unwrap_or('\0'))
+    proptest::prop_oneof![0u32..0x09, 0x0B_u32..0x20, 0x7F_u32..0xA0]
+        .prop_map(|n| char::from_u32(n).unwrap_or('\0'))
 }
 
 proptest::proptest! {
@@ -343,8 +381,14 @@ proptest::proptest! {
 }
 
 /// The characters issue 18 names, as the error names them.
-const CONTROL: [(char, &str); 6] =
-    [('\0', "U+0000"), ('\u{1}', "U+0001"), ('\u{1b}', "U+001B"), ('\u{7f}', "U+007F"), ('\u{85}', "U+0085"), ('\u{9f}', "U+009F")];
+const CONTROL: [(char, &str); 6] = [
+    ('\0', "U+0000"),
+    ('\u{1}', "U+0001"),
+    ('\u{1b}', "U+001B"),
+    ('\u{7f}', "U+007F"),
+    ('\u{85}', "U+0085"),
+    ('\u{9f}', "U+009F"),
+];
 
 /// Every command, with `{c}` in each of its text arguments (and, for the others, in some argument),
 /// and the argument it is in (0: the command word).
@@ -403,7 +447,11 @@ const WITH_CONTROL: &[(&str, &str, i64)] = &[
 #[test]
 fn control_characters_are_refused_in_every_argument_of_every_command() {
     for spec in SPECS {
-        assert!(WITH_CONTROL.iter().any(|(_, name, _)| name == &spec.name), "no case for {}", spec.name);
+        assert!(
+            WITH_CONTROL.iter().any(|(_, name, _)| name == &spec.name),
+            "no case for {}",
+            spec.name
+        );
     }
     for (template, name, argument) in WITH_CONTROL {
         for (c, code) in CONTROL {
@@ -411,17 +459,44 @@ fn control_characters_are_refused_in_every_argument_of_every_command() {
             let p = parsed(&body);
             assert_eq!(p.name, *name, "{body:?}");
             let e = p.command.expect_err(&body);
-            assert_eq!((e.code, e.usage_of, e.text.id), (ErrorCode::BadArguments, Some(*name), "err-control-character"), "{body:?}");
-            let arg = |key: &str| e.text.args.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+            assert_eq!(
+                (e.code, e.usage_of, e.text.id),
+                (ErrorCode::BadArguments, Some(*name), "err-control-character"),
+                "{body:?}"
+            );
+            let arg =
+                |key: &str| e.text.args.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
             assert_eq!(arg("char"), Some(crate::text::Arg::Str(code.into())), "{body:?}");
             // NEL (U+0085) separates words like a space does: it is counted with the word before it.
             assert_eq!(arg("argument"), Some(crate::text::Arg::Int(*argument)), "{body:?}");
             for lang in Lang::ALL {
-                let r = crate::render::render_error(&p.name, &e, &crate::render::Style { lang, unit: "EUR", prefix: "!" });
+                let r = crate::render::render_error(
+                    &p.name,
+                    &e,
+                    &crate::render::Style { lang, unit: "EUR", prefix: "!" },
+                );
                 assert!(r.body.contains(code) && r.html.contains(code), "{}", r.body);
-                assert!(r.body.contains(&format!("!{}", SPECS.iter().find(|s| s.name == *name).unwrap().usage[0])), "the usage: {}", r.body);
-                assert_eq!((&r.result["error"], &r.result["command"]), (&serde_json::json!("bad_arguments"), &serde_json::json!(name)));
-                assert!(!r.body.chars().chain(r.html.chars()).chain(r.result.to_string().chars()).any(forbidden_character), "{:?}", r.body);
+                assert!(
+                    r.body.contains(&format!(
+                        "!{}",
+                        SPECS.iter().find(|s| s.name == *name).unwrap().usage[0]
+                    )),
+                    "the usage: {}",
+                    r.body
+                );
+                assert_eq!(
+                    (&r.result["error"], &r.result["command"]),
+                    (&serde_json::json!("bad_arguments"), &serde_json::json!(name))
+                );
+                assert!(
+                    !r.body
+                        .chars()
+                        .chain(r.html.chars())
+                        .chain(r.result.to_string().chars())
+                        .any(forbidden_character),
+                    "{:?}",
+                    r.body
+                );
                 assert!(!r.result.to_string().contains("\\u0000"), "nothing PostgreSQL refuses");
             }
         }
@@ -432,20 +507,39 @@ fn control_characters_are_refused_in_every_argument_of_every_command() {
 fn the_error_quotes_the_text_around_the_character_made_visible() {
     let e = err("!pay add bank \"IBAN DE89\u{0}3704 0044 0532 0130 00\"");
     let arg = |key: &str| e.text.args.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
-    assert_eq!(arg("excerpt"), Some(crate::text::Arg::Str("…bank \"IBAN DE89␀3704 0044 0532 …".into())));
+    assert_eq!(
+        arg("excerpt"),
+        Some(crate::text::Arg::Str("…bank \"IBAN DE89␀3704 0044 0532 …".into()))
+    );
     let e = err("!about a\u{7f}\u{85}\tb");
-    assert_eq!(e.text.args.iter().find(|(k, _)| *k == "excerpt").map(|(_, v)| v.clone()), Some(crate::text::Arg::Str("!about a␡\u{fffd} b".into())));
+    assert_eq!(
+        e.text.args.iter().find(|(k, _)| *k == "excerpt").map(|(_, v)| v.clone()),
+        Some(crate::text::Arg::Str("!about a␡\u{fffd} b".into()))
+    );
     let en = crate::render::tr(Lang::En, &e.text);
-    assert!(en.starts_with("Argument 1 holds the control character U+007F, shown as ␡ here: “!about a␡"), "{en}");
+    assert!(
+        en.starts_with(
+            "Argument 1 holds the control character U+007F, shown as ␡ here: “!about a␡"
+        ),
+        "{en}"
+    );
     let ru = crate::render::tr(Lang::Ru, &err("!about\u{0}").text);
-    assert!(ru.starts_with("В названии команды есть управляющий символ U+0000 (здесь он показан как ␀)"), "{ru}");
+    assert!(
+        ru.starts_with(
+            "В названии команды есть управляющий символ U+0000 (здесь он показан как ␀)"
+        ),
+        "{ru}"
+    );
 }
 
 #[test]
 fn an_unknown_command_with_a_control_character_points_to_help() {
     let p = parsed("!frob\u{0}nicate");
     let e = p.command.unwrap_err();
-    assert_eq!((p.name.as_str(), e.code, e.usage_of, e.text.id), ("frob", ErrorCode::BadArguments, None, "err-control-character"));
+    assert_eq!(
+        (p.name.as_str(), e.code, e.usage_of, e.text.id),
+        ("frob", ErrorCode::BadArguments, None, "err-control-character")
+    );
     let p = parsed("!\u{1b}[31mstatus");
     assert_eq!((p.name.as_str(), p.command.unwrap_err().text.id), ("", "err-control-character"));
     // Before the prefix a control character that is a blank (NEL) still counts: the whole body does.
@@ -458,18 +552,59 @@ fn an_unknown_command_with_a_control_character_points_to_help() {
 #[test]
 fn tab_new_line_and_crlf_are_accepted_where_they_were() {
     assert_eq!(ok("!about a\tb\nc"), Command::About { text: Some("a\tb\nc".into()) });
-    assert_eq!(ok("!about line one\r\nline two"), Command::About { text: Some("line one\nline two".into()) });
-    assert_eq!(ok("!pay add bank \"IBAN\tDE\""), Command::Pay(PayCommand::Add { label: "bank".into(), details: "IBAN\tDE".into() }));
-    assert_eq!(ok("!intend 5 for \"x\ny\""), Command::Intend { amount: amount("5"), what: Some("x\ny".into()) });
-    assert_eq!(ok("!commit 5 for x\ty"), Command::CommitDirect { amount: amount("5"), what: Some("x\ty".into()) });
-    assert_eq!(ok("!status orange 300\nrent"), Command::Status(StatusCommand::Orange { requested: amount("300"), note: Some("rent".into()) }));
-    assert_eq!(ok("!status\r\nred 100 7\tsurgery"), Command::Status(StatusCommand::Red { requested: amount("100"), days: 7, note: Some("surgery".into()) }));
-    assert_eq!(ok("!propose 400 30 a\ttitle"), Command::Propose { goal: amount("400"), days: 30, title: "a\ttitle".into() });
-    assert_eq!(ok("!claim accident\t300\tbroken\nwrist"), Command::Claim { event: "accident".into(), amount: amount("300"), description: "broken\nwrist".into() });
-    assert_eq!(ok("!pool create Fire\npool"), Command::Pool(PoolCommand::Create { name: "Fire\npool".into() }));
+    assert_eq!(
+        ok("!about line one\r\nline two"),
+        Command::About { text: Some("line one\nline two".into()) }
+    );
+    assert_eq!(
+        ok("!pay add bank \"IBAN\tDE\""),
+        Command::Pay(PayCommand::Add { label: "bank".into(), details: "IBAN\tDE".into() })
+    );
+    assert_eq!(
+        ok("!intend 5 for \"x\ny\""),
+        Command::Intend { amount: amount("5"), what: Some("x\ny".into()) }
+    );
+    assert_eq!(
+        ok("!commit 5 for x\ty"),
+        Command::CommitDirect { amount: amount("5"), what: Some("x\ty".into()) }
+    );
+    assert_eq!(
+        ok("!status orange 300\nrent"),
+        Command::Status(StatusCommand::Orange {
+            requested: amount("300"),
+            note: Some("rent".into())
+        })
+    );
+    assert_eq!(
+        ok("!status\r\nred 100 7\tsurgery"),
+        Command::Status(StatusCommand::Red {
+            requested: amount("100"),
+            days: 7,
+            note: Some("surgery".into())
+        })
+    );
+    assert_eq!(
+        ok("!propose 400 30 a\ttitle"),
+        Command::Propose { goal: amount("400"), days: 30, title: "a\ttitle".into() }
+    );
+    assert_eq!(
+        ok("!claim accident\t300\tbroken\nwrist"),
+        Command::Claim {
+            event: "accident".into(),
+            amount: amount("300"),
+            description: "broken\nwrist".into()
+        }
+    );
+    assert_eq!(
+        ok("!pool create Fire\npool"),
+        Command::Pool(PoolCommand::Create { name: "Fire\npool".into() })
+    );
     // A carriage return alone is refused.
     let e = err("!about a\rb");
-    assert_eq!((e.text.id, e.text.args[0].1.clone()), ("err-control-character", crate::text::Arg::Str("U+000D".into())));
+    assert_eq!(
+        (e.text.id, e.text.args[0].1.clone()),
+        ("err-control-character", crate::text::Arg::Str("U+000D".into()))
+    );
 }
 
 #[test]
@@ -483,29 +618,57 @@ fn a_message_over_60_kb_gets_a_clear_error() {
         assert!(body.len() >= 61_000);
         let p = parsed(&body);
         let e = p.command.clone().unwrap_err();
-        assert_eq!((p.name.as_str(), e.code, e.usage_of, e.text.id), (name, ErrorCode::LimitExceeded, usage, "err-command-too-long"), "{name}");
+        assert_eq!(
+            (p.name.as_str(), e.code, e.usage_of, e.text.id),
+            (name, ErrorCode::LimitExceeded, usage, "err-command-too-long"),
+            "{name}"
+        );
         for lang in Lang::ALL {
-            let r = crate::render::render_error(&p.name, &e, &crate::render::Style { lang, unit: "EUR", prefix: "!" });
-            assert!(r.body.contains(&body.len().to_string()) && r.body.contains(&MAX_COMMAND_BYTES.to_string()), "{}", r.body);
-            assert!(r.body.len() + r.html.len() + r.result.to_string().len() < 4_000, "a short reply");
+            let r = crate::render::render_error(
+                &p.name,
+                &e,
+                &crate::render::Style { lang, unit: "EUR", prefix: "!" },
+            );
+            assert!(
+                r.body.contains(&body.len().to_string())
+                    && r.body.contains(&MAX_COMMAND_BYTES.to_string()),
+                "{}",
+                r.body
+            );
+            assert!(
+                r.body.len() + r.html.len() + r.result.to_string().len() < 4_000,
+                "a short reply"
+            );
             assert_eq!(r.result["error"], "limit_exceeded");
         }
     }
-    assert_eq!(parsed(&format!("!about {}", "x".repeat(61_000))).command.unwrap_err().text.args[1].1, crate::text::Arg::Int(61_007));
+    assert_eq!(
+        parsed(&format!("!about {}", "x".repeat(61_000))).command.unwrap_err().text.args[1].1,
+        crate::text::Arg::Int(61_007)
+    );
 }
 
 #[test]
 fn pay_in_a_circle_room_shows_how_to_pay_its_owner() {
     let sender = member();
     let mut owner = Profile::new(MemberId::parse("@owner:example.org").unwrap());
-    owner.payment.push(crate::profile::PaymentMethod { label: "iban".into(), details: "DE89".into(), is_default: true });
+    owner.payment.push(crate::profile::PaymentMethod {
+        label: "iban".into(),
+        details: "DE89".into(),
+        is_default: true,
+    });
     let ctx = Ctx { sender: &sender, in_dm: false, now: now(), circle_owner: Some(&owner) };
-    let d = decide(&ok("!pay"), &ctx, &Profile::new(sender.clone()), &LedgerFacts::default()).unwrap();
-    assert_eq!(d.reply, Reply::CirclePay { owner: owner.member.clone(), methods: owner.payment.clone() });
+    let d =
+        decide(&ok("!pay"), &ctx, &Profile::new(sender.clone()), &LedgerFacts::default()).unwrap();
+    assert_eq!(
+        d.reply,
+        Reply::CirclePay { owner: owner.member.clone(), methods: owner.payment.clone() }
+    );
     assert_eq!(d.private, None, "nothing of the sender's own goes anywhere");
     // In the DM it is always the sender's own.
     let ctx = Ctx { in_dm: true, ..ctx };
-    let d = decide(&ok("!pay"), &ctx, &Profile::new(sender.clone()), &LedgerFacts::default()).unwrap();
+    let d =
+        decide(&ok("!pay"), &ctx, &Profile::new(sender.clone()), &LedgerFacts::default()).unwrap();
     assert_eq!(d.reply, Reply::PayMethods(Vec::new()));
 }
 
@@ -518,9 +681,15 @@ fn clearing_commands_parse_and_refuse_what_they_do_not_know() {
     assert_eq!(ok("!unkeep #12"), Command::Clearing(ClearingCommand::Keep { id: 12, keep: false }));
     assert_eq!(ok("!keep #12").name(), "keep");
     assert_eq!(ok("!unkeep #3").name(), "unkeep");
-    assert_eq!(ok("!admin clearing preview"), Command::Admin(AdminCommand::Clearing { apply: false }));
+    assert_eq!(
+        ok("!admin clearing preview"),
+        Command::Admin(AdminCommand::Clearing { apply: false })
+    );
     assert_eq!(ok("!admin clearing run"), Command::Admin(AdminCommand::Clearing { apply: true }));
-    assert_eq!(ok("!admin run clearing"), Command::Admin(AdminCommand::Run { job: crate::cycle::Job::Clearing, as_of: None }));
+    assert_eq!(
+        ok("!admin run clearing"),
+        Command::Admin(AdminCommand::Run { job: crate::cycle::Job::Clearing, as_of: None })
+    );
     for (body, usage) in [
         ("!clearing maybe", "clearing"),
         ("!clearing on now", "clearing"),

@@ -15,7 +15,12 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn room(in_dm: bool) -> InitiativeRoom {
-    InitiativeRoom { room_id: if in_dm { "!dm:a.org".into() } else { "!town:a.org".into() }, in_dm, is_circle: false, is_pool: false }
+    InitiativeRoom {
+        room_id: if in_dm { "!dm:a.org".into() } else { "!town:a.org".into() },
+        in_dm,
+        is_circle: false,
+        is_pool: false,
+    }
 }
 
 fn facts(goal: &str) -> InitiativeFacts {
@@ -53,8 +58,23 @@ fn backing(id: RecordId, giver: &str, amount_text: &str) -> Record {
     }
 }
 
-fn world<'a>(sender: &'a MemberId, room: &'a InitiativeRoom, facts: Option<&'a InitiativeFacts>, joined: bool, now: DateTime<Utc>) -> InitiativeWorld<'a> {
-    InitiativeWorld { sender, now, room, initiative: facts, joined, listed: &[], next_initiative_id: 4, next_record_id: 40 }
+fn world<'a>(
+    sender: &'a MemberId,
+    room: &'a InitiativeRoom,
+    facts: Option<&'a InitiativeFacts>,
+    joined: bool,
+    now: DateTime<Utc>,
+) -> InitiativeWorld<'a> {
+    InitiativeWorld {
+        sender,
+        now,
+        room,
+        initiative: facts,
+        joined,
+        listed: &[],
+        next_initiative_id: 4,
+        next_record_id: 40,
+    }
 }
 
 fn code(r: Result<InitiativeDecision, CommandError>) -> ErrorCode {
@@ -66,15 +86,27 @@ fn a_proposal_lives_in_a_room_of_its_own() {
     let alice = m("@alice:a.org");
     let cmd = Command::Propose { goal: amount("400"), days: 30, title: "tool library".into() };
     let dm = room(true);
-    assert_eq!(code(decide_initiative(&cmd, &world(&alice, &dm, None, true, t0()))), ErrorCode::Forbidden);
+    assert_eq!(
+        code(decide_initiative(&cmd, &world(&alice, &dm, None, true, t0()))),
+        ErrorCode::Forbidden
+    );
     let circle = InitiativeRoom { is_circle: true, ..room(false) };
-    assert_eq!(code(decide_initiative(&cmd, &world(&alice, &circle, None, true, t0()))), ErrorCode::InvalidState);
+    assert_eq!(
+        code(decide_initiative(&cmd, &world(&alice, &circle, None, true, t0()))),
+        ErrorCode::InvalidState
+    );
     let pool = InitiativeRoom { is_pool: true, ..room(false) };
-    assert_eq!(code(decide_initiative(&cmd, &world(&alice, &pool, None, true, t0()))), ErrorCode::InvalidState);
+    assert_eq!(
+        code(decide_initiative(&cmd, &world(&alice, &pool, None, true, t0()))),
+        ErrorCode::InvalidState
+    );
     let town = room(false);
     let d = decide_initiative(&cmd, &world(&alice, &town, None, true, t0())).unwrap();
     let InitiativeWrite::Create(i) = &d.writes[0] else { panic!("{:?}", d.writes) };
-    assert_eq!((i.id, i.state, i.deadline, i.goal), (4, InitiativeState::Active, t0() + Duration::days(30), amount("400")));
+    assert_eq!(
+        (i.id, i.state, i.deadline, i.goal),
+        (4, InitiativeState::Active, t0() + Duration::days(30), amount("400"))
+    );
     let Reply::Initiative { view, .. } = &d.reply else { panic!() };
     assert_eq!((view.backing, view.remaining, view.days_left), (Amount::ZERO, amount("400"), 30));
 }
@@ -86,16 +118,30 @@ fn only_members_of_its_room_see_and_back_it() {
     let cmd = Command::Back { id: 3, amount: amount("10") };
     let dm = room(true);
     // Not joined: the same answer as an unknown number, from the DM as from any room (V1).
-    assert_eq!(code(decide_initiative(&cmd, &world(&bob, &dm, Some(&f), false, t0()))), ErrorCode::NotFound);
-    assert_eq!(code(decide_initiative(&cmd, &world(&bob, &dm, None, true, t0()))), ErrorCode::NotFound);
+    assert_eq!(
+        code(decide_initiative(&cmd, &world(&bob, &dm, Some(&f), false, t0()))),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(decide_initiative(&cmd, &world(&bob, &dm, None, true, t0()))),
+        ErrorCode::NotFound
+    );
     let show = Command::Initiative(InitiativeCommand::Show { id: 3 });
-    assert_eq!(code(decide_initiative(&show, &world(&bob, &dm, Some(&f), false, t0()))), ErrorCode::NotFound);
+    assert_eq!(
+        code(decide_initiative(&show, &world(&bob, &dm, Some(&f), false, t0()))),
+        ErrorCode::NotFound
+    );
     // Joined, from another room: told to use its room.
     let other = InitiativeRoom { room_id: "!other:a.org".into(), ..room(false) };
-    assert_eq!(code(decide_initiative(&cmd, &world(&bob, &other, Some(&f), true, t0()))), ErrorCode::Forbidden);
+    assert_eq!(
+        code(decide_initiative(&cmd, &world(&bob, &other, Some(&f), true, t0()))),
+        ErrorCode::Forbidden
+    );
     // Joined, by DM: accepted.
     let d = decide_initiative(&cmd, &world(&bob, &dm, Some(&f), true, t0())).unwrap();
-    assert!(matches!(&d.writes[0], InitiativeWrite::InsertBacking { initiative: 3, record } if record.id == 40 && record.recipient == m("@alice:a.org")));
+    assert!(
+        matches!(&d.writes[0], InitiativeWrite::InsertBacking { initiative: 3, record } if record.id == 40 && record.recipient == m("@alice:a.org"))
+    );
 }
 
 #[test]
@@ -104,13 +150,27 @@ fn backing_again_changes_it_and_the_proposer_does_not_back() {
     let mut f = facts("100");
     f.backings.push(backing(7, "@bob:b.org", "10"));
     let town = room(false);
-    let d = decide_initiative(&Command::Back { id: 3, amount: amount("25") }, &world(&bob, &town, Some(&f), true, t0())).unwrap();
-    assert!(matches!(&d.writes[..], [InitiativeWrite::UpdateRecord(r)] if r.id == 7 && r.amount == amount("25")));
+    let d = decide_initiative(
+        &Command::Back { id: 3, amount: amount("25") },
+        &world(&bob, &town, Some(&f), true, t0()),
+    )
+    .unwrap();
+    assert!(
+        matches!(&d.writes[..], [InitiativeWrite::UpdateRecord(r)] if r.id == 7 && r.amount == amount("25"))
+    );
     let Some(card) = &d.card else { panic!("the card changes") };
     assert_eq!((card.backing, card.backers, card.remaining), (amount("25"), 1, amount("75")));
-    assert!(matches!(&d.notices[..], [Notice { target: Target::Member(p), .. }] if *p == m("@alice:a.org")));
+    assert!(
+        matches!(&d.notices[..], [Notice { target: Target::Member(p), .. }] if *p == m("@alice:a.org"))
+    );
     let alice = m("@alice:a.org");
-    assert_eq!(code(decide_initiative(&Command::Back { id: 3, amount: amount("5") }, &world(&alice, &town, Some(&f), true, t0()))), ErrorCode::Forbidden);
+    assert_eq!(
+        code(decide_initiative(
+            &Command::Back { id: 3, amount: amount("5") },
+            &world(&alice, &town, Some(&f), true, t0())
+        )),
+        ErrorCode::Forbidden
+    );
 }
 
 #[test]
@@ -124,30 +184,69 @@ fn reaching_the_goal_funds_it_and_keeps_the_overfunding() {
     f.backings.push(withdrawn);
     let town = room(false);
     let now = t0() + Duration::days(2);
-    let d = decide_initiative(&Command::Back { id: 3, amount: amount("25") }, &world(&carol, &town, Some(&f), true, now)).unwrap();
-    let saved: Vec<&Initiative> = d.writes.iter().filter_map(|w| if let InitiativeWrite::Save(i) = w { Some(i) } else { None }).collect();
+    let d = decide_initiative(
+        &Command::Back { id: 3, amount: amount("25") },
+        &world(&carol, &town, Some(&f), true, now),
+    )
+    .unwrap();
+    let saved: Vec<&Initiative> = d
+        .writes
+        .iter()
+        .filter_map(|w| if let InitiativeWrite::Save(i) = w { Some(i) } else { None })
+        .collect();
     assert_eq!(saved.len(), 1);
     assert_eq!((saved[0].state, saved[0].decided), (InitiativeState::Funded, Some(now)));
-    let funded: Vec<&Record> = d.writes.iter().filter_map(|w| if let InitiativeWrite::UpdateRecord(r) = w { Some(r) } else { None }).collect();
-    assert_eq!(funded.iter().map(|r| r.id).collect::<Vec<_>>(), vec![7, 8, 40], "every active backing, the new one included; not the withdrawn one");
+    let funded: Vec<&Record> = d
+        .writes
+        .iter()
+        .filter_map(|w| if let InitiativeWrite::UpdateRecord(r) = w { Some(r) } else { None })
+        .collect();
+    assert_eq!(
+        funded.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![7, 8, 40],
+        "every active backing, the new one included; not the withdrawn one"
+    );
     for r in &funded {
-        assert_eq!((r.kind, r.state, r.due), (Kind::Obligation, State::Open, Some(now + Duration::days(FUNDED_DUE_DAYS))));
+        assert_eq!(
+            (r.kind, r.state, r.due),
+            (Kind::Obligation, State::Open, Some(now + Duration::days(FUNDED_DUE_DAYS)))
+        );
     }
     let card = d.card.unwrap();
-    assert_eq!((card.backing, card.remaining, card.backers), (amount("115"), Amount::ZERO, 3), "over-funding is kept as pledged");
+    assert_eq!(
+        (card.backing, card.remaining, card.backers),
+        (amount("115"), Amount::ZERO, 3),
+        "over-funding is kept as pledged"
+    );
     let Reply::Initiative { backing: Some(own), .. } = &d.reply else { panic!() };
     assert_eq!((own.id, own.kind), (40, Kind::Obligation));
-    let members: Vec<String> = d.notices.iter().filter_map(|n| if let Target::Member(m) = &n.target { Some(m.to_string()) } else { None }).collect();
+    let members: Vec<String> = d
+        .notices
+        .iter()
+        .filter_map(|n| if let Target::Member(m) = &n.target { Some(m.to_string()) } else { None })
+        .collect();
     assert_eq!(members, ["@bob:b.org", "@dave:d.org", "@carol:c.org", "@alice:a.org"]);
     assert!(d.notices.iter().any(|n| n.target == Target::Room("!town:a.org".into())));
     // Funded: no more backing, no goal change, and a backing is an obligation (not withdrawable).
     let mut after = f.clone();
     after.initiative.state = InitiativeState::Funded;
-    assert_eq!(code(decide_initiative(&Command::Back { id: 3, amount: amount("5") }, &world(&carol, &town, Some(&after), true, now))), ErrorCode::InvalidState);
+    assert_eq!(
+        code(decide_initiative(
+            &Command::Back { id: 3, amount: amount("5") },
+            &world(&carol, &town, Some(&after), true, now)
+        )),
+        ErrorCode::InvalidState
+    );
     let alice = m("@alice:a.org");
     let goal = Command::Initiative(InitiativeCommand::Goal { id: 3, goal: amount("50") });
-    assert_eq!(code(decide_initiative(&goal, &world(&alice, &town, Some(&after), true, now))), ErrorCode::InvalidState);
-    assert_eq!(ledger::withdraw(funded[0], &m("@bob:b.org"), now).unwrap_err().code, ErrorCode::InvalidState);
+    assert_eq!(
+        code(decide_initiative(&goal, &world(&alice, &town, Some(&after), true, now))),
+        ErrorCode::InvalidState
+    );
+    assert_eq!(
+        ledger::withdraw(funded[0], &m("@bob:b.org"), now).unwrap_err().code,
+        ErrorCode::InvalidState
+    );
 }
 
 #[test]
@@ -158,19 +257,35 @@ fn the_proposer_moves_the_goal_while_active() {
     f.backings.push(backing(7, "@bob:b.org", "60"));
     let town = room(false);
     let raise = Command::Initiative(InitiativeCommand::Goal { id: 3, goal: amount("150") });
-    assert_eq!(code(decide_initiative(&raise, &world(&bob, &town, Some(&f), true, t0()))), ErrorCode::Forbidden);
+    assert_eq!(
+        code(decide_initiative(&raise, &world(&bob, &town, Some(&f), true, t0()))),
+        ErrorCode::Forbidden
+    );
     let d = decide_initiative(&raise, &world(&alice, &town, Some(&f), true, t0())).unwrap();
-    assert!(matches!(&d.writes[..], [InitiativeWrite::Save(i)] if i.goal == amount("150") && i.state == InitiativeState::Active));
+    assert!(
+        matches!(&d.writes[..], [InitiativeWrite::Save(i)] if i.goal == amount("150") && i.state == InitiativeState::Active)
+    );
     assert_eq!(d.card.unwrap().remaining, amount("90"));
     // Lowered to what is backed: funded at once.
     let lower = Command::Initiative(InitiativeCommand::Goal { id: 3, goal: amount("60") });
     let d = decide_initiative(&lower, &world(&alice, &town, Some(&f), true, t0())).unwrap();
     assert!(d.writes.iter().any(|w| matches!(w, InitiativeWrite::Save(i) if i.state == InitiativeState::Funded && i.goal == amount("60"))));
-    assert!(d.writes.iter().any(|w| matches!(w, InitiativeWrite::UpdateRecord(r) if r.id == 7 && r.kind == Kind::Obligation)));
+    assert!(d.writes.iter().any(
+        |w| matches!(w, InitiativeWrite::UpdateRecord(r) if r.id == 7 && r.kind == Kind::Obligation)
+    ));
     // After the deadline (before the job lapses it), nothing changes any more.
     let late = f.initiative.deadline + Duration::minutes(1);
-    assert_eq!(code(decide_initiative(&raise, &world(&alice, &town, Some(&f), true, late))), ErrorCode::InvalidState);
-    assert_eq!(code(decide_initiative(&Command::Back { id: 3, amount: amount("1") }, &world(&bob, &town, Some(&f), true, late))), ErrorCode::InvalidState);
+    assert_eq!(
+        code(decide_initiative(&raise, &world(&alice, &town, Some(&f), true, late))),
+        ErrorCode::InvalidState
+    );
+    assert_eq!(
+        code(decide_initiative(
+            &Command::Back { id: 3, amount: amount("1") },
+            &world(&bob, &town, Some(&f), true, late)
+        )),
+        ErrorCode::InvalidState
+    );
 }
 
 #[test]
@@ -182,10 +297,21 @@ fn an_unfunded_initiative_lapses_at_its_deadline() {
     assert_eq!(lapse(&f, deadline - Duration::seconds(1)), None, "not before its deadline");
     let s = lapse(&f, deadline).unwrap();
     assert_eq!(s.facts.initiative.state, InitiativeState::Lapsed);
-    let cancelled: Vec<&Record> = s.writes.iter().filter_map(|w| if let InitiativeWrite::UpdateRecord(r) = w { Some(r) } else { None }).collect();
-    assert_eq!(cancelled.iter().map(|r| (r.id, r.state)).collect::<Vec<_>>(), vec![(7, State::Cancelled), (8, State::Cancelled)]);
+    let cancelled: Vec<&Record> = s
+        .writes
+        .iter()
+        .filter_map(|w| if let InitiativeWrite::UpdateRecord(r) = w { Some(r) } else { None })
+        .collect();
+    assert_eq!(
+        cancelled.iter().map(|r| (r.id, r.state)).collect::<Vec<_>>(),
+        vec![(7, State::Cancelled), (8, State::Cancelled)]
+    );
     let view = s.facts.view(deadline);
-    assert_eq!((view.backing, view.backers, view.days_left), (amount("70"), 2, 0), "the card shows what it had");
+    assert_eq!(
+        (view.backing, view.backers, view.days_left),
+        (amount("70"), 2, 0),
+        "the card shows what it had"
+    );
     assert_eq!(s.notices.len(), 4, "two backers, the proposer, the room");
     assert_eq!(lapse(&s.facts, deadline + Duration::days(1)), None, "lapses once");
     let mut funded = f.clone();

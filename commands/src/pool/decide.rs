@@ -33,7 +33,9 @@ impl ClaimState {
     }
 
     pub fn from_code(code: &str) -> Option<ClaimState> {
-        [ClaimState::Voting, ClaimState::Approved, ClaimState::Rejected].into_iter().find(|s| s.code() == code)
+        [ClaimState::Voting, ClaimState::Approved, ClaimState::Rejected]
+            .into_iter()
+            .find(|s| s.code() == code)
     }
 }
 
@@ -112,7 +114,9 @@ impl PoolFacts {
     pub fn available(&self) -> BTreeMap<MemberId, Amount> {
         self.pledges
             .iter()
-            .map(|(m, p)| (m.clone(), p.saturating_sub(self.charged.get(m).copied().unwrap_or(Amount::ZERO))))
+            .map(|(m, p)| {
+                (m.clone(), p.saturating_sub(self.charged.get(m).copied().unwrap_or(Amount::ZERO)))
+            })
             .collect()
     }
 
@@ -126,16 +130,28 @@ impl PoolFacts {
     pub fn claim_view(&self, claim: &Claim, ballots: &[Ballot]) -> ClaimView {
         let tally = self.tally(claim, ballots);
         let s = shares(claim.amount, self.rules.max_claim, &claim.claimant, &self.available());
-        ClaimView { claim: claim.clone(), yes: tally.yes(), no: tally.no(), eligible: tally.eligible, covered: s.covered, shares: s.contributions }
+        ClaimView {
+            claim: claim.clone(),
+            yes: tally.yes(),
+            no: tally.no(),
+            eligible: tally.eligible,
+            covered: s.covered,
+            shares: s.contributions,
+        }
     }
 
     pub fn view(&self) -> PoolView {
-        let sum = |amounts: &mut dyn Iterator<Item = Amount>| amounts.fold(Amount::ZERO, Amount::saturating_add);
+        let sum = |amounts: &mut dyn Iterator<Item = Amount>| {
+            amounts.fold(Amount::ZERO, Amount::saturating_add)
+        };
         let total = sum(&mut self.pledges.values().copied());
         let available = sum(&mut self.available().into_values());
         let paid = sum(&mut self.charged.values().copied());
-        let claims: Vec<ClaimView> = self.voting.iter().map(|(c, b)| self.claim_view(c, b)).collect();
-        let asked = sum(&mut claims.iter().map(|c| self.rules.max_claim.map_or(c.claim.amount, |max| max.min(c.claim.amount))));
+        let claims: Vec<ClaimView> =
+            self.voting.iter().map(|(c, b)| self.claim_view(c, b)).collect();
+        let asked = sum(&mut claims
+            .iter()
+            .map(|c| self.rules.max_claim.map_or(c.claim.amount, |max| max.min(c.claim.amount))));
         PoolView {
             room_id: self.room_id.clone(),
             name: self.name.clone(),
@@ -188,12 +204,27 @@ pub struct PoolWorld<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PoolWrite {
     /// Bind the room as a pool with these rules.
-    Create { room_id: String, name: String, created_by: MemberId, rules: Rules },
-    SetRules { room_id: String, rules: Rules },
+    Create {
+        room_id: String,
+        name: String,
+        created_by: MemberId,
+        rules: Rules,
+    },
+    SetRules {
+        room_id: String,
+        rules: Rules,
+    },
     /// Set a member's pledge (`None`: remove it).
-    SetPledge { room_id: String, member: MemberId, amount: Option<Amount> },
+    SetPledge {
+        room_id: String,
+        member: MemberId,
+        amount: Option<Amount>,
+    },
     OpenClaim(Claim),
-    Ballot { claim: ClaimId, ballot: Ballot },
+    Ballot {
+        claim: ClaimId,
+        ballot: Ballot,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -215,10 +246,15 @@ fn decision(writes: Vec<PoolWrite>, reply: Reply) -> PoolDecision {
 pub fn decide_pool(cmd: &Command, w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
     let decided = match cmd {
         Command::Pool(PoolCommand::Create { name }) => create(name, w),
-        Command::Pool(PoolCommand::Show) => room_pool(w).map(|pool| decision(Vec::new(), Reply::Pool(pool.view()))),
-        Command::Pool(PoolCommand::Rules) => {
-            room_pool(w).map(|pool| decision(Vec::new(), Reply::PoolRules { name: pool.name.clone(), rules: pool.rules.entries() }))
+        Command::Pool(PoolCommand::Show) => {
+            room_pool(w).map(|pool| decision(Vec::new(), Reply::Pool(pool.view())))
         }
+        Command::Pool(PoolCommand::Rules) => room_pool(w).map(|pool| {
+            decision(
+                Vec::new(),
+                Reply::PoolRules { name: pool.name.clone(), rules: pool.rules.entries() },
+            )
+        }),
         Command::Pool(PoolCommand::Rule { key, value }) => rule(key, value, w),
         Command::Pool(PoolCommand::Leave) => leave(w),
         Command::Pledge { amount } if amount.is_zero() => leave(w),
@@ -252,34 +288,64 @@ fn create(name: &str, w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
         return Err(err(ErrorCode::InvalidState, "err-room-is-a-circle"));
     }
     if w.room.sender_power < POOL_POWER {
-        return Err(CommandError::new(ErrorCode::Forbidden, Text::new("err-pool-power").num("power", POOL_POWER)));
+        return Err(CommandError::new(
+            ErrorCode::Forbidden,
+            Text::new("err-pool-power").num("power", POOL_POWER),
+        ));
     }
     // V9: pledges and claims never live where anyone can read them without joining.
     if w.room.world_readable {
         return Err(err(ErrorCode::Forbidden, "err-pool-world-readable"));
     }
     let rules = Rules::default();
-    let write = PoolWrite::Create { room_id: w.room.room_id.clone(), name: name.to_owned(), created_by: w.sender.clone(), rules: rules.clone() };
-    Ok(decision(vec![write], Reply::PoolCreated { name: name.to_owned(), room_id: w.room.room_id.clone(), rules: rules.entries() }))
+    let write = PoolWrite::Create {
+        room_id: w.room.room_id.clone(),
+        name: name.to_owned(),
+        created_by: w.sender.clone(),
+        rules: rules.clone(),
+    };
+    Ok(decision(
+        vec![write],
+        Reply::PoolCreated {
+            name: name.to_owned(),
+            room_id: w.room.room_id.clone(),
+            rules: rules.entries(),
+        },
+    ))
 }
 
 fn rule(key: &str, value: &str, w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
     let pool = room_pool(w)?;
     if w.room.sender_power < POOL_POWER {
-        return Err(CommandError::new(ErrorCode::Forbidden, Text::new("err-pool-rule-power").num("power", POOL_POWER)));
+        return Err(CommandError::new(
+            ErrorCode::Forbidden,
+            Text::new("err-pool-rule-power").num("power", POOL_POWER),
+        ));
     }
     // The rules a claim is voted and shared by do not change under it.
     if !pool.voting.is_empty() {
-        return Err(CommandError::new(ErrorCode::InvalidState, Text::new("err-pool-open-claims").num("count", pool.voting.len() as i64)));
+        return Err(CommandError::new(
+            ErrorCode::InvalidState,
+            Text::new("err-pool-open-claims").num("count", pool.voting.len() as i64),
+        ));
     }
     let rules = pool.rules.with(key, value).map_err(|e| match e {
-        super::RuleError::UnknownKey(k) => {
-            CommandError::bad_arguments(Text::new("err-bad-choice").arg("word", k).arg("choices", super::RULE_KEYS.join(", ")))
-        }
-        super::RuleError::BadValue { key, problem } => CommandError::bad_arguments(Text::new("err-pool-rule").arg("key", key).arg("problem", problem)),
+        super::RuleError::UnknownKey(k) => CommandError::bad_arguments(
+            Text::new("err-bad-choice").arg("word", k).arg("choices", super::RULE_KEYS.join(", ")),
+        ),
+        super::RuleError::BadValue { key, problem } => CommandError::bad_arguments(
+            Text::new("err-pool-rule").arg("key", key).arg("problem", problem),
+        ),
     })?;
-    let shown = |rules: &Rules| rules.entries().into_iter().find(|(k, _)| *k == key).map(|(_, v)| v).unwrap_or_default();
-    let reply = Reply::PoolRuleChanged { name: pool.name.clone(), key: key.to_owned(), from: shown(&pool.rules), to: shown(&rules) };
+    let shown = |rules: &Rules| {
+        rules.entries().into_iter().find(|(k, _)| *k == key).map(|(_, v)| v).unwrap_or_default()
+    };
+    let reply = Reply::PoolRuleChanged {
+        name: pool.name.clone(),
+        key: key.to_owned(),
+        from: shown(&pool.rules),
+        to: shown(&rules),
+    };
     // Announced in the room by the reply itself, and to each pledged member by DM.
     let notices = pool
         .pledges
@@ -287,7 +353,11 @@ fn rule(key: &str, value: &str, w: &PoolWorld<'_>) -> Result<PoolDecision, Comma
         .filter(|m| *m != w.sender)
         .map(|m| Notice { target: Target::Member(m.clone()), reply: reply.clone() })
         .collect();
-    Ok(PoolDecision { writes: vec![PoolWrite::SetRules { room_id: pool.room_id.clone(), rules }], reply, notices })
+    Ok(PoolDecision {
+        writes: vec![PoolWrite::SetRules { room_id: pool.room_id.clone(), rules }],
+        reply,
+        notices,
+    })
 }
 
 fn pledge(amount: Amount, w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
@@ -296,12 +366,25 @@ fn pledge(amount: Amount, w: &PoolWorld<'_>) -> Result<PoolDecision, CommandErro
         return Err(err(ErrorCode::Forbidden, "err-pool-overdue"));
     }
     pool.rules.pledge_allowed(amount).map_err(|e| match e {
-        PledgeError::BelowMinimum(min) => CommandError::new(ErrorCode::LimitExceeded, Text::new("err-pledge-below-min").arg("amount", min)),
-        PledgeError::AboveMaximum(max) => CommandError::new(ErrorCode::LimitExceeded, Text::new("err-pledge-above-max").arg("amount", max)),
+        PledgeError::BelowMinimum(min) => CommandError::new(
+            ErrorCode::LimitExceeded,
+            Text::new("err-pledge-below-min").arg("amount", min),
+        ),
+        PledgeError::AboveMaximum(max) => CommandError::new(
+            ErrorCode::LimitExceeded,
+            Text::new("err-pledge-above-max").arg("amount", max),
+        ),
     })?;
     let previous = pool.pledges.get(w.sender).copied();
-    let write = PoolWrite::SetPledge { room_id: pool.room_id.clone(), member: w.sender.clone(), amount: Some(amount) };
-    Ok(decision(vec![write], Reply::Pledged { name: pool.name.clone(), member: w.sender.clone(), amount, previous }))
+    let write = PoolWrite::SetPledge {
+        room_id: pool.room_id.clone(),
+        member: w.sender.clone(),
+        amount: Some(amount),
+    };
+    Ok(decision(
+        vec![write],
+        Reply::Pledged { name: pool.name.clone(), member: w.sender.clone(), amount, previous },
+    ))
 }
 
 fn leave(w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
@@ -309,11 +392,23 @@ fn leave(w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
     let Some(pledge) = pool.pledges.get(w.sender).copied() else {
         return Err(err(ErrorCode::InvalidState, "err-pool-no-pledge"));
     };
-    let write = PoolWrite::SetPledge { room_id: pool.room_id.clone(), member: w.sender.clone(), amount: None };
-    Ok(decision(vec![write], Reply::PoolLeft { name: pool.name.clone(), member: w.sender.clone(), pledge, why: "left" }))
+    let write = PoolWrite::SetPledge {
+        room_id: pool.room_id.clone(),
+        member: w.sender.clone(),
+        amount: None,
+    };
+    Ok(decision(
+        vec![write],
+        Reply::PoolLeft { name: pool.name.clone(), member: w.sender.clone(), pledge, why: "left" },
+    ))
 }
 
-fn claim(event: &str, amount: Amount, description: &str, w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
+fn claim(
+    event: &str,
+    amount: Amount,
+    description: &str,
+    w: &PoolWorld<'_>,
+) -> Result<PoolDecision, CommandError> {
     let pool = room_pool(w)?;
     // V3: only joined members holding a pledge may claim.
     if !pool.pledges.contains_key(w.sender) {
@@ -321,7 +416,11 @@ fn claim(event: &str, amount: Amount, description: &str, w: &PoolWorld<'_>) -> R
     }
     let event = event.to_lowercase();
     if !pool.rules.events.contains(&event) {
-        return Err(CommandError::bad_arguments(Text::new("err-pool-event").arg("event", event).arg("events", pool.rules.events.join(", "))));
+        return Err(CommandError::bad_arguments(
+            Text::new("err-pool-event")
+                .arg("event", event)
+                .arg("events", pool.rules.events.join(", ")),
+        ));
     }
     let claim = Claim {
         id: w.next_claim_id,
@@ -342,24 +441,41 @@ fn claim(event: &str, amount: Amount, description: &str, w: &PoolWorld<'_>) -> R
         .pledges
         .keys()
         .filter(|m| *m != w.sender)
-        .map(|m| Notice { target: Target::Member(m.clone()), reply: Reply::ClaimNoticed { what: "claim-opened", view: view.clone() } })
+        .map(|m| Notice {
+            target: Target::Member(m.clone()),
+            reply: Reply::ClaimNoticed { what: "claim-opened", view: view.clone() },
+        })
         .collect();
-    Ok(PoolDecision { writes: vec![PoolWrite::OpenClaim(claim)], reply: Reply::Claim { command: "claim", view, ballot: None }, notices })
+    Ok(PoolDecision {
+        writes: vec![PoolWrite::OpenClaim(claim)],
+        reply: Reply::Claim { command: "claim", view, ballot: None },
+        notices,
+    })
 }
 
 fn cast(id: ClaimId, vote: Vote, w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
     // Unknown, or in a pool the sender cannot see: the same answer (V1).
-    let not_found = || CommandError::new(ErrorCode::NotFound, Text::new("err-no-claim").num("id", id));
+    let not_found =
+        || CommandError::new(ErrorCode::NotFound, Text::new("err-no-claim").num("id", id));
     let (Some(claim), Some(pool)) = (w.claim, w.pool) else { return Err(not_found()) };
     if claim.id != id || claim.room_id != pool.room_id || !w.joined {
         return Err(not_found());
     }
     // V2: from the pool's room or a DM, never from another room.
     if !w.room.in_dm && w.room.room_id != pool.room_id {
-        return Err(CommandError::new(ErrorCode::Forbidden, Text::new("err-claim-wrong-room").num("id", id)));
+        return Err(CommandError::new(
+            ErrorCode::Forbidden,
+            Text::new("err-claim-wrong-room").num("id", id),
+        ));
     }
-    let Some((_, ballots)) = pool.voting_claim(id).filter(|_| claim.state == ClaimState::Voting && w.sent_at <= claim.closes) else {
-        return Err(CommandError::new(ErrorCode::InvalidState, Text::new("err-claim-closed").num("id", id)));
+    let Some((_, ballots)) = pool
+        .voting_claim(id)
+        .filter(|_| claim.state == ClaimState::Voting && w.sent_at <= claim.closes)
+    else {
+        return Err(CommandError::new(
+            ErrorCode::InvalidState,
+            Text::new("err-claim-closed").num("id", id),
+        ));
     };
     if &claim.claimant == w.sender {
         return Err(err(ErrorCode::Forbidden, "err-own-claim"));
@@ -367,11 +483,20 @@ fn cast(id: ClaimId, vote: Vote, w: &PoolWorld<'_>) -> Result<PoolDecision, Comm
     if !pool.pledges.contains_key(w.sender) {
         return Err(err(ErrorCode::Forbidden, "err-pool-not-pledged"));
     }
-    let ballot = Ballot { voter: w.sender.clone(), vote: Some(vote), source: w.event_id.to_owned(), retracts: None, at: w.sent_at };
+    let ballot = Ballot {
+        voter: w.sender.clone(),
+        vote: Some(vote),
+        source: w.event_id.to_owned(),
+        retracts: None,
+        at: w.sent_at,
+    };
     let mut after = ballots.clone();
     after.push(ballot.clone());
     let view = pool.claim_view(claim, &after);
-    Ok(decision(vec![PoolWrite::Ballot { claim: id, ballot: ballot.clone() }], Reply::Claim { command: "vote", view, ballot: Some(ballot) }))
+    Ok(decision(
+        vec![PoolWrite::Ballot { claim: id, ballot: ballot.clone() }],
+        Reply::Claim { command: "vote", view, ballot: Some(ballot) },
+    ))
 }
 
 /// A closed vote window: the decided claim, and on approval the obligations it creates (their
@@ -387,7 +512,12 @@ pub struct Closing {
 /// ballots cast in the window by members pledged now; an approved claim's contributions
 /// (largest remainder, exact to the cent, never above what a pledge still covers) become
 /// obligations to the claimant due in `pay_days`. A member who left before is not charged.
-pub fn close_claim(claim: &Claim, ballots: &[Ballot], pool: &PoolFacts, now: DateTime<Utc>) -> Closing {
+pub fn close_claim(
+    claim: &Claim,
+    ballots: &[Ballot],
+    pool: &PoolFacts,
+    now: DateTime<Utc>,
+) -> Closing {
     let tally = pool.tally(claim, ballots);
     let verdict = tally.decide(&pool.rules);
     let s = shares(claim.amount, pool.rules.max_claim, &claim.claimant, &pool.available());
@@ -437,11 +567,20 @@ impl Closing {
     /// charged, with their own new obligation (stored, so with its number).
     pub fn notices(&self) -> Vec<Notice> {
         let mut notices = vec![
-            Notice { target: Target::Room(self.claim.room_id.clone()), reply: Reply::ClaimNoticed { what: "claim-decided", view: self.view.clone() } },
-            Notice { target: Target::Member(self.claim.claimant.clone()), reply: Reply::ClaimNoticed { what: "claim-decided", view: self.view.clone() } },
+            Notice {
+                target: Target::Room(self.claim.room_id.clone()),
+                reply: Reply::ClaimNoticed { what: "claim-decided", view: self.view.clone() },
+            },
+            Notice {
+                target: Target::Member(self.claim.claimant.clone()),
+                reply: Reply::ClaimNoticed { what: "claim-decided", view: self.view.clone() },
+            },
         ];
         for record in &self.obligations {
-            notices.push(Notice { target: Target::Member(record.giver.clone()), reply: Reply::Noticed { what: "pool-obligation", record: record.clone() } });
+            notices.push(Notice {
+                target: Target::Member(record.giver.clone()),
+                reply: Reply::Noticed { what: "pool-obligation", record: record.clone() },
+            });
         }
         notices
     }
@@ -482,11 +621,32 @@ mod tests {
     }
 
     fn room(power: i64) -> PoolRoom {
-        PoolRoom { room_id: ROOM.into(), in_dm: false, sender_power: power, world_readable: false, is_circle: false }
+        PoolRoom {
+            room_id: ROOM.into(),
+            in_dm: false,
+            sender_power: power,
+            world_readable: false,
+            is_circle: false,
+        }
     }
 
-    fn world<'a>(sender: &'a MemberId, room: &'a PoolRoom, pool: Option<&'a PoolFacts>, claim: Option<&'a Claim>) -> PoolWorld<'a> {
-        PoolWorld { sender, now: now(), sent_at: now(), event_id: "$e", room, pool, joined: true, claim, next_claim_id: 1 }
+    fn world<'a>(
+        sender: &'a MemberId,
+        room: &'a PoolRoom,
+        pool: Option<&'a PoolFacts>,
+        claim: Option<&'a Claim>,
+    ) -> PoolWorld<'a> {
+        PoolWorld {
+            sender,
+            now: now(),
+            sent_at: now(),
+            event_id: "$e",
+            room,
+            pool,
+            joined: true,
+            claim,
+            next_claim_id: 1,
+        }
     }
 
     fn code(r: Result<PoolDecision, CommandError>) -> ErrorCode {
@@ -496,7 +656,11 @@ mod tests {
     fn open_claim(pool: &PoolFacts, claimant: &str, amount: i64) -> Claim {
         let a = m(claimant);
         let r = room(0);
-        let cmd = Command::Claim { event: "Fire".into(), amount: eur(amount), description: "kitchen".into() };
+        let cmd = Command::Claim {
+            event: "Fire".into(),
+            amount: eur(amount),
+            description: "kitchen".into(),
+        };
         let d = decide_pool(&cmd, &world(&a, &r, Some(pool), None)).unwrap();
         match &d.writes[..] {
             [PoolWrite::OpenClaim(c)] => c.clone(),
@@ -508,17 +672,31 @@ mod tests {
     fn create_needs_power_a_private_room_and_no_binding() {
         let a = m("a");
         let create = Command::Pool(PoolCommand::Create { name: "Neighbours".into() });
-        assert_eq!(code(decide_pool(&create, &world(&a, &room(0), None, None))), ErrorCode::Forbidden);
+        assert_eq!(
+            code(decide_pool(&create, &world(&a, &room(0), None, None))),
+            ErrorCode::Forbidden
+        );
         let mut readable = room(100);
         readable.world_readable = true;
-        assert_eq!(code(decide_pool(&create, &world(&a, &readable, None, None))), ErrorCode::Forbidden);
+        assert_eq!(
+            code(decide_pool(&create, &world(&a, &readable, None, None))),
+            ErrorCode::Forbidden
+        );
         let mut circle = room(100);
         circle.is_circle = true;
-        assert_eq!(code(decide_pool(&create, &world(&a, &circle, None, None))), ErrorCode::InvalidState);
+        assert_eq!(
+            code(decide_pool(&create, &world(&a, &circle, None, None))),
+            ErrorCode::InvalidState
+        );
         let p = pool(&[]);
-        assert_eq!(code(decide_pool(&create, &world(&a, &room(100), Some(&p), None))), ErrorCode::InvalidState);
+        assert_eq!(
+            code(decide_pool(&create, &world(&a, &room(100), Some(&p), None))),
+            ErrorCode::InvalidState
+        );
         let d = decide_pool(&create, &world(&a, &room(50), None, None)).unwrap();
-        assert!(matches!(&d.writes[..], [PoolWrite::Create { rules, .. }] if *rules == Rules::default()));
+        assert!(
+            matches!(&d.writes[..], [PoolWrite::Create { rules, .. }] if *rules == Rules::default())
+        );
     }
 
     #[test]
@@ -527,21 +705,52 @@ mod tests {
         let mut p = pool(&[("b", 10)]);
         p.rules = p.rules.with("max_pledge", "100").unwrap();
         let r = room(0);
-        let d = decide_pool(&Command::Pledge { amount: eur(50) }, &world(&a, &r, Some(&p), None)).unwrap();
-        assert_eq!(d.writes, vec![PoolWrite::SetPledge { room_id: ROOM.into(), member: a.clone(), amount: Some(eur(50)) }]);
-        assert_eq!(code(decide_pool(&Command::Pledge { amount: eur(101) }, &world(&a, &r, Some(&p), None))), ErrorCode::LimitExceeded);
+        let d = decide_pool(&Command::Pledge { amount: eur(50) }, &world(&a, &r, Some(&p), None))
+            .unwrap();
+        assert_eq!(
+            d.writes,
+            vec![PoolWrite::SetPledge {
+                room_id: ROOM.into(),
+                member: a.clone(),
+                amount: Some(eur(50))
+            }]
+        );
+        assert_eq!(
+            code(decide_pool(
+                &Command::Pledge { amount: eur(101) },
+                &world(&a, &r, Some(&p), None)
+            )),
+            ErrorCode::LimitExceeded
+        );
         // `pledge 0` without a pledge: nothing to leave.
-        assert_eq!(code(decide_pool(&Command::Pledge { amount: Amount::ZERO }, &world(&a, &r, Some(&p), None))), ErrorCode::InvalidState);
+        assert_eq!(
+            code(decide_pool(
+                &Command::Pledge { amount: Amount::ZERO },
+                &world(&a, &r, Some(&p), None)
+            )),
+            ErrorCode::InvalidState
+        );
         let b = m("b");
-        let d = decide_pool(&Command::Pledge { amount: Amount::ZERO }, &world(&b, &r, Some(&p), None)).unwrap();
-        assert_eq!(d.writes, vec![PoolWrite::SetPledge { room_id: ROOM.into(), member: b.clone(), amount: None }]);
+        let d =
+            decide_pool(&Command::Pledge { amount: Amount::ZERO }, &world(&b, &r, Some(&p), None))
+                .unwrap();
+        assert_eq!(
+            d.writes,
+            vec![PoolWrite::SetPledge { room_id: ROOM.into(), member: b.clone(), amount: None }]
+        );
         // An excluded member with an overdue pool obligation may not pledge again.
         p.overdue.insert(a.clone());
-        assert_eq!(code(decide_pool(&Command::Pledge { amount: eur(50) }, &world(&a, &r, Some(&p), None))), ErrorCode::Forbidden);
+        assert_eq!(
+            code(decide_pool(&Command::Pledge { amount: eur(50) }, &world(&a, &r, Some(&p), None))),
+            ErrorCode::Forbidden
+        );
         // Not joined: refused (V2).
         let mut w = world(&b, &r, Some(&p), None);
         w.joined = false;
-        assert_eq!(code(decide_pool(&Command::Pledge { amount: eur(5) }, &w)), ErrorCode::NotAMember);
+        assert_eq!(
+            code(decide_pool(&Command::Pledge { amount: eur(5) }, &w)),
+            ErrorCode::NotAMember
+        );
     }
 
     #[test]
@@ -552,10 +761,17 @@ mod tests {
         let cmd = Command::Claim { event: "fire".into(), amount: eur(5), description: "x".into() };
         assert_eq!(code(decide_pool(&cmd, &world(&c, &r, Some(&p), None))), ErrorCode::Forbidden);
         let a = m("a");
-        let flood = Command::Claim { event: "flood".into(), amount: eur(5), description: "x".into() };
-        assert_eq!(code(decide_pool(&flood, &world(&a, &r, Some(&p), None))), ErrorCode::BadArguments);
+        let flood =
+            Command::Claim { event: "flood".into(), amount: eur(5), description: "x".into() };
+        assert_eq!(
+            code(decide_pool(&flood, &world(&a, &r, Some(&p), None))),
+            ErrorCode::BadArguments
+        );
         let claim = open_claim(&p, "a", 30);
-        assert_eq!((claim.event.as_str(), claim.closes - claim.opened), ("fire", Duration::hours(24)));
+        assert_eq!(
+            (claim.event.as_str(), claim.closes - claim.opened),
+            ("fire", Duration::hours(24))
+        );
     }
 
     #[test]
@@ -566,13 +782,22 @@ mod tests {
         let r = room(0);
         let vote = Command::Vote { id: claim.id, vote: Vote::Yes };
         let (a, b, d) = (m("a"), m("b"), m("d"));
-        assert_eq!(code(decide_pool(&vote, &world(&a, &r, Some(&p), Some(&claim)))), ErrorCode::Forbidden);
-        assert_eq!(code(decide_pool(&vote, &world(&d, &r, Some(&p), Some(&claim)))), ErrorCode::Forbidden);
+        assert_eq!(
+            code(decide_pool(&vote, &world(&a, &r, Some(&p), Some(&claim)))),
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            code(decide_pool(&vote, &world(&d, &r, Some(&p), Some(&claim)))),
+            ErrorCode::Forbidden
+        );
         let mut late = world(&b, &r, Some(&p), Some(&claim));
         late.sent_at = claim.closes + Duration::seconds(1);
         assert_eq!(code(decide_pool(&vote, &late)), ErrorCode::InvalidState);
         let other = Command::Vote { id: claim.id + 1, vote: Vote::Yes };
-        assert_eq!(code(decide_pool(&other, &world(&b, &r, Some(&p), Some(&claim)))), ErrorCode::NotFound);
+        assert_eq!(
+            code(decide_pool(&other, &world(&b, &r, Some(&p), Some(&claim)))),
+            ErrorCode::NotFound
+        );
         let ok = decide_pool(&vote, &world(&b, &r, Some(&p), Some(&claim))).unwrap();
         match &ok.reply {
             Reply::Claim { view, .. } => assert_eq!((view.yes, view.no, view.eligible), (1, 0, 2)),
@@ -584,34 +809,60 @@ mod tests {
     fn an_approved_claim_becomes_obligations_of_the_members_pledged_at_closing() {
         let mut p = pool(&[("a", 100), ("b", 100), ("c", 200), ("claimant", 50)]);
         let claim = open_claim(&p, "claimant", 120);
-        let ballot = |who: &str, vote| Ballot { voter: m(who), vote: Some(vote), source: format!("${who}"), retracts: None, at: now() };
+        let ballot = |who: &str, vote| Ballot {
+            voter: m(who),
+            vote: Some(vote),
+            source: format!("${who}"),
+            retracts: None,
+            at: now(),
+        };
         let ballots = vec![ballot("a", Vote::Yes), ballot("b", Vote::Yes), ballot("c", Vote::No)];
         // c leaves before the window closes: not charged, their vote no longer counts.
         p.pledges.remove(&m("c"));
         let closing = close_claim(&claim, &ballots, &p, claim.closes);
         assert_eq!(closing.claim.state, ClaimState::Approved);
         assert_eq!((closing.view.yes, closing.view.no, closing.view.eligible), (2, 0, 2));
-        let owed: Vec<(&str, Amount, DateTime<Utc>)> =
-            closing.obligations.iter().map(|r| (r.giver.as_str(), r.amount, r.due.unwrap())).collect();
+        let owed: Vec<(&str, Amount, DateTime<Utc>)> = closing
+            .obligations
+            .iter()
+            .map(|r| (r.giver.as_str(), r.amount, r.due.unwrap()))
+            .collect();
         let due = claim.closes + Duration::days(7);
         assert_eq!(owed, vec![("@a:example.org", eur(60), due), ("@b:example.org", eur(60), due)]);
-        assert!(closing.obligations.iter().all(|r| r.recipient == m("claimant") && r.kind == Kind::Obligation && r.room_id == ROOM));
+        assert!(closing.obligations.iter().all(|r| r.recipient == m("claimant")
+            && r.kind == Kind::Obligation
+            && r.room_id == ROOM));
         // What was already charged this cycle is not covered again.
         p.charged.insert(m("a"), eur(90));
         let closing = close_claim(&claim, &ballots, &p, claim.closes);
         assert_eq!(closing.claim.covered, Some(eur(110)), "10 still covered by a, 100 by b");
-        assert_eq!(closing.obligations.iter().map(|r| r.amount).collect::<Vec<_>>(), vec![eur(10), eur(100)]);
+        assert_eq!(
+            closing.obligations.iter().map(|r| r.amount).collect::<Vec<_>>(),
+            vec![eur(10), eur(100)]
+        );
     }
 
     #[test]
     fn a_rejected_or_unvoted_claim_creates_nothing() {
         let p = pool(&[("a", 100), ("b", 100), ("c", 100)]);
         let claim = open_claim(&p, "a", 50);
-        let no = vec![Ballot { voter: m("b"), vote: Some(Vote::No), source: "$b".into(), retracts: None, at: now() }];
+        let no = vec![Ballot {
+            voter: m("b"),
+            vote: Some(Vote::No),
+            source: "$b".into(),
+            retracts: None,
+            at: now(),
+        }];
         let closing = close_claim(&claim, &no, &p, claim.closes);
-        assert_eq!((closing.claim.state, closing.claim.verdict, closing.obligations.len()), (ClaimState::Rejected, Some(Verdict::Rejected), 0));
+        assert_eq!(
+            (closing.claim.state, closing.claim.verdict, closing.obligations.len()),
+            (ClaimState::Rejected, Some(Verdict::Rejected), 0)
+        );
         let closing = close_claim(&claim, &[], &p, claim.closes);
-        assert_eq!((closing.claim.state, closing.claim.verdict), (ClaimState::Rejected, Some(Verdict::NoQuorum)));
+        assert_eq!(
+            (closing.claim.state, closing.claim.verdict),
+            (ClaimState::Rejected, Some(Verdict::NoQuorum))
+        );
     }
 
     #[test]
@@ -619,15 +870,32 @@ mod tests {
         let mut p = pool(&[("a", 10), ("b", 10)]);
         let a = m("a");
         let rule = Command::Pool(PoolCommand::Rule { key: "quorum".into(), value: "0.75".into() });
-        assert_eq!(code(decide_pool(&rule, &world(&a, &room(0), Some(&p), None))), ErrorCode::Forbidden);
+        assert_eq!(
+            code(decide_pool(&rule, &world(&a, &room(0), Some(&p), None))),
+            ErrorCode::Forbidden
+        );
         let bad = Command::Pool(PoolCommand::Rule { key: "quorum".into(), value: "2".into() });
-        assert_eq!(code(decide_pool(&bad, &world(&a, &room(50), Some(&p), None))), ErrorCode::BadArguments);
+        assert_eq!(
+            code(decide_pool(&bad, &world(&a, &room(50), Some(&p), None))),
+            ErrorCode::BadArguments
+        );
         let d = decide_pool(&rule, &world(&a, &room(50), Some(&p), None)).unwrap();
-        assert_eq!(d.reply, Reply::PoolRuleChanged { name: "Neighbours".into(), key: "quorum".into(), from: "0.5".into(), to: "0.75".into() });
+        assert_eq!(
+            d.reply,
+            Reply::PoolRuleChanged {
+                name: "Neighbours".into(),
+                key: "quorum".into(),
+                from: "0.5".into(),
+                to: "0.75".into()
+            }
+        );
         assert_eq!(d.notices.len(), 1, "b hears of it by DM");
         let claim = open_claim(&p, "a", 5);
         p.voting.push((claim, Vec::new()));
-        assert_eq!(code(decide_pool(&rule, &world(&a, &room(50), Some(&p), None))), ErrorCode::InvalidState);
+        assert_eq!(
+            code(decide_pool(&rule, &world(&a, &room(50), Some(&p), None))),
+            ErrorCode::InvalidState
+        );
     }
 
     #[test]
@@ -639,6 +907,10 @@ mod tests {
         let v = p.view();
         assert_eq!((v.total, v.paid, v.available), (eur(250), eur(30), eur(220)));
         assert_eq!(v.reserve, Amount::ZERO, "a claim of 500 would take everything");
-        assert_eq!(v.claims[0].covered, eur(170), "the claimant's own pledge does not cover their claim");
+        assert_eq!(
+            v.claims[0].covered,
+            eur(170),
+            "the claimant's own pledge does not cover their claim"
+        );
     }
 }

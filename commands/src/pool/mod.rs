@@ -6,7 +6,10 @@
 
 mod decide;
 
-pub use decide::{Claim, ClaimState, ClaimView, Closing, PoolDecision, PoolFacts, PoolRoom, PoolView, PoolWorld, PoolWrite, close_claim, decide_pool};
+pub use decide::{
+    Claim, ClaimState, ClaimView, Closing, PoolDecision, PoolFacts, PoolRoom, PoolView, PoolWorld,
+    PoolWrite, close_claim, decide_pool,
+};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -79,7 +82,17 @@ impl Default for Rules {
 }
 
 /// The rule keys, in the order `pool rules` shows them.
-pub const RULE_KEYS: [&str; 9] = ["events", "min_pledge", "max_pledge", "max_claim", "quorum", "approval", "vote_hours", "pay_days", "renew"];
+pub const RULE_KEYS: [&str; 9] = [
+    "events",
+    "min_pledge",
+    "max_pledge",
+    "max_claim",
+    "quorum",
+    "approval",
+    "vote_hours",
+    "pay_days",
+    "renew",
+];
 
 /// The longest vote window and payment delay a rule may set.
 pub const MAX_VOTE_HOURS: u32 = 24 * 30;
@@ -133,7 +146,12 @@ fn events(value: &str) -> Result<Vec<String>, RuleError> {
             && name.chars().count() <= MAX_EVENT_LEN
             && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
         if !valid {
-            return Err(bad("events", format!("comma-separated names of letters, digits, - and _, each up to {MAX_EVENT_LEN}")));
+            return Err(bad(
+                "events",
+                format!(
+                    "comma-separated names of letters, digits, - and _, each up to {MAX_EVENT_LEN}"
+                ),
+            ));
         }
         if !out.contains(&name) {
             out.push(name);
@@ -151,7 +169,10 @@ impl Rules {
         let mut next = self.clone();
         match key {
             "events" => next.events = events(value)?,
-            "min_pledge" => next.min_pledge = Amount::parse(value).map_err(|e| bad("min_pledge", e.to_string()))?,
+            "min_pledge" => {
+                next.min_pledge =
+                    Amount::parse(value).map_err(|e| bad("min_pledge", e.to_string()))?
+            }
             "max_pledge" => next.max_pledge = limit("max_pledge", value)?,
             "max_claim" => next.max_claim = limit("max_claim", value)?,
             "quorum" => next.quorum = fraction("quorum", value, true)?,
@@ -170,7 +191,10 @@ impl Rules {
         if let Some(max) = next.max_pledge
             && next.min_pledge > max
         {
-            return Err(bad(if key == "min_pledge" { "min_pledge" } else { "max_pledge" }, format!("min_pledge {} is above max_pledge {max}", next.min_pledge)));
+            return Err(bad(
+                if key == "min_pledge" { "min_pledge" } else { "max_pledge" },
+                format!("min_pledge {} is above max_pledge {max}", next.min_pledge),
+            ));
         }
         Ok(next)
     }
@@ -230,9 +254,17 @@ pub struct Shares {
 /// cycle (the pledge minus what they already paid into claims); the claimant's own entry and
 /// zero pledges are left out here. Each contribution is A × pledge / T rounded to the cent by
 /// largest remainder (ties by member ID), in exact integer arithmetic.
-pub fn shares(claim: Amount, max_claim: Option<Amount>, claimant: &MemberId, available: &BTreeMap<MemberId, Amount>) -> Shares {
-    let pledges: Vec<(&MemberId, i128)> =
-        available.iter().filter(|(m, a)| *m != claimant && !a.is_zero()).map(|(m, a)| (m, i128::from(a.cents()))).collect();
+pub fn shares(
+    claim: Amount,
+    max_claim: Option<Amount>,
+    claimant: &MemberId,
+    available: &BTreeMap<MemberId, Amount>,
+) -> Shares {
+    let pledges: Vec<(&MemberId, i128)> = available
+        .iter()
+        .filter(|(m, a)| *m != claimant && !a.is_zero())
+        .map(|(m, a)| (m, i128::from(a.cents())))
+        .collect();
     let total: i128 = pledges.iter().map(|(_, p)| p).sum();
     let mut covered = i128::from(claim.cents()).min(total);
     if let Some(max) = max_claim {
@@ -243,7 +275,8 @@ pub fn shares(claim: Amount, max_claim: Option<Amount>, claimant: &MemberId, ava
         return Shares { pool: cents(total), covered: Amount::ZERO, contributions: Vec::new() };
     }
     // floor(A·p/T) each, then the cents left over, one each, to the largest remainders.
-    let mut parts: Vec<(&MemberId, i128, i128)> = pledges.iter().map(|&(m, p)| (m, covered * p / total, covered * p % total)).collect();
+    let mut parts: Vec<(&MemberId, i128, i128)> =
+        pledges.iter().map(|&(m, p)| (m, covered * p / total, covered * p % total)).collect();
     let floors: i128 = parts.iter().map(|(_, f, _)| f).sum();
     let mut order: Vec<usize> = (0..parts.len()).collect();
     order.sort_by(|&a, &b| parts[b].2.cmp(&parts[a].2).then_with(|| parts[a].0.cmp(parts[b].0)));
@@ -251,7 +284,11 @@ pub fn shares(claim: Amount, max_claim: Option<Amount>, claimant: &MemberId, ava
     for &i in order.iter().take(left) {
         parts[i].1 += 1;
     }
-    let contributions = parts.into_iter().filter(|(_, c, _)| *c > 0).map(|(m, c, _)| (m.clone(), cents(c))).collect();
+    let contributions = parts
+        .into_iter()
+        .filter(|(_, c, _)| *c > 0)
+        .map(|(m, c, _)| (m.clone(), cents(c)))
+        .collect();
     Shares { pool: cents(total), covered: cents(covered), contributions }
 }
 
@@ -374,7 +411,9 @@ impl Tally {
         if !self.quorum_met(rules.quorum) {
             return Verdict::NoQuorum;
         }
-        if !self.votes.is_empty() && Decimal::from(self.yes()) > rules.approval * Decimal::from(self.votes.len()) {
+        if !self.votes.is_empty()
+            && Decimal::from(self.yes()) > rules.approval * Decimal::from(self.votes.len())
+        {
             Verdict::Approved
         } else {
             Verdict::Rejected
@@ -401,7 +440,9 @@ impl Verdict {
     }
 
     pub fn from_code(code: &str) -> Option<Verdict> {
-        [Verdict::Approved, Verdict::Rejected, Verdict::NoQuorum].into_iter().find(|v| v.code() == code)
+        [Verdict::Approved, Verdict::Rejected, Verdict::NoQuorum]
+            .into_iter()
+            .find(|v| v.code() == code)
     }
 }
 
@@ -436,17 +477,22 @@ mod tests {
     #[test]
     fn shares_follow_the_pledges_and_sum_to_the_covered_amount() {
         // T = 100 + 200 + 300 (the claimant's own 1,000 does not count); A = 300.
-        let available = pledges(&[("a", 10_000), ("b", 20_000), ("c", 30_000), ("claimant", 100_000)]);
+        let available =
+            pledges(&[("a", 10_000), ("b", 20_000), ("c", 30_000), ("claimant", 100_000)]);
         let s = shares(eur(30_000), None, &m("claimant"), &available);
         assert_eq!(s.pool, eur(60_000));
         assert_eq!(s.covered, eur(30_000));
-        assert_eq!(s.contributions, vec![(m("a"), eur(5_000)), (m("b"), eur(10_000)), (m("c"), eur(15_000))]);
+        assert_eq!(
+            s.contributions,
+            vec![(m("a"), eur(5_000)), (m("b"), eur(10_000)), (m("c"), eur(15_000))]
+        );
     }
 
     #[test]
     fn leftover_cents_go_to_the_largest_remainders_ties_by_member_id() {
         // 1.00 over three equal pledges: 0.33 each and one cent left, to the first by ID.
-        let s = shares(eur(100), None, &m("z"), &pledges(&[("b", 1_000), ("a", 1_000), ("c", 1_000)]));
+        let s =
+            shares(eur(100), None, &m("z"), &pledges(&[("b", 1_000), ("a", 1_000), ("c", 1_000)]));
         assert_eq!(s.contributions, vec![(m("a"), eur(34)), (m("b"), eur(33)), (m("c"), eur(33))]);
         // Remainders decide before IDs: 0.10 over 1, 2 and 4: 1.43, 2.86, 5.71 → 1, 3, 6.
         let s = shares(eur(10), None, &m("z"), &pledges(&[("a", 100), ("b", 200), ("c", 400)]));
@@ -458,7 +504,10 @@ mod tests {
         let available = pledges(&[("a", 5_000), ("b", 5_000)]);
         let s = shares(eur(1_000_000), None, &m("c"), &available);
         assert_eq!((s.covered, s.contributions.len()), (eur(10_000), 2));
-        assert!(s.contributions.iter().all(|(_, c)| *c == eur(5_000)), "everyone pays their whole pledge: {s:?}");
+        assert!(
+            s.contributions.iter().all(|(_, c)| *c == eur(5_000)),
+            "everyone pays their whole pledge: {s:?}"
+        );
         let s = shares(eur(1_000_000), Some(eur(4_000)), &m("c"), &available);
         assert_eq!(s.covered, eur(4_000));
         assert_eq!(s.contributions, vec![(m("a"), eur(2_000)), (m("b"), eur(2_000))]);
@@ -474,7 +523,10 @@ mod tests {
     fn a_member_leaving_before_approval_is_not_charged_and_the_others_shares_grow() {
         let mut available = pledges(&[("a", 10_000), ("b", 10_000), ("c", 10_000)]);
         let before = shares(eur(15_000), None, &m("claimant"), &available);
-        assert_eq!(before.contributions.iter().find(|(w, _)| *w == m("a")).map(|(_, c)| *c), Some(eur(5_000)));
+        assert_eq!(
+            before.contributions.iter().find(|(w, _)| *w == m("a")).map(|(_, c)| *c),
+            Some(eur(5_000))
+        );
         available.remove(&m("c"));
         let after = shares(eur(15_000), None, &m("claimant"), &available);
         assert_eq!(after.contributions, vec![(m("a"), eur(7_500)), (m("b"), eur(7_500))]);
@@ -519,12 +571,24 @@ mod tests {
 
     /// A vote cast by event `$<who><minute>`.
     fn ballot(who: &str, vote: Vote, minute: u32) -> Ballot {
-        Ballot { voter: m(who), vote: Some(vote), source: format!("${who}{minute}"), retracts: None, at: at(minute) }
+        Ballot {
+            voter: m(who),
+            vote: Some(vote),
+            source: format!("${who}{minute}"),
+            retracts: None,
+            at: at(minute),
+        }
     }
 
     /// The redaction at `minute` of the vote `who` cast at `cast`.
     fn redaction(who: &str, cast: u32, minute: u32) -> Ballot {
-        Ballot { voter: m(who), vote: None, source: format!("$r-{who}{minute}"), retracts: Some(format!("${who}{cast}")), at: at(minute) }
+        Ballot {
+            voter: m(who),
+            vote: None,
+            source: format!("$r-{who}{minute}"),
+            retracts: Some(format!("${who}{cast}")),
+            at: at(minute),
+        }
     }
 
     #[test]
@@ -546,9 +610,13 @@ mod tests {
             redaction("e", 8, 32),
         ];
         let (tally, ignored) = Tally::count(&m("claimant"), &eligible, at(30), &ballots);
-        assert_eq!(tally.votes, BTreeMap::from([(m("a"), Vote::Yes), (m("c"), Vote::No), (m("e"), Vote::Yes)]));
+        assert_eq!(
+            tally.votes,
+            BTreeMap::from([(m("a"), Vote::Yes), (m("c"), Vote::No), (m("e"), Vote::Yes)])
+        );
         assert_eq!((tally.yes(), tally.no(), tally.eligible), (2, 1, 5));
-        let why: Vec<(&str, Ignored)> = ignored.iter().map(|(b, w)| (b.voter.as_str(), *w)).collect();
+        let why: Vec<(&str, Ignored)> =
+            ignored.iter().map(|(b, w)| (b.voter.as_str(), *w)).collect();
         assert_eq!(
             why,
             vec![
@@ -573,11 +641,23 @@ mod tests {
             }
             Tally { votes, eligible }
         };
-        assert_eq!(tally(2, 0, 4).decide(&rules), Verdict::Approved, "half the members voted, all yes");
+        assert_eq!(
+            tally(2, 0, 4).decide(&rules),
+            Verdict::Approved,
+            "half the members voted, all yes"
+        );
         assert_eq!(tally(1, 0, 4).decide(&rules), Verdict::NoQuorum, "a quarter voted");
-        assert_eq!(tally(2, 2, 4).decide(&rules), Verdict::Rejected, "a tie is not strictly more than half");
+        assert_eq!(
+            tally(2, 2, 4).decide(&rules),
+            Verdict::Rejected,
+            "a tie is not strictly more than half"
+        );
         assert_eq!(tally(3, 2, 6).decide(&rules), Verdict::Approved);
-        assert_eq!(tally(0, 0, 0).decide(&rules), Verdict::Rejected, "nobody to vote: nothing is approved");
+        assert_eq!(
+            tally(0, 0, 0).decide(&rules),
+            Verdict::Rejected,
+            "nobody to vote: nothing is approved"
+        );
         let unanimous = rules.with("approval", "0.99").unwrap();
         assert_eq!(tally(9, 1, 10).decide(&unanimous), Verdict::Rejected);
         assert_eq!(tally(10, 0, 10).decide(&unanimous), Verdict::Approved);
@@ -589,10 +669,17 @@ mod tests {
         assert_eq!(rules.entries().iter().map(|(k, _)| *k).collect::<Vec<_>>(), RULE_KEYS.to_vec());
         let changed = rules.with("events", "Flood, fire,flood").unwrap();
         assert_eq!(changed.events, vec!["flood".to_owned(), "fire".to_owned()]);
-        let changed = changed.with("max_pledge", "50").unwrap().with("min_pledge", "10.50").unwrap();
+        let changed =
+            changed.with("max_pledge", "50").unwrap().with("min_pledge", "10.50").unwrap();
         assert_eq!((changed.min_pledge, changed.max_pledge), (eur(1_050), Some(eur(5_000))));
-        assert!(matches!(changed.with("min_pledge", "60"), Err(RuleError::BadValue { key: "min_pledge", .. })));
-        assert!(matches!(changed.with("max_pledge", "5"), Err(RuleError::BadValue { key: "max_pledge", .. })));
+        assert!(matches!(
+            changed.with("min_pledge", "60"),
+            Err(RuleError::BadValue { key: "min_pledge", .. })
+        ));
+        assert!(matches!(
+            changed.with("max_pledge", "5"),
+            Err(RuleError::BadValue { key: "max_pledge", .. })
+        ));
         assert_eq!(changed.with("max_pledge", "none").unwrap().max_pledge, None);
         for (key, value) in [
             ("quorum", "1.5"),
@@ -610,7 +697,10 @@ mod tests {
             ("max_claim", "-5"),
             ("max_claim", "1.234"),
         ] {
-            assert!(matches!(rules.with(key, value), Err(RuleError::BadValue { .. })), "{key} {value}");
+            assert!(
+                matches!(rules.with(key, value), Err(RuleError::BadValue { .. })),
+                "{key} {value}"
+            );
         }
         assert_eq!(rules.with("colour", "red"), Err(RuleError::UnknownKey("colour".into())));
         assert_eq!(rules.with("quorum", "1").unwrap().quorum, Decimal::ONE);
@@ -619,7 +709,8 @@ mod tests {
 
     #[test]
     fn pledges_respect_the_limits_and_zero_always_leaves() {
-        let rules = Rules::default().with("min_pledge", "10").unwrap().with("max_pledge", "100").unwrap();
+        let rules =
+            Rules::default().with("min_pledge", "10").unwrap().with("max_pledge", "100").unwrap();
         assert_eq!(rules.pledge_allowed(eur(500)), Err(PledgeError::BelowMinimum(eur(1_000))));
         assert_eq!(rules.pledge_allowed(eur(10_001)), Err(PledgeError::AboveMaximum(eur(10_000))));
         assert_eq!(rules.pledge_allowed(eur(1_000)), Ok(()));

@@ -126,7 +126,11 @@ impl Room {
 
     /// What `items` would take shown whole, as [`Room::cut`] counts; counted only up to a little
     /// over this room (a longer list is cut anyway).
-    pub fn need<T, R: Weigh>(&self, items: &[T], mut render: impl FnMut(&T) -> (R, Value)) -> usize {
+    pub fn need<T, R: Weigh>(
+        &self,
+        items: &[T],
+        mut render: impl FnMut(&T) -> (R, Value),
+    ) -> usize {
         let mut need = 0;
         for item in items {
             need += weigh(&render(item));
@@ -156,7 +160,11 @@ impl Room {
     /// Renders `items` in order while they fit in the room; a list cut keeps room for the line
     /// saying what was cut. Only the items that may be shown are rendered (a digest of 10,000
     /// lines renders a few hundred).
-    pub fn cut<'a, T, R: Weigh>(&mut self, items: &'a [T], mut render: impl FnMut(&T) -> (R, Value)) -> Cut<'a, T, R> {
+    pub fn cut<'a, T, R: Weigh>(
+        &mut self,
+        items: &'a [T],
+        mut render: impl FnMut(&T) -> (R, Value),
+    ) -> Cut<'a, T, R> {
         let mut used = 0;
         let (mut shown, mut values, mut weights) = (Vec::new(), Vec::new(), Vec::new());
         for item in items {
@@ -234,7 +242,13 @@ mod tests {
 
     #[test]
     fn sizes_are_those_of_the_escaped_json() {
-        for s in ["plain", "a \"quoted\" \\ back\nslash\t", "<b>&'x'</b>", "кириллица ❤️", "\u{1}\u{1f}\u{7f}\u{85}"] {
+        for s in [
+            "plain",
+            "a \"quoted\" \\ back\nslash\t",
+            "<b>&'x'</b>",
+            "кириллица ❤️",
+            "\u{1}\u{1f}\u{7f}\u{85}",
+        ] {
             let html = escape(s);
             assert_eq!(json_len(s) + 2, serde_json::to_string(s).unwrap().len(), "{s:?}");
             assert_eq!(html_json_len(s) + 2, serde_json::to_string(&html).unwrap().len(), "{s:?}");
@@ -261,8 +275,12 @@ mod tests {
         let items: Vec<u32> = (0..100_000).collect();
         let mut room = Room::default();
         let cut = room.cut(&items, item);
-        let weight: usize = cut.shown.iter().map(Weigh::weigh).sum::<usize>() + cut.values.iter().map(value_weight).sum::<usize>();
-        assert!(weight + MORE_RESERVE <= LISTS_BUDGET && weight + MORE_RESERVE + 64 > LISTS_BUDGET, "{weight}");
+        let weight: usize = cut.shown.iter().map(Weigh::weigh).sum::<usize>()
+            + cut.values.iter().map(value_weight).sum::<usize>();
+        assert!(
+            weight + MORE_RESERVE <= LISTS_BUDGET && weight + MORE_RESERVE + 64 > LISTS_BUDGET,
+            "{weight}"
+        );
         assert_eq!(cut.shown.len() + cut.rest.len(), items.len());
         assert_eq!(cut.rest.first(), Some(&(cut.shown.len() as u32)), "cut in order");
     }
@@ -270,9 +288,11 @@ mod tests {
     #[test]
     fn short_lists_get_what_they_need_and_long_ones_share_the_rest() {
         let room = Room::new(1_000);
-        let shares: Vec<usize> = room.split(&[5_000, 10, 0, 300, 2_000]).into_iter().map(|r| r.left).collect();
+        let shares: Vec<usize> =
+            room.split(&[5_000, 10, 0, 300, 2_000]).into_iter().map(|r| r.left).collect();
         assert_eq!(shares, [345, 10, 0, 300, 345]);
-        let all: Vec<usize> = Room::new(1_000).split(&[100, 200]).into_iter().map(|r| r.left).collect();
+        let all: Vec<usize> =
+            Room::new(1_000).split(&[100, 200]).into_iter().map(|r| r.left).collect();
         assert_eq!(all, [100, 200]);
         let items: Vec<u32> = (0..100_000).collect();
         let room = Room::default();

@@ -18,12 +18,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail, ensure};
 use exodus_e2e::*;
+use matrix_sdk::Client;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
 use matrix_sdk::ruma::events::AnySyncTimelineEvent;
 use matrix_sdk::ruma::{RoomId, uint};
-use matrix_sdk::Client;
 use serde_json::{Value, json};
 
 /// SPEC §9: exodus-bot's p50 within 1.2× of the echo bot's.
@@ -45,7 +45,10 @@ fn args() -> Result<Args> {
             "--samples" => args.samples = value("--samples")?.parse().context("--samples")?,
             "--warmup" => args.warmup = value("--warmup")?.parse().context("--warmup")?,
             "--require-target" => args.require_target = true,
-            "--echo" => args.echo = Some((value("--echo url")?, value("--echo user")?, value("--echo password")?)),
+            "--echo" => {
+                args.echo =
+                    Some((value("--echo url")?, value("--echo user")?, value("--echo password")?))
+            }
             "-h" | "--help" => {
                 println!("exodus-b2 [--samples N] [--warmup W] [--require-target]");
                 std::process::exit(0);
@@ -106,7 +109,11 @@ async fn main() -> Result<()> {
     let echo_p = Percentiles::of(&mut echo_ms);
     let intend_p = Percentiles::of(&mut intend_ms);
     let circle_p = Percentiles::of(&mut circle_ms);
-    println!("B2 reply latency through Synapse ({} samples each for exodus-bot, {} for the echo bot), ms:", args.samples, echo_ms.len());
+    println!(
+        "B2 reply latency through Synapse ({} samples each for exodus-bot, {} for the echo bot), ms:",
+        args.samples,
+        echo_ms.len()
+    );
     println!("  {:<18} {:>8} {:>8} {:>8}   p50 / echo p50", "", "p50", "p90", "p99");
     println!("  {:<18} {:>8.1} {:>8.1} {:>8.1}", "echo bot", echo_p.p50, echo_p.p90, echo_p.p99);
     let mut met = true;
@@ -115,7 +122,10 @@ async fn main() -> Result<()> {
         met &= ratio <= TARGET_RATIO;
         println!("  {name:<18} {:>8.1} {:>8.1} {:>8.1}   {ratio:.2}×", p.p50, p.p90, p.p99);
     }
-    println!("B2 target (p50 within {TARGET_RATIO}× of the echo bot): {}", if met { "met" } else { "MISSED" });
+    println!(
+        "B2 target (p50 within {TARGET_RATIO}× of the echo bot): {}",
+        if met { "met" } else { "MISSED" }
+    );
     if args.require_target && !met {
         bail!("B2 target missed");
     }
@@ -159,7 +169,12 @@ impl Percentiles {
 /// measuring client's `wait_reply` sees it exactly as it sees exodus-bot's replies.
 async fn echo_bot(url: &str, user: &str, password: &str) -> Result<()> {
     let client = Client::builder().homeserver_url(url).build().await?;
-    client.matrix_auth().login_username(user, password).initial_device_display_name("exodus B2 echo bot").send().await?;
+    client
+        .matrix_auth()
+        .login_username(user, password)
+        .initial_device_display_name("exodus B2 echo bot")
+        .send()
+        .await?;
     let mut filter = FilterDefinition::default();
     filter.room.timeline.limit = Some(uint!(50));
     let settings = SyncSettings::default().filter(Filter::FilterDefinition(filter));
@@ -184,13 +199,19 @@ async fn echo_bot(url: &str, user: &str, password: &str) -> Result<()> {
         for (room_id, update) in &response.rooms.joined {
             let Some(room) = client.get_room(room_id) else { continue };
             for event in &update.timeline.events {
-                let Ok(AnySyncTimelineEvent::MessageLike(message)) = event.raw().deserialize() else { continue };
+                let Ok(AnySyncTimelineEvent::MessageLike(message)) = event.raw().deserialize()
+                else {
+                    continue;
+                };
                 if message.sender().as_str() == user {
                     continue;
                 }
                 let raw: Value = event.raw().deserialize_as()?;
                 let body = raw["content"]["body"].as_str().unwrap_or_default();
-                if raw["type"] != "m.room.message" || raw["content"]["msgtype"] != "m.text" || !body.starts_with('!') {
+                if raw["type"] != "m.room.message"
+                    || raw["content"]["msgtype"] != "m.text"
+                    || !body.starts_with('!')
+                {
                     continue;
                 }
                 let content = json!({

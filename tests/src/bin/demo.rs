@@ -30,7 +30,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use exodus_e2e::homeserver::{random_suffix, register_exact};
-use exodus_e2e::{Homeserver, JOIN_TIMEOUT, REPLY_TIMEOUT, Reply, RoomOptions, TestUser, has_cyrillic, register};
+use exodus_e2e::{
+    Homeserver, JOIN_TIMEOUT, REPLY_TIMEOUT, Reply, RoomOptions, TestUser, has_cyrillic, register,
+};
 use matrix_sdk::ruma::{OwnedRoomAliasId, OwnedRoomId};
 use serde_json::{Value, json};
 
@@ -81,7 +83,8 @@ const IBAN: &str = "DE89 3704 0044 0532 0130 00";
 
 /// `Some(problem)` unless `result[key] == want`.
 fn field_is(reply: &Reply, key: &str, want: Value) -> Option<String> {
-    (reply.result[key] != want).then(|| format!("expected {key} = {want}, got {}", reply.result[key]))
+    (reply.result[key] != want)
+        .then(|| format!("expected {key} = {want}, got {}", reply.result[key]))
 }
 
 fn problem_if(bad: bool, problem: &str) -> Option<String> {
@@ -94,11 +97,20 @@ fn script() -> Vec<Step> {
     vec![
         Step::new(Alice, "!help", Ok("help"))
             .say("Commands start with ! (or /). help lists them.")
-            .check(|r| problem_if(r.result["commands"].as_array().is_none_or(Vec::is_empty), "no `commands` list")),
-        Step::new(Bob, "!help status", Ok("help")).say("…and explains one of them, with an example."),
+            .check(|r| {
+                problem_if(
+                    r.result["commands"].as_array().is_none_or(Vec::is_empty),
+                    "no `commands` list",
+                )
+            }),
+        Step::new(Bob, "!help status", Ok("help"))
+            .say("…and explains one of them, with an example."),
         Step::new(Alice, "!status orange 300 rent", Ok("status"))
             .say("Alice needs help with her rent every month: her status turns orange 🔆.")
-            .check(|r| field_is(r, "status", json!("orange")).or_else(|| field_is(r, "requested", json!("300.00")))),
+            .check(|r| {
+                field_is(r, "status", json!("orange"))
+                    .or_else(|| field_is(r, "requested", json!("300.00")))
+            }),
         Step::new(Bob, "!status", Ok("status"))
             .say("Bob asks for his own status (replies are about oneself only): green ✅.")
             .check(|r| field_is(r, "status", json!("green"))),
@@ -110,14 +122,24 @@ fn script() -> Vec<Step> {
         Step::new(Bob, "!about I can drive people to the doctor", Ok("about")).say("…and Bob's."),
         Step::new(Alice, "!pay add iban DE89 3704 0044 0532 0130 00", Ok("pay"))
             .say("Alice saves payment details. They are never echoed in a shared room.")
-            .check(|r| problem_if(r.body.contains("DE89") || r.result.to_string().contains("DE89"), "details echoed")),
+            .check(|r| {
+                problem_if(
+                    r.body.contains("DE89") || r.result.to_string().contains("DE89"),
+                    "details echoed",
+                )
+            }),
         Step::new(Alice, "!pay", Ok("pay"))
             .say("Asked in a shared room, the bot sends the details by direct message.")
             .check(|r| field_is(r, "sent_by_dm", json!(true)))
             .dm_follows(),
         Step::new(Bob, "!status purple", Error("bad_arguments"))
             .say("A typo gets an error that shows the correct usage; nothing changes.")
-            .check(|r| problem_if(r.result["usage"].as_str().is_none_or(str::is_empty), "no usage in the error")),
+            .check(|r| {
+                problem_if(
+                    r.result["usage"].as_str().is_none_or(str::is_empty),
+                    "no usage in the error",
+                )
+            }),
         Step::new(Alice, "!lang ru", Ok("lang")).say("Alice prefers Russian…"),
         Step::new(Alice, "!status", Ok("status"))
             .say("…so the bot now answers her in Russian.")
@@ -126,7 +148,8 @@ fn script() -> Vec<Step> {
         Step::new(Bob, "!status red 200 7 boiler broke", Ok("status"))
             .say("Bob's boiler broke: an emergency 🆘 of 200 within 7 days.")
             .check(|r| {
-                field_is(r, "status", json!("red")).or_else(|| problem_if(r.result["deadline"].is_null(), "no deadline"))
+                field_is(r, "status", json!("red"))
+                    .or_else(|| problem_if(r.result["deadline"].is_null(), "no deadline"))
             }),
         Step::new(Bob, "!status green", Ok("status"))
             .say("Repaired: Bob is green again.")
@@ -140,7 +163,8 @@ fn script() -> Vec<Step> {
         Step::new(Alice, "!status", Ok("status"))
             .say("Alice is a blank slate again: green, in English.")
             .check(|r| {
-                field_is(r, "status", json!("green")).or_else(|| problem_if(has_cyrillic(&r.body), "still in Russian"))
+                field_is(r, "status", json!("green"))
+                    .or_else(|| problem_if(has_cyrillic(&r.body), "still in Russian"))
             }),
     ]
 }
@@ -159,7 +183,8 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn settings() -> Result<Settings> {
-    let required = |name: &str| env(name).with_context(|| format!("{name} is not set (run deploy/demo.sh)"));
+    let required =
+        |name: &str| env(name).with_context(|| format!("{name} is not set (run deploy/demo.sh)"));
     let pace = match env("EXODUS_DEMO_PACE") {
         Some(text) => text
             .trim()
@@ -225,12 +250,20 @@ async fn member(hs: &Homeserver, localpart: &str, display_name: &str) -> Result<
         Err(_) => register(hs, localpart).await?,
     };
     let user = TestUser::login_as(hs, &user_id, &password).await?;
-    user.client.account().set_display_name(Some(display_name)).await.context("setting a display name")?;
+    user.client
+        .account()
+        .set_display_name(Some(display_name))
+        .await
+        .context("setting a display name")?;
     Ok(user)
 }
 
 /// Alice creates the demo room with its alias, bob and the bot invited; waits until both joined.
-async fn create_room(s: &Settings, alice: &TestUser, bob: &TestUser) -> Result<(OwnedRoomId, OwnedRoomAliasId)> {
+async fn create_room(
+    s: &Settings,
+    alice: &TestUser,
+    bob: &TestUser,
+) -> Result<(OwnedRoomId, OwnedRoomAliasId)> {
     // Not encrypted, so that the newcomer, joining later, can read the whole conversation (keys
     // for messages sent before one joined are not shared). The DMs the bot opens are encrypted.
     let room_id = alice
@@ -250,7 +283,10 @@ async fn create_room(s: &Settings, alice: &TestUser, bob: &TestUser) -> Result<(
         .await
         .context("setting the canonical alias")?;
     bob.wait_joined(&room_id, bob.user_id.as_str(), JOIN_TIMEOUT).await?;
-    alice.wait_joined(&room_id, &s.bot, JOIN_TIMEOUT).await.context("the bot did not join the demo room")?;
+    alice
+        .wait_joined(&room_id, &s.bot, JOIN_TIMEOUT)
+        .await
+        .context("the bot did not join the demo room")?;
     Ok((room_id, alias))
 }
 
@@ -274,7 +310,9 @@ async fn play(
         Expect::Ok(command) if !(reply.ok() && reply.result["command"] == command) => {
             Some(format!("expected a successful `{command}` reply, got {}", reply.result))
         }
-        Expect::Error(code) if reply.result["ok"] != json!(false) || reply.error() != Some(code) => {
+        Expect::Error(code)
+            if reply.result["ok"] != json!(false) || reply.error() != Some(code) =>
+        {
             Some(format!("expected the error `{code}`, got {}", reply.result))
         }
         _ => None,
@@ -296,15 +334,24 @@ async fn play(
 
 /// Waits for the bot's DM to `user` carrying payment details (the `dm_count`-th such notice) and
 /// prints it.
-async fn dm(s: &Settings, st: &Style, (user, name): (&TestUser, &str), dm_count: &mut usize) -> Result<()> {
-    let bot_dm = user.dm_room_with(&s.bot, JOIN_TIMEOUT).await.context("no direct chat from the bot")?;
+async fn dm(
+    s: &Settings,
+    st: &Style,
+    (user, name): (&TestUser, &str),
+    dm_count: &mut usize,
+) -> Result<()> {
+    let bot_dm =
+        user.dm_room_with(&s.bot, JOIN_TIMEOUT).await.context("no direct chat from the bot")?;
     let seen = *dm_count;
     let notice = user
         .wait_for(REPLY_TIMEOUT, "payment details by DM", Some(&bot_dm), |r| {
             r.events(&bot_dm)
                 .iter()
                 .filter(|e| e.is_bot_notice())
-                .filter(|e| e.exodus_result().is_some_and(|x| x["command"] == "pay" && x.get("methods").is_some()))
+                .filter(|e| {
+                    e.exodus_result()
+                        .is_some_and(|x| x["command"] == "pay" && x.get("methods").is_some())
+                })
                 .nth(seen)
                 .cloned()
         })
@@ -325,11 +372,21 @@ async fn run(s: Settings, st: &Style) -> Result<usize> {
     println!("{}", st.bold(&format!("── Exodus demo on {} ──", s.hs.server_name)));
     let alice = member(&s.hs, "alice", "Alice").await.context("registering alice")?;
     let bob = member(&s.hs, "bob", "Bob").await.context("registering bob")?;
-    println!("{}", st.dim(&format!("# {} and {} are two members; the bot is {}.", alice.user_id, bob.user_id, s.bot)));
+    println!(
+        "{}",
+        st.dim(&format!(
+            "# {} and {} are two members; the bot is {}.",
+            alice.user_id, bob.user_id, s.bot
+        ))
+    );
     let (room, alias) = create_room(&s, &alice, &bob).await?;
-    println!("{}", st.dim(&format!("# Alice created the room {alias}, invited bob and the bot; both joined.")));
+    println!(
+        "{}",
+        st.dim(&format!("# Alice created the room {alias}, invited bob and the bot; both joined."))
+    );
     if let Some(path) = &s.room_file {
-        std::fs::write(path, format!("{room}\n{alias}\n")).with_context(|| format!("writing {path}"))?;
+        std::fs::write(path, format!("{room}\n{alias}\n"))
+            .with_context(|| format!("writing {path}"))?;
     }
     println!();
 
@@ -345,9 +402,10 @@ async fn run(s: Settings, st: &Style) -> Result<usize> {
             Who::Bob => (&bob, "bob"),
         };
         // No reply at all: the bot is down or stuck; the remaining steps would only time out.
-        let problem = play(&s, st, step, member, &room, &mut dm_count)
-            .await
-            .with_context(|| format!("step {} (`{}`): the bot did not answer", i + 1, step.command))?;
+        let problem =
+            play(&s, st, step, member, &room, &mut dm_count).await.with_context(|| {
+                format!("step {} (`{}`): the bot did not answer", i + 1, step.command)
+            })?;
         failures += usize::from(problem.is_some());
         println!();
     }
@@ -356,7 +414,8 @@ async fn run(s: Settings, st: &Style) -> Result<usize> {
         alice.invite(&room, newcomer).await.with_context(|| format!("inviting {newcomer}"))?;
         println!("{}", st.dim(&format!("# Alice invited {newcomer} into {alias}.")));
     }
-    let verdict = format!("{} of {} steps answered as expected", steps.len() - failures, steps.len());
+    let verdict =
+        format!("{} of {} steps answered as expected", steps.len() - failures, steps.len());
     println!("{}", if failures == 0 { st.green(&verdict) } else { st.red(&verdict) });
     Ok(failures)
 }
@@ -365,18 +424,25 @@ async fn run(s: Settings, st: &Style) -> Result<usize> {
 async fn main() -> ExitCode {
     if std::env::args().skip(1).any(|a| a == "-h" || a == "--help") {
         println!("exodus-demo: plays the scripted demo against a running homeserver and bot.");
-        println!("Run it through deploy/demo.sh, which sets EXODUS_DEMO_HS_URL, EXODUS_DEMO_HS_NAME,");
-        println!("EXODUS_DEMO_HS_SECRET, EXODUS_DEMO_BOT and optionally EXODUS_DEMO_INVITE, EXODUS_DEMO_ALIAS,");
+        println!(
+            "Run it through deploy/demo.sh, which sets EXODUS_DEMO_HS_URL, EXODUS_DEMO_HS_NAME,"
+        );
+        println!(
+            "EXODUS_DEMO_HS_SECRET, EXODUS_DEMO_BOT and optionally EXODUS_DEMO_INVITE, EXODUS_DEMO_ALIAS,"
+        );
         println!("EXODUS_DEMO_PACE (seconds between steps) and EXODUS_DEMO_ROOM_FILE.");
         return ExitCode::SUCCESS;
     }
     // matrix-sdk's own warnings (no key backup, missing account data) mean nothing here.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("error,matrix_sdk=off,matrix_sdk_base=off,matrix_sdk_crypto=off")
+        tracing_subscriber::EnvFilter::new(
+            "error,matrix_sdk=off,matrix_sdk_base=off,matrix_sdk_crypto=off",
+        )
     });
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 
-    let st = Style { on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() };
+    let st =
+        Style { on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() };
     let s = match settings() {
         Ok(s) => s,
         Err(e) => {
