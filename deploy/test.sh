@@ -8,7 +8,9 @@
 # rate limits lifted, a third with Synapse's default message rate limit), then plays the
 # demo once with deploy/demo.sh --check (skipped when arguments narrow the run). Installs Synapse
 # from PyPI on first use (deploy/synapse.sh install). Everything it starts is stopped on exit,
-# failed or not. Exits with cargo's status. Logs of the run stay in target/e2e/run/ (Synapse)
+# failed or not. Also checks the code's form (cargo fmt --check) and lints (cargo clippy -D
+# warnings); a failure there fails the run but does not stop the tests. Exits non-zero when
+# anything failed. Logs of the run stay in target/e2e/run/ (Synapse)
 # and target/e2e/bots/ (bots of failed tests).
 set -euo pipefail
 
@@ -23,6 +25,21 @@ die() { log "error: $*"; exit 1; }
 elapsed() { local s=$((SECONDS - $1)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 
 command -v cargo >/dev/null || die "cargo is not installed (https://rustup.rs)"
+
+for tool in fmt clippy; do
+    cargo "$tool" --version >/dev/null 2>&1 || rustup component add "$([ "$tool" = fmt ] && echo rustfmt || echo clippy)" \
+        || die "cargo $tool is missing and rustup could not add it"
+done
+
+# The code's form first (seconds): rustfmt.toml's layout. A failure here is reported at the end
+# with the rest; the tests still run.
+LINT_STATUS=0
+LINT_FAILED=""
+if ! cargo fmt --all --check >/dev/null; then
+    LINT_STATUS=1
+    LINT_FAILED="cargo fmt --all --check (run cargo fmt --all)"
+    log "error: the code is not formatted: run cargo fmt --all"
+fi
 bash deploy/synapse.sh install
 
 # Servers of an earlier run that was killed before its cleanup ran.
@@ -52,6 +69,14 @@ status=0
 cargo test --workspace --no-run || status=$?
 BUILD_TIME="$(elapsed "$BUILD_START")"
 
+# Lints on every target, warnings as errors (clippy.toml and [workspace.lints] say which).
+CLIPPY_START=$SECONDS
+if ! cargo clippy --workspace --all-targets --quiet -- -D warnings; then
+    LINT_STATUS=1
+    LINT_FAILED="${LINT_FAILED:+$LINT_FAILED; }cargo clippy --workspace --all-targets -- -D warnings"
+fi
+CLIPPY_TIME="$(elapsed "$CLIPPY_START")"
+
 TEST_START=$SECONDS
 TEST_TIME="not run"
 if [ "$status" -eq 0 ]; then
@@ -79,14 +104,20 @@ if [ "$status" -eq 0 ] && [ $# -eq 0 ]; then
     DEMO_TIME="$(elapsed "$DEMO_START")"
 fi
 
+if [ "$status" -eq 0 ] && [ "$LINT_STATUS" -ne 0 ]; then
+    status=$LINT_STATUS
+fi
+
 {
     echo "================ deploy/test.sh summary ================"
     echo "homeservers + PostgreSQL up: $ENV_TIME"
     echo "cargo test --workspace --no-run (build): $BUILD_TIME"
+    echo "cargo clippy --workspace --all-targets -- -D warnings: $CLIPPY_TIME"
     echo "cargo test --workspace: $TEST_TIME"
     echo "B4 smoke (cargo bench --bench b4 -- --presets 10k,100k): $B4_TIME"
     echo "deploy/demo.sh --check: $DEMO_TIME"
     echo "total wall time: $(elapsed "$START")"
+    [ -z "$LINT_FAILED" ] || echo "failed: $LINT_FAILED"
     if [ "$status" -eq 0 ]; then
         echo "result: PASS"
     else

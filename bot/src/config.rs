@@ -2,6 +2,7 @@
 //! comma-separated, nested keys joined by `__`), validated at start with errors naming the key.
 //! Secrets (`password`, `access_token`, a password inside `database_url`) never reach a log.
 
+use exodus_commands::FromCode;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

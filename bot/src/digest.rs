@@ -14,6 +14,7 @@ use exodus_commands::cycle::{DigestItem, Job, Marked, Marking};
 use exodus_commands::ledger::RecordId;
 use exodus_commands::render::{Style, render_reply};
 use exodus_commands::{Amount, Lang, MemberId, Reply};
+use exodus_commands::{Code, FromCode};
 use serde::Serialize;
 use serde_json::Value;
 

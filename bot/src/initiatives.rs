@@ -12,7 +12,7 @@ use exodus_commands::ledger::{self, Record};
 use exodus_commands::outcome::{Notice, Target as NoticeTarget};
 use exodus_commands::render::render_reply;
 use exodus_commands::{Command, MemberId, Profile, Reply};
-use exodus_storage::{Cursor, EventRef, Outcome, StoreError, Target, Tx};
+use exodus_storage::{Cursor, EventRef, Outcome, StoreError, Tag, Target, Tx};
 use serde_json::json;
 
 use crate::pipeline::{Incoming, Pipeline, Prefetched, Queue, Rooms, joined_now, notice_content};
@@ -24,8 +24,8 @@ use crate::pools::PoolWork;
 pub const ACTION_EDIT: &str = "org.exodus.action.edit";
 
 /// The outbox tag of an initiative's card.
-pub fn card_tag(id: InitiativeId) -> String {
-    format!("initiative:{id}")
+pub fn card_tag(id: InitiativeId) -> Tag {
+    Tag::Initiative(id)
 }
 
 impl Pipeline {
@@ -158,8 +158,7 @@ impl Pipeline {
         let lang = proposer.lang.unwrap_or(self.settings().default_language);
         let reply = Reply::Initiative { command: "propose", view: view.clone(), backing: None };
         let rendered = render_reply("propose", &reply, &self.style(lang));
-        let content =
-            json!({ "tag": card_tag(i.id), "new_content": notice_content(&rendered, None) });
+        let content = json!({ "tag": card_tag(i.id).to_string(), "new_content": notice_content(&rendered, None) });
         queue.push(Target::Room(i.room_id.clone()), ACTION_EDIT, content, None);
         tx.set_card_days(i.id, view.days_left).await?;
         Ok(())

@@ -3,6 +3,7 @@
 //! finds nothing more to do (every message a job writes has a transaction ID derived from what it
 //! is about, and the outbox keeps one message per ID).
 
+use exodus_commands::Code;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -32,17 +33,6 @@ const DIGESTS_PER_CHUNK: usize = 1_000;
 /// (`Tx::settle_marks`): a rollover's 300,000 expiries (B3) are written in within a day, in
 /// slices that keep each run short.
 const SETTLE_PER_RUN: i64 = 20_000;
-
-/// A test hook: `EXODUS_TEST_FAILPOINT=rollover-before-commit` makes the process abort (as a
-/// `SIGKILL` would end it) after the rollover's statements, before its commit.
-const FAILPOINT: &str = "EXODUS_TEST_FAILPOINT";
-
-fn failpoint(name: &str) {
-    if std::env::var(FAILPOINT).is_ok_and(|v| v == name) {
-        error!(failpoint = name, "test failpoint reached: aborting");
-        std::process::abort();
-    }
-}
 
 impl Pipeline {
     /// Runs `job` as if the clock showed `as_of`.
@@ -86,7 +76,10 @@ impl Pipeline {
             )
             .await?;
         let digests = started.elapsed();
-        failpoint("rollover-before-commit");
+        if crate::failpoint::armed("rollover-before-commit") {
+            error!("test failpoint rollover-before-commit reached: aborting");
+            std::process::abort();
+        }
         tx.commit().await?;
         let ms = |d: StdDuration| d.as_millis() as u64;
         info!(

@@ -5,6 +5,7 @@ pub mod classify;
 pub mod clearing;
 pub mod config;
 pub mod digest;
+pub mod failpoint;
 pub mod flood;
 pub mod http;
 pub mod initiatives;
@@ -15,6 +16,7 @@ pub mod outbox;
 pub mod pipeline;
 pub mod pools;
 pub mod scheduler;
+pub mod supervisor;
 pub mod sync;
 
 /// mimalloc instead of the system allocator for every program built on this crate: a command
@@ -31,11 +33,12 @@ use std::time::Duration;
 
 use exodus_storage::Store;
 use tokio::sync::{Notify, watch};
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, Settings};
+use crate::supervisor::Supervisor;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BotError {
@@ -53,6 +56,9 @@ pub enum BotError {
     /// retrying cannot help, the operator must fix the credentials.
     #[error("the homeserver rejected the bot's credentials: {0}")]
     Rejected(String),
+    /// One of the process's tasks ended while no stop was asked for (see [`supervisor`]).
+    #[error("the {task} task ended: {why}")]
+    TaskEnded { task: &'static str, why: String },
 }
 
 impl BotError {
@@ -105,7 +111,8 @@ async fn connect_store(
 /// Runs the bot until `outer` turns true, or until the homeserver rejects its credentials.
 pub async fn run(config: Config, outer: watch::Receiver<bool>) -> Result<(), BotError> {
     std::fs::create_dir_all(&config.data_dir)?;
-    // The tasks stop on the caller's signal, or when the sync loop ends with an error.
+    failpoint::log_at_start();
+    // The tasks stop on the caller's signal, or when one of them ends (see `supervisor`).
     let (stop_others, shutdown) = watch::channel(false);
     let stop_on_signal = stop_others.clone();
     let mut outer_signal = outer.clone();
@@ -130,25 +137,16 @@ pub async fn run(config: Config, outer: watch::Receiver<bool>) -> Result<(), Bot
         sync_age: sync::LONG_POLL * 2,
         reply_age: config.limits.health_reply_age,
     };
-    let http = tokio::spawn(http::serve(listener, health, shutdown.clone()));
-
-    // The homeserver may not be up yet (both started by one script, or a reboot): keep trying.
-    let mut backoff = Duration::from_secs(1);
-    let client = loop {
-        match matrix::connect(&config).await {
-            Ok(client) => break client,
-            Err(e @ (BotError::Startup(_) | BotError::Io(_) | BotError::Rejected(_))) => {
-                return Err(e);
-            }
-            Err(e) => {
-                warn!(error = %e, retry_in = ?backoff, "cannot reach the homeserver yet");
-                let mut shutdown = shutdown.clone();
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-            }
+    let mut tasks = Supervisor::new(stop_others.clone());
+    let stop_http = shutdown.clone();
+    tasks.spawn("http", async move { Ok(http::serve(listener, health, stop_http).await?) });
+    let client = match connect_homeserver(&config, &shutdown).await {
+        Ok(Some(client)) => client,
+        // Stopped while waiting (by the caller, or because the HTTP server ended).
+        Ok(None) => return finish(tasks, store, Ok(())).await,
+        Err(e) => {
+            let _ = stop_others.send(true);
+            return finish(tasks, store, Err(e)).await;
         }
     };
 
@@ -184,7 +182,11 @@ pub async fn run(config: Config, outer: watch::Receiver<bool>) -> Result<(), Bot
         give_up_after: config.limits.outbox_give_up_after,
         invited: Default::default(),
     };
-    let outbox = tokio::spawn(outbox.run(shutdown.clone()));
+    let stop_outbox = shutdown.clone();
+    tasks.spawn("outbox", async move {
+        outbox.run(stop_outbox).await;
+        Ok(())
+    });
     let scheduler = jobs::Scheduler {
         pipeline: pipeline.clone(),
         schedules: config.schedules.clone(),
@@ -193,7 +195,11 @@ pub async fn run(config: Config, outer: watch::Receiver<bool>) -> Result<(), Bot
         metrics: metrics.clone(),
         wake: wake.clone(),
     };
-    let scheduler = tokio::spawn(scheduler.run(shutdown.clone()));
+    let stop_scheduler = shutdown.clone();
+    tasks.spawn("scheduler", async move {
+        scheduler.run(stop_scheduler).await;
+        Ok(())
+    });
     let syncer = sync::Syncer::new(
         client,
         pipeline,
@@ -202,26 +208,51 @@ pub async fn run(config: Config, outer: watch::Receiver<bool>) -> Result<(), Bot
         ready,
         config.invite_policy.clone(),
         config.admins.clone(),
-        config.prefixes.first().cloned().unwrap_or_else(|| "!".into()),
     );
-    let synced = syncer.run(shutdown.clone()).await;
-    if synced.is_err() {
-        // Stop the other tasks too: the process exits with the error.
-        let _ = stop_others.send(true);
-    }
+    tasks.spawn("sync", syncer.run(shutdown.clone()));
+    finish(tasks, store, Ok(())).await
+}
 
-    if let Err(e) = outbox.await {
-        error!(error = %e, "outbox task failed");
-    }
-    if let Err(e) = scheduler.await {
-        error!(error = %e, "scheduler task failed");
-    }
-    match http.await {
-        Ok(Err(e)) => error!(error = %e, "http server failed"),
-        Err(e) => error!(error = %e, "http task failed"),
-        Ok(Ok(())) => {}
-    }
+/// Waits for the supervised tasks to end, closes the store, and gives the first error: `result`
+/// (the reason the bot stops) or the error of a task that ended by itself.
+async fn finish(
+    tasks: Supervisor,
+    store: Store,
+    result: Result<(), BotError>,
+) -> Result<(), BotError> {
+    let ended = tasks.wait().await;
     store.close().await;
     info!("stopped");
-    synced
+    result.and(ended)
+}
+
+/// Logs in or restores the session. The homeserver may not be up yet (both started by one
+/// script, or a reboot): keeps trying until it answers, except on errors retrying cannot mend;
+/// `None` when stopped while waiting.
+async fn connect_homeserver(
+    config: &Config,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<Option<matrix_sdk::Client>, BotError> {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let mut stop = shutdown.clone();
+        let connected = tokio::select! {
+            connected = matrix::connect(config) => connected,
+            _ = stop.wait_for(|stop| *stop) => return Ok(None),
+        };
+        match connected {
+            Ok(client) => return Ok(Some(client)),
+            Err(e @ (BotError::Startup(_) | BotError::Io(_) | BotError::Rejected(_))) => {
+                return Err(e);
+            }
+            Err(e) => {
+                warn!(error = %e, retry_in = ?backoff, "cannot reach the homeserver yet");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stop.wait_for(|stop| *stop) => return Ok(None),
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
 }

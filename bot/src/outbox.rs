@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use exodus_commands::MemberId;
-use exodus_storage::{Backoff, PendingMessage, Store, Target};
+use exodus_storage::{Backoff, PendingMessage, Store, StoreError, Target};
 use futures_util::FutureExt as _;
 use matrix_sdk::ruma::api::client::room::create_room;
 use matrix_sdk::ruma::api::client::room::create_room::v3::RoomPreset;
@@ -123,6 +123,9 @@ impl Turns {
 
 impl Outbox {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        if crate::failpoint::armed("outbox-panic") {
+            panic!("test failpoint: the outbox task panics");
+        }
         let mut backoff = Duration::from_millis(250);
         let mut lease = Lease { until: None };
         let mut turns = Turns::default();
@@ -352,7 +355,11 @@ impl Outbox {
         let Target::Room(room_id) = &message.target else {
             return Err(SendError::Permanent("an edit goes to a room".into()));
         };
-        let tag = message.content["tag"].as_str().unwrap_or_default();
+        let tag: exodus_storage::Tag = message.content["tag"]
+            .as_str()
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e: StoreError| SendError::Permanent(e.to_string()))?;
         let original = self
             .store
             .tagged_event(room_id, tag)

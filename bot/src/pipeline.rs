@@ -21,7 +21,7 @@ use exodus_commands::{
     Reply, decide, parse,
 };
 use exodus_storage::{
-    Cursor, EventRef, OutboxMessage, Outcome, Priority, Store, StoreError, Target, Tx,
+    Cursor, EventRef, OutboxMessage, Outcome, Priority, Store, StoreError, Tag, Target, Tx,
 };
 
 use crate::flood::{Admission, Cooldowns, FloodControl};
@@ -66,9 +66,10 @@ pub trait Rooms: Sync {
 pub enum Via {
     /// A message typed by the sender.
     Message,
-    /// A 👍 reaction on the bot's message `reacted_to`, standing for a command; only a successful
-    /// result is answered (a reaction is no request to be told off).
-    Reaction { reacted_to: String },
+    /// A reaction on the bot's message `reacted_to`, standing for `command` (👍 on a paid notice:
+    /// `confirm`; 👍 / 👎 on a claim: `vote`); only a successful result is answered (a reaction is
+    /// no request to be told off).
+    Reaction { reacted_to: String, command: Command },
 }
 
 /// A message event that may be a command, with the facts the adapter established about it.
@@ -121,14 +122,10 @@ pub enum Handled {
     Refused,
 }
 
-/// A test hook: with `EXODUS_TEST_FAILPOINT=command-panic`, a command whose text contains
+/// The failpoint `command-panic` (see [`crate::failpoint`]): a command whose text contains
 /// `failpoint-panic` panics inside its transaction, every time (the poison-message test).
 fn panic_failpoint(body: &str) {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if *ON
-        .get_or_init(|| std::env::var("EXODUS_TEST_FAILPOINT").is_ok_and(|v| v == "command-panic"))
-        && body.contains("failpoint-panic")
-    {
+    if crate::failpoint::armed("command-panic") && body.contains("failpoint-panic") {
         panic!("test failpoint: a command that panics");
     }
 }
@@ -228,7 +225,7 @@ impl Queue<'_> {
         target: Target,
         event_type: &str,
         content: Value,
-        tag: Option<String>,
+        tag: Option<Tag>,
     ) {
         let txn_id = txn_id(&self.event.event_id, self.next);
         let reply =
@@ -305,6 +302,16 @@ impl Pipeline {
         parse(body, &self.settings.prefixes)
     }
 
+    /// The command an event stands for: a message's text parsed, a reaction's command as it is.
+    pub fn parse_incoming(&self, incoming: &Incoming<'_>) -> Option<Parsed> {
+        match &incoming.via {
+            Via::Message => self.parse(incoming.body),
+            Via::Reaction { command, .. } => {
+                Some(Parsed { name: command.name().to_owned(), command: Ok(command.clone()) })
+            }
+        }
+    }
+
     pub(crate) fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -350,7 +357,7 @@ impl Pipeline {
         rooms: &R,
         now: DateTime<Utc>,
     ) -> BatchOutcome {
-        let parsed: Vec<Option<Parsed>> = batch.iter().map(|i| self.parse(i.body)).collect();
+        let parsed: Vec<Option<Parsed>> = batch.iter().map(|i| self.parse_incoming(i)).collect();
         let mut handled = Vec::with_capacity(batch.len());
         let mut start = 0;
         while start < batch.len() {
@@ -1192,7 +1199,7 @@ impl Pipeline {
         let rendered = render_reply(command, reply, &self.style(lang));
         let in_reply_to = match &incoming.via {
             Via::Message => incoming.event.event_id.as_str(),
-            Via::Reaction { reacted_to } => reacted_to.as_str(),
+            Via::Reaction { reacted_to, .. } => reacted_to.as_str(),
         };
         notice_content(&rendered, Some(in_reply_to))
     }
@@ -1329,7 +1336,7 @@ impl Pipeline {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let name: String = self
-            .parse(incoming.body)
+            .parse_incoming(incoming)
             .map(|p| p.name)
             .unwrap_or_default()
             .chars()
@@ -1427,10 +1434,10 @@ pub(crate) async fn joined_now<R: Rooms>(
 
 /// The tag of a message a 👍 on which confirms a record: the `paid` reply and the recipient's
 /// notice about it (SPEC §3).
-fn paid_tag(reply: &Reply) -> Option<String> {
+fn paid_tag(reply: &Reply) -> Option<Tag> {
     match reply {
         Reply::Record { command: "paid", record, .. }
-        | Reply::Noticed { what: "paid-reported", record } => Some(format!("paid:{}", record.id)),
+        | Reply::Noticed { what: "paid-reported", record } => Some(Tag::Paid(record.id)),
         _ => None,
     }
 }

@@ -11,7 +11,7 @@ use exodus_commands::pool::{
 use exodus_commands::text::Text;
 use exodus_commands::{Command, CommandError, ErrorCode, MemberId, Profile, Reply};
 use exodus_storage::{
-    Cursor, EndedPledge, EventRef, OutboxMessage, Outcome, StoreError, Target, Tx,
+    Cursor, EndedPledge, EventRef, OutboxMessage, Outcome, StoreError, Tag, Target, Tx,
 };
 
 use crate::pipeline::{Incoming, Pipeline, Prefetched, Queue, Rooms, joined_now};
@@ -127,7 +127,7 @@ impl Pipeline {
         }
         let lang = sender.lang.unwrap_or(self.settings().default_language);
         let tag = match &decision.reply {
-            Reply::Claim { command: "claim", view, .. } => Some(format!("claim:{}", view.claim.id)),
+            Reply::Claim { command: "claim", view, .. } => Some(Tag::Claim(view.claim.id)),
             _ => None,
         };
         let reply = self.reply_content(cmd.name(), &decision.reply, lang, incoming);

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use exodus_commands::MemberId;
-use exodus_storage::{Cursor, EventRef};
+use exodus_commands::command::{Command, RecordAction};
+use exodus_commands::pool::Vote;
+use exodus_storage::{Cursor, EventRef, Tag};
 use futures_util::FutureExt as _;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::deserialized_responses::{SyncOrStrippedState, TimelineEvent, TimelineEventKind};
@@ -52,8 +54,6 @@ pub struct Syncer {
     pub ready: Arc<AtomicBool>,
     pub invite_policy: InvitePolicy,
     pub admins: Vec<MemberId>,
-    /// The first command prefix (reactions standing for commands are written with it).
-    pub prefix: String,
     /// Rooms to catch up from their cursor at the next turn (a gap, an error, a missing key).
     retry: BTreeSet<OwnedRoomId>,
     utd_seen: BTreeMap<String, Instant>,
@@ -116,7 +116,6 @@ impl Pending {
 }
 
 impl Syncer {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         client: Client,
         pipeline: Arc<Pipeline>,
@@ -125,7 +124,6 @@ impl Syncer {
         ready: Arc<AtomicBool>,
         invite_policy: InvitePolicy,
         admins: Vec<MemberId>,
-        prefix: String,
     ) -> Syncer {
         Syncer {
             client,
@@ -135,7 +133,6 @@ impl Syncer {
             ready,
             invite_policy,
             admins,
-            prefix,
             retry: BTreeSet::new(),
             utd_seen: BTreeMap::new(),
             invites_tried: BTreeMap::new(),
@@ -426,10 +423,10 @@ impl Syncer {
                         .await
                         .map_err(|e| Stop::Failed(e.to_string()))?;
                     // 👍 on an initiative's card is interest, not a command (SPEC §3.4).
-                    let card = tag
-                        .as_deref()
-                        .and_then(|t| t.strip_prefix("initiative:"))
-                        .and_then(|id| id.parse::<i64>().ok());
+                    let card = match tag {
+                        Some(Tag::Initiative(id)) => Some(id),
+                        _ => None,
+                    };
                     if let (Some(initiative), true, Some(sender)) =
                         (card, up, MemberId::parse(&sender))
                     {
@@ -450,24 +447,24 @@ impl Syncer {
                             Some(Cursor { event_id: event_ref.event_id.clone(), origin_ts });
                         continue;
                     }
-                    let body = match tag.as_deref() {
-                        Some(t) if up && t.starts_with("paid:") => t
-                            .strip_prefix("paid:")
-                            .map(|id| format!("{}confirm #{id}", self.prefix)),
-                        Some(t) if t.starts_with("claim:") => t.strip_prefix("claim:").map(|id| {
-                            format!("{}vote #{id} {}", self.prefix, if up { "yes" } else { "no" })
-                        }),
+                    let command = match tag {
+                        Some(Tag::Paid(id)) if up => {
+                            Some(Command::Record { action: RecordAction::Confirm, id })
+                        }
+                        Some(Tag::Claim(id)) => {
+                            Some(Command::Vote { id, vote: if up { Vote::Yes } else { Vote::No } })
+                        }
                         _ => None,
                     };
-                    if let (Some(body), Some(sender)) = (body, MemberId::parse(&sender)) {
+                    if let (Some(command), Some(sender)) = (command, MemberId::parse(&sender)) {
                         pending.push(Pending {
                             event: event_ref,
                             in_dm: self.is_dm_of(room, &sender).await.map_err(Stop::Failed)?,
                             sender_joined: joined(room, &sender).await.map_err(Stop::Failed)?,
                             sender,
-                            body,
+                            body: String::new(),
                             mentions: Vec::new(),
-                            via: Via::Reaction { reacted_to: target },
+                            via: Via::Reaction { reacted_to: target, command },
                         });
                         continue;
                     }

@@ -104,10 +104,6 @@ impl Amount {
             .ok_or(AmountError::TooLarge)?;
         Amount::from_cents(cents).ok_or(AmountError::TooLarge)
     }
-
-    pub fn to_decimal(self) -> Decimal {
-        Decimal::new(self.0, 2)
-    }
 }
 
 impl fmt::Display for Amount {

@@ -40,7 +40,8 @@ impl Job {
 }
 
 /// What a job did to, or says about, a record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Marked {
     /// An intention never committed in the past cycle.
     Expired,
@@ -56,16 +57,6 @@ pub enum Marked {
 }
 
 impl Marked {
-    pub fn code(self) -> &'static str {
-        match self {
-            Marked::Expired => "expired",
-            Marked::Renewed { .. } => "renewed",
-            Marked::Overdue => "overdue",
-            Marked::Due => "due",
-            Marked::Unconfirmed => "unconfirmed",
-        }
-    }
-
     /// Who hears of it: (the giver, the recipient).
     fn audience(self) -> (bool, bool) {
         match self {

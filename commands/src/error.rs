@@ -6,8 +6,9 @@ use serde::Serialize;
 use crate::text::Text;
 
 /// SPEC §3 error codes, serialised as they appear in `org.exodus.result`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorCode {
     UnknownCommand,
     BadArguments,
@@ -17,21 +18,6 @@ pub enum ErrorCode {
     InvalidState,
     LimitExceeded,
     Internal,
-}
-
-impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::UnknownCommand => "unknown_command",
-            ErrorCode::BadArguments => "bad_arguments",
-            ErrorCode::NotAMember => "not_a_member",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::InvalidState => "invalid_state",
-            ErrorCode::LimitExceeded => "limit_exceeded",
-            ErrorCode::Internal => "internal",
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -1,5 +1,6 @@
 //! Validated identifiers and small value types shared by every command.
 
+use crate::Code;
 use std::fmt;
 
 use serde::{Serialize, Serializer};
@@ -53,7 +54,20 @@ impl Serialize for MemberId {
 }
 
 /// The languages replies and notifications are written in (`lang en|ru`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case", ascii_case_insensitive)]
 pub enum Lang {
     #[default]
     En,
@@ -62,17 +76,6 @@ pub enum Lang {
 
 impl Lang {
     pub const ALL: [Lang; 2] = [Lang::En, Lang::Ru];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ru => "ru",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Lang> {
-        Lang::ALL.into_iter().find(|l| l.code().eq_ignore_ascii_case(code))
-    }
 }
 
 impl Serialize for Lang {
@@ -84,6 +87,7 @@ impl Serialize for Lang {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::FromCode;
 
     #[test]
     fn member_ids_are_validated() {

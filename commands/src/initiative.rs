@@ -27,27 +27,12 @@ pub const MAX_TITLE_CHARS: usize = 200;
 /// A funded initiative's obligations fall due this many days after the funding (SPEC §3.4).
 pub const FUNDED_DUE_DAYS: i64 = 14;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum InitiativeState {
     Active,
     Funded,
     Lapsed,
-}
-
-impl InitiativeState {
-    pub fn code(self) -> &'static str {
-        match self {
-            InitiativeState::Active => "active",
-            InitiativeState::Funded => "funded",
-            InitiativeState::Lapsed => "lapsed",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<InitiativeState> {
-        [InitiativeState::Active, InitiativeState::Funded, InitiativeState::Lapsed]
-            .into_iter()
-            .find(|s| s.code() == code)
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 //! forbids can be expressed: an obligation never goes back to being an intention, a closed record
 //! never opens again, only the giver reports `paid`, only the recipient confirms or forgives.
 
+use crate::Code;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
@@ -19,29 +20,40 @@ use crate::text::Text;
 /// A ledger record's number, `#N`: one sequence for intentions and obligations.
 pub type RecordId = i64;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Intention,
     Obligation,
 }
 
-impl Kind {
-    pub fn code(self) -> &'static str {
-        match self {
-            Kind::Intention => "intention",
-            Kind::Obligation => "obligation",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Kind> {
-        [Kind::Intention, Kind::Obligation].into_iter().find(|k| k.code() == code)
-    }
-}
-
 /// Where a record stands. `Active` is an intention's only open state; `Open` and `Paid` are an
 /// obligation's; the rest are closed for good.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     Active,
@@ -67,24 +79,6 @@ impl State {
         State::Cancelled,
         State::Cleared,
     ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            State::Active => "active",
-            State::Open => "open",
-            State::Paid => "paid",
-            State::Fulfilled => "fulfilled",
-            State::Forgiven => "forgiven",
-            State::Withdrawn => "withdrawn",
-            State::Expired => "expired",
-            State::Cancelled => "cancelled",
-            State::Cleared => "cleared",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<State> {
-        State::ALL.into_iter().find(|s| s.code() == code)
-    }
 
     /// Still counts in ❤️ or 🤝.
     pub fn is_open(self) -> bool {

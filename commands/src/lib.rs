@@ -7,6 +7,7 @@
 pub mod amount;
 pub mod circle;
 pub mod clearing;
+pub mod code;
 pub mod command;
 pub mod cycle;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod setoff;
 pub mod text;
 
 pub use amount::Amount;
+pub use code::{Code, FromCode};
 pub use command::{Command, Ctx, Parsed, decide, parse};
 pub use error::{CommandError, ErrorCode};
 pub use ids::{Lang, MemberId};

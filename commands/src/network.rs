@@ -22,7 +22,8 @@ pub struct Support {
 }
 
 /// The six lists of SPEC §6, in its order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum List {
     /// (1) who supports M.
     Supporters,
@@ -47,18 +48,6 @@ impl List {
         List::SupportedBySupporters,
         List::SupportedBySupported,
     ];
-
-    /// The key in `org.exodus.result`.
-    pub fn code(self) -> &'static str {
-        match self {
-            List::Supporters => "supporters",
-            List::Supported => "supported",
-            List::SupportersOfSupporters => "supporters_of_supporters",
-            List::CoSupporters => "co_supporters",
-            List::SupportedBySupporters => "supported_by_supporters",
-            List::SupportedBySupported => "supported_by_supported",
-        }
-    }
 }
 
 /// The relations read for a `network` command, with what the asker may see.

@@ -73,21 +73,12 @@ pub struct Notice {
     pub reply: Reply,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum PayAction {
     Add,
     Remove,
     Default,
-}
-
-impl PayAction {
-    pub fn code(self) -> &'static str {
-        match self {
-            PayAction::Add => "add",
-            PayAction::Remove => "remove",
-            PayAction::Default => "default",
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -21,7 +21,8 @@ pub const RED_DAYS: std::ops::RangeInclusive<u32> = 1..=31;
 pub const FORGET_CONFIRM_MINUTES: i64 = 10;
 
 /// The status colour without its data, as stored and shown in `org.exodus.result`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum Level {
     Green,
     Orange,
@@ -29,18 +30,6 @@ pub enum Level {
 }
 
 impl Level {
-    pub fn code(self) -> &'static str {
-        match self {
-            Level::Green => "green",
-            Level::Orange => "orange",
-            Level::Red => "red",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Level> {
-        [Level::Green, Level::Orange, Level::Red].into_iter().find(|l| l.code() == code)
-    }
-
     pub fn emoji(self) -> &'static str {
         match self {
             Level::Green => "✅",

@@ -3,6 +3,7 @@
 
 mod fit;
 
+use crate::Code;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -160,7 +161,7 @@ pub fn render_error(command: &str, error: &CommandError, style: &Style<'_>) -> R
     let mut result = json!({
         "command": command,
         "ok": false,
-        "error": error.code.as_str(),
+        "error": error.code.code(),
         "message": message,
     });
     if let Some(usage) = usage {

@@ -2,6 +2,7 @@
 //! §9 B1). The transaction's cache holds what its commands read for their decisions, so that a
 //! later command of the same group sees an earlier one's changes without a statement of its own.
 
+use exodus_commands::Code;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};

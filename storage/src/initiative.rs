@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use exodus_commands::initiative::{Initiative, InitiativeFacts, InitiativeId, InitiativeState};
 use exodus_commands::{Amount, MemberId};
+use exodus_commands::{Code, FromCode};
 
 use crate::ledger::member;
 use crate::{Backend, Result, Store, StoreError, Tx, from_millis, millis, on_backend};
@@ -35,10 +36,11 @@ fn initiative(row: InitiativeRow) -> Result<(Initiative, i64)> {
 impl Store {
     /// The event the bot sent as the message tagged `tag` in `room_id` (an initiative's card),
     /// once it is sent.
-    pub async fn tagged_event(&self, room_id: &str, tag: &str) -> Result<Option<String>> {
+    pub async fn tagged_event(&self, room_id: &str, tag: crate::Tag) -> Result<Option<String>> {
+        let tag = tag.to_string();
         const SQL: &str = "SELECT sent_event_id FROM outbox WHERE room_id = $1 AND tag = $2 AND sent_event_id IS NOT NULL ORDER BY id LIMIT 1";
         Ok(
-            on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(room_id).bind(tag).fetch_optional(pool).await?),
+            on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(room_id).bind(&tag).fetch_optional(pool).await?),
         )
     }
 

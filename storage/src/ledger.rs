@@ -1,5 +1,6 @@
 //! Circles and their ledger: the `circles` and `records` tables (SPEC §3.2).
 
+use exodus_commands::{Code, FromCode};
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
@@ -141,10 +142,10 @@ impl Store {
     }
 
     /// The tag of the message the bot sent as `event_id` (`paid:<id>` for a paid notice).
-    pub async fn sent_message_tag(&self, event_id: &str) -> Result<Option<String>> {
+    pub async fn sent_message_tag(&self, event_id: &str) -> Result<Option<crate::Tag>> {
         const SQL: &str = "SELECT tag FROM outbox WHERE sent_event_id = $1";
         let tag: Option<Option<String>> = on_backend!(&self.pool, pool => sqlx::query_scalar(SQL).bind(event_id).fetch_optional(pool).await?);
-        Ok(tag.flatten())
+        tag.flatten().map(|t| t.parse()).transpose()
     }
 
     /// The support relations (SPEC §6) of `member` and of everyone `member` is related to (see

@@ -22,6 +22,7 @@ pub use jobs::JobRun;
 pub use outbox::{Backoff, DestinationState, FailingDestination, OutboxStatus, Priority};
 pub use pool::EndedPledge;
 
+use exodus_commands::Code;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -171,7 +172,8 @@ pub struct Cursor {
 }
 
 /// What happened to a command event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Outcome {
     /// Executed (successfully or answered with an error).
     Applied,
@@ -185,23 +187,49 @@ pub enum Outcome {
     Failed,
 }
 
-impl Outcome {
-    fn code(self) -> &'static str {
-        match self {
-            Outcome::Applied => "applied",
-            Outcome::Ignored => "ignored",
-            Outcome::Refused => "refused",
-            Outcome::Failed => "failed",
-        }
-    }
-}
-
 /// Where an outbox message goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     Room(String),
     /// The member's direct chat with the bot, opened when first needed.
     Dm(MemberId),
+}
+
+/// What a sent message stands for, where a later event refers to it: a 👍 on a paid notice
+/// confirms the record, 👍 / 👎 on a claim message votes, an initiative's card is edited and its
+/// 👍 shows interest. Stored in `outbox.tag` as `paid:<record>`, `claim:<claim>`,
+/// `initiative:<initiative>` (the form rows written by earlier versions carry too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tag {
+    Paid(exodus_commands::ledger::RecordId),
+    Claim(exodus_commands::pool::ClaimId),
+    Initiative(exodus_commands::initiative::InitiativeId),
+}
+
+impl std::fmt::Display for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tag::Paid(id) => write!(f, "paid:{id}"),
+            Tag::Claim(id) => write!(f, "claim:{id}"),
+            Tag::Initiative(id) => write!(f, "initiative:{id}"),
+        }
+    }
+}
+
+impl FromStr for Tag {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Tag> {
+        let corrupt = || StoreError::Corrupt(format!("outbox tag {text:?}"));
+        let (kind, id) = text.split_once(':').ok_or_else(corrupt)?;
+        let id: i64 = id.parse().map_err(|_| corrupt())?;
+        match kind {
+            "paid" => Ok(Tag::Paid(id)),
+            "claim" => Ok(Tag::Claim(id)),
+            "initiative" => Ok(Tag::Initiative(id)),
+            _ => Err(corrupt()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -211,8 +239,8 @@ pub struct OutboxMessage {
     pub target: Target,
     pub event_type: String,
     pub content: serde_json::Value,
-    /// What the message stands for where a reaction to it counts (`paid:<record id>`).
-    pub tag: Option<String>,
+    /// What the message stands for where a later event refers to it.
+    pub tag: Option<Tag>,
     /// Replies go before notifications, notifications before digests.
     pub priority: Priority,
 }
@@ -235,7 +263,7 @@ pub trait Outgoing {
     fn event_type(&self) -> &str;
     /// The content as JSON text.
     fn content_json(&self) -> std::borrow::Cow<'_, str>;
-    fn tag(&self) -> Option<&str>;
+    fn tag(&self) -> Option<Tag>;
     fn priority(&self) -> Priority;
 }
 
@@ -252,8 +280,8 @@ impl Outgoing for OutboxMessage {
     fn content_json(&self) -> std::borrow::Cow<'_, str> {
         self.content.to_string().into()
     }
-    fn tag(&self) -> Option<&str> {
-        self.tag.as_deref()
+    fn tag(&self) -> Option<Tag> {
+        self.tag
     }
     fn priority(&self) -> Priority {
         self.priority
@@ -273,7 +301,7 @@ impl Outgoing for SerializedMessage {
     fn content_json(&self) -> std::borrow::Cow<'_, str> {
         self.content.as_str().into()
     }
-    fn tag(&self) -> Option<&str> {
+    fn tag(&self) -> Option<Tag> {
         None
     }
     /// A job's notifications, written by the thousand: digests.
@@ -681,7 +709,7 @@ type OutboxRow<'a> = (
     Option<&'a str>,
     &'a str,
     std::borrow::Cow<'a, str>,
-    Option<&'a str>,
+    Option<String>,
     i16,
 );
 
@@ -690,7 +718,15 @@ fn outbox_row(m: &impl Outgoing) -> OutboxRow<'_> {
         Target::Room(room) => (Some(room.as_str()), None),
         Target::Dm(member) => (None, Some(member.as_str())),
     };
-    (m.txn_id(), room, recipient, m.event_type(), m.content_json(), m.tag(), m.priority().code())
+    (
+        m.txn_id(),
+        room,
+        recipient,
+        m.event_type(),
+        m.content_json(),
+        m.tag().map(|t| t.to_string()),
+        m.priority().code(),
+    )
 }
 
 /// PostgreSQL's [`Tx::enqueue_all`]: each column as one array, thousands of rows a statement (a
@@ -843,7 +879,7 @@ impl Tx {
             on_backend!(&mut self.tx, tx => {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
                 for (txn_id, room, recipient, event_type, content, tag, priority) in &rows {
-                    query = query.bind(*txn_id).bind(*room).bind(*recipient).bind(*event_type).bind(content.as_ref()).bind(millis(now)).bind(*tag).bind(*priority);
+                    query = query.bind(*txn_id).bind(*room).bind(*recipient).bind(*event_type).bind(content.as_ref()).bind(millis(now)).bind(tag.as_deref()).bind(*priority);
                 }
                 added += query.execute(&mut **tx).await?.rows_affected();
             });
@@ -854,7 +890,7 @@ impl Tx {
 
 #[cfg(test)]
 mod tests {
-    use super::{Backend, Store, WAL_BACKSTOP_PAGES, value_rows};
+    use super::{Backend, Store, StoreError, Tag, WAL_BACKSTOP_PAGES, value_rows};
 
     async fn autocheckpoint(tx: &mut super::Tx) -> i64 {
         let Backend::Sqlite(tx) = &mut tx.tx else { panic!("SQLite") };
@@ -890,5 +926,20 @@ mod tests {
         assert_eq!(value_rows(false, 2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(value_rows(true, 2, 3), "(?, ?, ?), (?, ?, ?)");
         assert_eq!(value_rows(true, 1, 1), "(?)");
+    }
+
+    #[test]
+    fn tags_keep_their_stored_form() {
+        for (tag, text) in [
+            (Tag::Paid(8), "paid:8"),
+            (Tag::Claim(3), "claim:3"),
+            (Tag::Initiative(12), "initiative:12"),
+        ] {
+            assert_eq!(tag.to_string(), text);
+            assert_eq!(text.parse::<Tag>().unwrap(), tag);
+        }
+        for bad in ["", "paid", "paid:", "paid:x", "vote:3", "claim:3:4"] {
+            assert!(matches!(bad.parse::<Tag>(), Err(StoreError::Corrupt(_))), "{bad}");
+        }
     }
 }

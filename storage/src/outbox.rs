@@ -139,7 +139,7 @@ where
             event_type: row.try_get(4)?,
             content: serde_json::from_str(&content)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            tag: row.try_get(7)?,
+            tag: row.try_get::<Option<String>, _>(7)?.map(|t| t.parse()).transpose()?,
             priority: Priority::from_code(row.try_get(8)?),
         },
     })

@@ -1,6 +1,7 @@
 //! Pools (SPEC §3.3): the `pools`, `pool_pledges`, `claims` and `claim_ballots` tables. An
 //! approved claim's obligations are `records` rows in the pool's room.
 
+use exodus_commands::{Code, FromCode};
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};

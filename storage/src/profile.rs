@@ -1,5 +1,6 @@
 //! Profiles: the `members` and `payment_methods` tables.
 
+use exodus_commands::{Code, FromCode};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};

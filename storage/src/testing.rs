@@ -2,6 +2,7 @@
 //! data. A test that needs PostgreSQL fails loudly when the server is missing; it never passes by
 //! skipping.
 
+use exodus_commands::Code;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};

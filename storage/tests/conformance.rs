@@ -12,7 +12,7 @@ use exodus_storage::testing::{
     create_postgres_database, drop_postgres_database, postgres_base_url,
 };
 use exodus_storage::{
-    Backoff, Cursor, EventRef, OutboxMessage, Outcome, Priority, Store, StoreError, Target,
+    Backoff, Cursor, EventRef, OutboxMessage, Outcome, Priority, Store, StoreError, Tag, Target,
 };
 
 /// A fresh, migrated store of one backend; dropping it removes the PostgreSQL database.
@@ -518,7 +518,7 @@ async fn many_messages_enqueued_at_once_keep_their_order(store: &Store) {
     let mut messages: Vec<OutboxMessage> =
         (0..230).map(|i| message(&format!("m{i:03}"), Target::Room("!r:x".into()))).collect();
     messages[7].target = Target::Dm(member("dave"));
-    messages[8].tag = Some("paid:8".into());
+    messages[8].tag = Some(Tag::Paid(8));
     messages.push(message("m000", Target::Room("!r:x".into())));
     let mut tx = store.begin().await.unwrap();
     tx.enqueue_all(&messages, now()).await.unwrap();
@@ -529,7 +529,7 @@ async fn many_messages_enqueued_at_once_keep_their_order(store: &Store) {
     let expected: Vec<String> = (0..230).map(|i| format!("m{i:03}")).collect();
     assert_eq!(txns, expected, "one row per transaction ID, in order");
     assert_eq!(pending[7].message.target, Target::Dm(member("dave")));
-    assert_eq!(pending[8].message.tag.as_deref(), Some("paid:8"));
+    assert_eq!(pending[8].message.tag, Some(Tag::Paid(8)));
     assert_eq!(pending[229].message.content["body"], "m229");
 }
 

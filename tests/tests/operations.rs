@@ -185,6 +185,32 @@ async fn a_rejected_login_exits_with_its_own_status() {
     assert_eq!(status.code(), Some(77), "exit status with a revoked token\n{}", bot.log_tail(20));
 }
 
+/// A task that dies ends the process (the supervisor): with the outbox made to panic (a test
+/// hook), the bot does not go on reading commands it could never answer; it exits with status 1
+/// and names the task, so that systemd restarts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_that_dies_ends_the_process() {
+    init_tracing();
+    let hs = Homeserver::a();
+    let mut bot = BotProcess::start_new(&hs, BotOptions::default()).await.unwrap();
+    bot.stop().await.unwrap();
+    bot.env.push(("EXODUS_TEST_FAILPOINT".into(), "outbox-panic".into()));
+    bot.spawn().unwrap();
+    let status = bot.wait_exit(Duration::from_secs(60)).await.unwrap();
+    let log = bot.log_text();
+    assert!(
+        log.contains("test failpoint armed"),
+        "a build without failpoints\n{}",
+        bot.log_tail(20)
+    );
+    assert_eq!(status.code(), Some(1), "exit status\n{}", bot.log_tail(20));
+    assert!(
+        log.contains("the outbox task ended: panicked: test failpoint"),
+        "the log does not name the task\n{}",
+        bot.log_tail(20)
+    );
+}
+
 /// A new database next to an old `data_dir` is a first start: nothing from the rooms' history is
 /// executed again, not even what was sent while the bot was down; what comes after is answered.
 async fn a_fresh_database_replays_nothing(database: Database) {

@@ -2,6 +2,7 @@
 
 use super::args::short;
 use super::{Args, Command, Scope, Spec};
+use crate::FromCode;
 use crate::error::CommandError;
 use crate::ids::Lang;
 use crate::outcome::{Decision, Reply};

@@ -27,16 +27,6 @@ pub enum ArchiveFilter {
     Overdue,
 }
 
-impl ArchiveFilter {
-    pub fn code(self) -> &'static str {
-        match self {
-            ArchiveFilter::All => "all",
-            ArchiveFilter::Fulfilled => "fulfilled",
-            ArchiveFilter::Overdue => "overdue",
-        }
-    }
-}
-
 pub fn parse_mine(args: &Args<'_>) -> Result<Command, CommandError> {
     args.end(0)?;
     Ok(Command::Mine)

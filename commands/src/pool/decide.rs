@@ -16,27 +16,12 @@ use crate::{Amount, MemberId};
 /// Power level needed to bind a room as a pool and to change its rules (SPEC §3.3).
 pub const POOL_POWER: i64 = 50;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum ClaimState {
     Voting,
     Approved,
     Rejected,
-}
-
-impl ClaimState {
-    pub fn code(self) -> &'static str {
-        match self {
-            ClaimState::Voting => "voting",
-            ClaimState::Approved => "approved",
-            ClaimState::Rejected => "rejected",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<ClaimState> {
-        [ClaimState::Voting, ClaimState::Approved, ClaimState::Rejected]
-            .into_iter()
-            .find(|s| s.code() == code)
-    }
 }
 
 /// A claim (`#C`): a pledged member's announcement that a covered event happened.

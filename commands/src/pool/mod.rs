@@ -11,6 +11,7 @@ pub use decide::{
     PoolWrite, close_claim, decide_pool,
 };
 
+use crate::Code;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -23,29 +24,13 @@ use crate::{Amount, MemberId};
 pub type ClaimId = i64;
 
 /// Whether pledges carry into the next cycle at rollover.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum Renew {
     /// Pledges carry over.
     Auto,
     /// Pledges lapse; members pledge again each cycle.
     Manual,
-}
-
-impl Renew {
-    pub fn code(self) -> &'static str {
-        match self {
-            Renew::Auto => "auto",
-            Renew::Manual => "manual",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Renew> {
-        match code {
-            "auto" => Some(Renew::Auto),
-            "manual" => Some(Renew::Manual),
-            _ => None,
-        }
-    }
 }
 
 /// A pool's rules, with the defaults of SPEC §3.3.
@@ -292,27 +277,13 @@ pub fn shares(
     Shares { pool: cents(total), covered: cents(covered), contributions }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, strum::IntoStaticStr, strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Vote {
     Yes,
     No,
-}
-
-impl Vote {
-    pub fn code(self) -> &'static str {
-        match self {
-            Vote::Yes => "yes",
-            Vote::No => "no",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Vote> {
-        match code {
-            "yes" => Some(Vote::Yes),
-            "no" => Some(Vote::No),
-            _ => None,
-        }
-    }
 }
 
 /// One act of voting as the bot saw it, in the order the homeserver delivered them.
@@ -422,28 +393,13 @@ impl Tally {
 }
 
 /// How a closed vote ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum Verdict {
     Approved,
     Rejected,
     /// Too few voted: the claim expires and creates nothing.
     NoQuorum,
-}
-
-impl Verdict {
-    pub fn code(self) -> &'static str {
-        match self {
-            Verdict::Approved => "approved",
-            Verdict::Rejected => "rejected",
-            Verdict::NoQuorum => "no_quorum",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Verdict> {
-        [Verdict::Approved, Verdict::Rejected, Verdict::NoQuorum]
-            .into_iter()
-            .find(|v| v.code() == code)
-    }
 }
 
 impl fmt::Display for Verdict {
