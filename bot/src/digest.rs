@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::pipeline::{Settings, notice_content};
 
 /// The outbox action of a digest rendered when sent.
-pub const ACTION_DIGEST: &str = "org.exodus.action.digest";
+pub const ACTION_DIGEST: &str = crate::action::DIGEST;
 
 /// The packed content of a member's digest of `job` (`items`: markings and whether the member is
 /// the giver), in `lang`, as JSON text (written straight

@@ -13,15 +13,10 @@ use exodus_commands::outcome::{Notice, Target as NoticeTarget};
 use exodus_commands::render::render_reply;
 use exodus_commands::{Command, MemberId, Profile, Reply};
 use exodus_storage::{Cursor, EventRef, Outcome, StoreError, Tag, Target, Tx};
-use serde_json::json;
 
+use crate::action::Action;
 use crate::pipeline::{Incoming, Pipeline, Prefetched, Queue, Rooms, joined_now, notice_content};
 use crate::pools::PoolWork;
-
-/// An edit of a message the bot sent earlier, the one tagged `tag` in the same room: the outbox
-/// finds that message's event ID when it sends the edit (the card may not be sent yet when the
-/// edit is written).
-pub const ACTION_EDIT: &str = "org.exodus.action.edit";
 
 /// The outbox tag of an initiative's card.
 pub fn card_tag(id: InitiativeId) -> Tag {
@@ -158,8 +153,11 @@ impl Pipeline {
         let lang = proposer.lang.unwrap_or(self.settings().default_language);
         let reply = Reply::Initiative { command: "propose", view: view.clone(), backing: None };
         let rendered = render_reply("propose", &reply, &self.style(lang));
-        let content = json!({ "tag": card_tag(i.id).to_string(), "new_content": notice_content(&rendered, None) });
-        queue.push(Target::Room(i.room_id.clone()), ACTION_EDIT, content, None);
+        // The outbox finds the card's event ID when it sends the edit (the card may not be sent
+        // yet when the edit is written).
+        let edit =
+            Action::Edit { tag: card_tag(i.id), new_content: notice_content(&rendered, None) };
+        queue.push_action(Target::Room(i.room_id.clone()), edit);
         tx.set_card_days(i.id, view.days_left).await?;
         Ok(())
     }

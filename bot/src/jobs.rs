@@ -77,7 +77,7 @@ impl Pipeline {
             .await?;
         let digests = started.elapsed();
         if crate::failpoint::armed("rollover-before-commit") {
-            error!("test failpoint rollover-before-commit reached: aborting");
+            error!(failpoint = "rollover-before-commit", "test failpoint reached: aborting");
             std::process::abort();
         }
         tx.commit().await?;

@@ -1,6 +1,7 @@
 //! Exodus bot: the Matrix adapter around the pure command layer (`exodus-commands`) and the store
 //! (`exodus-storage`). `run` is the whole bot; `main` only reads arguments and installs logging.
 
+pub mod action;
 pub mod classify;
 pub mod clearing;
 pub mod config;

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use exodus_commands::MemberId;
-use exodus_storage::{Backoff, PendingMessage, Store, StoreError, Target};
+use exodus_storage::{Backoff, PendingMessage, Store, Tag, Target};
 use futures_util::FutureExt as _;
 use matrix_sdk::ruma::api::client::room::create_room;
 use matrix_sdk::ruma::api::client::room::create_room::v3::RoomPreset;
@@ -28,10 +28,10 @@ use matrix_sdk::{Client, Room, RoomState};
 use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
 
-use crate::digest::{self, ACTION_DIGEST};
-use crate::initiatives::ACTION_EDIT;
+use crate::action::Action;
+use crate::digest;
 use crate::metrics::Metrics;
-use crate::pipeline::{ACTION_CREATE_CIRCLE, ACTION_INVITE, Settings};
+use crate::pipeline::Settings;
 
 /// A message that failed this many times with a permanent error (4xx other than 429) is given up.
 const MAX_PERMANENT_FAILURES: i32 = 3;
@@ -292,14 +292,16 @@ impl Outbox {
 
     async fn send(&self, pending: &PendingMessage) -> Result<String, SendError> {
         let message = &pending.message;
-        match message.event_type.as_str() {
-            ACTION_CREATE_CIRCLE => return self.create_circle(&message.content).await,
-            ACTION_INVITE => return self.invite(message).await,
-            ACTION_EDIT => return self.edit(message).await,
-            ACTION_DIGEST => return self.digest(message).await,
-            _ => {}
+        match Action::of_row(&message.event_type, &message.content) {
+            None => self.send_message(message).await,
+            Some(Err(e)) => Err(SendError::Permanent(e)),
+            Some(Ok(Action::CreateCircle { owner, name })) => self.create_circle(owner, name).await,
+            Some(Ok(Action::Invite { user_id })) => self.invite(message, &user_id).await,
+            Some(Ok(Action::Edit { tag, new_content })) => {
+                self.edit(message, tag, &new_content).await
+            }
+            Some(Ok(Action::Digest(packed))) => self.digest(message, &packed).await,
         }
-        self.send_message(message).await
     }
 
     /// Sends a message or state-less event as it is.
@@ -334,12 +336,16 @@ impl Outbox {
     }
 
     /// A job's digest, rendered now from what the job packed ([`crate::digest`]).
-    async fn digest(&self, message: &exodus_storage::OutboxMessage) -> Result<String, SendError> {
+    async fn digest(
+        &self,
+        message: &exodus_storage::OutboxMessage,
+        packed: &serde_json::Value,
+    ) -> Result<String, SendError> {
         let Target::Dm(member) = &message.target else {
             return Err(SendError::Permanent("a digest not to a member".into()));
         };
-        let content = digest::render(member, &message.content, &self.settings)
-            .map_err(SendError::Permanent)?;
+        let content =
+            digest::render(member, packed, &self.settings).map_err(SendError::Permanent)?;
         let rendered = exodus_storage::OutboxMessage {
             event_type: "m.room.message".into(),
             content,
@@ -351,15 +357,15 @@ impl Outbox {
     /// An edit of an earlier message of the bot's (an initiative's card, SPEC §3.4), found by
     /// its tag: `m.replace` with the new content. The message it edits was queued before it, so
     /// it is sent by now; if it never could be, neither can the edit.
-    async fn edit(&self, message: &exodus_storage::OutboxMessage) -> Result<String, SendError> {
+    async fn edit(
+        &self,
+        message: &exodus_storage::OutboxMessage,
+        tag: Tag,
+        new_content: &serde_json::Value,
+    ) -> Result<String, SendError> {
         let Target::Room(room_id) = &message.target else {
             return Err(SendError::Permanent("an edit goes to a room".into()));
         };
-        let tag: exodus_storage::Tag = message.content["tag"]
-            .as_str()
-            .unwrap_or_default()
-            .parse()
-            .map_err(|e: StoreError| SendError::Permanent(e.to_string()))?;
         let original = self
             .store
             .tagged_event(room_id, tag)
@@ -368,7 +374,6 @@ impl Outbox {
         let Some(original) = original else {
             return Err(SendError::Permanent(format!("no sent message tagged {tag} to edit")));
         };
-        let new_content = &message.content["new_content"];
         let star = |key: &str| format!("* {}", new_content[key].as_str().unwrap_or_default());
         let content = serde_json::json!({
             "msgtype": new_content["msgtype"],
@@ -389,11 +394,7 @@ impl Outbox {
 
     /// `circle open` from a DM: an encrypted room "Circle of <owner>", the owner invited with
     /// power 100, bound as their circle. Returns the room ID (recorded as the row's event ID).
-    async fn create_circle(&self, content: &serde_json::Value) -> Result<String, SendError> {
-        let owner = content["owner"]
-            .as_str()
-            .and_then(MemberId::parse)
-            .ok_or_else(|| SendError::Permanent("no owner".into()))?;
+    async fn create_circle(&self, owner: MemberId, name: String) -> Result<String, SendError> {
         // A retry after the room was made and bound must not make a second one.
         if let Some(room_id) = self
             .store
@@ -406,7 +407,7 @@ impl Outbox {
         let user =
             UserId::parse(owner.as_str()).map_err(|e| SendError::Permanent(e.to_string()))?;
         let mut request = create_room::v3::Request::new();
-        request.name = content["name"].as_str().map(str::to_owned);
+        request.name = Some(name);
         request.invite = vec![user.clone()];
         request.preset = Some(RoomPreset::PrivateChat);
         request.initial_state = vec![
@@ -444,7 +445,11 @@ impl Outbox {
     }
 
     /// `circle invite`: the bot invites a member to a room.
-    async fn invite(&self, message: &exodus_storage::OutboxMessage) -> Result<String, SendError> {
+    async fn invite(
+        &self,
+        message: &exodus_storage::OutboxMessage,
+        user: &MemberId,
+    ) -> Result<String, SendError> {
         let Target::Room(room_id) = &message.target else {
             return Err(SendError::Permanent("invite without a room".into()));
         };
@@ -453,10 +458,7 @@ impl Outbox {
             .client
             .get_room(&room_id)
             .ok_or_else(|| SendError::Permanent(format!("the bot is not in {room_id}")))?;
-        let user = message.content["user_id"]
-            .as_str()
-            .ok_or_else(|| SendError::Permanent("no user".into()))?;
-        let user = UserId::parse(user).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let user = UserId::parse(user.as_str()).map_err(|e| SendError::Permanent(e.to_string()))?;
         // Already joined or invited: nothing to do (a resend after a crash lands here).
         if let Ok(Some(m)) = room.get_member_no_sync(&user).await
             && matches!(m.membership(), MembershipState::Join | MembershipState::Invite)

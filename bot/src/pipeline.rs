@@ -24,6 +24,7 @@ use exodus_storage::{
     Cursor, EventRef, OutboxMessage, Outcome, Priority, Store, StoreError, Tag, Target, Tx,
 };
 
+use crate::action::Action;
 use crate::flood::{Admission, Cooldowns, FloodControl};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -188,10 +189,6 @@ pub fn notice_content(rendered: &Rendered, in_reply_to: Option<&str>) -> Value {
 /// for crawling the whole ledger).
 const MAX_RELATED: usize = 500;
 
-/// Outbox event types that are actions of the bot rather than messages (see `outbox.rs`).
-pub const ACTION_CREATE_CIRCLE: &str = "org.exodus.action.create_circle";
-pub const ACTION_INVITE: &str = "org.exodus.action.invite";
-
 /// The facts read before the transaction: membership and power come from the homeserver, and
 /// asking it must not hold a database lock.
 #[derive(Clone, Debug, Default)]
@@ -240,6 +237,12 @@ impl Queue<'_> {
             tag,
             priority,
         });
+    }
+
+    /// Queues an action for the outbox (see [`crate::action`]).
+    pub(crate) fn push_action(&mut self, target: Target, action: Action) {
+        let (event_type, content) = action.into_row();
+        self.push(target, &event_type, content, None);
     }
 }
 
@@ -1147,11 +1150,9 @@ impl Pipeline {
                 }
                 Write::CreateCircleRoom { owner } => {
                     let name = format!("Circle of {owner}");
-                    queue.push(
+                    queue.push_action(
                         Target::Dm(owner.clone()),
-                        ACTION_CREATE_CIRCLE,
-                        json!({ "owner": owner, "name": name }),
-                        None,
+                        Action::CreateCircle { owner: owner.clone(), name },
                     );
                 }
                 Write::Insert(r) => tx.insert_record(r).await?,
@@ -1166,11 +1167,9 @@ impl Pipeline {
                     tx.save_profile(&before, p, now).await?;
                 }
                 Write::Invite { room_id, member } => {
-                    queue.push(
+                    queue.push_action(
                         Target::Room(room_id.clone()),
-                        ACTION_INVITE,
-                        json!({ "user_id": member }),
-                        None,
+                        Action::Invite { user_id: member.clone() },
                     );
                 }
             }

@@ -53,6 +53,15 @@ impl Serialize for MemberId {
     }
 }
 
+/// Read back only if it is a valid user ID (as [`MemberId::parse`]).
+impl<'de> serde::Deserialize<'de> for MemberId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        MemberId::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a Matrix user ID: {text:?}")))
+    }
+}
+
 /// The languages replies and notifications are written in (`lang en|ru`).
 #[derive(
     Clone,
