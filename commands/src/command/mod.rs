@@ -117,6 +117,24 @@ pub fn spec(name: &str) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.name == name)
 }
 
+/// The families of commands, each decided by its own rules (SPEC §3.1–§3.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// Status, about, payment details, language, notifications, forget-me, help: the sender's
+    /// own profile ([`crate::command::decide`]).
+    Profile,
+    /// A circle and its ledger of intentions and obligations ([`crate::circle::decide_ledger`]).
+    Ledger,
+    /// Pools, pledges, claims and votes ([`crate::pool::decide_pool`]).
+    Pool,
+    /// Initiatives and their backing ([`crate::initiative::decide_initiative`]).
+    Initiative,
+    /// The clearing opt-in and keeps ([`crate::setoff::decide_clearing`]).
+    Clearing,
+    /// `admin` (SPEC §3.6), decided in the bot with the job runs and statistics.
+    Admin,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Help {
@@ -233,47 +251,58 @@ impl Command {
         }
     }
 
-    /// A circle or ledger command, decided by [`crate::circle::decide_ledger`].
-    pub fn is_ledger(&self) -> bool {
-        !matches!(
-            self,
+    /// Which family of rules decides the command. Exhaustive: a new command must say where it
+    /// belongs before anything compiles.
+    pub fn family(&self) -> Family {
+        match self {
             Command::Help { .. }
-                | Command::Status(_)
-                | Command::About { .. }
-                | Command::Pay(_)
-                | Command::Lang(_)
-                | Command::Notify(_)
-                | Command::ForgetMe { .. }
-                | Command::Clearing(_)
-                | Command::Admin(_)
-        )
+            | Command::Status(_)
+            | Command::About { .. }
+            | Command::Pay(_)
+            | Command::Lang(_)
+            | Command::Notify(_)
+            | Command::ForgetMe { .. } => Family::Profile,
+            Command::Circle(_)
+            | Command::Intend { .. }
+            | Command::IntendChange { .. }
+            | Command::CommitIntention { .. }
+            | Command::CommitDirect { .. }
+            | Command::Record { .. }
+            | Command::Mine
+            | Command::Archive(_)
+            | Command::Network => Family::Ledger,
+            Command::Pool(_)
+            | Command::Pledge { .. }
+            | Command::Claim { .. }
+            | Command::Vote { .. } => Family::Pool,
+            Command::Propose { .. }
+            | Command::Back { .. }
+            | Command::Initiative(_)
+            | Command::Initiatives => Family::Initiative,
+            Command::Clearing(_) => Family::Clearing,
+            Command::Admin(_) => Family::Admin,
+        }
+    }
+
+    /// A command of a circle's ledger, a pool or an initiative: decided in its own transaction
+    /// with the room's facts read just before it (never in a group commit of profile commands).
+    pub fn is_ledger(&self) -> bool {
+        matches!(self.family(), Family::Ledger | Family::Pool | Family::Initiative)
     }
 
     /// A pool command, decided by [`crate::pool::decide_pool`].
     pub fn is_pool(&self) -> bool {
-        matches!(
-            self,
-            Command::Pool(_)
-                | Command::Pledge { .. }
-                | Command::Claim { .. }
-                | Command::Vote { .. }
-        )
+        self.family() == Family::Pool
     }
 
     /// An initiative command, decided by [`crate::initiative::decide_initiative`].
     pub fn is_initiative(&self) -> bool {
-        matches!(
-            self,
-            Command::Propose { .. }
-                | Command::Back { .. }
-                | Command::Initiative(_)
-                | Command::Initiatives
-        )
+        self.family() == Family::Initiative
     }
 
     /// A clearing command, decided by [`crate::setoff::decide_clearing`].
     pub fn is_clearing(&self) -> bool {
-        matches!(self, Command::Clearing(_))
+        self.family() == Family::Clearing
     }
 
     /// The initiative `#I` the command names.

@@ -708,3 +708,46 @@ fn clearing_commands_parse_and_refuse_what_they_do_not_know() {
         assert_eq!(e.usage_of, Some(usage), "{body}");
     }
 }
+
+#[test]
+fn every_command_has_its_family() {
+    let cases = [
+        ("!help", Family::Profile),
+        ("!status orange 300", Family::Profile),
+        ("!about hello", Family::Profile),
+        ("!pay", Family::Profile),
+        ("!lang ru", Family::Profile),
+        ("!notify off", Family::Profile),
+        ("!forget-me", Family::Profile),
+        ("!circle", Family::Ledger),
+        ("!intend 5", Family::Ledger),
+        ("!intend #3 7", Family::Ledger),
+        ("!commit #3", Family::Ledger),
+        ("!commit 5", Family::Ledger),
+        ("!confirm #3", Family::Ledger),
+        ("!mine", Family::Ledger),
+        ("!archive", Family::Ledger),
+        ("!network", Family::Ledger),
+        ("!pool", Family::Pool),
+        ("!pledge 10", Family::Pool),
+        ("!claim flood 100 the cellar", Family::Pool),
+        ("!vote #2 yes", Family::Pool),
+        ("!propose 500 30 a new roof", Family::Initiative),
+        ("!back #1 20", Family::Initiative),
+        ("!initiative #1", Family::Initiative),
+        ("!initiatives", Family::Initiative),
+        ("!clearing on", Family::Clearing),
+        ("!keep #4", Family::Clearing),
+        ("!admin stats", Family::Admin),
+    ];
+    for (body, family) in cases {
+        let cmd = ok(body);
+        assert_eq!(cmd.family(), family, "{body}");
+        // What the pipeline's dispatch relies on.
+        assert_eq!(
+            cmd.is_ledger(),
+            matches!(family, Family::Ledger | Family::Pool | Family::Initiative),
+            "{body}"
+        );
+    }
+}
