@@ -2,6 +2,9 @@
 //! only `m.text` messages from others count; edits, notices, emotes, redacted events and the bot's
 //! own events never do; in a reply only the reply's own text counts, not the quoted fallback.
 
+use matrix_sdk::ruma::MatrixToUri;
+use matrix_sdk::ruma::events::room::message::sanitize::remove_plain_reply_fallback;
+use matrix_sdk::ruma::matrix_uri::MatrixId;
 use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,19 +129,24 @@ pub fn classify(event: &Value, own_user_id: &str) -> Classified {
     }
 }
 
-/// The users a message mentions: `m.mentions.user_ids` and `https://matrix.to/#/@…` links in the
-/// formatted body (a pill's link, not its text, names the member: V5). The bot itself is left out.
+/// The users a message mentions: `m.mentions.user_ids` and the users that `matrix.to` links in the
+/// formatted body point to (a pill's link, not its text, names the member: V5), each link read by
+/// ruma's `MatrixToUri` (percent-encoded or not). The bot itself is left out.
 pub fn mentions(content: &Value, own_user_id: &str) -> Vec<String> {
     let mut found: Vec<String> = content["m.mentions"]["user_ids"]
         .as_array()
         .map(|ids| ids.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
     if let Some(html) = content["formatted_body"].as_str() {
-        for piece in html.split("https://matrix.to/#/").skip(1) {
-            let end = piece.find(['"', '\'', '?', '>', ' ']).unwrap_or(piece.len());
-            let id = percent_decode(&piece[..end]);
-            if id.starts_with('@') {
-                found.push(id);
+        for (at, _) in html.match_indices(MATRIX_TO) {
+            let link = &html[at..];
+            // The link ends where its attribute's value does; its query (`?via=…`, perhaps
+            // HTML-escaped as `&amp;`) never matters for a user.
+            let end = link.find(['"', '\'', '?', '>', ' ', '<']).unwrap_or(link.len());
+            if let Ok(uri) = MatrixToUri::parse(&link[..end])
+                && let MatrixId::User(user) = uri.id()
+            {
+                found.push(user.to_string());
             }
         }
     }
@@ -148,41 +156,13 @@ pub fn mentions(content: &Value, own_user_id: &str) -> Vec<String> {
     found
 }
 
-/// Decodes `%XX` escapes (user IDs in matrix.to links are often written `%40alice%3Aexample.org`).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(byte) = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+/// Where every `matrix.to` link starts.
+const MATRIX_TO: &str = "https://matrix.to/#/";
 
-/// Removes the quoted lines (`> …`) a client puts before the text of a reply, and the blank line
-/// after them.
+/// Removes the rich-reply fallback (`> <@sender> …` lines and the blank line after them) a client
+/// may put before the text of a reply: ruma's `remove_plain_reply_fallback`.
 pub fn strip_reply_fallback(body: &str) -> &str {
-    let mut rest = body;
-    let mut stripped = false;
-    while rest.starts_with('>') {
-        stripped = true;
-        rest = match rest.find('\n') {
-            Some(i) => &rest[i + 1..],
-            None => "",
-        };
-    }
-    if stripped {
-        rest = rest.strip_prefix('\n').unwrap_or(rest);
-    }
-    rest
+    remove_plain_reply_fallback(body)
 }
 
 #[cfg(test)]
@@ -353,6 +333,20 @@ mod tests {
             panic!("not a candidate")
         };
         assert_eq!(mentions, vec!["@mallory:y".to_owned()]);
+        // Links not percent-encoded, with a query, to rooms, and broken ones.
+        let links = message(json!({
+            "msgtype": "m.text",
+            "body": "!circle invite",
+            "format": "org.matrix.custom.html",
+            "formatted_body": "<a href='https://matrix.to/#/@carol:z?via=z&amp;via=w'>C</a> \
+                <a href=\"https://matrix.to/#/!room:z\">R</a> \
+                <a href=\"https://matrix.to/#/%40\">broken</a> \
+                <a href=\"https://matrix.to/#/@dave:z\">D</a>",
+        }));
+        let Classified::Candidate { mentions, .. } = classify(&links, BOT) else {
+            panic!("not a candidate")
+        };
+        assert_eq!(mentions, vec!["@carol:z".to_owned(), "@dave:z".to_owned()]);
         let listed = message(
             json!({"msgtype": "m.text", "body": "hi", "m.mentions": {"user_ids": ["@bob:x", BOT]}}),
         );
