@@ -15,7 +15,7 @@ use exodus_commands::ledger::RecordId;
 use exodus_commands::render::{Style, render_reply};
 use exodus_commands::{Amount, Lang, MemberId, Reply};
 use exodus_commands::{Code, FromCode};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::pipeline::{Settings, notice_content};
@@ -63,43 +63,71 @@ pub fn pack<'a>(
         .expect("text, numbers and booleans serialize")
 }
 
+/// A packed digest that cannot be read back: the row is not what [`pack`] writes.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    #[error("a packed digest of another shape: {0}")]
+    Shape(#[from] serde_json::Error),
+    #[error("a digest of the unknown job {0:?}")]
+    Job(String),
+    #[error("a digest in the unknown language {0:?}")]
+    Lang(String),
+    #[error("a digest item with the unknown change {0:?}")]
+    Change(String),
+    #[error("a renewal without the obligation it renews: #{0}")]
+    Renewal(RecordId),
+    #[error("a digest item with a due date out of range: {0}")]
+    Due(i64),
+}
+
+/// A packed item read back: change, id, renews, other party, cents, due (ms), as giver.
+type PackedItem = (String, RecordId, Option<RecordId>, MemberId, i64, Option<i64>, bool);
+
+/// What [`pack`] writes, read back.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Unpacked {
+    job: String,
+    lang: String,
+    items: Vec<PackedItem>,
+}
+
 /// The digest `content` packed for `member`: the reply and its language.
-pub fn unpack(member: &MemberId, content: &Value) -> Result<(Reply, Lang), String> {
-    let job = content["job"].as_str().and_then(Job::from_name).ok_or("digest without a job")?;
-    let lang =
-        content["lang"].as_str().and_then(Lang::from_code).ok_or("digest without a language")?;
-    let items = content["items"].as_array().ok_or("digest without items")?;
-    let items =
-        items.iter().map(|item| unpack_item(member, item)).collect::<Result<Vec<_>, String>>()?;
+pub fn unpack(member: &MemberId, content: &Value) -> Result<(Reply, Lang), DigestError> {
+    let packed = Unpacked::deserialize(content)?;
+    let job = Job::from_name(&packed.job).ok_or(DigestError::Job(packed.job))?;
+    let lang = Lang::from_code(&packed.lang).ok_or(DigestError::Lang(packed.lang))?;
+    let items = packed
+        .items
+        .into_iter()
+        .map(|(change, id, renews, other, cents, due, as_giver)| {
+            let marked = match change.as_str() {
+                "expired" => Marked::Expired,
+                "renewed" => Marked::Renewed { from: renews.ok_or(DigestError::Renewal(id))? },
+                "overdue" => Marked::Overdue,
+                "due" => Marked::Due,
+                "unconfirmed" => Marked::Unconfirmed,
+                _ => return Err(DigestError::Change(change)),
+            };
+            let due = due
+                .map(|ms| DateTime::from_timestamp_millis(ms).ok_or(DigestError::Due(ms)))
+                .transpose()?;
+            let amount = Amount::from_stored_cents(cents);
+            let (giver, recipient) =
+                if as_giver { (member.clone(), other) } else { (other, member.clone()) };
+            let marking = Marking { marked, id, giver, recipient, amount, due };
+            Ok(DigestItem { marking, as_giver })
+        })
+        .collect::<Result<Vec<_>, DigestError>>()?;
     Ok((Reply::Digest { job, items }, lang))
 }
 
-fn unpack_item(member: &MemberId, item: &Value) -> Result<DigestItem, String> {
-    let bad = || format!("digest item {item}");
-    let fields = item.as_array().filter(|f| f.len() == 7).ok_or_else(bad)?;
-    let id = fields[1].as_i64().ok_or_else(bad)?;
-    let marked = match fields[0].as_str().ok_or_else(bad)? {
-        "expired" => Marked::Expired,
-        "renewed" => Marked::Renewed { from: fields[2].as_i64().ok_or_else(bad)? },
-        "overdue" => Marked::Overdue,
-        "due" => Marked::Due,
-        "unconfirmed" => Marked::Unconfirmed,
-        _ => return Err(bad()),
-    };
-    let other = fields[3].as_str().and_then(MemberId::parse).ok_or_else(bad)?;
-    let amount = Amount::from_stored_cents(fields[4].as_i64().ok_or_else(bad)?);
-    let due = match &fields[5] {
-        Value::Null => None,
-        v => Some(v.as_i64().and_then(DateTime::from_timestamp_millis).ok_or_else(bad)?),
-    };
-    let as_giver = fields[6].as_bool().ok_or_else(bad)?;
-    let (giver, recipient) =
-        if as_giver { (member.clone(), other) } else { (other, member.clone()) };
-    Ok(DigestItem { marking: Marking { marked, id, giver, recipient, amount, due }, as_giver })
-}
-
 /// The message `member`'s packed digest becomes: an `m.notice` as any other job message.
-pub fn render(member: &MemberId, content: &Value, settings: &Settings) -> Result<Value, String> {
+pub fn render(
+    member: &MemberId,
+    content: &Value,
+    settings: &Settings,
+) -> Result<Value, DigestError> {
     let (reply, lang) = unpack(member, content)?;
     let style = Style {
         lang,

@@ -344,8 +344,8 @@ impl Outbox {
         let Target::Dm(member) = &message.target else {
             return Err(SendError::Permanent("a digest not to a member".into()));
         };
-        let content =
-            digest::render(member, packed, &self.settings).map_err(SendError::Permanent)?;
+        let content = digest::render(member, packed, &self.settings)
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
         let rendered = exodus_storage::OutboxMessage {
             event_type: "m.room.message".into(),
             content,
