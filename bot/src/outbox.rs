@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use exodus_commands::MemberId;
-use exodus_storage::{Backoff, PendingMessage, Store, Tag, Target};
+use exodus_storage::{Backoff, PendingMessage, Store, StoreError, Tag, Target};
 use futures_util::FutureExt as _;
 use matrix_sdk::ruma::api::client::room::create_room;
 use matrix_sdk::ruma::api::client::room::create_room::v3::RoomPreset;
@@ -164,16 +164,12 @@ impl Outbox {
 
     /// Holds the outbox lease, renewing it when half of it has passed: `false` while another
     /// process holds it.
-    async fn hold(&self, lease: &mut Lease) -> Result<bool, String> {
+    async fn hold(&self, lease: &mut Lease) -> Result<bool, StoreError> {
         let now = Utc::now();
         if lease.until.is_some_and(|until| until - now > LEASE / 2) {
             return Ok(true);
         }
-        let held = self
-            .store
-            .hold_lease("outbox", &self.runner, now, LEASE)
-            .await
-            .map_err(|e| e.to_string())?;
+        let held = self.store.hold_lease("outbox", &self.runner, now, LEASE).await?;
         if held && lease.until.is_none() {
             info!(runner = %self.runner, "this process sends the outbox");
         }
@@ -197,13 +193,12 @@ impl Outbox {
         lease: &mut Lease,
         turns: &mut Turns,
         shutdown: &mut watch::Receiver<bool>,
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         loop {
             if !self.hold(lease).await? {
                 return Ok(());
             }
-            let mut heads =
-                self.store.outbox_heads(Utc::now(), ROUND).await.map_err(|e| e.to_string())?;
+            let mut heads = self.store.outbox_heads(Utc::now(), ROUND).await?;
             if heads.is_empty() {
                 return Ok(());
             }
@@ -218,16 +213,10 @@ impl Outbox {
                 match self.send(&pending).await {
                     Ok(event_id) => {
                         self.metrics.outbox_sent.inc();
-                        self.store
-                            .mark_sent(pending.id, &event_id, Utc::now())
-                            .await
-                            .map_err(|e| e.to_string())?;
+                        self.store.mark_sent(pending.id, &event_id, Utc::now()).await?;
                         if pending.destination_failures > 0 {
                             info!(%destination, "destination reachable again");
-                            self.store
-                                .destination_recovered(&destination)
-                                .await
-                                .map_err(|e| e.to_string())?;
+                            self.store.destination_recovered(&destination).await?;
                         }
                     }
                     Err(SendError::RateLimited(wait)) => {
@@ -246,20 +235,14 @@ impl Outbox {
                     }
                     Err(SendError::Transient(e)) => {
                         self.metrics.outbox_failed.inc();
-                        self.store
-                            .mark_failed(pending.id, &e, false, Utc::now())
-                            .await
-                            .map_err(|e| e.to_string())?;
+                        self.store.mark_failed(pending.id, &e, false, Utc::now()).await?;
                         self.destination_failed(&destination, &e).await?;
                     }
                     Err(SendError::Permanent(e)) => {
                         self.metrics.outbox_failed.inc();
                         let give_up = pending.attempts + 1 >= MAX_PERMANENT_FAILURES;
                         warn!(txn_id = %pending.message.txn_id, error = %e, give_up, "message refused");
-                        self.store
-                            .mark_failed(pending.id, &e, give_up, Utc::now())
-                            .await
-                            .map_err(|e| e.to_string())?;
+                        self.store.mark_failed(pending.id, &e, give_up, Utc::now()).await?;
                         if !give_up {
                             self.destination_failed(&destination, &e).await?;
                         }
@@ -276,12 +259,9 @@ impl Outbox {
     }
 
     /// A destination's send failed: it waits (the others go on), and is given up past the bound.
-    async fn destination_failed(&self, destination: &str, error: &str) -> Result<(), String> {
-        let state = self
-            .store
-            .destination_failed(destination, error, Utc::now(), self.backoff())
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn destination_failed(&self, destination: &str, error: &str) -> Result<(), StoreError> {
+        let state =
+            self.store.destination_failed(destination, error, Utc::now(), self.backoff()).await?;
         if state.failed {
             warn!(%destination, failures = state.failures, error, "destination given up; `admin outbox retry` sends its messages again");
         } else {
