@@ -1,15 +1,20 @@
 //! From a structured reply to what a member reads: plain text, HTML, and the machine-readable
 //! `org.exodus.result` object (SPEC §3), in the member's language (Fluent, `i18n/*.ftl`).
+//!
+//! The object is the serialisation of the types of [`result`], which document it: this module
+//! builds one of those from each [`Reply`] (beside its lines) and turns it into JSON once.
 
 mod fit;
+pub mod result;
 
 use crate::Code;
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::command::{SPECS, spec};
 use crate::error::CommandError;
@@ -17,11 +22,12 @@ use crate::ids::Lang;
 use crate::ledger::{Kind, Record, State};
 use crate::network::{List, Network};
 use crate::outcome::{CircleView, HelpRequest, Reply, StatusView};
-use crate::profile::{FORGET_CONFIRM_MINUTES, Level, PaymentMethod, Totals, needed};
+use crate::profile::{FORGET_CONFIRM_MINUTES, Level, PaymentMethod, needed};
 use crate::text::{Arg, Text};
 
 use self::fit::Room;
 pub use self::fit::{LISTS_BUDGET, MESSAGE_BUDGET};
+use self::result::{self as wire, Coded, Fields, Instant, Omitted, OmittedMembers};
 
 /// How to render: the reader's language, the configured unit, and the prefix shown in usages.
 #[derive(Clone, Copy, Debug)]
@@ -31,7 +37,8 @@ pub struct Style<'a> {
     pub prefix: &'a str,
 }
 
-/// A message ready to send: `body` (plain), `html` (formatted body) and `result`.
+/// A message ready to send: `body` (plain), `html` (formatted body) and `result`, the
+/// `org.exodus.result` object: a [`result::ReplyResult`] or [`result::ErrorResult`] as JSON.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rendered {
     pub body: String,
@@ -143,14 +150,18 @@ fn usage_lines(style: &Style<'_>, command: &str) -> Vec<Line> {
     lines
 }
 
+/// A command's usages, one per line, with the prefix: `usage` in the result.
+fn usage_text(spec: &crate::command::Spec, style: &Style<'_>) -> String {
+    spec.usage.iter().map(|u| format!("{}{u}", style.prefix)).collect::<Vec<_>>().join("\n")
+}
+
 /// An error reply: what went wrong, then the correct usage (or a pointer to `help`).
 pub fn render_error(command: &str, error: &CommandError, style: &Style<'_>) -> Rendered {
     let message = tr(style.lang, &error.text);
     let mut lines = vec![Line::Plain(format!("❌ {message}"))];
     // Without a command to show the usage of (an unknown one), the usage shown is `help`'s.
     let usage_of = error.usage_of.unwrap_or("help");
-    let usage = spec(usage_of)
-        .map(|s| s.usage.iter().map(|u| format!("{}{u}", style.prefix)).collect::<Vec<_>>());
+    let usage = spec(usage_of).map(|s| usage_text(s, style));
     match error.usage_of {
         Some(name) => lines.extend(usage_lines(style, name)),
         None => lines.push(Line::Plain(tr(
@@ -158,33 +169,38 @@ pub fn render_error(command: &str, error: &CommandError, style: &Style<'_>) -> R
             &Text::new("err-see-help").arg("prefix", style.prefix),
         ))),
     }
-    let mut result = json!({
-        "command": command,
-        "ok": false,
-        "error": error.code.code(),
-        "message": message,
-    });
-    if let Some(usage) = usage {
-        result["usage"] = json!(usage.join("\n"));
-    }
-    finish(lines, result, style.lang)
+    let result = wire::ErrorResult { command, ok: false, error: Coded(error.code), message, usage };
+    finish(lines, wire::to_value(command, &result), style.lang)
 }
 
 pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered {
+    let (lines, fields) = reply_parts(reply, style);
+    let result = wire::ReplyResult { command, ok: true, fields };
+    finish(lines, wire::to_value(command, &result), style.lang)
+}
+
+/// The lines of a reply, and the fields of its `org.exodus.result` beside `command` and `ok`.
+fn reply_parts<'a>(reply: &'a Reply, style: &Style<'_>) -> (Vec<Line>, Fields<'a>) {
     let t = |text: Text| tr(style.lang, &text);
-    let mut result = json!({ "command": command, "ok": true });
-    let lines = match reply {
+    let commands = || listed().map(|s| s.name).collect::<Vec<_>>();
+    match reply {
         Reply::Help { topic: None } => {
             let mut lines =
                 vec![Line::Plain(t(Text::new("help-title").arg("prefix", style.prefix)))];
             lines.extend(listed().map(|s| {
                 Line::Plain(format!("{}{} — {}", style.prefix, s.name, t(Text::new(s.summary))))
             }));
-            result["commands"] = json!(listed().map(|s| s.name).collect::<Vec<_>>());
-            lines
+            let help = wire::profile::Help {
+                usage: None,
+                example: None,
+                topic: None,
+                commands: commands(),
+            };
+            (lines, Fields::Help(help))
         }
         Reply::Help { topic: Some(name) } => {
             let mut lines = Vec::new();
+            let (mut usage, mut example) = (None, None);
             if let Some(spec) = spec(name) {
                 lines.push(Line::Plain(format!(
                     "{}{} — {}",
@@ -192,27 +208,20 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
                     spec.name,
                     t(Text::new(spec.summary))
                 )));
-                result["usage"] = json!(
-                    spec.usage
-                        .iter()
-                        .map(|u| format!("{}{u}", style.prefix))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                );
-                result["example"] = json!(format!("{}{}", style.prefix, spec.example));
+                usage = Some(usage_text(spec, style));
+                example = Some(format!("{}{}", style.prefix, spec.example));
             }
             lines.extend(usage_lines(style, name));
-            result["topic"] = json!(name);
-            result["commands"] = json!(listed().map(|s| s.name).collect::<Vec<_>>());
-            lines
+            let help =
+                wire::profile::Help { usage, example, topic: Some(name), commands: commands() };
+            (lines, Fields::Help(help))
         }
-        Reply::Status(view) => {
-            status_fields(view, &mut result);
-            status_lines(view, style).into_iter().map(Line::Plain).collect()
-        }
+        Reply::Status(view) => (
+            status_lines(view, style).into_iter().map(Line::Plain).collect(),
+            Fields::Status(status_fields(view)),
+        ),
         Reply::About(about) => {
-            result["about"] = json!(about);
-            vec![Line::Plain(match about {
+            let line = Line::Plain(match about {
                 Some(text) => t(Text::new("about-set").arg("about", text)),
                 None => t(Text::new("about-none").arg(
                     "example",
@@ -222,85 +231,84 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
                         crate::command::spec("about").map_or("", |s| s.example)
                     ),
                 )),
-            })]
+            });
+            (vec![line], Fields::About(wire::profile::About { about: about.as_deref() }))
         }
-        Reply::PayMethods(methods) => {
-            result["methods"] = methods_json(methods);
-            payment_lines(methods, Text::new("pay-title"), Text::new("pay-none"), style)
-        }
+        Reply::PayMethods(methods) => (
+            payment_lines(methods, Text::new("pay-title"), Text::new("pay-none"), style),
+            Fields::PayMethods(wire::profile::PayMethods { methods: payment_methods(methods) }),
+        ),
         Reply::CirclePay { owner, methods } => {
-            result["owner"] = json!(owner);
-            result["methods"] = methods_json(methods);
             let (title, none) = (Text::new("pay-circle-title"), Text::new("pay-circle-none"));
-            payment_lines(
+            let lines = payment_lines(
                 methods,
                 title.arg("owner", owner.as_str()),
                 none.arg("owner", owner.as_str()),
                 style,
-            )
+            );
+            let pay = wire::profile::CirclePay { owner, methods: payment_methods(methods) };
+            (lines, Fields::CirclePay(pay))
         }
-        Reply::PaySentByDm => {
-            result["sent_by_dm"] = json!(true);
-            vec![Line::Plain(t(Text::new("pay-sent-by-dm")))]
-        }
+        Reply::PaySentByDm => (
+            vec![Line::Plain(t(Text::new("pay-sent-by-dm")))],
+            Fields::PaySentByDm(wire::profile::PaySentByDm { sent_by_dm: true }),
+        ),
         Reply::PayChanged { action, label } => {
-            result["action"] = json!(action.code());
-            result["label"] = json!(label);
             let id = match action {
                 crate::outcome::PayAction::Add => "pay-added",
                 crate::outcome::PayAction::Remove => "pay-removed",
                 crate::outcome::PayAction::Default => "pay-default-set",
             };
-            vec![Line::Plain(t(Text::new(id).arg("label", label)))]
+            (
+                vec![Line::Plain(t(Text::new(id).arg("label", label)))],
+                Fields::PayChanged(wire::profile::PayChanged { action: Coded(*action), label }),
+            )
         }
-        Reply::Lang(lang) => {
-            result["lang"] = json!(lang);
+        Reply::Lang(lang) => (
             // Written in the language just chosen, whatever the member used before.
-            vec![Line::Plain(tr(*lang, &Text::new("lang-set")))]
-        }
-        Reply::Notify(on) => {
-            result["notify"] = json!(on);
-            vec![Line::Plain(t(Text::new(if *on { "notify-on" } else { "notify-off" })))]
-        }
-        Reply::ForgetPending => {
-            result["pending"] = json!(true);
+            vec![Line::Plain(tr(*lang, &Text::new("lang-set")))],
+            Fields::Lang(wire::profile::LangSet { lang: Coded(*lang) }),
+        ),
+        Reply::Notify(on) => (
+            vec![Line::Plain(t(Text::new(if *on { "notify-on" } else { "notify-off" })))],
+            Fields::Notify(wire::profile::Notify { notify: *on }),
+        ),
+        Reply::ForgetPending => (
             vec![Line::Plain(t(Text::new("forget-pending")
                 .arg("prefix", style.prefix)
-                .num("minutes", FORGET_CONFIRM_MINUTES)))]
-        }
-        Reply::ForgetDone => {
-            result["erased"] = json!(true);
-            vec![Line::Plain(t(Text::new("forget-done")))]
-        }
-        Reply::CircleOpened { owner, room_id } => {
-            result["owner"] = json!(owner);
-            result["room_id"] = json!(room_id);
+                .num("minutes", FORGET_CONFIRM_MINUTES)))],
+            Fields::ForgetPending(wire::profile::ForgetPending { pending: true }),
+        ),
+        Reply::ForgetDone => (
+            vec![Line::Plain(t(Text::new("forget-done")))],
+            Fields::ForgetDone(wire::profile::ForgetDone { erased: true }),
+        ),
+        Reply::CircleOpened { owner, room_id } => (
             vec![Line::Plain(t(match room_id {
                 Some(_) => Text::new("circle-opened").arg("owner", owner.as_str()),
                 None => Text::new("circle-creating"),
-            }))]
-        }
+            }))],
+            Fields::CircleOpened(wire::circle::CircleOpened { owner, room_id: room_id.as_deref() }),
+        ),
         Reply::Circle(view) => {
-            circle_fields(view, &mut result);
             let mut lines =
                 circle_lines(view, style).into_iter().map(Line::Plain).collect::<Vec<_>>();
-            lines.extend(record_list(&view.records, style, &mut result, &mut Room::default()));
-            lines
+            let (record_lines, records) = record_list(&view.records, style, &mut Room::default());
+            lines.extend(record_lines);
+            (lines, Fields::Circle(wire::circle::Circle { figures: circle_fields(view), records }))
         }
         Reply::CircleLink { room_id } => {
             let link = format!("https://matrix.to/#/{room_id}");
-            result["link"] = json!(link);
-            vec![Line::Plain(t(Text::new("circle-link").arg("link", link)))]
+            (
+                vec![Line::Plain(t(Text::new("circle-link").arg("link", &link)))],
+                Fields::CircleLink(wire::circle::CircleLink { link }),
+            )
         }
-        Reply::CircleInvited { member } => {
-            result["member"] = json!(member);
-            vec![Line::Plain(t(Text::new("circle-invited").arg("member", member.as_str())))]
-        }
+        Reply::CircleInvited { member } => (
+            vec![Line::Plain(t(Text::new("circle-invited").arg("member", member.as_str())))],
+            Fields::CircleInvited(wire::circle::CircleInvited { member }),
+        ),
         Reply::Record { command, record, rest } => {
-            record_fields(record, &mut result);
-            if let Some(rest) = rest {
-                result["rest"] = record_json(rest);
-            }
             let mut lines = vec![Line::Plain(t(Text::new(record_message(command, record))
                 .num("id", record.id)
                 .arg("amount", record.amount)
@@ -314,11 +322,13 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
                     .arg("amount", rest.amount)
                     .arg("unit", style.unit))));
             }
-            lines
+            let reply = wire::ledger::RecordReply {
+                record: record.into(),
+                rest: rest.as_ref().map(Into::into),
+            };
+            (lines, Fields::Record(reply))
         }
-        Reply::Noticed { what, record } => {
-            result["notice"] = json!(what);
-            record_fields(record, &mut result);
+        Reply::Noticed { what, record } => (
             vec![Line::Plain(t(Text::new(notice_message(what))
                 .num("id", record.id)
                 .arg("amount", record.amount)
@@ -327,105 +337,109 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
                 .arg("giver", record.giver.as_str())
                 .arg("prefix", style.prefix)
                 .arg("what", record.what.as_deref().unwrap_or_default())
-                .arg("due", record.due.map(|d| date(d, style)).unwrap_or_default())))]
-        }
-        Reply::CollectionComplete { owner, collected } => {
-            result["notice"] = json!("collection-complete");
-            result["owner"] = json!(owner);
-            result["collected"] = json!(collected);
+                .arg("due", record.due.map(|d| date(d, style)).unwrap_or_default())))],
+            Fields::Noticed(wire::ledger::Noticed { notice: what, record: record.into() }),
+        ),
+        Reply::CollectionComplete { owner, collected } => (
             vec![Line::Plain(t(Text::new("collection-complete")
                 .arg("owner", owner.as_str())
                 .arg("amount", *collected)
-                .arg("unit", style.unit)))]
-        }
+                .arg("unit", style.unit)))],
+            Fields::CollectionComplete(wire::circle::CollectionComplete {
+                notice: wire::circle::CollectionCompleteNotice,
+                owner,
+                collected: *collected,
+            }),
+        ),
         Reply::Records { command: _, records, reliability } => {
-            let mut lines = if records.is_empty() {
-                result["records"] = json!([]);
-                vec![Line::Plain(t(Text::new("records-none")))]
+            let (mut lines, list) = if records.is_empty() {
+                let none = wire::ledger::RecordList { records: Vec::new(), more: None };
+                (vec![Line::Plain(t(Text::new("records-none")))], none)
             } else {
-                record_list(records, style, &mut result, &mut Room::default())
+                record_list(records, style, &mut Room::default())
             };
             if let Some(r) = reliability {
-                result["reliability"] = reliability_json(r);
                 lines.push(Line::Plain(reliability_line(r, style)));
             }
-            lines
+            let records = wire::ledger::Records {
+                records: list,
+                reliability: reliability.as_ref().map(Into::into),
+            };
+            (lines, Fields::Records(records))
         }
-        Reply::IntentionCancelled { record } => {
-            result["notice"] = json!("intention-cancelled");
-            record_fields(record, &mut result);
+        Reply::IntentionCancelled { record } => (
             vec![Line::Plain(t(Text::new("notice-intention-cancelled")
                 .num("id", record.id)
                 .arg("amount", record.amount)
                 .arg("unit", style.unit)
-                .arg("owner", record.recipient.as_str())))]
-        }
+                .arg("owner", record.recipient.as_str())))],
+            Fields::IntentionCancelled(wire::ledger::IntentionCancelled {
+                notice: wire::ledger::IntentionCancelledNotice,
+                record: record.into(),
+            }),
+        ),
         Reply::LeftCircle { member, withdrawn } => {
-            result["notice"] = json!("left-circle");
-            result["member"] = json!(member);
             // The line says how many; the records themselves are in the result, cut as any list.
-            let cut = Room::default().cut(withdrawn, |r| ((), record_json(r)));
-            result["records"] = Value::Array(cut.values);
-            if !cut.rest.is_empty() {
-                result["more"]["records"] =
-                    more_json(cut.rest.len(), Some(sum(cut.rest, |r| r.amount)));
-            }
-            vec![Line::Plain(t(Text::new("notice-left-circle")
-                .arg("member", member.as_str())
-                .num("count", withdrawn.len() as i64)))]
+            let cut = Room::default().cut(withdrawn, |r| ((), wire::ledger::Record::from(r)));
+            let more = (!cut.rest.is_empty()).then(|| wire::ledger::MoreWithdrawn {
+                records: Omitted { count: cut.rest.len(), amount: sum(cut.rest, |r| r.amount) },
+            });
+            (
+                vec![Line::Plain(t(Text::new("notice-left-circle")
+                    .arg("member", member.as_str())
+                    .num("count", withdrawn.len() as i64)))],
+                Fields::LeftCircle(wire::ledger::LeftCircle {
+                    notice: wire::ledger::LeftCircleNotice,
+                    member,
+                    records: cut.values,
+                    more,
+                }),
+            )
         }
-        Reply::Network(network) => network_lines(network, style, &mut result),
-        Reply::HelpRequest(request) => help_request_lines(request, style, &mut result),
-        Reply::Digest { job, items } => digest_lines(*job, items, style, &mut result),
-        Reply::CollectionEnded { owner, collected, requested, status } => {
-            result["notice"] = json!("collection-ended");
-            result["owner"] = json!(owner);
-            result["collected"] = json!(collected);
-            result["requested"] = json!(requested);
-            result["status"] = json!(status.code());
+        Reply::Network(network) => {
+            let (lines, network) = network_lines(network, style);
+            (lines, Fields::Network(network))
+        }
+        Reply::HelpRequest(request) => {
+            let (lines, request) = help_request_lines(request, style);
+            (lines, Fields::HelpRequest(request))
+        }
+        Reply::Digest { job, items } => {
+            let (lines, digest) = digest_lines(*job, items, style);
+            (lines, Fields::Digest(digest))
+        }
+        Reply::CollectionEnded { owner, collected, requested, status } => (
             vec![Line::Plain(t(Text::new("collection-ended")
                 .arg("owner", owner.as_str())
                 .arg("collected", *collected)
                 .arg("requested", *requested)
                 .arg("unit", style.unit)
-                .arg("status", status.code())))]
-        }
-        Reply::JobRun { job, as_of, report } => {
-            result["job"] = json!(job.name());
-            result["as_of"] = json!(rfc3339(*as_of));
-            for (name, count) in &report.counts {
-                result[*name] = json!(count);
-            }
-            result["messages"] = json!(report.messages);
+                .arg("status", status.code())))],
+            Fields::CollectionEnded(wire::circle::CollectionEnded {
+                notice: wire::circle::CollectionEndedNotice,
+                owner,
+                collected: *collected,
+                requested: *requested,
+                status: Coded(*status),
+            }),
+        ),
+        Reply::JobRun { job, as_of, report } => (
             vec![Line::Plain(t(Text::new("admin-run")
                 .arg("job", job.name())
                 .arg("as_of", rfc3339(*as_of))
-                .arg("report", report.to_string())))]
-        }
+                .arg("report", report.to_string())))],
+            Fields::JobRun(wire::jobs::JobRun {
+                job: job.name(),
+                as_of: Instant(*as_of),
+                counts: report.counts.iter().copied().collect(),
+                messages: report.messages,
+            }),
+        ),
         Reply::Stats(stats) => {
-            let mut counts = serde_json::Map::new();
             let mut lines = vec![Line::Plain(t(Text::new("admin-stats-title")))];
             for (name, n) in &stats.counts {
-                counts.insert((*name).to_owned(), json!(n));
                 lines.push(Line::Plain(format!("{name}: {n}")));
             }
-            result["counts"] = Value::Object(counts);
-            result["jobs"] = stats
-                .runs
-                .iter()
-                .map(|r| {
-                    json!({ "job": r.job, "slot": rfc3339(r.slot), "runner": r.runner, "finished": r.finished.map(rfc3339),
-                            "summary": r.summary, "manual": r.manual })
-                })
-                .collect();
-            result["destinations"] = stats
-                .destinations
-                .iter()
-                .map(|d| {
-                    json!({ "destination": d.destination, "failures": d.failures, "since": rfc3339(d.since), "failed": d.failed,
-                            "pending": d.pending, "last_error": d.last_error })
-                })
-                .collect();
             for d in &stats.destinations {
                 let text = if d.failed {
                     Text::new("admin-stats-destination-failed")
@@ -453,133 +467,159 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
                     .arg("runner", r.runner.as_str())
                     .arg("summary", r.summary.as_deref().unwrap_or_default()))));
             }
-            lines
+            let stats = wire::jobs::Stats {
+                counts: stats.counts.iter().copied().collect(),
+                jobs: stats.runs.iter().map(Into::into).collect(),
+                destinations: stats.destinations.iter().map(Into::into).collect(),
+            };
+            (lines, Fields::Stats(stats))
         }
         Reply::OutboxChanged { action, destinations, messages } => {
-            let (key, destination) = match action {
-                crate::command::OutboxAction::Retry(d) => ("admin-outbox-retried", d.clone()),
-                crate::command::OutboxAction::Drop(d) => ("admin-outbox-dropped", Some(d.clone())),
+            let (key, action, destination) = match action {
+                crate::command::OutboxAction::Retry(d) => {
+                    ("admin-outbox-retried", "retry", d.as_deref())
+                }
+                crate::command::OutboxAction::Drop(d) => {
+                    ("admin-outbox-dropped", "drop", Some(d.as_str()))
+                }
             };
-            result["action"] = json!(if key == "admin-outbox-retried" { "retry" } else { "drop" });
-            result["destination"] = json!(destination);
-            result["destinations"] = json!(destinations);
-            result["messages"] = json!(messages);
             let all = t(Text::new("admin-outbox-all"));
-            vec![Line::Plain(t(Text::new(key)
-                .arg("destination", destination.unwrap_or(all))
-                .num("destinations", i64::try_from(*destinations).unwrap_or(i64::MAX))
-                .num("messages", i64::try_from(*messages).unwrap_or(i64::MAX))))]
+            (
+                vec![Line::Plain(t(Text::new(key)
+                    .arg("destination", destination.unwrap_or(&all))
+                    .num("destinations", i64::try_from(*destinations).unwrap_or(i64::MAX))
+                    .num("messages", i64::try_from(*messages).unwrap_or(i64::MAX))))],
+                Fields::OutboxChanged(wire::jobs::OutboxChanged {
+                    action,
+                    destination,
+                    destinations: *destinations,
+                    messages: *messages,
+                }),
+            )
         }
-        Reply::Pool(view) => pool_lines(view, style, &mut result),
+        Reply::Pool(view) => {
+            let (lines, pool) = pool_lines(view, style);
+            (lines, Fields::Pool(pool))
+        }
         Reply::PoolCreated { name, room_id, rules } => {
-            result["kind"] = json!("pool");
-            result["name"] = json!(name);
-            result["room_id"] = json!(room_id);
-            result["rules"] = rules_json(rules);
             let mut lines = vec![Line::Plain(t(Text::new("pool-created")
                 .arg("name", name)
                 .arg("prefix", style.prefix)))];
             lines.extend(rule_lines(rules));
-            lines
+            let created = wire::pool::PoolCreated {
+                kind: wire::pool::PoolKind,
+                name,
+                room_id,
+                rules: rules_map(rules),
+            };
+            (lines, Fields::PoolCreated(created))
         }
         Reply::PoolRules { name, rules } => {
-            result["kind"] = json!("pool");
-            result["name"] = json!(name);
-            result["rules"] = rules_json(rules);
             let mut lines = vec![Line::Plain(t(Text::new("pool-rules-title").arg("name", name)))];
             lines.extend(rule_lines(rules));
-            lines
+            let rules =
+                wire::pool::PoolRules { kind: wire::pool::PoolKind, name, rules: rules_map(rules) };
+            (lines, Fields::PoolRules(rules))
         }
-        Reply::PoolRuleChanged { name, key, from, to } => {
-            result["kind"] = json!("pool");
-            result["name"] = json!(name);
-            result["rule"] = json!(key);
-            result["from"] = json!(from);
-            result["to"] = json!(to);
+        Reply::PoolRuleChanged { name, key, from, to } => (
             vec![Line::Plain(t(Text::new("pool-rule-changed")
                 .arg("name", name)
                 .arg("key", key)
                 .arg("from", from)
-                .arg("to", to)))]
-        }
-        Reply::Pledged { name, member, amount, previous } => {
-            result["kind"] = json!("pool");
-            result["member"] = json!(member);
-            result["pledge"] = json!(amount);
-            result["previous"] = json!(previous);
+                .arg("to", to)))],
+            Fields::PoolRuleChanged(wire::pool::PoolRuleChanged {
+                kind: wire::pool::PoolKind,
+                name,
+                rule: key,
+                from,
+                to,
+            }),
+        ),
+        Reply::Pledged { name, member, amount, previous } => (
             vec![Line::Plain(t(Text::new("pool-pledged")
                 .arg("name", name)
                 .arg("amount", *amount)
-                .arg("unit", style.unit)))]
-        }
+                .arg("unit", style.unit)))],
+            Fields::Pledged(wire::pool::Pledged {
+                kind: wire::pool::PoolKind,
+                member,
+                pledge: *amount,
+                previous: *previous,
+            }),
+        ),
         Reply::PoolLeft { name, member, pledge, why } => {
-            result["kind"] = json!("pool");
-            result["notice"] = json!(why);
-            result["member"] = json!(member);
-            result["pledge"] = json!(pledge);
             let message = match *why {
                 "excluded" => "pool-excluded",
                 "left-room" => "pool-left-room",
                 "lapsed" => "pool-lapsed",
                 _ => "pool-left",
             };
-            vec![Line::Plain(t(Text::new(message)
-                .arg("name", name)
-                .arg("member", member.as_str())
-                .arg("amount", *pledge)
-                .arg("unit", style.unit)))]
+            (
+                vec![Line::Plain(t(Text::new(message)
+                    .arg("name", name)
+                    .arg("member", member.as_str())
+                    .arg("amount", *pledge)
+                    .arg("unit", style.unit)))],
+                Fields::PoolLeft(wire::pool::PoolLeft {
+                    kind: wire::pool::PoolKind,
+                    notice: why,
+                    member,
+                    pledge: *pledge,
+                }),
+            )
         }
         Reply::Claim { command, view, ballot } => {
-            claim_fields(view, &mut result);
             let vote = ballot.as_ref().and_then(|b| b.vote).map_or("", |v| v.code());
-            if let Some(b) = ballot {
-                result["vote"] = json!(vote);
-                result["voter"] = json!(b.voter);
-                result["ballot"] = json!(b.source);
-            }
             let head = match *command {
                 "vote" => Text::new("claim-voted").num("id", view.claim.id).arg("vote", vote),
                 _ => Text::new("claim-opened").num("id", view.claim.id).arg("prefix", style.prefix),
             };
             let mut lines = vec![Line::Plain(t(head))];
-            lines.extend(claim_lines(view, style, &mut Room::default(), Some(&mut result)));
-            lines
+            let (claim_lines, claim) = claim_lines(view, style, &mut Room::default());
+            lines.extend(claim_lines);
+            let reply = wire::pool::ClaimReply { claim, ballot: ballot.as_ref().map(Into::into) };
+            (lines, Fields::Claim(reply))
         }
         Reply::Initiative { command, view, backing } => {
-            initiative_fields(view, &mut result);
             let mut lines = Vec::new();
-            if let Some(r) = backing {
-                result["id"] = json!(r.id);
-                result["kind"] = json!(r.kind);
-                result["initiative"] = json!(view.initiative.id);
-                result["amount"] = json!(r.amount);
-                result["record_state"] = json!(r.shown_state());
-                lines.push(Line::Plain(t(Text::new(if r.kind == Kind::Obligation {
-                    "initiative-backed-funded"
-                } else {
-                    "initiative-backed"
-                })
-                .num("id", r.id)
-                .num("initiative", view.initiative.id)
-                .arg("amount", r.amount)
-                .arg("unit", style.unit))));
-            } else if *command == "initiative"
-                && view.initiative.state == crate::initiative::InitiativeState::Active
-            {
-                lines.push(Line::Plain(t(
-                    Text::new("initiative-shown").num("id", view.initiative.id)
-                )));
-            }
+            let fields = match backing {
+                Some(r) => {
+                    lines.push(Line::Plain(t(Text::new(if r.kind == Kind::Obligation {
+                        "initiative-backed-funded"
+                    } else {
+                        "initiative-backed"
+                    })
+                    .num("id", r.id)
+                    .num("initiative", view.initiative.id)
+                    .arg("amount", r.amount)
+                    .arg("unit", style.unit))));
+                    Fields::Backed(wire::initiative::Backed {
+                        id: r.id,
+                        kind: Coded(r.kind),
+                        initiative: view.initiative.id,
+                        amount: r.amount,
+                        record_state: r.shown_state(),
+                        card: view.into(),
+                    })
+                }
+                None => {
+                    if *command == "initiative"
+                        && view.initiative.state == crate::initiative::InitiativeState::Active
+                    {
+                        lines.push(Line::Plain(t(
+                            Text::new("initiative-shown").num("id", view.initiative.id)
+                        )));
+                    }
+                    Fields::Initiative(view.into())
+                }
+            };
             lines.extend(initiative_lines(view, style));
-            lines
+            (lines, fields)
         }
         Reply::Initiatives(views) => {
             let cut = Room::default().cut(views, |v| {
-                let mut item = json!({});
-                initiative_fields(v, &mut item);
-                (Line::Plain(initiative_summary(v, style)), item)
+                (Line::Plain(initiative_summary(v, style)), wire::initiative::Initiative::from(v))
             });
-            result["initiatives"] = Value::Array(cut.values);
             let mut lines = vec![Line::Plain(t(Text::new(if views.is_empty() {
                 "initiatives-none"
             } else {
@@ -587,22 +627,17 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             })
             .arg("prefix", style.prefix)))];
             lines.extend(cut.shown);
+            let mut more = None;
             if !cut.rest.is_empty() {
-                let backing = sum(cut.rest, |v| v.backing);
-                lines.push(Line::Plain(more(
-                    cut.rest.len(),
-                    Some(backing),
-                    "initiatives",
-                    Text::new("more-initiatives"),
-                    style,
-                    &mut result,
-                )));
+                let (line, omitted) =
+                    omitted(cut.rest, |v| v.backing, Text::new("more-initiatives"), style);
+                lines.push(Line::Plain(line));
+                more = Some(wire::initiative::MoreInitiatives { initiatives: omitted });
             }
-            lines
+            let initiatives = wire::initiative::Initiatives { initiatives: cut.values, more };
+            (lines, Fields::Initiatives(initiatives))
         }
         Reply::InitiativeNoticed { what, view, record } => {
-            initiative_fields(view, &mut result);
-            result["notice"] = json!(what);
             let i = &view.initiative;
             let mut head = Text::new(match (*what, record.is_some()) {
                 ("backed", _) => "notice-initiative-backed",
@@ -618,7 +653,6 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             .arg("prefix", style.prefix)
             .arg("unit", style.unit);
             if let Some(r) = record {
-                result["record"] = record_json(r);
                 head = head
                     .num("id", r.id)
                     .arg("amount", r.amount)
@@ -627,74 +661,91 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
             }
             let mut lines = vec![Line::Plain(t(head))];
             lines.extend(initiative_lines(view, style));
-            lines
+            let noticed = wire::initiative::InitiativeNoticed {
+                initiative: view.into(),
+                notice: what,
+                record: record.as_ref().map(Into::into),
+            };
+            (lines, Fields::InitiativeNoticed(noticed))
         }
         Reply::ClearingState { on, last } => {
-            result["opted_in"] = json!(on);
             let mut lines = vec![Line::Plain(t(Text::new(if *on {
                 "clearing-is-on"
             } else {
                 "clearing-is-off"
             })
             .arg("prefix", style.prefix)))];
-            match last {
-                None => lines.push(Line::Plain(t(Text::new("clearing-never")))),
+            let last = match last {
+                None => {
+                    lines.push(Line::Plain(t(Text::new("clearing-never"))));
+                    None
+                }
                 Some(last) => {
-                    result["last"] = json!({ "at": rfc3339(last.at) });
                     let title =
                         if last.items.is_empty() { "clearing-last-none" } else { "clearing-last" };
                     lines.push(Line::Plain(t(Text::new(title).arg("at", date(last.at, style)))));
-                    lines.extend(clearing_items(&last.items, style, &mut result["last"]));
+                    let (item_lines, changes) = clearing_items(&last.items, style);
+                    lines.extend(item_lines);
+                    Some(wire::clearing::LastClearing { at: Instant(last.at), changes })
                 }
-            }
-            lines
+            };
+            (lines, Fields::ClearingState(wire::clearing::ClearingState { opted_in: *on, last }))
         }
-        Reply::ClearingSet { on, changed } => {
-            result["opted_in"] = json!(on);
-            result["changed"] = json!(changed);
+        Reply::ClearingSet { on, changed } => (
             vec![Line::Plain(t(Text::new(if *on {
                 "clearing-set-on"
             } else {
                 "clearing-set-off"
-            })))]
-        }
+            })))],
+            Fields::ClearingSet(wire::clearing::ClearingSet { opted_in: *on, changed: *changed }),
+        ),
         Reply::Kept { record, kept, by_other } => {
-            record_fields(record, &mut result);
-            result["kept"] = json!(kept);
-            result["kept_by_other"] = json!(by_other);
             let id = match (kept, by_other) {
                 (true, _) => "clearing-kept",
                 (false, false) => "clearing-unkept",
                 (false, true) => "clearing-unkept-other-keeps",
             };
-            vec![Line::Plain(t(Text::new(id).num("id", record.id)))]
+            (
+                vec![Line::Plain(t(Text::new(id).num("id", record.id)))],
+                Fields::Kept(wire::clearing::Kept {
+                    record: record.into(),
+                    kept: *kept,
+                    kept_by_other: *by_other,
+                }),
+            )
         }
         Reply::ClearingTotals { applied, eligible, total, cleared, bound, changed } => {
-            result["applied"] = json!(applied);
-            result["eligible"] = json!(eligible);
-            result["total"] = json!(total);
-            result["cleared"] = json!(cleared);
-            result["bound"] = json!(bound);
-            result["obligations_changed"] = json!(changed);
             let id = if *applied { "clearing-run" } else { "clearing-preview" };
-            vec![Line::Plain(t(Text::new(id)
-                .num("eligible", *eligible as i64)
-                .arg("total", *total)
-                .arg("cleared", *cleared)
-                .arg("bound", *bound)
-                .num("changed", *changed as i64)
-                .arg("unit", style.unit)))]
+            (
+                vec![Line::Plain(t(Text::new(id)
+                    .num("eligible", *eligible as i64)
+                    .arg("total", *total)
+                    .arg("cleared", *cleared)
+                    .arg("bound", *bound)
+                    .num("changed", *changed as i64)
+                    .arg("unit", style.unit)))],
+                Fields::ClearingTotals(wire::clearing::ClearingTotals {
+                    applied: *applied,
+                    eligible: *eligible,
+                    total: *total,
+                    cleared: *cleared,
+                    bound: *bound,
+                    obligations_changed: *changed,
+                }),
+            )
         }
         Reply::ClearingDigest { items } => {
-            result["obligations_changed"] = json!(items.len());
-            result["cleared"] = json!(sum(items, |i| i.change.set_off));
             let mut lines = vec![Line::Plain(t(Text::new("clearing-title")))];
-            lines.extend(clearing_items(items, style, &mut result));
-            lines
+            let (item_lines, changes) = clearing_items(items, style);
+            lines.extend(item_lines);
+            let digest = wire::clearing::ClearingDigest {
+                obligations_changed: items.len(),
+                cleared: sum(items, |i| i.change.set_off),
+                changes,
+            };
+            (lines, Fields::ClearingDigest(digest))
         }
         Reply::ClaimNoticed { what, view } => {
-            result["notice"] = json!(what);
-            claim_fields(view, &mut result);
             let head = match *what {
                 "claim-opened" => Text::new("notice-claim-opened")
                     .num("id", view.claim.id)
@@ -704,30 +755,11 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
                     .arg("verdict", view.claim.verdict.map_or("", |v| v.code())),
             };
             let mut lines = vec![Line::Plain(t(head))];
-            lines.extend(claim_lines(view, style, &mut Room::default(), Some(&mut result)));
-            lines
+            let (claim_lines, claim) = claim_lines(view, style, &mut Room::default());
+            lines.extend(claim_lines);
+            (lines, Fields::ClaimNoticed(wire::pool::ClaimNoticed { notice: what, claim }))
         }
-    };
-    finish(lines, result, style.lang)
-}
-
-/// SPEC §3 `initiative` fields: `goal`, `backing`, `backers`, `state`, `deadline`, and the rest a
-/// card shows.
-fn initiative_fields(view: &crate::initiative::InitiativeView, result: &mut Value) {
-    let i = &view.initiative;
-    result["kind"] = json!("initiative");
-    result["id"] = json!(i.id);
-    result["title"] = json!(i.title);
-    result["proposer"] = json!(i.proposer);
-    result["goal"] = json!(i.goal);
-    result["backing"] = json!(view.backing);
-    result["backers"] = json!(view.backers);
-    result["remaining"] = json!(view.remaining);
-    result["state"] = json!(i.state.code());
-    result["deadline"] = json!(rfc3339(i.deadline));
-    result["days_left"] = json!(view.days_left);
-    result["interest"] = json!(view.interest);
-    result["due"] = json!(view.due.map(rfc3339));
+    }
 }
 
 /// An initiative's card: title, goal, backing and what it lacks, days left, interest, and how
@@ -780,40 +812,48 @@ fn initiative_summary(view: &crate::initiative::InitiativeView, style: &Style<'_
     )
 }
 
-fn rules_json(rules: &[(&'static str, String)]) -> Value {
-    Value::Object(rules.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect())
-}
-
 fn rule_lines(rules: &[(&'static str, String)]) -> Vec<Line> {
     rules.iter().map(|(k, v)| Line::Code(format!("{k} {v}"))).collect()
 }
 
-/// SPEC §3 `claim`/`vote` fields: `id`, `state`, `yes`, `no`, `shares`, and the claim itself.
-fn claim_fields(view: &crate::pool::ClaimView, result: &mut Value) {
-    let c = &view.claim;
-    result["kind"] = json!("claim");
-    result["id"] = json!(c.id);
-    result["state"] = json!(c.state.code());
-    result["verdict"] = json!(c.verdict.map(|v| v.code()));
-    result["claimant"] = json!(c.claimant);
-    result["event"] = json!(c.event);
-    result["amount"] = json!(c.amount);
-    result["description"] = json!(c.description);
-    result["closes"] = json!(rfc3339(c.closes));
-    result["yes"] = json!(view.yes);
-    result["no"] = json!(view.no);
-    result["eligible"] = json!(view.eligible);
-    result["covered"] = json!(view.covered);
+/// The rules of a pool, by key (a key given twice: the last value).
+fn rules_map<'a>(rules: &'a [(&'static str, String)]) -> BTreeMap<&'static str, &'a str> {
+    rules.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-/// A claim: what is claimed, the tally, and the shares (cut to `room`; as `shares` in `result`
-/// when there is one).
-fn claim_lines(
-    view: &crate::pool::ClaimView,
+/// A claim's fields (SPEC §3 `claim`/`vote`), with the `shares` shown and what was cut of them.
+fn claim_fields<'a>(
+    view: &'a crate::pool::ClaimView,
+    shares: Vec<wire::pool::Share<'a>>,
+    more: Option<wire::pool::MoreShares>,
+) -> wire::pool::Claim<'a> {
+    let c = &view.claim;
+    wire::pool::Claim {
+        kind: wire::pool::ClaimKind,
+        id: c.id,
+        state: Coded(c.state),
+        verdict: c.verdict.map(Coded),
+        claimant: &c.claimant,
+        event: &c.event,
+        amount: c.amount,
+        description: &c.description,
+        closes: Instant(c.closes),
+        yes: view.yes,
+        no: view.no,
+        eligible: view.eligible,
+        covered: view.covered,
+        shares,
+        more,
+    }
+}
+
+/// A claim: what is claimed, the tally, and the shares (cut to `room`), as lines and as the
+/// claim's result fields.
+fn claim_lines<'a>(
+    view: &'a crate::pool::ClaimView,
     style: &Style<'_>,
     room: &mut Room,
-    result: Option<&mut Value>,
-) -> Vec<Line> {
+) -> (Vec<Line>, wire::pool::Claim<'a>) {
     let c = &view.claim;
     let t = |text: Text| tr(style.lang, &text);
     let mut lines = vec![
@@ -831,45 +871,34 @@ fn claim_lines(
             .arg("state", c.state.code())
             .arg("closes", date(c.closes, style)))),
     ];
-    let mut scratch = Value::Null;
-    let result = result.unwrap_or(&mut scratch);
-    let cut =
-        room.cut(&view.shares, |(m, a)| (format!("{m} {a}"), json!({"member": m, "amount": a})));
-    result["shares"] = Value::Array(cut.values);
+    let cut = room.cut(&view.shares, |(m, a)| {
+        (format!("{m} {a}"), wire::pool::Share { member: m, amount: *a })
+    });
+    let mut more = None;
     if !view.shares.is_empty() {
         let mut shares = cut.shown.join(", ");
         if !cut.rest.is_empty() {
-            let amount = sum(cut.rest, |(_, a)| *a);
-            let more = more(
-                cut.rest.len(),
-                Some(amount),
-                "shares",
-                Text::new("more-shares"),
-                style,
-                result,
-            );
-            shares = if cut.shown.is_empty() { more } else { format!("{shares} {more}") };
+            let (line, omitted) = omitted(cut.rest, |(_, a)| *a, Text::new("more-shares"), style);
+            more = Some(wire::pool::MoreShares { shares: omitted });
+            shares = if cut.shown.is_empty() { line } else { format!("{shares} {line}") };
         }
         lines.push(Line::Plain(t(Text::new("claim-shares")
             .arg("covered", view.covered)
             .arg("unit", style.unit)
             .arg("shares", shares))));
     }
-    lines
+    (lines, claim_fields(view, cut.values, more))
 }
 
 /// The room a claim's shares have in the `pool` message, which may show several claims.
 const POOL_CLAIM_SHARES: usize = 2 * 1024;
 
 /// `pool`: the figures, each member's pledge, the claims being voted on.
-fn pool_lines(view: &crate::pool::PoolView, style: &Style<'_>, result: &mut Value) -> Vec<Line> {
+fn pool_lines<'a>(
+    view: &'a crate::pool::PoolView,
+    style: &Style<'_>,
+) -> (Vec<Line>, wire::pool::Pool<'a>) {
     let t = |text: Text| tr(style.lang, &text);
-    result["kind"] = json!("pool");
-    result["name"] = json!(view.name);
-    result["total"] = json!(view.total);
-    result["available"] = json!(view.available);
-    result["paid"] = json!(view.paid);
-    result["reserve"] = json!(view.reserve);
     let mut lines = vec![Line::Plain(t(Text::new("pool-title")
         .arg("name", &view.name)
         .arg("total", view.total)
@@ -881,55 +910,53 @@ fn pool_lines(view: &crate::pool::PoolView, style: &Style<'_>, result: &mut Valu
         lines.push(Line::Plain(t(Text::new("pool-no-pledges").arg("prefix", style.prefix))));
     }
     // Members and claims share the message by what each needs.
-    let member = |(m, p): &(crate::MemberId, crate::Amount)| {
-        (Line::Plain(format!("• {m}: {p} {}", style.unit)), json!({"member": m, "pledge": p}))
+    let member = |(m, p): &'a (crate::MemberId, crate::Amount)| {
+        (
+            Line::Plain(format!("• {m}: {p} {}", style.unit)),
+            wire::pool::PoolMember { member: m, pledge: *p },
+        )
     };
-    let claim = |c: &crate::pool::ClaimView| {
-        let item = json!({"id": c.claim.id, "claimant": c.claim.claimant, "amount": c.claim.amount, "state": c.claim.state.code(), "yes": c.yes, "no": c.no});
-        (claim_lines(c, style, &mut Room::new(POOL_CLAIM_SHARES), None), item)
+    // A claim's shares are in its own replies, not in `pool`'s result.
+    let claim = |c: &'a crate::pool::ClaimView| {
+        let (lines, _) = claim_lines(c, style, &mut Room::new(POOL_CLAIM_SHARES));
+        (lines, wire::pool::PoolClaim::from(c))
     };
     let room = Room::default();
     let needs = [room.need(&view.members, member), room.need(&view.claims, claim)];
     let [mut members_room, mut claims_room] =
         <[Room; 2]>::try_from(room.split(&needs)).unwrap_or_default();
+    let mut more = wire::pool::PoolMore::default();
     let members = members_room.cut(&view.members, member);
-    result["members"] = Value::Array(members.values);
     lines.extend(members.shown);
     if !members.rest.is_empty() {
-        let pledged = sum(members.rest, |(_, p)| *p);
-        lines.push(Line::Plain(more(
-            members.rest.len(),
-            Some(pledged),
-            "members",
-            Text::new("more-pledges"),
-            style,
-            result,
-        )));
+        let (line, omitted) = omitted(members.rest, |(_, p)| *p, Text::new("more-pledges"), style);
+        lines.push(Line::Plain(line));
+        more.members = Some(omitted);
     }
     let claims = claims_room.cut(&view.claims, claim);
-    result["claims"] = Value::Array(claims.values);
     lines.extend(claims.shown.into_iter().flatten());
     if !claims.rest.is_empty() {
-        let claimed = sum(claims.rest, |c| c.claim.amount);
-        lines.push(Line::Plain(more(
-            claims.rest.len(),
-            Some(claimed),
-            "claims",
-            Text::new("more-claims"),
-            style,
-            result,
-        )));
+        let (line, omitted) =
+            omitted(claims.rest, |c| c.claim.amount, Text::new("more-claims"), style);
+        lines.push(Line::Plain(line));
+        more.claims = Some(omitted);
     }
-    lines
+    let pool = wire::pool::Pool {
+        kind: wire::pool::PoolKind,
+        name: &view.name,
+        total: view.total,
+        available: view.available,
+        paid: view.paid,
+        reserve: view.reserve,
+        members: members.values,
+        claims: claims.values,
+        more,
+    };
+    (lines, pool)
 }
 
-fn methods_json(methods: &[PaymentMethod]) -> Value {
-    Value::Array(
-        methods
-            .iter()
-            .map(|m| json!({"label": m.label, "details": m.details, "default": m.is_default}))
-            .collect(),
-    )
+fn payment_methods(methods: &[PaymentMethod]) -> Vec<wire::profile::PaymentMethod<'_>> {
+    methods.iter().map(Into::into).collect()
 }
 
 /// Payment details, one per line under `title`, the default marked; `none` when there are none.
@@ -956,14 +983,15 @@ fn payment_lines(
 }
 
 /// `network`: one line per list of SPEC §6, each member with their status.
-fn network_lines(network: &Network, style: &Style<'_>, result: &mut Value) -> Vec<Line> {
+fn network_lines<'a>(
+    network: &'a Network,
+    style: &Style<'_>,
+) -> (Vec<Line>, wire::network::Network<'a>) {
     let mut lines = vec![Line::Plain(tr(style.lang, &Text::new("network-title")))];
+    let mut result = wire::network::Network::default();
     // The six lists share the message by what each needs: a short list is shown whole.
-    let member = |r: &crate::network::Related| {
-        (
-            format!("{} {}", r.level.emoji(), r.member),
-            json!({"member": r.member, "status": r.level.code()}),
-        )
+    let member = |r: &'a crate::network::Related| {
+        (format!("{} {}", r.level.emoji(), r.member), wire::network::Related::from(r))
     };
     let room = Room::default();
     let needs: Vec<usize> =
@@ -971,23 +999,23 @@ fn network_lines(network: &Network, style: &Style<'_>, result: &mut Value) -> Ve
     for (list, mut room) in List::ALL.into_iter().zip(room.split(&needs)) {
         let related = network.list(list);
         let cut = room.cut(related, member);
-        result[list.code()] = Value::Array(cut.values);
         let mut members = if related.is_empty() {
             tr(style.lang, &Text::new("network-nobody"))
         } else {
             cut.shown.join(", ")
         };
         if !cut.rest.is_empty() {
-            let more =
-                more(cut.rest.len(), None, list.code(), Text::new("more-members"), style, result);
+            *result.more.list_mut(list) = Some(OmittedMembers { count: cut.rest.len() });
+            let more = more_line(cut.rest.len(), None, Text::new("more-members"), style);
             members = if cut.shown.is_empty() { more } else { format!("{members} {more}") };
         }
+        *result.list_mut(list) = cut.values;
         lines.push(Line::Plain(format!(
             "{}: {members}",
             tr(style.lang, &Text::new(network_message(list)))
         )));
     }
-    lines
+    (lines, result)
 }
 
 fn network_message(list: List) -> &'static str {
@@ -1003,18 +1031,12 @@ fn network_message(list: List) -> &'static str {
 
 /// A request for help passed on to the circle or the network (SPEC §5): the need, what is still
 /// needed, the supporter count and the circle's link; never a record.
-fn help_request_lines(request: &HelpRequest, style: &Style<'_>, result: &mut Value) -> Vec<Line> {
+fn help_request_lines<'a>(
+    request: &'a HelpRequest,
+    style: &Style<'_>,
+) -> (Vec<Line>, wire::circle::HelpRequest<'a>) {
     let need = &request.need;
     let link = request.circle_room.as_ref().map(|room| format!("https://matrix.to/#/{room}"));
-    result["notice"] = json!("help-request");
-    result["owner"] = json!(request.owner);
-    result["status"] = json!(need.level().code());
-    result["requested"] = json!(need.requested());
-    result["deadline"] = json!(need.deadline().map(rfc3339));
-    result["note"] = json!(need.note());
-    result["needed"] = json!(request.needed);
-    result["supporters"] = json!(request.supporters);
-    result["link"] = json!(link);
     let id = match need.level() {
         Level::Red => "request-red",
         _ => "request-orange",
@@ -1033,25 +1055,32 @@ fn help_request_lines(request: &HelpRequest, style: &Style<'_>, result: &mut Val
         head.push_str(&format!(" — “{note}”"));
     }
     let mut lines = vec![Line::Plain(head)];
-    if let Some(link) = link {
+    if let Some(link) = &link {
         lines.push(Line::Plain(tr(style.lang, &Text::new("request-join").arg("link", link))));
     }
-    lines
+    let result = wire::circle::HelpRequest {
+        notice: wire::circle::HelpRequestNotice,
+        owner: &request.owner,
+        need: need.into(),
+        needed: request.needed,
+        supporters: request.supporters,
+        link,
+    };
+    (lines, result)
 }
 
 /// The records, as many as fit in `room` (SPEC §8: a circle or a member with thousands of records
 /// still gets an answer), as lines and as `records` in the result; the rest summed up in one line
 /// and in `more.records`: `count`, `amount` (the sum of their amounts) and the open ❤️ and 🤝 among
 /// them, so that what is listed and `more` still add up to the figures shown.
-fn record_list(
-    records: &[Record],
+fn record_list<'a>(
+    records: &'a [Record],
     style: &Style<'_>,
-    result: &mut Value,
     room: &mut Room,
-) -> Vec<Line> {
-    let cut = room.cut(records, |r| (Line::Plain(record_line(r, style)), record_json(r)));
-    result["records"] = Value::Array(cut.values);
+) -> (Vec<Line>, wire::ledger::RecordList<'a>) {
+    let cut = room.cut(records, |r| (Line::Plain(record_line(r, style)), r.into()));
     let mut lines = cut.shown;
+    let mut more = None;
     if !cut.rest.is_empty() {
         let open = |kind: Kind| {
             sum(cut.rest, |r| {
@@ -1062,18 +1091,13 @@ fn record_list(
         let text = Text::new("more-records-open")
             .arg("intentions", intentions)
             .arg("obligations", obligations);
-        lines.push(Line::Plain(more(
-            cut.rest.len(),
-            Some(sum(cut.rest, |r| r.amount)),
-            "records",
-            text,
-            style,
-            result,
-        )));
-        result["more"]["records"]["intentions"] = json!(intentions);
-        result["more"]["records"]["obligations"] = json!(obligations);
+        let (line, omitted) = omitted(cut.rest, |r| r.amount, text, style);
+        lines.push(Line::Plain(line));
+        more = Some(wire::ledger::MoreRecords {
+            records: wire::ledger::OmittedRecords { omitted, intentions, obligations },
+        });
     }
-    lines
+    (lines, wire::ledger::RecordList { records: cut.values, more })
 }
 
 /// The sum of `amount` over `items` (exact: integer cents).
@@ -1081,33 +1105,33 @@ fn sum<T>(items: &[T], amount: impl Fn(&T) -> crate::Amount) -> crate::Amount {
     items.iter().fold(crate::Amount::ZERO, |total, item| total.saturating_add(amount(item)))
 }
 
-/// `more.<list>` of a cut list: how many items were cut and, for a list of amounts, their sum.
-fn more_json(count: usize, amount: Option<crate::Amount>) -> Value {
-    let mut more = json!({ "count": count });
-    if let Some(amount) = amount {
-        more["amount"] = json!(amount);
-    }
-    more
-}
-
-/// What a list cut by [`Room::cut`] left out (SPEC §8: long lists are cut with totals for the
-/// rest, never dropped silently): `more.<key>` in `result` ([`more_json`]) and the line `message`
-/// says it in (`$count`, and `$amount` and `$unit` for a list of amounts).
-fn more(
+/// The line saying what a list cut by [`Room::cut`] left out, in `message` (`$count`, and
+/// `$amount` and `$unit` for a list of amounts).
+fn more_line(
     count: usize,
     amount: Option<crate::Amount>,
-    key: &str,
     message: Text,
     style: &Style<'_>,
-    result: &mut Value,
 ) -> String {
-    result["more"][key] = more_json(count, amount);
     let mut text =
         message.num("count", i64::try_from(count).unwrap_or(i64::MAX)).arg("unit", style.unit);
     if let Some(amount) = amount {
         text = text.arg("amount", amount);
     }
     tr(style.lang, &text)
+}
+
+/// What a list of amounts cut by [`Room::cut`] left out, `rest` (SPEC §8: long lists are cut
+/// with totals for the rest, never dropped silently): the line `message` says it in
+/// ([`more_line`]) and `more.<list>` of the result.
+fn omitted<T>(
+    rest: &[T],
+    amount: impl Fn(&T) -> crate::Amount,
+    message: Text,
+    style: &Style<'_>,
+) -> (String, Omitted) {
+    let omitted = Omitted { count: rest.len(), amount: sum(rest, amount) };
+    (more_line(omitted.count, Some(omitted.amount), message, style), omitted)
 }
 
 /// The Fluent message of a ledger command's reply.
@@ -1145,26 +1169,11 @@ fn date(t: DateTime<Utc>, _style: &Style<'_>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// SPEC §3 record fields: `{id, kind, from, to, amount, state, due, for}`.
-pub fn record_json(r: &Record) -> Value {
-    json!({
-        "id": r.id,
-        "kind": r.kind.code(),
-        "from": r.giver,
-        "to": r.recipient,
-        "amount": r.amount,
-        "state": r.shown_state(),
-        "due": r.due.map(rfc3339),
-        "for": r.what,
-    })
-}
-
-fn digest_lines(
+fn digest_lines<'a>(
     job: crate::cycle::Job,
-    items: &[crate::cycle::DigestItem],
+    items: &'a [crate::cycle::DigestItem],
     style: &Style<'_>,
-    result: &mut Value,
-) -> Vec<Line> {
+) -> (Vec<Line>, wire::jobs::Digest<'a>) {
     use crate::cycle::{Job, Marked};
     let title = match job {
         Job::Rollover => "rollover-title",
@@ -1175,13 +1184,8 @@ fn digest_lines(
     let mut lines = vec![Line::Plain(tr(style.lang, &Text::new(title)))];
     let cut = Room::default().cut(items, |i| {
         let m = &i.marking;
-        let mut item = json!({ "change": m.marked.code(), "id": m.id, "giver": m.giver, "recipient": m.recipient, "amount": m.amount,
-                               "due": m.due.map(rfc3339) });
         let (id, from) = match m.marked {
-            Marked::Renewed { from } => {
-                item["renews"] = json!(from);
-                (m.id, from)
-            }
+            Marked::Renewed { from } => (m.id, from),
             _ => (m.id, m.id),
         };
         let message = match (m.marked, i.as_giver) {
@@ -1206,35 +1210,27 @@ fn digest_lines(
                 .arg("due", m.due.map(|d| date(d, style)).unwrap_or_default())
                 .arg("prefix", style.prefix),
         ));
-        (line, item)
+        (line, wire::jobs::DigestEntry::from(m))
     });
-    result[job.name()] = Value::Array(cut.values);
     lines.extend(cut.shown);
+    let mut more = None;
     if !cut.rest.is_empty() {
-        let amount = sum(cut.rest, |i| i.marking.amount);
-        lines.push(Line::Plain(more(
-            cut.rest.len(),
-            Some(amount),
-            job.name(),
-            Text::new("more-records"),
-            style,
-            result,
-        )));
+        let (line, omitted) =
+            omitted(cut.rest, |i| i.marking.amount, Text::new("more-records"), style);
+        lines.push(Line::Plain(line));
+        more = Some(omitted);
     }
-    lines
+    (lines, wire::jobs::Digest { job, items: cut.values, more })
 }
 
-/// A member's changes of a clearing run, as lines and as `changes` in `result`, cut as any list
+/// A member's changes of a clearing run, as lines and as `changes` in the result, cut as any list
 /// (`more.changes.amount`: what was set off on the changes cut).
-fn clearing_items(
-    items: &[crate::setoff::ClearingItem],
+fn clearing_items<'a>(
+    items: &'a [crate::setoff::ClearingItem],
     style: &Style<'_>,
-    result: &mut Value,
-) -> Vec<Line> {
+) -> (Vec<Line>, wire::clearing::Changes<'a>) {
     let cut = Room::default().cut(items, |i| {
         let c = &i.change;
-        let item = json!({ "id": c.id, "giver": c.giver, "recipient": c.recipient, "before": c.before, "set_off": c.set_off, "after": c.after(),
-                           "state": if c.cleared() { "cleared" } else { "open" }, "part": c.part });
         let message = match (i.as_giver, c.cleared()) {
             (true, true) => "clearing-cleared-given",
             (false, true) => "clearing-cleared-received",
@@ -1253,28 +1249,17 @@ fn clearing_items(
                 .arg("owner", c.recipient.as_str())
                 .arg("giver", c.giver.as_str()),
         ));
-        (line, item)
+        (line, wire::clearing::ClearingChange::from(c))
     });
-    result["changes"] = Value::Array(cut.values);
     let mut lines = cut.shown;
+    let mut more = None;
     if !cut.rest.is_empty() {
-        let set_off = sum(cut.rest, |i| i.change.set_off);
-        lines.push(Line::Plain(more(
-            cut.rest.len(),
-            Some(set_off),
-            "changes",
-            Text::new("more-changes"),
-            style,
-            result,
-        )));
+        let (line, omitted) =
+            omitted(cut.rest, |i| i.change.set_off, Text::new("more-changes"), style);
+        lines.push(Line::Plain(line));
+        more = Some(wire::clearing::MoreChanges { changes: omitted });
     }
-    lines
-}
-
-fn record_fields(r: &Record, result: &mut Value) {
-    if let (Value::Object(map), Value::Object(fields)) = (result, record_json(r)) {
-        map.extend(fields);
-    }
+    (lines, wire::clearing::Changes { changes: cut.values, more })
 }
 
 fn record_line(r: &Record, style: &Style<'_>) -> String {
@@ -1316,18 +1301,17 @@ fn state_message(r: &Record) -> &'static str {
     }
 }
 
-/// SPEC §3 result fields of `circle`.
-fn circle_fields(view: &CircleView, result: &mut Value) {
-    result["owner"] = json!(view.owner);
-    result["status"] = json!(view.need.level().code());
-    result["requested"] = json!(view.need.requested());
-    result["deadline"] = json!(view.need.deadline().map(rfc3339));
-    result["note"] = json!(view.need.note());
-    result["intentions"] = json!(view.totals.intentions);
-    result["obligations"] = json!(view.totals.obligations);
-    result["fulfilled"] = json!(view.totals.fulfilled);
-    result["needed"] = json!(needed(&view.need, &view.totals));
-    result["supporters"] = json!(view.supporters);
+/// SPEC §3 result fields of `circle` (beside its records).
+fn circle_fields(view: &CircleView) -> wire::circle::CircleFigures<'_> {
+    wire::circle::CircleFigures {
+        owner: &view.owner,
+        need: (&view.need).into(),
+        intentions: view.totals.intentions,
+        obligations: view.totals.obligations,
+        fulfilled: view.totals.fulfilled,
+        needed: needed(&view.need, &view.totals),
+        supporters: view.supporters,
+    }
 }
 
 fn circle_lines(view: &CircleView, style: &Style<'_>) -> Vec<String> {
@@ -1357,33 +1341,27 @@ fn circle_lines(view: &CircleView, style: &Style<'_>) -> Vec<String> {
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    Instant(t).to_string()
 }
 
-fn totals_json(t: &Totals) -> Value {
-    json!({ "intentions": t.intentions, "obligations": t.obligations, "fulfilled": t.fulfilled })
-}
-
-/// SPEC §3 result fields of `status` (and later `circle`).
-fn status_fields(view: &StatusView, result: &mut Value) {
+/// SPEC §3 result fields of `status`: those of `circle` for the member's own circle, and their
+/// own giving.
+fn status_fields(view: &StatusView) -> wire::profile::Status<'_> {
     let circle = &view.facts.circle;
-    result["owner"] = json!(view.owner);
-    result["status"] = json!(view.need.level().code());
-    result["requested"] = json!(view.need.requested());
-    result["deadline"] = json!(view.need.deadline().map(rfc3339));
-    result["note"] = json!(view.need.note());
-    result["intentions"] = json!(circle.intentions);
-    result["obligations"] = json!(circle.obligations);
-    result["fulfilled"] = json!(circle.fulfilled);
-    result["needed"] = json!(needed(&view.need, circle));
-    result["supporters"] = json!(view.facts.supporters);
-    result["given"] = totals_json(&view.facts.given);
-    result["received"] = totals_json(&view.facts.received);
-    result["reliability"] = reliability_json(&view.facts.reliability);
-}
-
-fn reliability_json(r: &crate::profile::Reliability) -> Value {
-    json!({ "fulfilled": r.fulfilled, "overdue": r.overdue, "forgiven": r.forgiven })
+    wire::profile::Status {
+        circle: wire::circle::CircleFigures {
+            owner: &view.owner,
+            need: (&view.need).into(),
+            intentions: circle.intentions,
+            obligations: circle.obligations,
+            fulfilled: circle.fulfilled,
+            needed: needed(&view.need, circle),
+            supporters: view.facts.supporters,
+        },
+        given: (&view.facts.given).into(),
+        received: (&view.facts.received).into(),
+        reliability: (&view.facts.reliability).into(),
+    }
 }
 
 fn reliability_line(r: &crate::profile::Reliability, style: &Style<'_>) -> String {
@@ -1452,6 +1430,8 @@ mod long_lists;
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     /// Every message ID of en.ftl (the reference language): a line `id = …` outside a comment.

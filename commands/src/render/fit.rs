@@ -10,6 +10,7 @@
 //! `org.exodus.result`, each as it is escaped inside the event (UTF-8 as is, as serde_json and
 //! Synapse write it).
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::Line;
@@ -55,11 +56,13 @@ pub fn html_json_len(s: &str) -> usize {
         .sum()
 }
 
-/// Bytes of a JSON value as text, and the comma that separates it from the next one.
-pub fn value_weight(value: &Value) -> usize {
-    match value {
-        Value::Null => 0,
-        value => serde_json::to_string(value).map_or(usize::MAX / 4, |s| s.len()) + 1,
+/// Bytes of a value as JSON text, and the comma that separates it from the next one; nothing for
+/// `null` (an item with no JSON).
+pub fn value_weight<V: Serialize + ?Sized>(value: &V) -> usize {
+    match serde_json::to_string(value) {
+        Ok(text) if text == "null" => 0,
+        Ok(text) => text.len() + 1,
+        Err(_) => usize::MAX / 4,
     }
 }
 
@@ -113,9 +116,9 @@ impl Default for Room {
 /// A list cut to its share of a [`Room`]: the items shown, rendered (`shown`, and `values` for
 /// `org.exodus.result`), and the items that did not fit (`rest`, empty when all did).
 #[derive(Debug)]
-pub struct Cut<'a, T, R> {
+pub struct Cut<'a, T, R, V> {
     pub shown: Vec<R>,
-    pub values: Vec<Value>,
+    pub values: Vec<V>,
     pub rest: &'a [T],
 }
 
@@ -126,10 +129,10 @@ impl Room {
 
     /// What `items` would take shown whole, as [`Room::cut`] counts; counted only up to a little
     /// over this room (a longer list is cut anyway).
-    pub fn need<T, R: Weigh>(
+    pub fn need<'a, T, R: Weigh, V: Serialize>(
         &self,
-        items: &[T],
-        mut render: impl FnMut(&T) -> (R, Value),
+        items: &'a [T],
+        mut render: impl FnMut(&'a T) -> (R, V),
     ) -> usize {
         let mut need = 0;
         for item in items {
@@ -160,11 +163,11 @@ impl Room {
     /// Renders `items` in order while they fit in the room; a list cut keeps room for the line
     /// saying what was cut. Only the items that may be shown are rendered (a digest of 10,000
     /// lines renders a few hundred).
-    pub fn cut<'a, T, R: Weigh>(
+    pub fn cut<'a, T, R: Weigh, V: Serialize>(
         &mut self,
         items: &'a [T],
-        mut render: impl FnMut(&T) -> (R, Value),
-    ) -> Cut<'a, T, R> {
+        mut render: impl FnMut(&'a T) -> (R, V),
+    ) -> Cut<'a, T, R, V> {
         let mut used = 0;
         let (mut shown, mut values, mut weights) = (Vec::new(), Vec::new(), Vec::new());
         for item in items {
@@ -196,7 +199,7 @@ impl Room {
 }
 
 /// What an item weighs: its text and its JSON.
-fn weigh<R: Weigh>((rendered, value): &(R, Value)) -> usize {
+fn weigh<R: Weigh, V: Serialize>((rendered, value): &(R, V)) -> usize {
     rendered.weigh().saturating_add(value_weight(value))
 }
 
