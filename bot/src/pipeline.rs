@@ -13,7 +13,7 @@ use exodus_commands::command::{AdminCommand, OutboxAction, PayCommand, StatusCom
 use exodus_commands::cycle::{FailingDestination, Job, JobRunView, Stats};
 use exodus_commands::ledger::{self, Cycle, Record};
 use exodus_commands::network::{FULFILMENT_CYCLES, NetworkFacts, network_members};
-use exodus_commands::outcome::{HelpRequest, Notice, Target as NoticeTarget};
+use exodus_commands::outcome::{HelpRequest, Notice, RecordNotice, Target as NoticeTarget};
 use exodus_commands::profile::needed;
 use exodus_commands::render::{Rendered, Style, render_error, render_reply};
 use exodus_commands::{
@@ -1436,7 +1436,7 @@ pub(crate) async fn joined_now<R: Rooms>(
 fn paid_tag(reply: &Reply) -> Option<Tag> {
     match reply {
         Reply::Record { command: "paid", record, .. }
-        | Reply::Noticed { what: "paid-reported", record } => Some(Tag::Paid(record.id)),
+        | Reply::Noticed { what: RecordNotice::PaidReported, record } => Some(Tag::Paid(record.id)),
         _ => None,
     }
 }

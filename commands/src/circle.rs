@@ -11,7 +11,7 @@ use crate::error::{CommandError, ErrorCode};
 use crate::ids::MemberId;
 use crate::ledger::{self, Kind, Record, State};
 use crate::network::NetworkFacts;
-use crate::outcome::{CircleView, Notice, Reply, Target};
+use crate::outcome::{CircleView, Notice, RecordNotice, Reply, Target};
 use crate::profile::{Level, Need, Profile, Totals};
 use crate::text::Text;
 
@@ -157,7 +157,7 @@ pub fn decide_ledger(cmd: &Command, w: &World<'_>) -> Result<LedgerDecision, Com
             let changed = ledger::change_intention(record, w.sender, *amount, w.now)?;
             let notices = vec![notice_to(
                 &circle.owner.member,
-                Reply::Noticed { what: "intention-changed", record: changed.clone() },
+                Reply::Noticed { what: RecordNotice::IntentionChanged, record: changed.clone() },
             )];
             Ok(LedgerDecision {
                 writes: vec![Write::Update(changed.clone())],
@@ -182,7 +182,7 @@ pub fn decide_ledger(cmd: &Command, w: &World<'_>) -> Result<LedgerDecision, Com
             }
             let notices = vec![notice_to(
                 &circle.owner.member,
-                Reply::Noticed { what: "new-obligation", record: c.obligation.clone() },
+                Reply::Noticed { what: RecordNotice::NewObligation, record: c.obligation.clone() },
             )];
             Ok(LedgerDecision {
                 writes,
@@ -402,7 +402,7 @@ fn intend(
     let record = new_record(Kind::Intention, amount, what, circle, w);
     let notices = vec![notice_to(
         &circle.owner.member,
-        Reply::Noticed { what: "new-intention", record: record.clone() },
+        Reply::Noticed { what: RecordNotice::NewIntention, record: record.clone() },
     )];
     Ok(LedgerDecision {
         writes: vec![Write::Insert(record.clone())],
@@ -426,7 +426,7 @@ fn commit_direct(
     record.due = Some(due);
     let notices = vec![notice_to(
         &circle.owner.member,
-        Reply::Noticed { what: "new-obligation", record: record.clone() },
+        Reply::Noticed { what: RecordNotice::NewObligation, record: record.clone() },
     )];
     Ok(LedgerDecision {
         writes: vec![Write::Insert(record.clone())],
@@ -447,28 +447,34 @@ fn record_action(
             require_joined(w, false)?;
             (
                 ledger::withdraw(record, w.sender, w.now)?,
-                Some((&record.recipient, "intention-withdrawn")),
+                Some((&record.recipient, RecordNotice::IntentionWithdrawn)),
             )
         }
         RecordAction::Remind => {
             require_joined(w, false)?;
             ledger::check_remind(record, w.sender)?;
-            (record.clone(), Some((&record.giver, "reminder")))
+            (record.clone(), Some((&record.giver, RecordNotice::Reminder)))
         }
         RecordAction::Paid => {
             require_joined(w, record.kind == Kind::Obligation && &record.giver == w.sender)?;
             (
                 ledger::report_paid(record, w.sender, w.now)?,
-                Some((&record.recipient, "paid-reported")),
+                Some((&record.recipient, RecordNotice::PaidReported)),
             )
         }
         RecordAction::Confirm => {
             require_joined(w, record.kind == Kind::Obligation && &record.recipient == w.sender)?;
-            (ledger::confirm(record, w.sender, w.now)?, Some((&record.giver, "confirmed")))
+            (
+                ledger::confirm(record, w.sender, w.now)?,
+                Some((&record.giver, RecordNotice::Confirmed)),
+            )
         }
         RecordAction::Forgive => {
             require_joined(w, record.kind == Kind::Obligation && &record.recipient == w.sender)?;
-            (ledger::forgive(record, w.sender, w.now)?, Some((&record.giver, "forgiven")))
+            (
+                ledger::forgive(record, w.sender, w.now)?,
+                Some((&record.giver, RecordNotice::Forgiven)),
+            )
         }
     };
     let mut writes = Vec::new();
@@ -522,7 +528,10 @@ fn red_completion(
         let cancelled = ledger::cancel(r, w.now);
         notices.push(notice_to(
             &r.giver,
-            Reply::Noticed { what: "collection-complete-cancelled", record: cancelled.clone() },
+            Reply::Noticed {
+                what: RecordNotice::CollectionCompleteCancelled,
+                record: cancelled.clone(),
+            },
         ));
         writes.push(Write::Update(cancelled));
     }

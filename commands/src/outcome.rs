@@ -81,6 +81,50 @@ pub enum PayAction {
     Default,
 }
 
+/// Which notification about a record a party gets; its code is `notice` in `org.exodus.result`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
+pub enum RecordNotice {
+    /// To the recipient: a new intention for them.
+    NewIntention,
+    /// To the recipient: an intention's amount changed.
+    IntentionChanged,
+    /// To the recipient: an intention was withdrawn.
+    IntentionWithdrawn,
+    /// To the recipient: a new obligation to them.
+    NewObligation,
+    /// To the giver: `remind`.
+    Reminder,
+    /// To the recipient: the giver says it is paid (👍 on it confirms).
+    PaidReported,
+    /// To the giver: the recipient confirmed the payment.
+    Confirmed,
+    /// To the giver: the recipient forgave the obligation.
+    Forgiven,
+    /// To the giver: a red collection completed, so their intention was cancelled.
+    CollectionCompleteCancelled,
+    /// To the giver: an approved claim's share became their obligation.
+    PoolObligation,
+}
+
+impl RecordNotice {
+    /// The Fluent message the notice is written with.
+    pub fn message(self) -> &'static str {
+        match self {
+            RecordNotice::NewIntention => "notice-new-intention",
+            RecordNotice::IntentionChanged => "notice-intention-changed",
+            RecordNotice::IntentionWithdrawn => "notice-intention-withdrawn",
+            RecordNotice::NewObligation => "notice-new-obligation",
+            RecordNotice::Reminder => "notice-reminder",
+            RecordNotice::PaidReported => "notice-paid-reported",
+            RecordNotice::Confirmed => "notice-confirmed",
+            RecordNotice::Forgiven => "notice-forgiven",
+            RecordNotice::CollectionCompleteCancelled => "notice-collection-cancelled",
+            RecordNotice::PoolObligation => "notice-pool-obligation",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
     Help {
@@ -122,9 +166,9 @@ pub enum Reply {
         record: Record,
         rest: Option<Record>,
     },
-    /// A notification about a record (`what`: its Fluent message family).
+    /// A notification about a record to one of its parties.
     Noticed {
-        what: &'static str,
+        what: RecordNotice,
         record: Record,
     },
     /// A red collection reached its amount (announced in the circle).

@@ -329,7 +329,7 @@ fn reply_parts<'a>(reply: &'a Reply, style: &Style<'_>) -> (Vec<Line>, Fields<'a
             (lines, Fields::Record(reply))
         }
         Reply::Noticed { what, record } => (
-            vec![Line::Plain(t(Text::new(notice_message(what))
+            vec![Line::Plain(t(Text::new(what.message())
                 .num("id", record.id)
                 .arg("amount", record.amount)
                 .arg("unit", style.unit)
@@ -338,7 +338,7 @@ fn reply_parts<'a>(reply: &'a Reply, style: &Style<'_>) -> (Vec<Line>, Fields<'a
                 .arg("prefix", style.prefix)
                 .arg("what", record.what.as_deref().unwrap_or_default())
                 .arg("due", record.due.map(|d| date(d, style)).unwrap_or_default())))],
-            Fields::Noticed(wire::ledger::Noticed { notice: what, record: record.into() }),
+            Fields::Noticed(wire::ledger::Noticed { notice: what.code(), record: record.into() }),
         ),
         Reply::CollectionComplete { owner, collected } => (
             vec![Line::Plain(t(Text::new("collection-complete")
@@ -1149,22 +1149,6 @@ fn record_message(command: &str, record: &Record) -> &'static str {
 }
 
 /// The Fluent message of a notification about a record.
-fn notice_message(what: &str) -> &'static str {
-    match what {
-        "new-intention" => "notice-new-intention",
-        "intention-changed" => "notice-intention-changed",
-        "intention-withdrawn" => "notice-intention-withdrawn",
-        "new-obligation" => "notice-new-obligation",
-        "reminder" => "notice-reminder",
-        "paid-reported" => "notice-paid-reported",
-        "confirmed" => "notice-confirmed",
-        "forgiven" => "notice-forgiven",
-        "collection-complete-cancelled" => "notice-collection-cancelled",
-        "pool-obligation" => "notice-pool-obligation",
-        _ => "record-changed",
-    }
-}
-
 fn date(t: DateTime<Utc>, _style: &Style<'_>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }

@@ -23,7 +23,7 @@ use exodus_commands::cycle::{
 use exodus_commands::initiative::{Initiative, InitiativeState, InitiativeView};
 use exodus_commands::ledger::{Kind, Record, State, circle_totals};
 use exodus_commands::network::{List, Network, Related};
-use exodus_commands::outcome::{CircleView, HelpRequest, PayAction, StatusView};
+use exodus_commands::outcome::{CircleView, HelpRequest, PayAction, RecordNotice, StatusView};
 use exodus_commands::pool::{Ballot, Claim, ClaimState, ClaimView, PoolView, Rules, Verdict, Vote};
 use exodus_commands::profile::{
     LedgerFacts, Level, Need, PaymentMethod, Reliability, Settled, Totals,
@@ -31,7 +31,7 @@ use exodus_commands::profile::{
 use exodus_commands::render::{Rendered, Style, render_error, render_reply};
 use exodus_commands::setoff::{Change, ClearingItem, LastClearing};
 use exodus_commands::text::Text;
-use exodus_commands::{Amount, CommandError, ErrorCode, Lang, MemberId, Reply};
+use exodus_commands::{Amount, Code, CommandError, ErrorCode, Lang, MemberId, Reply};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------
@@ -551,9 +551,9 @@ fn cases() -> Vec<Case> {
     let record_case = |shape: &str, command: &'static str, record: Record, rest| {
         case(&format!("record__{shape}"), command, Reply::Record { command, record, rest })
     };
-    let noticed = |what: &'static str, record: Record| {
+    let noticed = |what: RecordNotice, record: Record| {
         case(
-            &format!("noticed__{}", what.replace('-', "_")),
+            &format!("noticed__{}", what.code().replace('-', "_")),
             "notice",
             Reply::Noticed { what, record },
         )
@@ -666,19 +666,25 @@ fn cases() -> Vec<Case> {
             Record { state: State::Forgiven, ..obligation(12, "bob", "50.00") },
             None,
         ),
-        noticed("new-intention", intention(11, "bob", "30.00")),
-        noticed("intention-changed", intention(11, "bob", "45.00")),
+        noticed(RecordNotice::NewIntention, intention(11, "bob", "30.00")),
+        noticed(RecordNotice::IntentionChanged, intention(11, "bob", "45.00")),
         noticed(
-            "intention-withdrawn",
+            RecordNotice::IntentionWithdrawn,
             Record { state: State::Withdrawn, ..intention(11, "bob", "30.00") },
         ),
-        noticed("new-obligation", obligation(12, "bob", "50.00")),
-        noticed("reminder", obligation(12, "bob", "50.00")),
-        noticed("paid-reported", Record { state: State::Paid, ..obligation(12, "bob", "50.00") }),
-        noticed("confirmed", fulfilled(obligation(12, "bob", "50.00"))),
-        noticed("forgiven", Record { state: State::Forgiven, ..obligation(12, "bob", "50.00") }),
+        noticed(RecordNotice::NewObligation, obligation(12, "bob", "50.00")),
+        noticed(RecordNotice::Reminder, obligation(12, "bob", "50.00")),
         noticed(
-            "collection-complete-cancelled",
+            RecordNotice::PaidReported,
+            Record { state: State::Paid, ..obligation(12, "bob", "50.00") },
+        ),
+        noticed(RecordNotice::Confirmed, fulfilled(obligation(12, "bob", "50.00"))),
+        noticed(
+            RecordNotice::Forgiven,
+            Record { state: State::Forgiven, ..obligation(12, "bob", "50.00") },
+        ),
+        noticed(
+            RecordNotice::CollectionCompleteCancelled,
             Record {
                 state: State::Cancelled,
                 due: Some(red_deadline()),
@@ -686,7 +692,7 @@ fn cases() -> Vec<Case> {
             },
         ),
         noticed(
-            "pool-obligation",
+            RecordNotice::PoolObligation,
             Record {
                 giver: m("bob"),
                 recipient: m("carol"),

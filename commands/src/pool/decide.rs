@@ -9,7 +9,7 @@ use super::{Ballot, ClaimId, PledgeError, Rules, Tally, Verdict, Vote, shares};
 use crate::command::{Command, PoolCommand};
 use crate::error::{CommandError, ErrorCode};
 use crate::ledger::{Kind, Record, State};
-use crate::outcome::{Notice, Reply, Target};
+use crate::outcome::{Notice, RecordNotice, Reply, Target};
 use crate::text::Text;
 use crate::{Amount, MemberId};
 
@@ -564,7 +564,10 @@ impl Closing {
         for record in &self.obligations {
             notices.push(Notice {
                 target: Target::Member(record.giver.clone()),
-                reply: Reply::Noticed { what: "pool-obligation", record: record.clone() },
+                reply: Reply::Noticed {
+                    what: RecordNotice::PoolObligation,
+                    record: record.clone(),
+                },
             });
         }
         notices
