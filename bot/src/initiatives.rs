@@ -9,7 +9,7 @@ use exodus_commands::initiative::{
     InitiativeWrite, Settlement, days_left, decide_initiative, lapse,
 };
 use exodus_commands::ledger::{self, Record};
-use exodus_commands::outcome::{Notice, Target as NoticeTarget};
+use exodus_commands::outcome::{InitiativeNotice, Notice, Target as NoticeTarget};
 use exodus_commands::render::render_reply;
 use exodus_commands::{Command, MemberId, Profile, Reply};
 use exodus_storage::{Cursor, EventRef, Outcome, StoreError, Tag, Target, Tx};
@@ -286,7 +286,7 @@ impl Pipeline {
             let Some((facts, _)) = tx.initiative_for_update(initiative).await? else { continue };
             let view = facts.view(now);
             let reply = Reply::InitiativeNoticed {
-                what: "left",
+                what: InitiativeNotice::Left,
                 view: view.clone(),
                 record: Some(withdrawn),
             };

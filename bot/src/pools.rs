@@ -3,8 +3,9 @@
 //! excluding members whose pool obligation is overdue, pledges carried or lapsed at rollover).
 
 use chrono::{DateTime, Utc};
+use exodus_commands::Code;
 use exodus_commands::command::PoolCommand;
-use exodus_commands::outcome::{Notice, Target as NoticeTarget};
+use exodus_commands::outcome::{Notice, PledgeEnded, Target as NoticeTarget};
 use exodus_commands::pool::{
     Ballot, ClaimId, ClaimState, PoolRoom, PoolWorld, PoolWrite, close_claim, decide_pool,
 };
@@ -243,7 +244,7 @@ impl Pipeline {
     ) -> Result<PoolWork, StoreError> {
         let excluded = tx.exclude_overdue_pool_members().await?;
         let count = excluded.len() as u64;
-        let messages = self.ended_pledges(tx, "excluded", &excluded, as_of).await?;
+        let messages = self.ended_pledges(tx, PledgeEnded::Excluded, &excluded, as_of).await?;
         Ok(PoolWork { messages, counts: vec![("pool_members_excluded", count)] })
     }
 
@@ -257,7 +258,7 @@ impl Pipeline {
         as_of: DateTime<Utc>,
     ) -> Result<PoolWork, StoreError> {
         let (carried, lapsed) = tx.roll_pledges(cycle_start).await?;
-        let mut messages = self.ended_pledges(tx, "lapsed", &lapsed, as_of).await?;
+        let mut messages = self.ended_pledges(tx, PledgeEnded::Lapsed, &lapsed, as_of).await?;
         let excluded = self.exclude_overdue(tx, as_of).await?;
         messages.extend(excluded.messages);
         let mut counts =
@@ -279,7 +280,7 @@ impl Pipeline {
                 name: ended.name,
                 member: ended.member,
                 pledge: ended.pledge,
-                why: "left-room",
+                why: PledgeEnded::LeftRoom,
             };
             self.queue_notices(
                 tx,
@@ -295,7 +296,7 @@ impl Pipeline {
     async fn ended_pledges(
         &self,
         tx: &mut Tx,
-        why: &'static str,
+        why: PledgeEnded,
         ended: &[EndedPledge],
         as_of: DateTime<Utc>,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
@@ -313,7 +314,8 @@ impl Pipeline {
             ];
             let source = EventRef {
                 event_id: format!(
-                    "pool-{why}\u{0}{}\u{0}{}\u{0}{}",
+                    "pool-{}\u{0}{}\u{0}{}\u{0}{}",
+                    why.code(),
                     e.room_id,
                     e.member,
                     as_of.timestamp_millis()

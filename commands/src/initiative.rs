@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::command::{Command, InitiativeCommand};
 use crate::error::{CommandError, ErrorCode};
 use crate::ledger::{self, Kind, Record, RecordId, State};
-use crate::outcome::{Notice, Reply, Target};
+use crate::outcome::{InitiativeNotice, Notice, Reply, Target};
 use crate::text::Text;
 use crate::{Amount, MemberId};
 
@@ -362,7 +362,7 @@ fn back(
             notices.push(Notice {
                 target: Target::Member(i.proposer.clone()),
                 reply: Reply::InitiativeNoticed {
-                    what: "backed",
+                    what: InitiativeNotice::Backed,
                     view,
                     record: Some(record.clone()),
                 },
@@ -447,7 +447,7 @@ fn fund_if_reached(facts: &InitiativeFacts, now: DateTime<Utc>) -> Option<Settle
     }
     after.backings.retain(|r| r.kind == Kind::Obligation);
     writes.extend(funded.iter().cloned().map(InitiativeWrite::UpdateRecord));
-    let notices = settlement_notices("funded", &after, &funded, now);
+    let notices = settlement_notices(InitiativeNotice::Funded, &after, &funded, now);
     Some(Settlement { facts: after, writes, notices })
 }
 
@@ -470,12 +470,12 @@ pub fn lapse(facts: &InitiativeFacts, now: DateTime<Utc>) -> Option<Settlement> 
     }
     after.backings.retain(|r| r.state == State::Cancelled && r.changed_at == now);
     writes.extend(cancelled.iter().cloned().map(InitiativeWrite::UpdateRecord));
-    let notices = settlement_notices("lapsed", &after, &cancelled, now);
+    let notices = settlement_notices(InitiativeNotice::Lapsed, &after, &cancelled, now);
     Some(Settlement { facts: after, writes, notices })
 }
 
 fn settlement_notices(
-    what: &'static str,
+    what: InitiativeNotice,
     after: &InitiativeFacts,
     records: &[Record],
     now: DateTime<Utc>,

@@ -81,6 +81,45 @@ pub enum PayAction {
     Default,
 }
 
+/// Why a member's pledge to a pool ended; its code is `notice` in `org.exodus.result` (and part of
+/// the job's transaction IDs: never change one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
+pub enum PledgeEnded {
+    /// `pool leave` or `pledge 0`.
+    Left,
+    /// The member left the pool's room.
+    LeftRoom,
+    /// An overdue pool obligation excluded them.
+    Excluded,
+    /// The rollover of a pool renewed by hand.
+    Lapsed,
+}
+
+/// Which notification about a claim; its code is `notice` in `org.exodus.result`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
+pub enum ClaimNotice {
+    /// A claim was opened: the members vote on it.
+    ClaimOpened,
+    /// Its vote window closed with a verdict.
+    ClaimDecided,
+}
+
+/// Which notification about an initiative; its code is `notice` in `org.exodus.result`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
+pub enum InitiativeNotice {
+    /// To the proposer: a member backed it.
+    Backed,
+    /// A backer left the initiative's room: their backing is withdrawn.
+    Left,
+    /// Backing reached the goal: the backings became obligations.
+    Funded,
+    /// The deadline passed before the goal: the backings are cancelled.
+    Lapsed,
+}
+
 /// Which notification about a record a party gets; its code is `notice` in `org.exodus.result`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
 #[strum(serialize_all = "kebab-case")]
@@ -252,13 +291,12 @@ pub enum Reply {
         amount: Amount,
         previous: Option<Amount>,
     },
-    /// A member's pledge is gone: `why` is `left` (`pool leave`, `pledge 0`), `left-room`,
-    /// `excluded` (an overdue pool obligation) or `lapsed` (a rollover of a pool renewed by hand).
+    /// A member's pledge is gone, and why.
     PoolLeft {
         name: String,
         member: MemberId,
         pledge: Amount,
-        why: &'static str,
+        why: PledgeEnded,
     },
     /// `claim` (the claim message members vote on by reacting) and `vote`.
     Claim {
@@ -266,10 +304,9 @@ pub enum Reply {
         view: crate::pool::ClaimView,
         ballot: Option<crate::pool::Ballot>,
     },
-    /// A claim opened or decided (`what`: `claim-opened`, `claim-decided`), to the pool's room or
-    /// a member of it.
+    /// A claim opened or decided, to the pool's room or a member of it.
     ClaimNoticed {
-        what: &'static str,
+        what: ClaimNotice,
         view: crate::pool::ClaimView,
     },
     /// `propose` (the initiative's card, kept up to date by edits), `back` (with the sender's
@@ -285,7 +322,7 @@ pub enum Reply {
     /// An initiative was backed (to the proposer), funded or lapsed (to each backer with their
     /// own record, to the proposer and to the room).
     InitiativeNoticed {
-        what: &'static str,
+        what: InitiativeNotice,
         view: crate::initiative::InitiativeView,
         record: Option<Record>,
     },

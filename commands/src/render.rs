@@ -21,7 +21,9 @@ use crate::error::CommandError;
 use crate::ids::Lang;
 use crate::ledger::{Kind, Record, State};
 use crate::network::{List, Network};
-use crate::outcome::{CircleView, HelpRequest, Reply, StatusView};
+use crate::outcome::{
+    CircleView, ClaimNotice, HelpRequest, InitiativeNotice, PledgeEnded, Reply, StatusView,
+};
 use crate::profile::{FORGET_CONFIRM_MINUTES, Level, PaymentMethod, needed};
 use crate::text::{Arg, Text};
 
@@ -548,11 +550,11 @@ fn reply_parts<'a>(reply: &'a Reply, style: &Style<'_>) -> (Vec<Line>, Fields<'a
             }),
         ),
         Reply::PoolLeft { name, member, pledge, why } => {
-            let message = match *why {
-                "excluded" => "pool-excluded",
-                "left-room" => "pool-left-room",
-                "lapsed" => "pool-lapsed",
-                _ => "pool-left",
+            let message = match why {
+                PledgeEnded::Excluded => "pool-excluded",
+                PledgeEnded::LeftRoom => "pool-left-room",
+                PledgeEnded::Lapsed => "pool-lapsed",
+                PledgeEnded::Left => "pool-left",
             };
             (
                 vec![Line::Plain(t(Text::new(message)
@@ -562,7 +564,7 @@ fn reply_parts<'a>(reply: &'a Reply, style: &Style<'_>) -> (Vec<Line>, Fields<'a
                     .arg("unit", style.unit)))],
                 Fields::PoolLeft(wire::pool::PoolLeft {
                     kind: wire::pool::PoolKind,
-                    notice: why,
+                    notice: why.code(),
                     member,
                     pledge: *pledge,
                 }),
@@ -639,13 +641,13 @@ fn reply_parts<'a>(reply: &'a Reply, style: &Style<'_>) -> (Vec<Line>, Fields<'a
         }
         Reply::InitiativeNoticed { what, view, record } => {
             let i = &view.initiative;
-            let mut head = Text::new(match (*what, record.is_some()) {
-                ("backed", _) => "notice-initiative-backed",
-                ("left", _) => "notice-initiative-left",
-                ("funded", true) => "notice-initiative-funded-backer",
-                ("funded", false) => "notice-initiative-funded",
-                (_, true) => "notice-initiative-lapsed-backer",
-                _ => "notice-initiative-lapsed",
+            let mut head = Text::new(match (what, record.is_some()) {
+                (InitiativeNotice::Backed, _) => "notice-initiative-backed",
+                (InitiativeNotice::Left, _) => "notice-initiative-left",
+                (InitiativeNotice::Funded, true) => "notice-initiative-funded-backer",
+                (InitiativeNotice::Funded, false) => "notice-initiative-funded",
+                (InitiativeNotice::Lapsed, true) => "notice-initiative-lapsed-backer",
+                (InitiativeNotice::Lapsed, false) => "notice-initiative-lapsed",
             })
             .num("initiative", i.id)
             .arg("title", &i.title)
@@ -663,7 +665,7 @@ fn reply_parts<'a>(reply: &'a Reply, style: &Style<'_>) -> (Vec<Line>, Fields<'a
             lines.extend(initiative_lines(view, style));
             let noticed = wire::initiative::InitiativeNoticed {
                 initiative: view.into(),
-                notice: what,
+                notice: what.code(),
                 record: record.as_ref().map(Into::into),
             };
             (lines, Fields::InitiativeNoticed(noticed))
@@ -746,18 +748,18 @@ fn reply_parts<'a>(reply: &'a Reply, style: &Style<'_>) -> (Vec<Line>, Fields<'a
             (lines, Fields::ClearingDigest(digest))
         }
         Reply::ClaimNoticed { what, view } => {
-            let head = match *what {
-                "claim-opened" => Text::new("notice-claim-opened")
+            let head = match what {
+                ClaimNotice::ClaimOpened => Text::new("notice-claim-opened")
                     .num("id", view.claim.id)
                     .arg("prefix", style.prefix),
-                _ => Text::new("notice-claim-decided")
+                ClaimNotice::ClaimDecided => Text::new("notice-claim-decided")
                     .num("id", view.claim.id)
                     .arg("verdict", view.claim.verdict.map_or("", |v| v.code())),
             };
             let mut lines = vec![Line::Plain(t(head))];
             let (claim_lines, claim) = claim_lines(view, style, &mut Room::default());
             lines.extend(claim_lines);
-            (lines, Fields::ClaimNoticed(wire::pool::ClaimNoticed { notice: what, claim }))
+            (lines, Fields::ClaimNoticed(wire::pool::ClaimNoticed { notice: what.code(), claim }))
         }
     }
 }

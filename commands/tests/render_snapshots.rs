@@ -23,7 +23,10 @@ use exodus_commands::cycle::{
 use exodus_commands::initiative::{Initiative, InitiativeState, InitiativeView};
 use exodus_commands::ledger::{Kind, Record, State, circle_totals};
 use exodus_commands::network::{List, Network, Related};
-use exodus_commands::outcome::{CircleView, HelpRequest, PayAction, RecordNotice, StatusView};
+use exodus_commands::outcome::{
+    CircleView, ClaimNotice, HelpRequest, InitiativeNotice, PayAction, PledgeEnded, RecordNotice,
+    StatusView,
+};
 use exodus_commands::pool::{Ballot, Claim, ClaimState, ClaimView, PoolView, Rules, Verdict, Vote};
 use exodus_commands::profile::{
     LedgerFacts, Level, Need, PaymentMethod, Reliability, Settled, Totals,
@@ -558,16 +561,16 @@ fn cases() -> Vec<Case> {
             Reply::Noticed { what, record },
         )
     };
-    let pool_left = |why: &'static str, command| {
+    let pool_left = |why: PledgeEnded, command| {
         let reply = Reply::PoolLeft {
             name: POOL_NAME.into(),
             member: m("dave"),
             pledge: eur("100.00"),
             why,
         };
-        case(&format!("pool_left__{}", why.replace('-', "_")), command, reply)
+        case(&format!("pool_left__{}", why.code().replace('-', "_")), command, reply)
     };
-    let initiative_noticed = |shape: &str, what: &'static str, state, record| {
+    let initiative_noticed = |shape: &str, what: InitiativeNotice, state, record| {
         let reply = Reply::InitiativeNoticed { what, view: initiative_view(state), record };
         case(&format!("initiative_noticed__{shape}"), "notice", reply)
     };
@@ -988,10 +991,10 @@ fn cases() -> Vec<Case> {
                 previous: Some(eur("150.00")),
             },
         ),
-        pool_left("left", "pool"),
-        pool_left("left-room", "notice"),
-        pool_left("excluded", "notice"),
-        pool_left("lapsed", "notice"),
+        pool_left(PledgeEnded::Left, "pool"),
+        pool_left(PledgeEnded::LeftRoom, "notice"),
+        pool_left(PledgeEnded::Excluded, "notice"),
+        pool_left(PledgeEnded::Lapsed, "notice"),
         case(
             "claim__claim",
             "claim",
@@ -1028,7 +1031,7 @@ fn cases() -> Vec<Case> {
             "claim_noticed__opened",
             "notice",
             Reply::ClaimNoticed {
-                what: "claim-opened",
+                what: ClaimNotice::ClaimOpened,
                 view: claim_view(ClaimState::Voting, None),
             },
         ),
@@ -1036,7 +1039,7 @@ fn cases() -> Vec<Case> {
             "claim_noticed__approved",
             "notice",
             Reply::ClaimNoticed {
-                what: "claim-decided",
+                what: ClaimNotice::ClaimDecided,
                 view: claim_view(ClaimState::Approved, Some(Verdict::Approved)),
             },
         ),
@@ -1044,7 +1047,7 @@ fn cases() -> Vec<Case> {
             "claim_noticed__rejected",
             "notice",
             Reply::ClaimNoticed {
-                what: "claim-decided",
+                what: ClaimNotice::ClaimDecided,
                 view: ClaimView {
                     yes: 1,
                     no: 2,
@@ -1056,7 +1059,7 @@ fn cases() -> Vec<Case> {
             "claim_noticed__no_quorum",
             "notice",
             Reply::ClaimNoticed {
-                what: "claim-decided",
+                what: ClaimNotice::ClaimDecided,
                 view: ClaimView {
                     yes: 1,
                     no: 0,
@@ -1131,30 +1134,30 @@ fn cases() -> Vec<Case> {
         case("initiatives__long", "initiatives", Reply::Initiatives(long_initiatives())),
         initiative_noticed(
             "backed",
-            "backed",
+            InitiativeNotice::Backed,
             InitiativeState::Active,
             Some(backing(Kind::Intention, State::Active)),
         ),
         initiative_noticed(
             "left",
-            "left",
+            InitiativeNotice::Left,
             InitiativeState::Active,
             Some(backing(Kind::Intention, State::Withdrawn)),
         ),
         initiative_noticed(
             "funded_backer",
-            "funded",
+            InitiativeNotice::Funded,
             InitiativeState::Funded,
             Some(backing(Kind::Obligation, State::Open)),
         ),
-        initiative_noticed("funded", "funded", InitiativeState::Funded, None),
+        initiative_noticed("funded", InitiativeNotice::Funded, InitiativeState::Funded, None),
         initiative_noticed(
             "lapsed_backer",
-            "lapsed",
+            InitiativeNotice::Lapsed,
             InitiativeState::Lapsed,
             Some(backing(Kind::Intention, State::Cancelled)),
         ),
-        initiative_noticed("lapsed", "lapsed", InitiativeState::Lapsed, None),
+        initiative_noticed("lapsed", InitiativeNotice::Lapsed, InitiativeState::Lapsed, None),
         // Clearing.
         case(
             "clearing_state__off_never",

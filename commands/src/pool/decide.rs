@@ -9,7 +9,7 @@ use super::{Ballot, ClaimId, PledgeError, Rules, Tally, Verdict, Vote, shares};
 use crate::command::{Command, PoolCommand};
 use crate::error::{CommandError, ErrorCode};
 use crate::ledger::{Kind, Record, State};
-use crate::outcome::{Notice, RecordNotice, Reply, Target};
+use crate::outcome::{ClaimNotice, Notice, PledgeEnded, RecordNotice, Reply, Target};
 use crate::text::Text;
 use crate::{Amount, MemberId};
 
@@ -384,7 +384,12 @@ fn leave(w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
     };
     Ok(decision(
         vec![write],
-        Reply::PoolLeft { name: pool.name.clone(), member: w.sender.clone(), pledge, why: "left" },
+        Reply::PoolLeft {
+            name: pool.name.clone(),
+            member: w.sender.clone(),
+            pledge,
+            why: PledgeEnded::Left,
+        },
     ))
 }
 
@@ -428,7 +433,7 @@ fn claim(
         .filter(|m| *m != w.sender)
         .map(|m| Notice {
             target: Target::Member(m.clone()),
-            reply: Reply::ClaimNoticed { what: "claim-opened", view: view.clone() },
+            reply: Reply::ClaimNoticed { what: ClaimNotice::ClaimOpened, view: view.clone() },
         })
         .collect();
     Ok(PoolDecision {
@@ -554,11 +559,17 @@ impl Closing {
         let mut notices = vec![
             Notice {
                 target: Target::Room(self.claim.room_id.clone()),
-                reply: Reply::ClaimNoticed { what: "claim-decided", view: self.view.clone() },
+                reply: Reply::ClaimNoticed {
+                    what: ClaimNotice::ClaimDecided,
+                    view: self.view.clone(),
+                },
             },
             Notice {
                 target: Target::Member(self.claim.claimant.clone()),
-                reply: Reply::ClaimNoticed { what: "claim-decided", view: self.view.clone() },
+                reply: Reply::ClaimNoticed {
+                    what: ClaimNotice::ClaimDecided,
+                    view: self.view.clone(),
+                },
             },
         ];
         for record in &self.obligations {

@@ -474,7 +474,10 @@ fn a_claim_with_2000_shares_is_cut() {
     }
     for r in render_both(
         "notice",
-        &Reply::ClaimNoticed { what: "claim-decided", view: claim_view(8, 5) },
+        &Reply::ClaimNoticed {
+            what: crate::outcome::ClaimNotice::ClaimDecided,
+            view: claim_view(8, 5),
+        },
     ) {
         assert_eq!((r.result["shares"].as_array().unwrap().len(), r.result.get("more")), (5, None));
     }
