@@ -9,11 +9,15 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use exodus_commands::circle::{CircleFacts, RoomFacts, World, Write, decide_ledger};
-use exodus_commands::command::{AdminCommand, OutboxAction, PayCommand, StatusCommand};
+use exodus_commands::command::{
+    AdminCommand, OutboxAction, PayCommand, RecordAction, StatusCommand,
+};
 use exodus_commands::cycle::{FailingDestination, Job, JobRunView, Stats};
 use exodus_commands::ledger::{self, Cycle, Record};
 use exodus_commands::network::{FULFILMENT_CYCLES, NetworkFacts, network_members};
-use exodus_commands::outcome::{HelpRequest, Notice, RecordNotice, Target as NoticeTarget};
+use exodus_commands::outcome::{
+    HelpRequest, Notice, RecordDone, RecordNotice, Target as NoticeTarget,
+};
 use exodus_commands::profile::needed;
 use exodus_commands::render::{Rendered, Style, render_error, render_reply};
 use exodus_commands::{
@@ -1435,7 +1439,7 @@ pub(crate) async fn joined_now<R: Rooms>(
 /// notice about it (SPEC §3).
 fn paid_tag(reply: &Reply) -> Option<Tag> {
     match reply {
-        Reply::Record { command: "paid", record, .. }
+        Reply::Record { done: RecordDone::Action(RecordAction::Paid), record, .. }
         | Reply::Noticed { what: RecordNotice::PaidReported, record } => Some(Tag::Paid(record.id)),
         _ => None,
     }

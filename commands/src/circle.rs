@@ -11,7 +11,7 @@ use crate::error::{CommandError, ErrorCode};
 use crate::ids::MemberId;
 use crate::ledger::{self, Kind, Record, State};
 use crate::network::NetworkFacts;
-use crate::outcome::{CircleView, Notice, RecordNotice, Reply, Target};
+use crate::outcome::{CircleView, Notice, RecordDone, RecordNotice, Reply, Target};
 use crate::profile::{Level, Need, Profile, Totals};
 use crate::text::Text;
 
@@ -161,7 +161,7 @@ pub fn decide_ledger(cmd: &Command, w: &World<'_>) -> Result<LedgerDecision, Com
             )];
             Ok(LedgerDecision {
                 writes: vec![Write::Update(changed.clone())],
-                reply: record_reply("intend", changed, None),
+                reply: record_reply(RecordDone::Intended, changed, None),
                 private: None,
                 notices,
             })
@@ -186,7 +186,7 @@ pub fn decide_ledger(cmd: &Command, w: &World<'_>) -> Result<LedgerDecision, Com
             )];
             Ok(LedgerDecision {
                 writes,
-                reply: record_reply("commit", c.obligation, c.rest),
+                reply: record_reply(RecordDone::Committed, c.obligation, c.rest),
                 private: None,
                 notices,
             })
@@ -205,8 +205,8 @@ fn notice_to(member: &MemberId, reply: Reply) -> Notice {
     Notice { target: Target::Member(member.clone()), reply }
 }
 
-fn record_reply(command: &'static str, record: Record, rest: Option<Record>) -> Reply {
-    Reply::Record { command, record, rest }
+fn record_reply(done: RecordDone, record: Record, rest: Option<Record>) -> Reply {
+    Reply::Record { done, record, rest }
 }
 
 /// The circle of the room the command was sent in, with the V2 guard: the sender must be joined.
@@ -406,7 +406,7 @@ fn intend(
     )];
     Ok(LedgerDecision {
         writes: vec![Write::Insert(record.clone())],
-        reply: record_reply("intend", record, None),
+        reply: record_reply(RecordDone::Intended, record, None),
         private: None,
         notices,
     })
@@ -430,7 +430,7 @@ fn commit_direct(
     )];
     Ok(LedgerDecision {
         writes: vec![Write::Insert(record.clone())],
-        reply: record_reply("commit", record, None),
+        reply: record_reply(RecordDone::Committed, record, None),
         private: None,
         notices,
     })
@@ -492,7 +492,7 @@ fn record_action(
     }
     Ok(LedgerDecision {
         writes,
-        reply: record_reply(action.name(), changed, None),
+        reply: record_reply(RecordDone::Action(action), changed, None),
         private: None,
         notices,
     })

@@ -81,6 +81,17 @@ pub enum PayAction {
     Default,
 }
 
+/// What a ledger command did to the record its reply shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordDone {
+    /// `intend`: a new intention, or an intention's amount changed.
+    Intended,
+    /// `commit`: an obligation, new or from an intention.
+    Committed,
+    /// `withdraw`, `remind`, `paid`, `confirm` or `forgive`.
+    Action(crate::command::RecordAction),
+}
+
 /// Why a member's pledge to a pool ended; its code is `notice` in `org.exodus.result` (and part of
 /// the job's transaction IDs: never change one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
@@ -201,7 +212,7 @@ pub enum Reply {
     },
     /// A ledger command's record; `rest`: what stays an intention after a partial commit.
     Record {
-        command: &'static str,
+        done: RecordDone,
         record: Record,
         rest: Option<Record>,
     },

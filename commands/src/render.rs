@@ -16,13 +16,15 @@ use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use serde_json::Value;
 
+use crate::command::RecordAction;
 use crate::command::{SPECS, spec};
 use crate::error::CommandError;
 use crate::ids::Lang;
 use crate::ledger::{Kind, Record, State};
 use crate::network::{List, Network};
 use crate::outcome::{
-    CircleView, ClaimNotice, HelpRequest, InitiativeNotice, PledgeEnded, Reply, StatusView,
+    CircleView, ClaimNotice, HelpRequest, InitiativeNotice, PledgeEnded, RecordDone, Reply,
+    StatusView,
 };
 use crate::profile::{FORGET_CONFIRM_MINUTES, Level, PaymentMethod, needed};
 use crate::text::{Arg, Text};
@@ -310,8 +312,8 @@ fn reply_parts<'a>(reply: &'a Reply, style: &Style<'_>) -> (Vec<Line>, Fields<'a
             vec![Line::Plain(t(Text::new("circle-invited").arg("member", member.as_str())))],
             Fields::CircleInvited(wire::circle::CircleInvited { member }),
         ),
-        Reply::Record { command, record, rest } => {
-            let mut lines = vec![Line::Plain(t(Text::new(record_message(command, record))
+        Reply::Record { done, record, rest } => {
+            let mut lines = vec![Line::Plain(t(Text::new(record_message(*done))
                 .num("id", record.id)
                 .arg("amount", record.amount)
                 .arg("unit", style.unit)
@@ -1137,16 +1139,15 @@ fn omitted<T>(
 }
 
 /// The Fluent message of a ledger command's reply.
-fn record_message(command: &str, record: &Record) -> &'static str {
-    match (command, record.kind) {
-        ("intend", _) => "record-intended",
-        ("commit", _) => "record-committed",
-        ("withdraw", _) => "record-withdrawn",
-        ("remind", _) => "record-reminded",
-        ("paid", _) => "record-paid",
-        ("confirm", _) => "record-confirmed",
-        ("forgive", _) => "record-forgiven",
-        _ => "record-changed",
+fn record_message(done: RecordDone) -> &'static str {
+    match done {
+        RecordDone::Intended => "record-intended",
+        RecordDone::Committed => "record-committed",
+        RecordDone::Action(RecordAction::Withdraw) => "record-withdrawn",
+        RecordDone::Action(RecordAction::Remind) => "record-reminded",
+        RecordDone::Action(RecordAction::Paid) => "record-paid",
+        RecordDone::Action(RecordAction::Confirm) => "record-confirmed",
+        RecordDone::Action(RecordAction::Forgive) => "record-forgiven",
     }
 }
 

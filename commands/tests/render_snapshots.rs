@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use chrono::{DateTime, TimeZone as _, Utc};
-use exodus_commands::command::OutboxAction;
+use exodus_commands::command::{OutboxAction, RecordAction};
 use exodus_commands::cycle::{
     DigestItem, FailingDestination, Job, JobReport, JobRunView, Marked, Marking, Stats,
 };
@@ -24,8 +24,8 @@ use exodus_commands::initiative::{Initiative, InitiativeState, InitiativeView};
 use exodus_commands::ledger::{Kind, Record, State, circle_totals};
 use exodus_commands::network::{List, Network, Related};
 use exodus_commands::outcome::{
-    CircleView, ClaimNotice, HelpRequest, InitiativeNotice, PayAction, PledgeEnded, RecordNotice,
-    StatusView,
+    CircleView, ClaimNotice, HelpRequest, InitiativeNotice, PayAction, PledgeEnded, RecordDone,
+    RecordNotice, StatusView,
 };
 use exodus_commands::pool::{Ballot, Claim, ClaimState, ClaimView, PoolView, Rules, Verdict, Vote};
 use exodus_commands::profile::{
@@ -552,7 +552,17 @@ fn case(name: &str, command: &'static str, reply: Reply) -> Case {
 
 fn cases() -> Vec<Case> {
     let record_case = |shape: &str, command: &'static str, record: Record, rest| {
-        case(&format!("record__{shape}"), command, Reply::Record { command, record, rest })
+        let done = match command {
+            "intend" => RecordDone::Intended,
+            "commit" => RecordDone::Committed,
+            "withdraw" => RecordDone::Action(RecordAction::Withdraw),
+            "remind" => RecordDone::Action(RecordAction::Remind),
+            "paid" => RecordDone::Action(RecordAction::Paid),
+            "confirm" => RecordDone::Action(RecordAction::Confirm),
+            "forgive" => RecordDone::Action(RecordAction::Forgive),
+            _ => panic!("no ledger command {command}"),
+        };
+        case(&format!("record__{shape}"), command, Reply::Record { done, record, rest })
     };
     let noticed = |what: RecordNotice, record: Record| {
         case(
