@@ -9,7 +9,7 @@ use exodus_commands::initiative::{
     InitiativeWrite, Settlement, days_left, decide_initiative, lapse,
 };
 use exodus_commands::ledger::{self, Record};
-use exodus_commands::outcome::{InitiativeNotice, Notice, Target as NoticeTarget};
+use exodus_commands::outcome::{InitiativeNotice, InitiativeReply, Notice, Target as NoticeTarget};
 use exodus_commands::render::render_reply;
 use exodus_commands::{Command, MemberId, Profile, Reply};
 use exodus_storage::{Cursor, EventRef, Outcome, StoreError, Tag, Target, Tx};
@@ -101,7 +101,7 @@ impl Pipeline {
         self.apply_initiative_writes(tx, &decision.writes, now).await?;
         let lang = sender.lang.unwrap_or(self.settings().default_language);
         let tag = match &decision.reply {
-            Reply::Initiative { command: "propose", view, .. } => {
+            Reply::Initiative { kind: InitiativeReply::Proposed, view, .. } => {
                 Some(card_tag(view.initiative.id))
             }
             _ => None,
@@ -151,7 +151,11 @@ impl Pipeline {
             .await?
             .unwrap_or_else(|| Profile::new(i.proposer.clone()));
         let lang = proposer.lang.unwrap_or(self.settings().default_language);
-        let reply = Reply::Initiative { command: "propose", view: view.clone(), backing: None };
+        let reply = Reply::Initiative {
+            kind: InitiativeReply::Proposed,
+            view: view.clone(),
+            backing: None,
+        };
         let rendered = render_reply("propose", &reply, &self.style(lang));
         // The outbox finds the card's event ID when it sends the edit (the card may not be sent
         // yet when the edit is written).

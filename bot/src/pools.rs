@@ -128,7 +128,7 @@ impl Pipeline {
         }
         let lang = sender.lang.unwrap_or(self.settings().default_language);
         let tag = match &decision.reply {
-            Reply::Claim { command: "claim", view, .. } => Some(Tag::Claim(view.claim.id)),
+            Reply::Claim { view, ballot: None } => Some(Tag::Claim(view.claim.id)),
             _ => None,
         };
         let reply = self.reply_content(cmd.name(), &decision.reply, lang, incoming);

@@ -555,7 +555,7 @@ fn mine(w: &World<'_>) -> Result<LedgerDecision, CommandError> {
     if !w.room.in_dm && w.room.circle_owner.is_none() {
         return Err(err(ErrorCode::Forbidden, "err-dm-or-circle"));
     }
-    Ok(LedgerDecision::reply(Reply::Records { command: "mine", records, reliability: None }))
+    Ok(LedgerDecision::reply(Reply::Records { records, reliability: None }))
 }
 
 fn archive(filter: ArchiveFilter, w: &World<'_>) -> Result<LedgerDecision, CommandError> {
@@ -563,11 +563,7 @@ fn archive(filter: ArchiveFilter, w: &World<'_>) -> Result<LedgerDecision, Comma
         return Err(err(ErrorCode::Forbidden, "err-dm-only"));
     }
     let records = w.own_records.iter().filter(|r| filter_matches(filter, r)).cloned().collect();
-    Ok(LedgerDecision::reply(Reply::Records {
-        command: "archive",
-        records,
-        reliability: Some(w.reliability),
-    }))
+    Ok(LedgerDecision::reply(Reply::Records { records, reliability: Some(w.reliability) }))
 }
 
 fn filter_matches(filter: ArchiveFilter, r: &Record) -> bool {

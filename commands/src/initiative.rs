@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::command::{Command, InitiativeCommand};
 use crate::error::{CommandError, ErrorCode};
 use crate::ledger::{self, Kind, Record, RecordId, State};
-use crate::outcome::{InitiativeNotice, Notice, Reply, Target};
+use crate::outcome::{InitiativeNotice, InitiativeReply, Notice, Reply, Target};
 use crate::text::Text;
 use crate::{Amount, MemberId};
 
@@ -199,7 +199,7 @@ pub fn decide_initiative(
             Ok(InitiativeDecision {
                 writes: Vec::new(),
                 reply: Reply::Initiative {
-                    command: "initiative",
+                    kind: InitiativeReply::Shown,
                     view: facts.view(w.now),
                     backing: None,
                 },
@@ -295,7 +295,11 @@ fn propose(
         InitiativeFacts { initiative: initiative.clone(), backings: Vec::new(), interest: 0 };
     Ok(InitiativeDecision {
         writes: vec![InitiativeWrite::Create(initiative)],
-        reply: Reply::Initiative { command: "propose", view: facts.view(w.now), backing: None },
+        reply: Reply::Initiative {
+            kind: InitiativeReply::Proposed,
+            view: facts.view(w.now),
+            backing: None,
+        },
         notices: Vec::new(),
         card: None,
     })
@@ -373,7 +377,11 @@ fn back(
     let view = after.view(w.now);
     Ok(InitiativeDecision {
         writes,
-        reply: Reply::Initiative { command: "back", view: view.clone(), backing: Some(record) },
+        reply: Reply::Initiative {
+            kind: InitiativeReply::Backed,
+            view: view.clone(),
+            backing: Some(record),
+        },
         notices,
         card: Some(view),
     })
@@ -404,7 +412,11 @@ fn change_goal(
     let view = after.view(w.now);
     Ok(InitiativeDecision {
         writes,
-        reply: Reply::Initiative { command: "initiative", view: view.clone(), backing: None },
+        reply: Reply::Initiative {
+            kind: InitiativeReply::Shown,
+            view: view.clone(),
+            backing: None,
+        },
         notices,
         card: Some(view),
     })

@@ -81,6 +81,17 @@ pub enum PayAction {
     Default,
 }
 
+/// Which reply about an initiative.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitiativeReply {
+    /// `propose`: the initiative's card (kept up to date by edits).
+    Proposed,
+    /// `back`: the sender's backing with the card.
+    Backed,
+    /// `initiative #I` and `initiative #I goal`: the card as it is.
+    Shown,
+}
+
 /// What a ledger command did to the record its reply shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordDone {
@@ -228,7 +239,6 @@ pub enum Reply {
     },
     /// `mine` / `archive` (with the sender's reliability figures).
     Records {
-        command: &'static str,
         records: Vec<Record>,
         reliability: Option<crate::profile::Reliability>,
     },
@@ -309,9 +319,9 @@ pub enum Reply {
         pledge: Amount,
         why: PledgeEnded,
     },
-    /// `claim` (the claim message members vote on by reacting) and `vote`.
+    /// `claim` (the claim message members vote on by reacting; `ballot` is `None`) and `vote`
+    /// (with the sender's ballot).
     Claim {
-        command: &'static str,
         view: crate::pool::ClaimView,
         ballot: Option<crate::pool::Ballot>,
     },
@@ -324,7 +334,7 @@ pub enum Reply {
     /// backing), `initiative #I` and `initiative #I goal` (V1: only into the initiative's room or
     /// the DM of a member joined to it).
     Initiative {
-        command: &'static str,
+        kind: InitiativeReply,
         view: crate::initiative::InitiativeView,
         backing: Option<Record>,
     },

@@ -23,8 +23,8 @@ use crate::ids::Lang;
 use crate::ledger::{Kind, Record, State};
 use crate::network::{List, Network};
 use crate::outcome::{
-    CircleView, ClaimNotice, HelpRequest, InitiativeNotice, PledgeEnded, RecordDone, Reply,
-    StatusView,
+    CircleView, ClaimNotice, HelpRequest, InitiativeNotice, InitiativeReply, PledgeEnded,
+    RecordDone, Reply, StatusView,
 };
 use crate::profile::{FORGET_CONFIRM_MINUTES, Level, PaymentMethod, needed};
 use crate::text::{Arg, Text};
@@ -355,7 +355,7 @@ fn reply_parts<'a>(reply: &'a Reply, style: &Style<'_>) -> (Vec<Line>, Fields<'a
                 collected: *collected,
             }),
         ),
-        Reply::Records { command: _, records, reliability } => {
+        Reply::Records { records, reliability } => {
             let (mut lines, list) = if records.is_empty() {
                 let none = wire::ledger::RecordList { records: Vec::new(), more: None };
                 (vec![Line::Plain(t(Text::new("records-none")))], none)
@@ -572,11 +572,14 @@ fn reply_parts<'a>(reply: &'a Reply, style: &Style<'_>) -> (Vec<Line>, Fields<'a
                 }),
             )
         }
-        Reply::Claim { command, view, ballot } => {
-            let vote = ballot.as_ref().and_then(|b| b.vote).map_or("", |v| v.code());
-            let head = match *command {
-                "vote" => Text::new("claim-voted").num("id", view.claim.id).arg("vote", vote),
-                _ => Text::new("claim-opened").num("id", view.claim.id).arg("prefix", style.prefix),
+        Reply::Claim { view, ballot } => {
+            let head = match ballot {
+                Some(ballot) => Text::new("claim-voted")
+                    .num("id", view.claim.id)
+                    .arg("vote", ballot.vote.map_or("", |v| v.code())),
+                None => {
+                    Text::new("claim-opened").num("id", view.claim.id).arg("prefix", style.prefix)
+                }
             };
             let mut lines = vec![Line::Plain(t(head))];
             let (claim_lines, claim) = claim_lines(view, style, &mut Room::default());
@@ -584,7 +587,7 @@ fn reply_parts<'a>(reply: &'a Reply, style: &Style<'_>) -> (Vec<Line>, Fields<'a
             let reply = wire::pool::ClaimReply { claim, ballot: ballot.as_ref().map(Into::into) };
             (lines, Fields::Claim(reply))
         }
-        Reply::Initiative { command, view, backing } => {
+        Reply::Initiative { kind, view, backing } => {
             let mut lines = Vec::new();
             let fields = match backing {
                 Some(r) => {
@@ -607,7 +610,7 @@ fn reply_parts<'a>(reply: &'a Reply, style: &Style<'_>) -> (Vec<Line>, Fields<'a
                     })
                 }
                 None => {
-                    if *command == "initiative"
+                    if *kind == InitiativeReply::Shown
                         && view.initiative.state == crate::initiative::InitiativeState::Active
                     {
                         lines.push(Line::Plain(t(

@@ -24,8 +24,8 @@ use exodus_commands::initiative::{Initiative, InitiativeState, InitiativeView};
 use exodus_commands::ledger::{Kind, Record, State, circle_totals};
 use exodus_commands::network::{List, Network, Related};
 use exodus_commands::outcome::{
-    CircleView, ClaimNotice, HelpRequest, InitiativeNotice, PayAction, PledgeEnded, RecordDone,
-    RecordNotice, StatusView,
+    CircleView, ClaimNotice, HelpRequest, InitiativeNotice, InitiativeReply, PayAction,
+    PledgeEnded, RecordDone, RecordNotice, StatusView,
 };
 use exodus_commands::pool::{Ballot, Claim, ClaimState, ClaimView, PoolView, Rules, Verdict, Vote};
 use exodus_commands::profile::{
@@ -723,7 +723,6 @@ fn cases() -> Vec<Case> {
             "records__mine",
             "mine",
             Reply::Records {
-                command: "mine",
                 records: vec![
                     intention(11, "bob", "30.00"),
                     Record { overdue: true, ..obligation(15, "bob", "15.00") },
@@ -736,7 +735,6 @@ fn cases() -> Vec<Case> {
             "records__archive",
             "archive",
             Reply::Records {
-                command: "archive",
                 records: [
                     State::Fulfilled,
                     State::Forgiven,
@@ -764,15 +762,11 @@ fn cases() -> Vec<Case> {
                 reliability: Some(Reliability { fulfilled: 7, overdue: 1, forgiven: 2 }),
             },
         ),
-        case(
-            "records__empty",
-            "mine",
-            Reply::Records { command: "mine", records: Vec::new(), reliability: None },
-        ),
+        case("records__empty", "mine", Reply::Records { records: Vec::new(), reliability: None }),
         case(
             "records__long",
             "mine",
-            Reply::Records { command: "mine", records: many_records(400), reliability: None },
+            Reply::Records { records: many_records(400), reliability: None },
         ),
         case(
             "intention_cancelled",
@@ -1009,7 +1003,6 @@ fn cases() -> Vec<Case> {
             "claim__claim",
             "claim",
             Reply::Claim {
-                command: "claim",
                 view: ClaimView { yes: 0, no: 0, ..claim_view(ClaimState::Voting, None) },
                 ballot: None,
             },
@@ -1018,7 +1011,6 @@ fn cases() -> Vec<Case> {
             "claim__vote",
             "vote",
             Reply::Claim {
-                command: "vote",
                 view: claim_view(ClaimState::Voting, None),
                 ballot: Some(ballot(Vote::Yes)),
             },
@@ -1027,16 +1019,11 @@ fn cases() -> Vec<Case> {
             "claim__vote_no_no_shares",
             "vote",
             Reply::Claim {
-                command: "vote",
                 view: ClaimView { shares: Vec::new(), ..claim_view(ClaimState::Voting, None) },
                 ballot: Some(ballot(Vote::No)),
             },
         ),
-        case(
-            "claim__long",
-            "claim",
-            Reply::Claim { command: "claim", view: long_claim_view(), ballot: None },
-        ),
+        case("claim__long", "claim", Reply::Claim { view: long_claim_view(), ballot: None }),
         case(
             "claim_noticed__opened",
             "notice",
@@ -1082,7 +1069,7 @@ fn cases() -> Vec<Case> {
             "initiative__propose",
             "propose",
             Reply::Initiative {
-                command: "propose",
+                kind: InitiativeReply::Proposed,
                 view: InitiativeView {
                     backing: Amount::ZERO,
                     backers: 0,
@@ -1098,7 +1085,7 @@ fn cases() -> Vec<Case> {
             "initiative__back",
             "back",
             Reply::Initiative {
-                command: "back",
+                kind: InitiativeReply::Backed,
                 view: initiative_view(InitiativeState::Active),
                 backing: Some(backing(Kind::Intention, State::Active)),
             },
@@ -1107,7 +1094,7 @@ fn cases() -> Vec<Case> {
             "initiative__back_funded",
             "back",
             Reply::Initiative {
-                command: "back",
+                kind: InitiativeReply::Backed,
                 view: initiative_view(InitiativeState::Funded),
                 backing: Some(backing(Kind::Obligation, State::Open)),
             },
@@ -1116,7 +1103,7 @@ fn cases() -> Vec<Case> {
             "initiative__show",
             "initiative",
             Reply::Initiative {
-                command: "initiative",
+                kind: InitiativeReply::Shown,
                 view: initiative_view(InitiativeState::Active),
                 backing: None,
             },
@@ -1125,7 +1112,7 @@ fn cases() -> Vec<Case> {
             "initiative__show_funded",
             "initiative",
             Reply::Initiative {
-                command: "initiative",
+                kind: InitiativeReply::Shown,
                 view: initiative_view(InitiativeState::Funded),
                 backing: None,
             },
@@ -1134,7 +1121,7 @@ fn cases() -> Vec<Case> {
             "initiative__show_lapsed",
             "initiative",
             Reply::Initiative {
-                command: "initiative",
+                kind: InitiativeReply::Shown,
                 view: initiative_view(InitiativeState::Lapsed),
                 backing: None,
             },

@@ -438,7 +438,7 @@ fn claim(
         .collect();
     Ok(PoolDecision {
         writes: vec![PoolWrite::OpenClaim(claim)],
-        reply: Reply::Claim { command: "claim", view, ballot: None },
+        reply: Reply::Claim { view, ballot: None },
         notices,
     })
 }
@@ -485,7 +485,7 @@ fn cast(id: ClaimId, vote: Vote, w: &PoolWorld<'_>) -> Result<PoolDecision, Comm
     let view = pool.claim_view(claim, &after);
     Ok(decision(
         vec![PoolWrite::Ballot { claim: id, ballot: ballot.clone() }],
-        Reply::Claim { command: "vote", view, ballot: Some(ballot) },
+        Reply::Claim { view, ballot: Some(ballot) },
     ))
 }
 

@@ -182,16 +182,14 @@ fn mine_of_5000_and_an_archive_of_10000_records_are_cut() {
     let reliability = Some(Reliability { fulfilled: 3, overdue: 1, forgiven: 0 });
     for (command, n) in [("mine", 5_000), ("archive", 10_000)] {
         let all = records(n);
-        for r in
-            render_both(command, &Reply::Records { command, records: all.clone(), reliability })
-        {
+        for r in render_both(command, &Reply::Records { records: all.clone(), reliability }) {
             check_records(&r, &all);
             assert!(r.result["reliability"].is_object());
         }
     }
     let [en, ru] = <[Rendered; 2]>::try_from(render_both(
         "archive",
-        &Reply::Records { command: "archive", records: records(10_000), reliability },
+        &Reply::Records { records: records(10_000), reliability },
     ))
     .unwrap();
     assert!(en.body.contains("more records, "), "{}", en.body.lines().last().unwrap());
@@ -208,10 +206,7 @@ fn an_ordinary_list_shows_many_records() {
             ..record(id, member(id as usize), &owner)
         })
         .collect();
-    for r in render_both(
-        "mine",
-        &Reply::Records { command: "mine", records: all.clone(), reliability: None },
-    ) {
+    for r in render_both("mine", &Reply::Records { records: all.clone(), reliability: None }) {
         check_records(&r, &all);
         assert!(
             r.result["records"].as_array().unwrap().len() >= 60,
@@ -462,7 +457,7 @@ fn a_pool_of_2000_members_with_50_claims_is_cut() {
 fn a_claim_with_2000_shares_is_cut() {
     let view = claim_view(7, 2_000);
     for command in ["claim", "vote"] {
-        for r in render_both(command, &Reply::Claim { command, view: view.clone(), ballot: None }) {
+        for r in render_both(command, &Reply::Claim { view: view.clone(), ballot: None }) {
             let shown = r.result["shares"].as_array().unwrap();
             let more = &r.result["more"]["shares"];
             assert_eq!(shown.len() + more["count"].as_u64().unwrap() as usize, 2_000);
