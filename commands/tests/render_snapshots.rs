@@ -1,7 +1,7 @@
 //! Snapshots of what a member reads: every [`Reply`] variant (in its main shapes) and a few errors,
 //! rendered in English and Russian, each pinned as one `.snap` file holding the plain body, the
 //! HTML body and the `org.exodus.result` object. They pin the wire format, so that a refactor of
-//! `render.rs` can be shown to change nothing a client sees.
+//! `render/` can be shown to change nothing a client sees.
 //!
 //! Snapshots live in `commands/tests/snapshots/<case>__<lang>.snap`. After an intended change of
 //! the output: `INSTA_UPDATE=always cargo test -p exodus-commands --test render_snapshots` (or

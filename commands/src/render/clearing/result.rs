@@ -1,11 +1,14 @@
 //! Clearing (SPEC §3.5): `clearing`, `clearing on|off`, `keep`/`unkeep`, `admin clearing
 //! preview|run`, and the digest of a run's changes each party receives.
 
+// The doc comments below are the documentation of the wire format: none may be missing.
+#![warn(missing_docs)]
+
 use serde::Serialize;
 
-use super::ledger::Record;
-use super::{Instant, Omitted};
 use crate::ledger::RecordId;
+use crate::render::result::ledger::Record;
+use crate::render::result::{Instant, Omitted};
 use crate::{Amount, MemberId};
 
 /// `clearing`: the member's opt-in and the last run's changes to their own obligations (DM).

@@ -1,11 +1,14 @@
 //! `help`, `status` and a member's own settings (SPEC §3.1): `about`, `pay`, `lang`, `notify`,
 //! `forget-me`.
 
+// The doc comments below are the documentation of the wire format: none may be missing.
+#![warn(missing_docs)]
+
 use serde::Serialize;
 
-use super::Coded;
-use super::circle::CircleFigures;
 use crate::outcome::PayAction;
+use crate::render::result::Coded;
+use crate::render::result::circle::CircleFigures;
 use crate::{Amount, Lang, MemberId};
 
 /// `help` and `help <command>`.

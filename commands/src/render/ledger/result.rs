@@ -2,11 +2,16 @@
 //! (`intend`, `commit`, `withdraw`, `remind`, `paid`, `confirm`, `forgive`), their notifications,
 //! and the lists of records (`mine`, `archive`, `circle`).
 
+// The doc comments below are the documentation of the wire format: none may be missing.
+#![warn(missing_docs)]
+
 use serde::Serialize;
 
-use super::profile::Reliability;
-use super::{Coded, Instant, Omitted};
+use crate::render::result::constant;
+
 use crate::ledger::{Kind, RecordId};
+use crate::render::result::profile::Reliability;
+use crate::render::result::{Coded, Instant, Omitted};
 use crate::{Amount, MemberId};
 
 constant!(
@@ -21,8 +26,11 @@ constant!(
 /// A record (SPEC §3): `{id, kind, from, to, amount, state, due, for}`.
 ///
 /// Kept for compatibility: a record names its parties `from` and `to`, where a job's digest
-/// ([`super::jobs::DigestEntry`]) and a clearing's changes ([`super::clearing::ClearingChange`])
-/// say `giver` and `recipient`.
+/// ([`jobs::DigestEntry`]) and a clearing's changes ([`clearing::ClearingChange`]) say `giver` and
+/// `recipient`.
+///
+/// [`jobs::DigestEntry`]: crate::render::result::jobs::DigestEntry
+/// [`clearing::ClearingChange`]: crate::render::result::clearing::ClearingChange
 #[derive(Debug, Serialize)]
 pub struct Record<'a> {
     /// `#N`: one sequence for intentions and obligations.

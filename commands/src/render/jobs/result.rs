@@ -1,14 +1,17 @@
 //! The scheduled jobs (SPEC §4) and `admin` (SPEC §3.6): a job's digest for one member,
 //! `admin run`, `admin stats`, `admin outbox retry|drop`.
 
+// The doc comments below are the documentation of the wire format: none may be missing.
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 
 use serde::ser::SerializeMap as _;
 use serde::{Serialize, Serializer};
 
-use super::{Coded, Instant, Omitted};
 use crate::cycle::{Job, Marked};
 use crate::ledger::RecordId;
+use crate::render::result::{Coded, Instant, Omitted};
 use crate::{Amount, MemberId};
 
 /// A scheduled job's digest for one member (SPEC §4, §5): the records of theirs it changed or

@@ -1,11 +1,16 @@
 //! A circle (SPEC §3.2): `circle` and its subcommands, a member's need as `status` and `circle`
 //! show it, the requests for help it sends (SPEC §5) and the ends of a red collection.
 
+// The doc comments below are the documentation of the wire format: none may be missing.
+#![warn(missing_docs)]
+
 use serde::Serialize;
 
-use super::ledger::RecordList;
-use super::{Coded, Instant};
+use crate::render::result::constant;
+
 use crate::profile::Level;
+use crate::render::result::ledger::RecordList;
+use crate::render::result::{Coded, Instant};
 use crate::{Amount, MemberId};
 
 constant!(

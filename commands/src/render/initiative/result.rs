@@ -1,12 +1,17 @@
 //! Initiatives (SPEC §3.4): `propose`, `back`, `initiative`, `initiatives`, and the
 //! notifications about them.
 
+// The doc comments below are the documentation of the wire format: none may be missing.
+#![warn(missing_docs)]
+
 use serde::Serialize;
 
-use super::ledger::Record;
-use super::{Coded, Instant, Omitted};
+use crate::render::result::constant;
+
 use crate::initiative::{InitiativeId, InitiativeState};
 use crate::ledger::{Kind, RecordId};
+use crate::render::result::ledger::Record;
+use crate::render::result::{Coded, Instant, Omitted};
 use crate::{Amount, MemberId};
 
 constant!(

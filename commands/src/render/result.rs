@@ -13,10 +13,12 @@
 //! - a list cut to fit in one Matrix event (SPEC §8) is followed by `more`, an object saying per
 //!   list what was cut ([`Omitted`]); `more` is left out when nothing was.
 //!
-//! `render.rs` builds these from a [`crate::Reply`]; they hold nothing but what they serialise.
+//! The rendering builds these from a [`crate::Reply`]; they hold nothing but what they serialise.
 //! The families: [`profile`] (`help`, `status` and a member's own settings), [`circle`] (a
 //! circle, its need and collections), [`ledger`] (records), [`network`], [`pool`] (pools and
 //! claims), [`initiative`], [`clearing`], [`jobs`] (the scheduled jobs' digests and `admin`).
+//! Each family's types are in `render/<family>/result.rs`, beside the code that renders it, and
+//! are re-exported here: this module holds the envelope and the types the families share.
 
 // The doc comments below are the documentation of the wire format: none may be missing.
 #![warn(missing_docs)]
@@ -44,15 +46,16 @@ macro_rules! constant {
         }
     };
 }
+pub(crate) use constant;
 
-pub mod circle;
-pub mod clearing;
-pub mod initiative;
-pub mod jobs;
-pub mod ledger;
-pub mod network;
-pub mod pool;
-pub mod profile;
+pub use super::circle::result as circle;
+pub use super::clearing::result as clearing;
+pub use super::initiative::result as initiative;
+pub use super::jobs::result as jobs;
+pub use super::ledger::result as ledger;
+pub use super::network::result as network;
+pub use super::pool::result as pool;
+pub use super::profile::result as profile;
 
 /// The object of a reply: `{"command": …, "ok": true, …}`.
 #[derive(Debug, Serialize)]

@@ -1,13 +1,18 @@
 //! Pools and claims (SPEC §3.3): `pool`, `pool create`, `pool rules`, `pool rule`, `pledge`,
 //! `pool leave`, `claim`, `vote`, and the notifications about them.
 
+// The doc comments below are the documentation of the wire format: none may be missing.
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Coded, Instant, Omitted};
+use crate::render::result::constant;
+
 use crate::Code;
 use crate::pool::{ClaimId, ClaimState, Verdict};
+use crate::render::result::{Coded, Instant, Omitted};
 use crate::{Amount, MemberId};
 
 constant!(

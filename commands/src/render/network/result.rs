@@ -1,11 +1,14 @@
 //! `network` (SPEC §6): the six relation lists of a member, each member with their status.
 
+// The doc comments below are the documentation of the wire format: none may be missing.
+#![warn(missing_docs)]
+
 use serde::Serialize;
 
-use super::{Coded, OmittedMembers};
 use crate::MemberId;
 use crate::network::List;
 use crate::profile::Level;
+use crate::render::result::{Coded, OmittedMembers};
 
 /// A member in a list of `network`.
 #[derive(Debug, Serialize)]
