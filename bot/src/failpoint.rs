@@ -9,6 +9,9 @@
 //! - `command-panic`: a command whose text contains `failpoint-panic` panics inside its
 //!   transaction, every time.
 //! - `outbox-panic`: the outbox task panics before its first round.
+//!
+//! Besides these, [`Hooks`] (same feature) let a test in the same process crash a pipeline at a
+//! transaction's commit and plant a bug: the seeded simulation, `bot/tests/simulation.rs`.
 
 /// The environment variable that names the failpoint to arm.
 pub const VARIABLE: &str = "EXODUS_TEST_FAILPOINT";
@@ -35,4 +38,53 @@ pub fn log_at_start() {
     } else {
         tracing::warn!(failpoint = %name, "{VARIABLE} is ignored: this build has no failpoints");
     }
+}
+
+/// Where a transaction reaches the in-process crash hook ([`Hooks::crash`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Point {
+    /// Everything of the transaction is written (the event claims, the room cursor, the effects,
+    /// the outbox rows) and it is about to commit: a crash here must leave nothing of it.
+    BeforeCommit,
+    /// The transaction has committed and the caller has not been told yet: a crash here must
+    /// leave all of it, and the outbox sends its messages after the restart.
+    AfterCommit,
+}
+
+/// In-process test hooks of one [`crate::pipeline::Pipeline`] (the seeded simulation,
+/// `bot/tests/simulation.rs`), set with `Pipeline::with_hooks`. They exist only in builds with
+/// the feature `failpoints`; without it the pipeline has no such field and its checks are
+/// `Ok(())`, inlined away.
+#[cfg(feature = "failpoints")]
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// Consulted at each [`Point`] of a command's transaction (`site` "command") and of a
+    /// member's leave (`site` "member-left"): `true` makes the pipeline return a database error
+    /// there instead of going on, as if the process had died (before the commit the transaction
+    /// is dropped, so it rolls back). A dead process does nothing more, so the hook should keep
+    /// answering `true` once it did; and since `handle_batch` retries a failed group event by
+    /// event (finding committed ones decided), what it reports after a crash is not to be
+    /// trusted: the simulation reads what was committed from the database.
+    pub crash: Option<std::sync::Arc<dyn Fn(Point, &'static str) -> bool + Send + Sync>>,
+    /// A deliberate bug, to show that the simulation catches it: a command's replies are queued
+    /// outside its transaction (in one of their own, after its commit), so that a crash in
+    /// between leaves a command applied and never answered.
+    pub planted_reply_outside_transaction: bool,
+}
+
+#[cfg(feature = "failpoints")]
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("crash", &self.crash.is_some())
+            .field("planted_reply_outside_transaction", &self.planted_reply_outside_transaction)
+            .finish()
+    }
+}
+
+/// The error a crash hook makes the pipeline return (see [`Hooks::crash`]).
+#[cfg(feature = "failpoints")]
+pub fn crashed(point: Point, site: &'static str) -> exodus_storage::StoreError {
+    let what = format!("test failpoint: simulated crash {point:?} ({site})");
+    exodus_storage::StoreError::Database(sqlx::Error::Io(std::io::Error::other(what)))
 }

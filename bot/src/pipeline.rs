@@ -261,6 +261,9 @@ pub struct Pipeline {
     cooldowns: Cooldowns,
     /// How often one `remind` or `circle invite` may be repeated (zero: at will).
     repeat_every: chrono::Duration,
+    /// Test hooks: crashes at a commit, a planted bug (the simulation test).
+    #[cfg(feature = "failpoints")]
+    hooks: crate::failpoint::Hooks,
 }
 
 impl Pipeline {
@@ -272,7 +275,53 @@ impl Pipeline {
             flood: None,
             cooldowns: Cooldowns::default(),
             repeat_every: REPEAT_EVERY,
+            #[cfg(feature = "failpoints")]
+            hooks: Default::default(),
         }
+    }
+
+    /// Test hooks (see [`crate::failpoint::Hooks`]).
+    #[cfg(feature = "failpoints")]
+    pub fn with_hooks(mut self, hooks: crate::failpoint::Hooks) -> Pipeline {
+        self.hooks = hooks;
+        self
+    }
+
+    /// A simulated crash at `point` of a transaction, if the test hook asks for one.
+    #[cfg(feature = "failpoints")]
+    fn crash_at(
+        &self,
+        point: crate::failpoint::Point,
+        site: &'static str,
+    ) -> Result<(), StoreError> {
+        match &self.hooks.crash {
+            Some(crash) if crash(point, site) => Err(crate::failpoint::crashed(point, site)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Without the feature `failpoints`: never.
+    #[cfg(not(feature = "failpoints"))]
+    #[inline(always)]
+    fn crash_at(
+        &self,
+        _point: crate::failpoint::Point,
+        _site: &'static str,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The planted bug of the simulation test: replies queued outside the command's transaction.
+    #[cfg(feature = "failpoints")]
+    fn planted_reply_outside_transaction(&self) -> bool {
+        self.hooks.planted_reply_outside_transaction
+    }
+
+    /// Without the feature `failpoints`: never.
+    #[cfg(not(feature = "failpoints"))]
+    #[inline(always)]
+    fn planted_reply_outside_transaction(&self) -> bool {
+        false
     }
 
     /// Refuses a member's commands beyond their allowance (admins are not limited).
@@ -658,8 +707,18 @@ impl Pipeline {
             return Ok(results);
         }
         tx.set_cursors(&cursors, now).await?;
-        tx.enqueue_all(&messages, now).await?;
+        let planted = self.planted_reply_outside_transaction();
+        if !planted {
+            tx.enqueue_all(&messages, now).await?;
+        }
+        self.crash_at(crate::failpoint::Point::BeforeCommit, "command")?;
         tx.commit().await?;
+        self.crash_at(crate::failpoint::Point::AfterCommit, "command")?;
+        if planted {
+            let mut own = self.store.begin().await?;
+            own.enqueue_all(&messages, now).await?;
+            own.commit().await?;
+        }
         for key in used {
             self.cooldowns.used(key, self.repeat_every, now);
         }
@@ -1324,7 +1383,9 @@ impl Pipeline {
         self.pool_member_left(&mut tx, &mut queue, &event.room_id, member).await?;
         self.initiative_member_left(&mut tx, &mut queue, &event.room_id, member, now).await?;
         tx.enqueue_all(&queue.messages, now).await?;
+        self.crash_at(crate::failpoint::Point::BeforeCommit, "member-left")?;
         tx.commit().await?;
+        self.crash_at(crate::failpoint::Point::AfterCommit, "member-left")?;
         Ok(true)
     }
 
