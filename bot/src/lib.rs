@@ -3,19 +3,17 @@
 
 pub mod action;
 pub mod classify;
-pub mod clearing;
 pub mod config;
 pub mod digest;
 pub mod failpoint;
 pub mod flood;
 pub mod http;
-pub mod initiatives;
 pub mod jobs;
 pub mod matrix;
 pub mod metrics;
 pub mod outbox;
 pub mod pipeline;
-pub mod pools;
+pub use pipeline::{clearing, initiatives, pools};
 pub mod scheduler;
 pub mod supervisor;
 pub mod sync;

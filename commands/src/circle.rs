@@ -11,7 +11,9 @@ use crate::error::{CommandError, ErrorCode};
 use crate::ids::MemberId;
 use crate::ledger::{self, Kind, Record, State};
 use crate::network::NetworkFacts;
-use crate::outcome::{CircleView, Notice, RecordDone, RecordNotice, Reply, Target};
+use crate::outcome::{
+    CircleView, Effect, Notice, Outcome, RecordDone, RecordNotice, Reply, Target,
+};
 use crate::profile::{Level, Need, Profile, Totals};
 use crate::text::Text;
 
@@ -102,52 +104,12 @@ pub struct World<'a> {
     pub reliability: crate::profile::Reliability,
 }
 
-/// A change to persist.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Write {
-    /// Bind an existing room as the owner's circle.
-    BindCircle {
-        owner: MemberId,
-        room_id: String,
-    },
-    /// Create an encrypted room for the owner's circle, invite them with power 100, bind it.
-    CreateCircleRoom {
-        owner: MemberId,
-    },
-    /// A new record (its `id` is assigned when stored).
-    Insert(Record),
-    /// A changed record.
-    Update(Record),
-    SaveProfile(Profile),
-    /// The bot invites a member to a room.
-    Invite {
-        room_id: String,
-        member: MemberId,
-    },
-}
-
-/// What deciding a circle or ledger command produced.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LedgerDecision {
-    pub writes: Vec<Write>,
-    pub reply: Reply,
-    /// A reply sent to the sender's DM instead of the room (private lists asked for in a room).
-    pub private: Option<Reply>,
-    pub notices: Vec<Notice>,
-}
-
-impl LedgerDecision {
-    fn reply(reply: Reply) -> LedgerDecision {
-        LedgerDecision { writes: Vec::new(), reply, private: None, notices: Vec::new() }
-    }
-}
-
 fn err(code: ErrorCode, id: &'static str) -> CommandError {
     CommandError::new(code, Text::new(id))
 }
 
 /// Decides a circle or ledger command.
-pub fn decide_ledger(cmd: &Command, w: &World<'_>) -> Result<LedgerDecision, CommandError> {
+pub fn decide_ledger(cmd: &Command, w: &World<'_>) -> Result<Outcome, CommandError> {
     let decision = match cmd {
         Command::Circle(c) => circle(c, w),
         Command::Intend { amount, what } => intend(*amount, what.clone(), w),
@@ -159,8 +121,8 @@ pub fn decide_ledger(cmd: &Command, w: &World<'_>) -> Result<LedgerDecision, Com
                 &circle.owner.member,
                 Reply::Noticed { what: RecordNotice::IntentionChanged, record: changed.clone() },
             )];
-            Ok(LedgerDecision {
-                writes: vec![Write::Update(changed.clone())],
+            Ok(Outcome {
+                effects: vec![Effect::UpdateRecord(changed.clone())],
                 reply: record_reply(RecordDone::Intended, changed, None),
                 private: None,
                 notices,
@@ -175,17 +137,17 @@ pub fn decide_ledger(cmd: &Command, w: &World<'_>) -> Result<LedgerDecision, Com
             match &c.rest {
                 Some(rest) => {
                     c.obligation.id = w.next_id;
-                    writes.push(Write::Update(rest.clone()));
-                    writes.push(Write::Insert(c.obligation.clone()));
+                    writes.push(Effect::UpdateRecord(rest.clone()));
+                    writes.push(Effect::InsertRecord(c.obligation.clone()));
                 }
-                None => writes.push(Write::Update(c.obligation.clone())),
+                None => writes.push(Effect::UpdateRecord(c.obligation.clone())),
             }
             let notices = vec![notice_to(
                 &circle.owner.member,
                 Reply::Noticed { what: RecordNotice::NewObligation, record: c.obligation.clone() },
             )];
-            Ok(LedgerDecision {
-                writes,
+            Ok(Outcome {
+                effects: writes,
                 reply: record_reply(RecordDone::Committed, c.obligation, c.rest),
                 private: None,
                 notices,
@@ -198,7 +160,14 @@ pub fn decide_ledger(cmd: &Command, w: &World<'_>) -> Result<LedgerDecision, Com
         Command::Network => network(w),
         _ => Err(err(ErrorCode::Internal, "err-not-a-ledger-command")),
     };
-    decision.map_err(|e| e.with_usage(cmd.name()))
+    let mut outcome = decision.map_err(|e| e.with_usage(cmd.name()))?;
+    // A backing withdrawn changes what its initiative's card shows.
+    if let Some(initiative) = w.record_initiative
+        && outcome.effects.iter().any(|e| matches!(e, Effect::UpdateRecord(_)))
+    {
+        outcome.effects.push(Effect::RefreshCard(initiative));
+    }
+    Ok(outcome)
 }
 
 fn notice_to(member: &MemberId, reply: Reply) -> Notice {
@@ -284,15 +253,15 @@ fn due_for(circle: &CircleFacts, w: &World<'_>) -> Result<DateTime<Utc>, Command
         .ok_or_else(|| err(ErrorCode::InvalidState, "err-owner-green"))
 }
 
-fn circle(c: &CircleCommand, w: &World<'_>) -> Result<LedgerDecision, CommandError> {
+fn circle(c: &CircleCommand, w: &World<'_>) -> Result<Outcome, CommandError> {
     match c {
         CircleCommand::Open => {
             if w.own_circle.is_some() {
                 return Err(err(ErrorCode::InvalidState, "err-circle-exists"));
             }
             if w.room.in_dm {
-                return Ok(LedgerDecision {
-                    writes: vec![Write::CreateCircleRoom { owner: w.sender.clone() }],
+                return Ok(Outcome {
+                    effects: vec![Effect::CreateCircleRoom { owner: w.sender.clone() }],
                     reply: Reply::CircleOpened { owner: w.sender.clone(), room_id: None },
                     private: None,
                     notices: Vec::new(),
@@ -314,8 +283,8 @@ fn circle(c: &CircleCommand, w: &World<'_>) -> Result<LedgerDecision, CommandErr
             if w.room.world_readable {
                 return Err(err(ErrorCode::Forbidden, "err-world-readable"));
             }
-            Ok(LedgerDecision {
-                writes: vec![Write::BindCircle {
+            Ok(Outcome {
+                effects: vec![Effect::BindCircle {
                     owner: w.sender.clone(),
                     room_id: w.room.room_id.clone(),
                 }],
@@ -329,11 +298,11 @@ fn circle(c: &CircleCommand, w: &World<'_>) -> Result<LedgerDecision, CommandErr
         }
         CircleCommand::Show => {
             let circle = room_circle(w)?;
-            Ok(LedgerDecision::reply(Reply::Circle(circle.view())))
+            Ok(Outcome::read(Reply::Circle(circle.view())))
         }
         CircleCommand::Link => {
             let circle = room_circle(w)?;
-            Ok(LedgerDecision::reply(Reply::CircleLink { room_id: circle.room_id.clone() }))
+            Ok(Outcome::read(Reply::CircleLink { room_id: circle.room_id.clone() }))
         }
         CircleCommand::Invite { typed, word } => {
             let circle = room_circle(w)?;
@@ -348,8 +317,8 @@ fn circle(c: &CircleCommand, w: &World<'_>) -> Result<LedgerDecision, CommandErr
                 }
                 _ => return Err(CommandError::bad_arguments(Text::new("err-one-member"))),
             };
-            Ok(LedgerDecision {
-                writes: vec![Write::Invite {
+            Ok(Outcome {
+                effects: vec![Effect::Invite {
                     room_id: circle.room_id.clone(),
                     member: member.clone(),
                 }],
@@ -388,7 +357,7 @@ fn intend(
     amount: crate::Amount,
     what: Option<String>,
     w: &World<'_>,
-) -> Result<LedgerDecision, CommandError> {
+) -> Result<Outcome, CommandError> {
     let circle = room_circle(w)?;
     if &circle.owner.member == w.sender {
         return Err(err(ErrorCode::Forbidden, "err-own-circle"));
@@ -404,8 +373,8 @@ fn intend(
         &circle.owner.member,
         Reply::Noticed { what: RecordNotice::NewIntention, record: record.clone() },
     )];
-    Ok(LedgerDecision {
-        writes: vec![Write::Insert(record.clone())],
+    Ok(Outcome {
+        effects: vec![Effect::InsertRecord(record.clone())],
         reply: record_reply(RecordDone::Intended, record, None),
         private: None,
         notices,
@@ -416,7 +385,7 @@ fn commit_direct(
     amount: crate::Amount,
     what: Option<String>,
     w: &World<'_>,
-) -> Result<LedgerDecision, CommandError> {
+) -> Result<Outcome, CommandError> {
     let circle = room_circle(w)?;
     if &circle.owner.member == w.sender {
         return Err(err(ErrorCode::Forbidden, "err-own-circle"));
@@ -428,8 +397,8 @@ fn commit_direct(
         &circle.owner.member,
         Reply::Noticed { what: RecordNotice::NewObligation, record: record.clone() },
     )];
-    Ok(LedgerDecision {
-        writes: vec![Write::Insert(record.clone())],
+    Ok(Outcome {
+        effects: vec![Effect::InsertRecord(record.clone())],
         reply: record_reply(RecordDone::Committed, record, None),
         private: None,
         notices,
@@ -440,7 +409,7 @@ fn record_action(
     action: RecordAction,
     id: ledger::RecordId,
     w: &World<'_>,
-) -> Result<LedgerDecision, CommandError> {
+) -> Result<Outcome, CommandError> {
     let (record, circle) = named_any(id, w)?;
     let (changed, notice) = match action {
         RecordAction::Withdraw => {
@@ -479,7 +448,7 @@ fn record_action(
     };
     let mut writes = Vec::new();
     if changed != *record {
-        writes.push(Write::Update(changed.clone()));
+        writes.push(Effect::UpdateRecord(changed.clone()));
     }
     let mut notices: Vec<Notice> = notice
         .map(|(to, what)| notice_to(to, Reply::Noticed { what, record: changed.clone() }))
@@ -490,8 +459,8 @@ fn record_action(
     {
         red_completion(circle, &changed, w, &mut writes, &mut notices);
     }
-    Ok(LedgerDecision {
-        writes,
+    Ok(Outcome {
+        effects: writes,
         reply: record_reply(RecordDone::Action(action), changed, None),
         private: None,
         notices,
@@ -505,7 +474,7 @@ fn red_completion(
     circle: &CircleFacts,
     confirmed: &Record,
     w: &World<'_>,
-    writes: &mut Vec<Write>,
+    writes: &mut Vec<Effect>,
     notices: &mut Vec<Notice>,
 ) {
     let Need::Red { requested, previous, .. } = &circle.owner.need else { return };
@@ -520,7 +489,7 @@ fn red_completion(
     }
     let mut owner = circle.owner.clone();
     owner.need = previous.clone().into();
-    writes.push(Write::SaveProfile(owner));
+    writes.push(Effect::SaveProfile(owner));
     for r in records
         .iter()
         .filter(|r| r.kind == Kind::Obligation && matches!(r.state, State::Open | State::Paid))
@@ -533,7 +502,7 @@ fn red_completion(
                 record: cancelled.clone(),
             },
         ));
-        writes.push(Write::Update(cancelled));
+        writes.push(Effect::UpdateRecord(cancelled));
     }
     notices.push(Notice {
         target: Target::Room(circle.room_id.clone()),
@@ -544,7 +513,7 @@ fn red_completion(
     });
 }
 
-fn mine(w: &World<'_>) -> Result<LedgerDecision, CommandError> {
+fn mine(w: &World<'_>) -> Result<Outcome, CommandError> {
     // In a circle room, only that circle's records: the room's other members read along (V1).
     let records = w
         .own_records
@@ -555,15 +524,15 @@ fn mine(w: &World<'_>) -> Result<LedgerDecision, CommandError> {
     if !w.room.in_dm && w.room.circle_owner.is_none() {
         return Err(err(ErrorCode::Forbidden, "err-dm-or-circle"));
     }
-    Ok(LedgerDecision::reply(Reply::Records { records, reliability: None }))
+    Ok(Outcome::read(Reply::Records { records, reliability: None }))
 }
 
-fn archive(filter: ArchiveFilter, w: &World<'_>) -> Result<LedgerDecision, CommandError> {
+fn archive(filter: ArchiveFilter, w: &World<'_>) -> Result<Outcome, CommandError> {
     if !w.room.in_dm {
         return Err(err(ErrorCode::Forbidden, "err-dm-only"));
     }
     let records = w.own_records.iter().filter(|r| filter_matches(filter, r)).cloned().collect();
-    Ok(LedgerDecision::reply(Reply::Records { records, reliability: Some(w.reliability) }))
+    Ok(Outcome::read(Reply::Records { records, reliability: Some(w.reliability) }))
 }
 
 fn filter_matches(filter: ArchiveFilter, r: &Record) -> bool {
@@ -574,12 +543,12 @@ fn filter_matches(filter: ArchiveFilter, r: &Record) -> bool {
     }
 }
 
-fn network(w: &World<'_>) -> Result<LedgerDecision, CommandError> {
+fn network(w: &World<'_>) -> Result<Outcome, CommandError> {
     // Private lists: the DM only (SPEC §3.2).
     if !w.room.in_dm {
         return Err(err(ErrorCode::Forbidden, "err-dm-only"));
     }
     let empty = NetworkFacts::default();
     let facts = w.network.unwrap_or(&empty);
-    Ok(LedgerDecision::reply(Reply::Network(crate::network::network(w.sender, facts))))
+    Ok(Outcome::read(Reply::Network(crate::network::network(w.sender, facts))))
 }

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::command::{Command, InitiativeCommand};
 use crate::error::{CommandError, ErrorCode};
 use crate::ledger::{self, Kind, Record, RecordId, State};
-use crate::outcome::{InitiativeNotice, InitiativeReply, Notice, Reply, Target};
+use crate::outcome::{Effect, InitiativeNotice, InitiativeReply, Notice, Outcome, Reply, Target};
 use crate::text::Text;
 use crate::{Amount, MemberId};
 
@@ -168,14 +168,17 @@ pub enum InitiativeWrite {
     Save(Initiative),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InitiativeDecision {
-    pub writes: Vec<InitiativeWrite>,
-    pub reply: Reply,
-    pub notices: Vec<Notice>,
-    /// The initiative's card as it is now, when the command changed what it shows (the adapter
-    /// edits the card message).
-    pub card: Option<InitiativeView>,
+/// An initiative command's outcome: its writes, the reply, notices, and the card edited to show
+/// the initiative as it is now when the command changed what it shows.
+fn outcome(
+    writes: Vec<InitiativeWrite>,
+    reply: Reply,
+    notices: Vec<Notice>,
+    card: Option<InitiativeView>,
+) -> Outcome {
+    let mut effects: Vec<Effect> = writes.into_iter().map(Effect::Initiative).collect();
+    effects.extend(card.map(Effect::EditCard));
+    Outcome::new(effects, reply).with_notices(notices)
 }
 
 fn err(code: ErrorCode, id: &'static str) -> CommandError {
@@ -187,25 +190,22 @@ fn not_found(id: InitiativeId) -> CommandError {
 }
 
 /// Decides an initiative command.
-pub fn decide_initiative(
-    cmd: &Command,
-    w: &InitiativeWorld<'_>,
-) -> Result<InitiativeDecision, CommandError> {
+pub fn decide_initiative(cmd: &Command, w: &InitiativeWorld<'_>) -> Result<Outcome, CommandError> {
     let decision = match cmd {
         Command::Propose { goal, days, title } => propose(*goal, *days, title, w),
         Command::Back { id, amount } => back(*id, *amount, w),
         Command::Initiative(InitiativeCommand::Show { id }) => {
             let facts = named(*id, w)?;
-            Ok(InitiativeDecision {
-                writes: Vec::new(),
-                reply: Reply::Initiative {
+            Ok(outcome(
+                Vec::new(),
+                Reply::Initiative {
                     kind: InitiativeReply::Shown,
                     view: facts.view(w.now),
                     backing: None,
                 },
-                notices: Vec::new(),
-                card: None,
-            })
+                Vec::new(),
+                None,
+            ))
         }
         Command::Initiative(InitiativeCommand::Goal { id, goal }) => change_goal(*id, *goal, w),
         Command::Initiatives => {
@@ -220,12 +220,7 @@ pub fn decide_initiative(
                 .filter(|f| f.initiative.room_id == w.room.room_id)
                 .map(|f| f.view(w.now))
                 .collect();
-            Ok(InitiativeDecision {
-                writes: Vec::new(),
-                reply: Reply::Initiatives(views),
-                notices: Vec::new(),
-                card: None,
-            })
+            Ok(outcome(Vec::new(), Reply::Initiatives(views), Vec::new(), None))
         }
         _ => Err(err(ErrorCode::Internal, "err-not-an-initiative-command")),
     };
@@ -270,7 +265,7 @@ fn propose(
     days: u32,
     title: &str,
     w: &InitiativeWorld<'_>,
-) -> Result<InitiativeDecision, CommandError> {
+) -> Result<Outcome, CommandError> {
     if w.room.in_dm {
         return Err(err(ErrorCode::Forbidden, "err-initiative-in-dm"));
     }
@@ -293,23 +288,23 @@ fn propose(
     };
     let facts =
         InitiativeFacts { initiative: initiative.clone(), backings: Vec::new(), interest: 0 };
-    Ok(InitiativeDecision {
-        writes: vec![InitiativeWrite::Create(initiative)],
-        reply: Reply::Initiative {
+    Ok(outcome(
+        vec![InitiativeWrite::Create(initiative)],
+        Reply::Initiative {
             kind: InitiativeReply::Proposed,
             view: facts.view(w.now),
             backing: None,
         },
-        notices: Vec::new(),
-        card: None,
-    })
+        Vec::new(),
+        None,
+    ))
 }
 
 fn back(
     id: InitiativeId,
     amount: Amount,
     w: &InitiativeWorld<'_>,
-) -> Result<InitiativeDecision, CommandError> {
+) -> Result<Outcome, CommandError> {
     let facts = named(id, w)?;
     open(facts, w.now)?;
     let i = &facts.initiative;
@@ -375,23 +370,23 @@ fn back(
         }
     };
     let view = after.view(w.now);
-    Ok(InitiativeDecision {
+    Ok(outcome(
         writes,
-        reply: Reply::Initiative {
+        Reply::Initiative {
             kind: InitiativeReply::Backed,
             view: view.clone(),
             backing: Some(record),
         },
         notices,
-        card: Some(view),
-    })
+        Some(view),
+    ))
 }
 
 fn change_goal(
     id: InitiativeId,
     goal: Amount,
     w: &InitiativeWorld<'_>,
-) -> Result<InitiativeDecision, CommandError> {
+) -> Result<Outcome, CommandError> {
     let facts = named(id, w)?;
     if &facts.initiative.proposer != w.sender {
         return Err(CommandError::new(
@@ -410,16 +405,12 @@ fn change_goal(
         after = funding.facts;
     }
     let view = after.view(w.now);
-    Ok(InitiativeDecision {
+    Ok(outcome(
         writes,
-        reply: Reply::Initiative {
-            kind: InitiativeReply::Shown,
-            view: view.clone(),
-            backing: None,
-        },
+        Reply::Initiative { kind: InitiativeReply::Shown, view: view.clone(), backing: None },
         notices,
-        card: Some(view),
-    })
+        Some(view),
+    ))
 }
 
 /// What funding or a lapse changes.

@@ -262,6 +262,12 @@ pub fn cancel(record: &Record, now: DateTime<Utc>) -> Record {
     Record { state: State::Cancelled, changed_at: now, ..record.clone() }
 }
 
+/// Its giver left the circle's room (SPEC §2.1 V2): an active intention is withdrawn, as if they
+/// had withdrawn it themselves.
+pub fn withdrawn_on_leaving(record: &Record, now: DateTime<Utc>) -> Record {
+    Record { state: State::Withdrawn, changed_at: now, ..record.clone() }
+}
+
 fn only_giver(record: &Record, by: &MemberId) -> Result<(), CommandError> {
     if &record.giver != by {
         return Err(refuse(ErrorCode::Forbidden, "err-not-the-giver", record));

@@ -1,4 +1,5 @@
-//! What deciding a command produced: the change to persist and what to say, still structured.
+//! What deciding a command produced ([`Outcome`]): the effects to persist and what to say, still
+//! structured.
 //! `render` turns a [`Reply`] into text, HTML and `org.exodus.result`.
 
 use chrono::{DateTime, Utc};
@@ -8,34 +9,77 @@ use crate::ids::{Lang, MemberId};
 use crate::ledger::Record;
 use crate::profile::{LedgerFacts, Need, PaymentMethod, Profile, Totals};
 
+/// What deciding a command produced, in every family: the effects to apply in the command's
+/// transaction (in order), the reply in the room the command came from, a private reply to the
+/// sender's DM, and notifications. The bot applies it in one place (`Pipeline::apply`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Change {
-    /// Nothing to write (reads, and every error).
-    None,
-    /// Write this profile back.
-    Save(Profile),
-    /// `forget-me confirm`: erase the member's profile, payment details and language.
-    Erase,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decision {
-    pub change: Change,
+pub struct Outcome {
+    pub effects: Vec<Effect>,
     /// The reply in the room where the command was sent.
     pub reply: Reply,
     /// A private reply sent to the sender's DM with the bot (V8: payment details asked for in a
-    /// shared room go there).
+    /// shared room go there; private lists asked for in a room).
     pub private: Option<Reply>,
+    pub notices: Vec<Notice>,
 }
 
-impl Decision {
-    pub fn read(reply: Reply) -> Decision {
-        Decision { change: Change::None, reply, private: None }
+impl Outcome {
+    /// A reply that changes nothing (reads).
+    pub fn read(reply: Reply) -> Outcome {
+        Outcome { effects: Vec::new(), reply, private: None, notices: Vec::new() }
     }
 
-    pub fn save(profile: Profile, reply: Reply) -> Decision {
-        Decision { change: Change::Save(profile), reply, private: None }
+    /// A reply with the effects that go with it.
+    pub fn new(effects: Vec<Effect>, reply: Reply) -> Outcome {
+        Outcome { effects, reply, private: None, notices: Vec::new() }
     }
+
+    /// Writes the member's profile back.
+    pub fn save(profile: Profile, reply: Reply) -> Outcome {
+        Outcome::new(vec![Effect::SaveProfile(profile)], reply)
+    }
+
+    pub fn with_notices(mut self, notices: Vec<Notice>) -> Outcome {
+        self.notices = notices;
+        self
+    }
+}
+
+/// A change a command makes, applied by the bot in the command's transaction. Some have
+/// consequences that need facts read there (a status change, forgetting a member): the bot reads
+/// them and [`crate::consequence`] decides what follows, purely.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Write this profile back.
+    SaveProfile(Profile),
+    /// The member changed their status (SPEC §3.1, §5): what follows is decided by
+    /// [`crate::consequence::status_changed`] on the facts of the transaction.
+    StatusChanged { member: MemberId, before: Need, after: Need },
+    /// `forget-me confirm`: erase the member's profile, payment details, language and clearing
+    /// opt-in; [`crate::consequence::forgotten`] decides what follows.
+    Forget(MemberId),
+    /// Bind an existing room as the owner's circle (refused when a circle exists already).
+    BindCircle { owner: MemberId, room_id: String },
+    /// A new record (its `id` was assigned from the next free number).
+    InsertRecord(Record),
+    /// A record after one of its transitions (`crate::ledger`).
+    UpdateRecord(Record),
+    /// A change to a pool, its pledges or its claims.
+    Pool(crate::pool::PoolWrite),
+    /// A change to an initiative or its backings.
+    Initiative(crate::initiative::InitiativeWrite),
+    /// A member's clearing opt-in, or an obligation kept out of clearing.
+    Clearing(crate::setoff::ClearingWrite),
+    /// Matrix: create an encrypted room for the owner's circle, invite them with power 100 and
+    /// bind it.
+    CreateCircleRoom { owner: MemberId },
+    /// Matrix: the bot invites a member to a room.
+    Invite { room_id: String, member: MemberId },
+    /// Matrix: edit the card of the initiative to show it as it is now.
+    EditCard(crate::initiative::InitiativeView),
+    /// Matrix: edit the card of this initiative, read again after the command's other effects
+    /// (a backing withdrawn), if it is still active.
+    RefreshCard(crate::initiative::InitiativeId),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use crate::command::ClearingCommand;
 use crate::error::{CommandError, ErrorCode};
 use crate::ids::MemberId;
 use crate::ledger::{Kind, Record, RecordId, State};
-use crate::outcome::Reply;
+use crate::outcome::{Effect, Outcome, Reply};
 use crate::text::Text;
 
 /// An eligible obligation: `giver` owes `recipient` `amount`.
@@ -203,9 +203,10 @@ pub struct ClearingFacts<'a> {
 /// What to write for a clearing command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClearingWrite {
-    None,
-    OptIn(bool),
-    Keep { id: RecordId, keep: bool },
+    /// The member's opt-in to clearing.
+    OptIn { member: MemberId, on: bool },
+    /// The member keeps obligation `#id` out of clearing, or lets it back in.
+    Keep { id: RecordId, member: MemberId, keep: bool },
 }
 
 /// Decides `clearing [on|off]`, `keep #N`, `unkeep #N`. `clearing` alone shows the member's own
@@ -215,17 +216,21 @@ pub fn decide_clearing(
     cmd: &ClearingCommand,
     f: &ClearingFacts<'_>,
     last: Option<LastClearing>,
-) -> Result<(ClearingWrite, Reply), CommandError> {
+) -> Result<Outcome, CommandError> {
     let decision = match *cmd {
         ClearingCommand::Show => {
             if !f.in_dm {
                 return Err(CommandError::new(ErrorCode::Forbidden, Text::new("err-dm-only"))
                     .with_usage("clearing"));
             }
-            (ClearingWrite::None, Reply::ClearingState { on: f.opted_in, last })
+            Outcome::read(Reply::ClearingState { on: f.opted_in, last })
         }
         ClearingCommand::Set(on) => {
-            (ClearingWrite::OptIn(on), Reply::ClearingSet { on, changed: on != f.opted_in })
+            let write = ClearingWrite::OptIn { member: f.sender.clone(), on };
+            Outcome::new(
+                vec![Effect::Clearing(write)],
+                Reply::ClearingSet { on, changed: on != f.opted_in },
+            )
         }
         ClearingCommand::Keep { id, keep } => {
             let name = if keep { "keep" } else { "unkeep" };
@@ -250,12 +255,14 @@ pub fn decide_clearing(
                     Text::new("err-keep-state").num("id", id).arg("state", record.shown_state());
                 return Err(CommandError::new(ErrorCode::InvalidState, text).with_usage(name));
             }
-            let write = if keep == f.kept_by_sender {
-                ClearingWrite::None
+            let effects = if keep == f.kept_by_sender {
+                Vec::new()
             } else {
-                ClearingWrite::Keep { id, keep }
+                vec![Effect::Clearing(ClearingWrite::Keep { id, member: f.sender.clone(), keep })]
             };
-            (write, Reply::Kept { record: record.clone(), kept: keep, by_other: f.kept_by_other })
+            let reply =
+                Reply::Kept { record: record.clone(), kept: keep, by_other: f.kept_by_other };
+            Outcome::new(effects, reply)
         }
     };
     Ok(decision)

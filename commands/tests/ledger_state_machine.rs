@@ -15,7 +15,8 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use exodus_commands::circle::{CircleFacts, RoomFacts, World, Write, decide_ledger};
+use exodus_commands::Effect;
+use exodus_commands::circle::{CircleFacts, RoomFacts, World, decide_ledger};
 use exodus_commands::ledger::{Kind, Record, State};
 use exodus_commands::profile::{Need, needed};
 use exodus_commands::{Amount, Command, MemberId, Profile, Reply, parse};
@@ -218,9 +219,9 @@ impl Model {
         };
         if who == OUTSIDER {
             prop_assert!(
-                decision.writes.is_empty(),
+                decision.effects.is_empty(),
                 "an outsider changed the circle with {text:?}: {:?}",
-                decision.writes
+                decision.effects
             );
             prop_assert!(
                 matches!(decision.reply, Reply::Records { .. }),
@@ -228,9 +229,9 @@ impl Model {
                 decision.reply
             );
         }
-        for write in &decision.writes {
+        for write in &decision.effects {
             match write {
-                Write::Insert(r) => {
+                Effect::InsertRecord(r) => {
                     prop_assert!(
                         self.records.iter().all(|o| o.id != r.id),
                         "{text:?} reused #{}",
@@ -239,7 +240,7 @@ impl Model {
                     prop_assert_eq!(r.id, next_id);
                     self.records.push(r.clone());
                 }
-                Write::Update(r) => {
+                Effect::UpdateRecord(r) => {
                     let slot = self.records.iter_mut().find(|o| o.id == r.id);
                     prop_assert!(
                         slot.is_some(),
@@ -247,7 +248,7 @@ impl Model {
                     );
                     *slot.unwrap() = r.clone();
                 }
-                Write::SaveProfile(p) => {
+                Effect::SaveProfile(p) => {
                     prop_assert_eq!(&p.member, &self.owner.member);
                     self.owner = p.clone();
                 }

@@ -3,7 +3,7 @@
 use super::args::limited;
 use super::{Args, Command, Scope, Spec};
 use crate::error::CommandError;
-use crate::outcome::{Decision, Reply};
+use crate::outcome::{Outcome, Reply};
 use crate::profile::{MAX_TEXT_CHARS, Profile};
 
 pub const SPEC: Spec = Spec {
@@ -19,13 +19,13 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
     Ok(Command::About { text })
 }
 
-pub fn decide(text: Option<&str>, profile: &Profile) -> Decision {
+pub fn decide(text: Option<&str>, profile: &Profile) -> Outcome {
     match text {
-        None => Decision::read(Reply::About(profile.about.clone())),
+        None => Outcome::read(Reply::About(profile.about.clone())),
         Some(text) => {
             let mut updated = profile.clone();
             updated.about = Some(text.to_owned());
-            Decision::save(updated, Reply::About(Some(text.to_owned())))
+            Outcome::save(updated, Reply::About(Some(text.to_owned())))
         }
     }
 }

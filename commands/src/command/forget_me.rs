@@ -3,7 +3,7 @@
 use super::args::short;
 use super::{Args, Command, Ctx, Scope, Spec};
 use crate::error::{CommandError, ErrorCode};
-use crate::outcome::{Change, Decision, Reply};
+use crate::outcome::{Effect, Outcome, Reply};
 use crate::profile::{FORGET_CONFIRM_MINUTES, Profile};
 use crate::text::Text;
 
@@ -30,11 +30,11 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
     Ok(Command::ForgetMe { confirm })
 }
 
-pub fn decide(confirm: bool, ctx: &Ctx<'_>, profile: &Profile) -> Result<Decision, CommandError> {
+pub fn decide(confirm: bool, ctx: &Ctx<'_>, profile: &Profile) -> Result<Outcome, CommandError> {
     if !confirm {
         let mut updated = profile.clone();
         updated.forget_requested_at = Some(ctx.now);
-        return Ok(Decision::save(updated, Reply::ForgetPending));
+        return Ok(Outcome::save(updated, Reply::ForgetPending));
     }
     if !profile.forget_pending(ctx.now) {
         return Err(CommandError::new(
@@ -42,5 +42,5 @@ pub fn decide(confirm: bool, ctx: &Ctx<'_>, profile: &Profile) -> Result<Decisio
             Text::new("err-forget-not-pending").num("minutes", FORGET_CONFIRM_MINUTES),
         ));
     }
-    Ok(Decision { change: Change::Erase, reply: Reply::ForgetDone, private: None })
+    Ok(Outcome::new(vec![Effect::Forget(profile.member.clone())], Reply::ForgetDone))
 }

@@ -2,7 +2,7 @@
 
 use super::{Args, SPECS, Scope, Spec};
 use crate::error::CommandError;
-use crate::outcome::{Decision, Reply};
+use crate::outcome::{Outcome, Reply};
 use crate::text::Text;
 
 pub const SPEC: Spec = Spec {
@@ -30,6 +30,6 @@ pub fn parse(args: &Args<'_>) -> Result<super::Command, CommandError> {
     Ok(super::Command::Help { topic })
 }
 
-pub fn decide(topic: Option<&'static str>) -> Decision {
-    Decision::read(Reply::Help { topic })
+pub fn decide(topic: Option<&'static str>) -> Outcome {
+    Outcome::read(Reply::Help { topic })
 }

@@ -5,7 +5,7 @@ use super::{Args, Command, Scope, Spec};
 use crate::FromCode;
 use crate::error::CommandError;
 use crate::ids::Lang;
-use crate::outcome::{Decision, Reply};
+use crate::outcome::{Outcome, Reply};
 use crate::profile::Profile;
 use crate::text::Text;
 
@@ -33,13 +33,13 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
 }
 
 /// `default` is the configured language, shown when the member chose none.
-pub fn decide(lang: Option<Lang>, profile: &Profile) -> Decision {
+pub fn decide(lang: Option<Lang>, profile: &Profile) -> Outcome {
     match lang {
-        None => Decision::read(Reply::Lang(profile.lang.unwrap_or_default())),
+        None => Outcome::read(Reply::Lang(profile.lang.unwrap_or_default())),
         Some(lang) => {
             let mut updated = profile.clone();
             updated.lang = Some(lang);
-            Decision::save(updated, Reply::Lang(lang))
+            Outcome::save(updated, Reply::Lang(lang))
         }
     }
 }

@@ -1,5 +1,5 @@
 //! From a message body to a typed [`Command`] (parse), and from a command plus the facts to a
-//! [`Decision`] (decide). Both are pure.
+//! [`Outcome`] (decide). Both are pure.
 //!
 //! One module per command family; each declares its grammar in [`SPECS`] and has its own `parse`
 //! and `decide`.
@@ -39,7 +39,7 @@ use crate::error::{CommandError, ErrorCode};
 use crate::ids::{Lang, MemberId};
 use crate::ledger::RecordId;
 use crate::lexer;
-use crate::outcome::Decision;
+use crate::outcome::{Effect, Outcome};
 use crate::profile::{LedgerFacts, Profile};
 use crate::text::Text;
 
@@ -559,8 +559,8 @@ pub fn decide(
     ctx: &Ctx<'_>,
     profile: &Profile,
     facts: &LedgerFacts,
-) -> Result<Decision, CommandError> {
-    let decision = match cmd {
+) -> Result<Outcome, CommandError> {
+    let decided = match cmd {
         Command::Help { topic } => Ok(help::decide(*topic)),
         Command::Status(c) => status::decide(c, ctx, profile, facts),
         Command::About { text } => Ok(about::decide(text.as_deref(), profile)),
@@ -573,7 +573,25 @@ pub fn decide(
             Text::new("err-internal").arg("id", "not-a-profile-command"),
         )),
     };
-    decision.map_err(|e| e.with_usage(cmd.name()))
+    let mut outcome = decided.map_err(|e| e.with_usage(cmd.name()))?;
+    // A status the member changed has consequences for their circle and network.
+    let changed = outcome.effects.iter().find_map(|e| match e {
+        Effect::SaveProfile(after)
+            if after.need.level() != profile.need.level()
+                || after.need.requested() != profile.need.requested() =>
+        {
+            Some(after.need.clone())
+        }
+        _ => None,
+    });
+    if let Some(after) = changed {
+        outcome.effects.push(Effect::StatusChanged {
+            member: profile.member.clone(),
+            before: profile.need.clone(),
+            after,
+        });
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]

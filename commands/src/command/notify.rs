@@ -3,7 +3,7 @@
 use super::args::short;
 use super::{Args, Command, Scope, Spec};
 use crate::error::CommandError;
-use crate::outcome::{Decision, Reply};
+use crate::outcome::{Outcome, Reply};
 use crate::profile::Profile;
 use crate::text::Text;
 
@@ -31,13 +31,13 @@ pub fn parse(args: &Args<'_>) -> Result<Command, CommandError> {
     Ok(Command::Notify(on))
 }
 
-pub fn decide(on: Option<bool>, profile: &Profile) -> Decision {
+pub fn decide(on: Option<bool>, profile: &Profile) -> Outcome {
     match on {
-        None => Decision::read(Reply::Notify(profile.notify)),
+        None => Outcome::read(Reply::Notify(profile.notify)),
         Some(on) => {
             let mut updated = profile.clone();
             updated.notify = on;
-            Decision::save(updated, Reply::Notify(on))
+            Outcome::save(updated, Reply::Notify(on))
         }
     }
 }

@@ -3,7 +3,7 @@
 use super::args::{limited, short};
 use super::{Args, Command, Ctx, Scope, Spec};
 use crate::error::{CommandError, ErrorCode};
-use crate::outcome::{Decision, PayAction, Reply};
+use crate::outcome::{Outcome, PayAction, Reply};
 use crate::profile::{
     MAX_LABEL_CHARS, MAX_PAYMENT_METHODS, MAX_TEXT_CHARS, PaymentMethod, Profile,
 };
@@ -77,11 +77,7 @@ fn not_found(label: &str) -> CommandError {
     )
 }
 
-pub fn decide(
-    cmd: &PayCommand,
-    ctx: &Ctx<'_>,
-    profile: &Profile,
-) -> Result<Decision, CommandError> {
+pub fn decide(cmd: &PayCommand, ctx: &Ctx<'_>, profile: &Profile) -> Result<Outcome, CommandError> {
     let mut updated = profile.clone();
     let methods = &mut updated.payment;
     let (action, label) = match cmd {
@@ -89,7 +85,7 @@ pub fn decide(
             // V8: in a circle room its owner's details are shown to the room's joined members,
             // so that supporters know how to give.
             if let (false, Some(owner)) = (ctx.in_dm, ctx.circle_owner) {
-                return Ok(Decision::read(Reply::CirclePay {
+                return Ok(Outcome::read(Reply::CirclePay {
                     owner: owner.member.clone(),
                     methods: owner.payment.clone(),
                 }));
@@ -97,9 +93,9 @@ pub fn decide(
             let methods = Reply::PayMethods(profile.payment.clone());
             // V8: elsewhere a member's details are shown only to that member, in the DM.
             return Ok(if ctx.in_dm {
-                Decision::read(methods)
+                Outcome::read(methods)
             } else {
-                Decision { private: Some(methods), ..Decision::read(Reply::PaySentByDm) }
+                Outcome { private: Some(methods), ..Outcome::read(Reply::PaySentByDm) }
             });
         }
         PayCommand::Add { label, details } => {
@@ -142,5 +138,5 @@ pub fn decide(
             (PayAction::Default, methods[i].label.clone())
         }
     };
-    Ok(Decision::save(updated, Reply::PayChanged { action, label }))
+    Ok(Outcome::save(updated, Reply::PayChanged { action, label }))
 }

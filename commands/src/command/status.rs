@@ -4,7 +4,7 @@ use super::args::{limited, short};
 use super::{Args, Command, Ctx, Scope, Spec};
 use crate::amount::Amount;
 use crate::error::CommandError;
-use crate::outcome::{Decision, Reply, StatusView};
+use crate::outcome::{Outcome, Reply, StatusView};
 use crate::profile::{LedgerFacts, MAX_TEXT_CHARS, Need, Profile, RED_DAYS};
 use crate::text::Text;
 
@@ -69,10 +69,10 @@ pub fn decide(
     ctx: &Ctx<'_>,
     profile: &Profile,
     facts: &LedgerFacts,
-) -> Result<Decision, CommandError> {
+) -> Result<Outcome, CommandError> {
     let need = match cmd {
         StatusCommand::Show => {
-            return Ok(Decision::read(view(profile, profile.need.clone(), facts)));
+            return Ok(Outcome::read(view(profile, profile.need.clone(), facts)));
         }
         StatusCommand::Green => Need::Green,
         StatusCommand::Orange { requested, note } => {
@@ -85,7 +85,7 @@ pub fn decide(
     let mut updated = profile.clone();
     updated.need = need.clone();
     let reply = view(profile, need, facts);
-    Ok(Decision::save(updated, reply))
+    Ok(Outcome::save(updated, reply))
 }
 
 fn view(profile: &Profile, need: Need, facts: &LedgerFacts) -> Reply {

@@ -2,7 +2,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::*;
 use crate::amount::Amount;
-use crate::outcome::{Change, PayAction, Reply};
+use crate::outcome::{Effect, Outcome, PayAction, Reply};
 use crate::profile::{Need, Settled};
 
 fn prefixes() -> Vec<String> {
@@ -33,15 +33,15 @@ fn now() -> DateTime<Utc> {
     DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000)
 }
 
-fn run(body: &str, profile: &Profile, in_dm: bool) -> Result<Decision, CommandError> {
+fn run(body: &str, profile: &Profile, in_dm: bool) -> Result<Outcome, CommandError> {
     let sender = member();
     let ctx = Ctx { sender: &sender, in_dm, now: now(), circle_owner: None };
     decide(&ok(body), &ctx, profile, &LedgerFacts::default())
 }
 
-fn saved(d: Decision) -> Profile {
-    match d.change {
-        Change::Save(p) => p,
+fn saved(d: Outcome) -> Profile {
+    match d.effects.first() {
+        Some(Effect::SaveProfile(p)) => p.clone(),
         other => panic!("expected a save, got {other:?}"),
     }
 }
@@ -154,7 +154,7 @@ fn red_remembers_orange_and_green_clears_it() {
 #[test]
 fn status_show_changes_nothing() {
     let d = run("!status", &Profile::new(member()), false).unwrap();
-    assert_eq!(d.change, Change::None);
+    assert_eq!(d.effects, Vec::new());
     assert!(matches!(d.reply, Reply::Status(_)));
 }
 
@@ -194,7 +194,10 @@ fn forget_me_needs_a_recent_request() {
     let p = Profile::new(member());
     assert_eq!(run("!forget-me confirm", &p, false).unwrap_err().code, ErrorCode::InvalidState);
     let p = saved(run("!forget-me", &p, false).unwrap());
-    assert_eq!(run("!forget-me confirm", &p, false).unwrap().change, Change::Erase);
+    assert_eq!(
+        run("!forget-me confirm", &p, false).unwrap().effects,
+        vec![Effect::Forget(member())]
+    );
     let mut stale = p.clone();
     stale.forget_requested_at = Some(now() - Duration::minutes(30));
     assert_eq!(run("!forget-me confirm", &stale, false).unwrap_err().code, ErrorCode::InvalidState);
@@ -750,4 +753,20 @@ fn every_command_has_its_family() {
             "{body}"
         );
     }
+}
+
+#[test]
+fn a_status_change_carries_its_consequence_and_other_saves_do_not() {
+    let p = Profile::new(member());
+    let d = run("!status orange 300", &p, false).unwrap();
+    let after = saved(d.clone());
+    assert_eq!(
+        d.effects.last(),
+        Some(&Effect::StatusChanged { member: member(), before: Need::Green, after: after.need })
+    );
+    // The same status again, or another field, changes no status.
+    let again = run("!status orange 300", &saved(d), false).unwrap();
+    assert!(!again.effects.iter().any(|e| matches!(e, Effect::StatusChanged { .. })));
+    let about = run("!about \"a note\"", &p, false).unwrap();
+    assert!(!about.effects.iter().any(|e| matches!(e, Effect::StatusChanged { .. })));
 }

@@ -2,6 +2,19 @@ use chrono::TimeZone as _;
 
 use super::*;
 
+/// The initiative writes among an outcome's effects.
+fn writes(d: &Outcome) -> Vec<InitiativeWrite> {
+    d.effects
+        .iter()
+        .filter_map(|e| if let Effect::Initiative(w) = e { Some(w.clone()) } else { None })
+        .collect()
+}
+
+/// The card edit among an outcome's effects.
+fn card(d: &Outcome) -> Option<InitiativeView> {
+    d.effects.iter().find_map(|e| if let Effect::EditCard(v) = e { Some(v.clone()) } else { None })
+}
+
 fn m(s: &str) -> MemberId {
     MemberId::parse(s).unwrap()
 }
@@ -77,7 +90,7 @@ fn world<'a>(
     }
 }
 
-fn code(r: Result<InitiativeDecision, CommandError>) -> ErrorCode {
+fn code(r: Result<Outcome, CommandError>) -> ErrorCode {
     r.unwrap_err().code
 }
 
@@ -102,7 +115,8 @@ fn a_proposal_lives_in_a_room_of_its_own() {
     );
     let town = room(false);
     let d = decide_initiative(&cmd, &world(&alice, &town, None, true, t0())).unwrap();
-    let InitiativeWrite::Create(i) = &d.writes[0] else { panic!("{:?}", d.writes) };
+    let written = writes(&d);
+    let InitiativeWrite::Create(i) = &written[0] else { panic!("{written:?}") };
     assert_eq!(
         (i.id, i.state, i.deadline, i.goal),
         (4, InitiativeState::Active, t0() + Duration::days(30), amount("400"))
@@ -140,7 +154,7 @@ fn only_members_of_its_room_see_and_back_it() {
     // Joined, by DM: accepted.
     let d = decide_initiative(&cmd, &world(&bob, &dm, Some(&f), true, t0())).unwrap();
     assert!(
-        matches!(&d.writes[0], InitiativeWrite::InsertBacking { initiative: 3, record } if record.id == 40 && record.recipient == m("@alice:a.org"))
+        matches!(&writes(&d)[0], InitiativeWrite::InsertBacking { initiative: 3, record } if record.id == 40 && record.recipient == m("@alice:a.org"))
     );
 }
 
@@ -156,9 +170,9 @@ fn backing_again_changes_it_and_the_proposer_does_not_back() {
     )
     .unwrap();
     assert!(
-        matches!(&d.writes[..], [InitiativeWrite::UpdateRecord(r)] if r.id == 7 && r.amount == amount("25"))
+        matches!(&writes(&d)[..], [InitiativeWrite::UpdateRecord(r)] if r.id == 7 && r.amount == amount("25"))
     );
-    let Some(card) = &d.card else { panic!("the card changes") };
+    let Some(card) = card(&d) else { panic!("the card changes") };
     assert_eq!((card.backing, card.backers, card.remaining), (amount("25"), 1, amount("75")));
     assert!(
         matches!(&d.notices[..], [Notice { target: Target::Member(p), .. }] if *p == m("@alice:a.org"))
@@ -189,15 +203,14 @@ fn reaching_the_goal_funds_it_and_keeps_the_overfunding() {
         &world(&carol, &town, Some(&f), true, now),
     )
     .unwrap();
-    let saved: Vec<&Initiative> = d
-        .writes
+    let written = writes(&d);
+    let saved: Vec<&Initiative> = written
         .iter()
         .filter_map(|w| if let InitiativeWrite::Save(i) = w { Some(i) } else { None })
         .collect();
     assert_eq!(saved.len(), 1);
     assert_eq!((saved[0].state, saved[0].decided), (InitiativeState::Funded, Some(now)));
-    let funded: Vec<&Record> = d
-        .writes
+    let funded: Vec<&Record> = written
         .iter()
         .filter_map(|w| if let InitiativeWrite::UpdateRecord(r) = w { Some(r) } else { None })
         .collect();
@@ -212,7 +225,7 @@ fn reaching_the_goal_funds_it_and_keeps_the_overfunding() {
             (Kind::Obligation, State::Open, Some(now + Duration::days(FUNDED_DUE_DAYS)))
         );
     }
-    let card = d.card.unwrap();
+    let card = card(&d).unwrap();
     assert_eq!(
         (card.backing, card.remaining, card.backers),
         (amount("115"), Amount::ZERO, 3),
@@ -263,14 +276,14 @@ fn the_proposer_moves_the_goal_while_active() {
     );
     let d = decide_initiative(&raise, &world(&alice, &town, Some(&f), true, t0())).unwrap();
     assert!(
-        matches!(&d.writes[..], [InitiativeWrite::Save(i)] if i.goal == amount("150") && i.state == InitiativeState::Active)
+        matches!(&writes(&d)[..], [InitiativeWrite::Save(i)] if i.goal == amount("150") && i.state == InitiativeState::Active)
     );
-    assert_eq!(d.card.unwrap().remaining, amount("90"));
+    assert_eq!(card(&d).unwrap().remaining, amount("90"));
     // Lowered to what is backed: funded at once.
     let lower = Command::Initiative(InitiativeCommand::Goal { id: 3, goal: amount("60") });
     let d = decide_initiative(&lower, &world(&alice, &town, Some(&f), true, t0())).unwrap();
-    assert!(d.writes.iter().any(|w| matches!(w, InitiativeWrite::Save(i) if i.state == InitiativeState::Funded && i.goal == amount("60"))));
-    assert!(d.writes.iter().any(
+    assert!(writes(&d).iter().any(|w| matches!(w, InitiativeWrite::Save(i) if i.state == InitiativeState::Funded && i.goal == amount("60"))));
+    assert!(writes(&d).iter().any(
         |w| matches!(w, InitiativeWrite::UpdateRecord(r) if r.id == 7 && r.kind == Kind::Obligation)
     ));
     // After the deadline (before the job lapses it), nothing changes any more.

@@ -9,7 +9,9 @@ use super::{Ballot, ClaimId, PledgeError, Rules, Tally, Verdict, Vote, shares};
 use crate::command::{Command, PoolCommand};
 use crate::error::{CommandError, ErrorCode};
 use crate::ledger::{Kind, Record, State};
-use crate::outcome::{ClaimNotice, Notice, PledgeEnded, RecordNotice, Reply, Target};
+use crate::outcome::{
+    ClaimNotice, Effect, Notice, Outcome, PledgeEnded, RecordNotice, Reply, Target,
+};
 use crate::text::Text;
 use crate::{Amount, MemberId};
 
@@ -212,23 +214,16 @@ pub enum PoolWrite {
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PoolDecision {
-    pub writes: Vec<PoolWrite>,
-    pub reply: Reply,
-    pub notices: Vec<Notice>,
-}
-
 fn err(code: ErrorCode, id: &'static str) -> CommandError {
     CommandError::new(code, Text::new(id))
 }
 
-fn decision(writes: Vec<PoolWrite>, reply: Reply) -> PoolDecision {
-    PoolDecision { writes, reply, notices: Vec::new() }
+fn decision(writes: Vec<PoolWrite>, reply: Reply) -> Outcome {
+    Outcome::new(writes.into_iter().map(Effect::Pool).collect(), reply)
 }
 
 /// Decides a pool command.
-pub fn decide_pool(cmd: &Command, w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
+pub fn decide_pool(cmd: &Command, w: &PoolWorld<'_>) -> Result<Outcome, CommandError> {
     let decided = match cmd {
         Command::Pool(PoolCommand::Create { name }) => create(name, w),
         Command::Pool(PoolCommand::Show) => {
@@ -262,7 +257,7 @@ fn room_pool<'a>(w: &'a PoolWorld<'_>) -> Result<&'a PoolFacts, CommandError> {
     Ok(pool)
 }
 
-fn create(name: &str, w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
+fn create(name: &str, w: &PoolWorld<'_>) -> Result<Outcome, CommandError> {
     if w.room.in_dm {
         return Err(err(ErrorCode::Forbidden, "err-pool-in-dm"));
     }
@@ -299,7 +294,7 @@ fn create(name: &str, w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
     ))
 }
 
-fn rule(key: &str, value: &str, w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
+fn rule(key: &str, value: &str, w: &PoolWorld<'_>) -> Result<Outcome, CommandError> {
     let pool = room_pool(w)?;
     if w.room.sender_power < POOL_POWER {
         return Err(CommandError::new(
@@ -338,14 +333,11 @@ fn rule(key: &str, value: &str, w: &PoolWorld<'_>) -> Result<PoolDecision, Comma
         .filter(|m| *m != w.sender)
         .map(|m| Notice { target: Target::Member(m.clone()), reply: reply.clone() })
         .collect();
-    Ok(PoolDecision {
-        writes: vec![PoolWrite::SetRules { room_id: pool.room_id.clone(), rules }],
-        reply,
-        notices,
-    })
+    Ok(decision(vec![PoolWrite::SetRules { room_id: pool.room_id.clone(), rules }], reply)
+        .with_notices(notices))
 }
 
-fn pledge(amount: Amount, w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
+fn pledge(amount: Amount, w: &PoolWorld<'_>) -> Result<Outcome, CommandError> {
     let pool = room_pool(w)?;
     if pool.overdue.contains(w.sender) {
         return Err(err(ErrorCode::Forbidden, "err-pool-overdue"));
@@ -372,7 +364,7 @@ fn pledge(amount: Amount, w: &PoolWorld<'_>) -> Result<PoolDecision, CommandErro
     ))
 }
 
-fn leave(w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
+fn leave(w: &PoolWorld<'_>) -> Result<Outcome, CommandError> {
     let pool = room_pool(w)?;
     let Some(pledge) = pool.pledges.get(w.sender).copied() else {
         return Err(err(ErrorCode::InvalidState, "err-pool-no-pledge"));
@@ -398,7 +390,7 @@ fn claim(
     amount: Amount,
     description: &str,
     w: &PoolWorld<'_>,
-) -> Result<PoolDecision, CommandError> {
+) -> Result<Outcome, CommandError> {
     let pool = room_pool(w)?;
     // V3: only joined members holding a pledge may claim.
     if !pool.pledges.contains_key(w.sender) {
@@ -436,14 +428,11 @@ fn claim(
             reply: Reply::ClaimNoticed { what: ClaimNotice::ClaimOpened, view: view.clone() },
         })
         .collect();
-    Ok(PoolDecision {
-        writes: vec![PoolWrite::OpenClaim(claim)],
-        reply: Reply::Claim { view, ballot: None },
-        notices,
-    })
+    Ok(decision(vec![PoolWrite::OpenClaim(claim)], Reply::Claim { view, ballot: None })
+        .with_notices(notices))
 }
 
-fn cast(id: ClaimId, vote: Vote, w: &PoolWorld<'_>) -> Result<PoolDecision, CommandError> {
+fn cast(id: ClaimId, vote: Vote, w: &PoolWorld<'_>) -> Result<Outcome, CommandError> {
     // Unknown, or in a pool the sender cannot see: the same answer (V1).
     let not_found =
         || CommandError::new(ErrorCode::NotFound, Text::new("err-no-claim").num("id", id));
@@ -593,6 +582,17 @@ mod tests {
 
     use super::*;
 
+    /// The pool writes among an outcome's effects.
+    fn writes(d: &Outcome) -> Vec<PoolWrite> {
+        d.effects
+            .iter()
+            .map(|e| match e {
+                Effect::Pool(w) => w.clone(),
+                other => panic!("not a pool write: {other:?}"),
+            })
+            .collect()
+    }
+
     fn m(name: &str) -> MemberId {
         MemberId::parse(&format!("@{name}:example.org")).unwrap()
     }
@@ -648,7 +648,7 @@ mod tests {
         }
     }
 
-    fn code(r: Result<PoolDecision, CommandError>) -> ErrorCode {
+    fn code(r: Result<Outcome, CommandError>) -> ErrorCode {
         r.unwrap_err().code
     }
 
@@ -661,7 +661,7 @@ mod tests {
             description: "kitchen".into(),
         };
         let d = decide_pool(&cmd, &world(&a, &r, Some(pool), None)).unwrap();
-        match &d.writes[..] {
+        match &writes(&d)[..] {
             [PoolWrite::OpenClaim(c)] => c.clone(),
             other => panic!("{other:?}"),
         }
@@ -694,7 +694,7 @@ mod tests {
         );
         let d = decide_pool(&create, &world(&a, &room(50), None, None)).unwrap();
         assert!(
-            matches!(&d.writes[..], [PoolWrite::Create { rules, .. }] if *rules == Rules::default())
+            matches!(&writes(&d)[..], [PoolWrite::Create { rules, .. }] if *rules == Rules::default())
         );
     }
 
@@ -707,7 +707,7 @@ mod tests {
         let d = decide_pool(&Command::Pledge { amount: eur(50) }, &world(&a, &r, Some(&p), None))
             .unwrap();
         assert_eq!(
-            d.writes,
+            writes(&d),
             vec![PoolWrite::SetPledge {
                 room_id: ROOM.into(),
                 member: a.clone(),
@@ -734,7 +734,7 @@ mod tests {
             decide_pool(&Command::Pledge { amount: Amount::ZERO }, &world(&b, &r, Some(&p), None))
                 .unwrap();
         assert_eq!(
-            d.writes,
+            writes(&d),
             vec![PoolWrite::SetPledge { room_id: ROOM.into(), member: b.clone(), amount: None }]
         );
         // An excluded member with an overdue pool obligation may not pledge again.

@@ -7,8 +7,8 @@
 mod decide;
 
 pub use decide::{
-    Claim, ClaimState, ClaimView, Closing, PoolDecision, PoolFacts, PoolRoom, PoolView, PoolWorld,
-    PoolWrite, close_claim, decide_pool,
+    Claim, ClaimState, ClaimView, Closing, PoolFacts, PoolRoom, PoolView, PoolWorld, PoolWrite,
+    close_claim, decide_pool,
 };
 
 use crate::Code;

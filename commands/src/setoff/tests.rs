@@ -6,6 +6,21 @@ use super::*;
 use crate::ids::Lang;
 use crate::render::{Style, render_reply};
 
+/// The clearing write and the reply of a decided command.
+fn decide_clearing(
+    cmd: &ClearingCommand,
+    f: &ClearingFacts<'_>,
+    last: Option<LastClearing>,
+) -> Result<(Option<ClearingWrite>, Reply), CommandError> {
+    let outcome = super::decide_clearing(cmd, f, last)?;
+    let write = match &outcome.effects[..] {
+        [] => None,
+        [Effect::Clearing(w)] => Some(w.clone()),
+        other => panic!("unexpected effects {other:?}"),
+    };
+    Ok((write, outcome.reply))
+}
+
 fn m(name: &str) -> MemberId {
     MemberId::parse(&format!("@{name}:example.org")).unwrap()
 }
@@ -177,16 +192,16 @@ fn clearing_shows_only_in_the_dm_and_on_off_is_remembered() {
     assert_eq!(err.code, ErrorCode::Forbidden);
     let (write, reply) =
         decide_clearing(&ClearingCommand::Show, &facts(&alice, None, true, "!dm:x"), None).unwrap();
-    assert_eq!(
-        (write, reply),
-        (ClearingWrite::None, Reply::ClearingState { on: false, last: None })
-    );
+    assert_eq!((write, reply), (None, Reply::ClearingState { on: false, last: None }));
     let (write, reply) =
         decide_clearing(&ClearingCommand::Set(true), &facts(&alice, None, false, "!room:x"), None)
             .unwrap();
     assert_eq!(
         (write, reply),
-        (ClearingWrite::OptIn(true), Reply::ClearingSet { on: true, changed: true })
+        (
+            Some(ClearingWrite::OptIn { member: alice.clone(), on: true }),
+            Reply::ClearingSet { on: true, changed: true }
+        )
     );
     let on = ClearingFacts { opted_in: true, ..facts(&alice, None, true, "!dm:x") };
     assert_eq!(
@@ -202,11 +217,11 @@ fn only_a_party_keeps_an_obligation_still_to_settle_from_its_room_or_the_dm() {
     let (alice, bob, carol) = (m("alice"), m("bob"), m("carol"));
     let (write, reply) =
         decide_clearing(&keep, &facts(&alice, Some(&r), true, "!dm:x"), None).unwrap();
-    assert_eq!(write, ClearingWrite::Keep { id: 4, keep: true });
+    assert_eq!(write, Some(ClearingWrite::Keep { id: 4, member: alice.clone(), keep: true }));
     assert!(matches!(reply, Reply::Kept { kept: true, by_other: false, .. }));
     assert_eq!(
         decide_clearing(&keep, &facts(&bob, Some(&r), false, &r.room_id), None).unwrap().0,
-        ClearingWrite::Keep { id: 4, keep: true }
+        Some(ClearingWrite::Keep { id: 4, member: bob.clone(), keep: true })
     );
     assert_eq!(
         decide_clearing(&keep, &facts(&carol, Some(&r), false, &r.room_id), None).unwrap_err().code,
@@ -243,11 +258,11 @@ fn only_a_party_keeps_an_obligation_still_to_settle_from_its_room_or_the_dm() {
     );
     // Keeping again writes nothing; letting it back in while the other party keeps it says so.
     let kept = ClearingFacts { kept_by_sender: true, ..facts(&alice, Some(&r), true, "!dm:x") };
-    assert_eq!(decide_clearing(&keep, &kept, None).unwrap().0, ClearingWrite::None);
+    assert_eq!(decide_clearing(&keep, &kept, None).unwrap().0, None);
     let unkeep = ClearingCommand::Keep { id: 4, keep: false };
     let both = ClearingFacts { kept_by_other: true, ..kept };
     let (write, reply) = decide_clearing(&unkeep, &both, None).unwrap();
-    assert_eq!(write, ClearingWrite::Keep { id: 4, keep: false });
+    assert_eq!(write, Some(ClearingWrite::Keep { id: 4, member: alice.clone(), keep: false }));
     assert!(matches!(reply, Reply::Kept { kept: false, by_other: true, .. }));
 }
 

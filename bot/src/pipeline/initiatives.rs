@@ -5,15 +5,16 @@
 
 use chrono::{DateTime, Utc};
 use exodus_commands::initiative::{
-    InitiativeId, InitiativeRoom, InitiativeState, InitiativeView, InitiativeWorld,
-    InitiativeWrite, Settlement, days_left, decide_initiative, lapse,
+    self, InitiativeId, InitiativeRoom, InitiativeState, InitiativeView, InitiativeWorld,
+    InitiativeWrite, Settlement, days_left, lapse,
 };
 use exodus_commands::ledger::{self, Record};
 use exodus_commands::outcome::{InitiativeNotice, InitiativeReply, Notice, Target as NoticeTarget};
 use exodus_commands::render::render_reply;
-use exodus_commands::{Command, MemberId, Profile, Reply};
+use exodus_commands::{Command, CommandError, MemberId, Profile, Reply};
 use exodus_storage::{Cursor, EventRef, Outcome, StoreError, Tag, Target, Tx};
 
+use super::apply::Deciding;
 use crate::action::Action;
 use crate::pipeline::{Incoming, Pipeline, Prefetched, Queue, Rooms, joined_now, notice_content};
 use crate::pools::PoolWork;
@@ -35,27 +36,23 @@ impl Pipeline {
     ) -> Result<Prefetched, StoreError> {
         let mut pre = Prefetched::default();
         let room_id = &incoming.event.room_id;
-        pre.circle_room = match cmd.initiative_id() {
+        pre.room = match cmd.initiative_id() {
             Some(id) => self.store().initiative_room(id).await?,
             None => Some(room_id.clone()),
         };
-        pre.joined_circle = joined_now(pre.circle_room.as_deref(), incoming, rooms).await;
+        pre.joined = joined_now(pre.room.as_deref(), incoming, rooms).await;
         Ok(pre)
     }
 
-    /// An initiative command (SPEC §3.4), in the command's transaction. The reply to `propose` is
-    /// the initiative's card, tagged so that later edits and 👍 reactions find it.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn initiative_command(
+    /// Decides an initiative command (SPEC §3.4) on the initiative it names, read (locked) in the
+    /// command's transaction. The reply to `propose` is the initiative's card, tagged so that
+    /// later edits and 👍 reactions find it.
+    pub(crate) async fn decide_initiative(
         &self,
         tx: &mut Tx,
-        queue: &mut Queue<'_>,
-        cmd: &Command,
-        incoming: &Incoming<'_>,
-        pre: &Prefetched,
-        sender: &Profile,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+        d: &Deciding<'_, '_>,
+    ) -> Result<Result<exodus_commands::Outcome, CommandError>, StoreError> {
+        let (cmd, incoming, pre, now) = (d.cmd, d.incoming, d.pre, d.now);
         let named = match cmd.initiative_id() {
             Some(id) => tx.initiative_for_update(id).await?.map(|(facts, _)| facts),
             None => None,
@@ -75,8 +72,7 @@ impl Pipeline {
             .as_ref()
             .map_or_else(|| incoming.event.room_id.clone(), |f| f.initiative.room_id.clone());
         // The prefetched membership is about this initiative only if it is the same room.
-        let joined =
-            pre.joined_circle && pre.circle_room.as_deref() == Some(initiative_room.as_str());
+        let joined = pre.joined && pre.room.as_deref() == Some(initiative_room.as_str());
         let next_initiative_id =
             if matches!(cmd, Command::Propose { .. }) { tx.next_initiative_id().await? } else { 0 };
         let next_record_id =
@@ -91,28 +87,7 @@ impl Pipeline {
             next_initiative_id,
             next_record_id,
         };
-        let decision = match decide_initiative(cmd, &world) {
-            Ok(d) => d,
-            Err(e) => {
-                self.queue_error(queue, incoming, cmd.name(), &e, sender);
-                return Ok(false);
-            }
-        };
-        self.apply_initiative_writes(tx, &decision.writes, now).await?;
-        let lang = sender.lang.unwrap_or(self.settings().default_language);
-        let tag = match &decision.reply {
-            Reply::Initiative { kind: InitiativeReply::Proposed, view, .. } => {
-                Some(card_tag(view.initiative.id))
-            }
-            _ => None,
-        };
-        let reply = self.reply_content(cmd.name(), &decision.reply, lang, incoming);
-        queue.push(Target::Room(incoming.event.room_id.clone()), "m.room.message", reply, tag);
-        if let Some(card) = &decision.card {
-            self.queue_card(tx, queue, card, now).await?;
-        }
-        self.queue_notices(tx, queue, cmd.name(), &decision.notices).await?;
-        Ok(true)
+        Ok(initiative::decide_initiative(cmd, &world))
     }
 
     async fn apply_initiative_writes(

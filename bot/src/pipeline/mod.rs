@@ -8,30 +8,34 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use exodus_commands::circle::{CircleFacts, RoomFacts, World, Write, decide_ledger};
-use exodus_commands::command::{
-    AdminCommand, OutboxAction, PayCommand, RecordAction, StatusCommand,
-};
+use exodus_commands::circle::{self, CircleFacts, RoomFacts, World};
+use exodus_commands::command::{AdminCommand, Family, OutboxAction, PayCommand, StatusCommand};
+use exodus_commands::consequence;
 use exodus_commands::cycle::{FailingDestination, Job, JobRunView, Stats};
-use exodus_commands::ledger::{self, Cycle, Record};
-use exodus_commands::network::{FULFILMENT_CYCLES, NetworkFacts, network_members};
-use exodus_commands::outcome::{
-    HelpRequest, Notice, RecordDone, RecordNotice, Target as NoticeTarget,
-};
-use exodus_commands::profile::needed;
+use exodus_commands::ledger::{self, Cycle};
+use exodus_commands::network::{FULFILMENT_CYCLES, NetworkFacts};
+use exodus_commands::outcome::{Notice, Target as NoticeTarget};
 use exodus_commands::render::{Rendered, Style, render_error, render_reply};
 use exodus_commands::{
-    Change, Command, CommandError, ErrorCode, Lang, LedgerFacts, MemberId, Need, Parsed, Profile,
-    Reply, decide, parse,
+    Command, CommandError, ErrorCode, Lang, LedgerFacts, MemberId, Parsed, Profile, Reply, decide,
+    parse,
 };
 use exodus_storage::{
-    Cursor, EventRef, OutboxMessage, Outcome, Priority, Store, StoreError, Tag, Target, Tx,
+    Cursor, EventRef, OutboxMessage, Outcome as Claimed, Priority, Store, StoreError, Tag, Target,
+    Tx,
 };
 
 use crate::action::Action;
 use crate::flood::{Admission, Cooldowns, FloodControl};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+mod apply;
+pub mod clearing;
+pub mod initiatives;
+pub mod pools;
+
+use apply::Deciding;
 
 /// Settings the pipeline needs from the configuration.
 #[derive(Clone, Debug)]
@@ -197,10 +201,11 @@ const MAX_RELATED: usize = 500;
 /// asking it must not hold a database lock.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Prefetched {
-    /// The room of the circle (or pool) the command concerns (the named record's or claim's,
-    /// else the command room's).
-    pub(crate) circle_room: Option<String>,
-    pub(crate) joined_circle: bool,
+    /// The room the command concerns: a circle's, a pool's or an initiative's (the named
+    /// record's, claim's or initiative's, else the command room's).
+    pub(crate) room: Option<String>,
+    /// The sender is joined to that room now, as the homeserver reports it (V2).
+    pub(crate) joined: bool,
     pub(crate) sender_power: i64,
     pub(crate) world_readable: bool,
     /// Members joined to the sender's own circle (for status notifications).
@@ -208,7 +213,7 @@ pub(crate) struct Prefetched {
     /// What `network` is decided on.
     network: Option<NetworkFacts>,
     /// An admin command's answer, the job it asked for already run.
-    admin: Option<Result<Reply, CommandError>>,
+    admin: Option<Result<exodus_commands::Outcome, CommandError>>,
 }
 
 /// Messages written in one transaction, numbered for their transaction IDs.
@@ -500,16 +505,16 @@ impl Pipeline {
                 }
             })
             .collect();
-        let claims: Vec<(&EventRef, Outcome)> = group
+        let claims: Vec<(&EventRef, Claimed)> = group
             .iter()
             .zip(parsed)
             .zip(&admissions)
             .filter(|((_, p), _)| p.is_some())
             .map(|((i, _), a)| {
                 let outcome = match (i.sender_joined, a) {
-                    (false, _) => Outcome::Ignored,
-                    (true, Admission::Refused { .. }) => Outcome::Refused,
-                    (true, Admission::Admitted) => Outcome::Applied,
+                    (false, _) => Claimed::Ignored,
+                    (true, Admission::Refused { .. }) => Claimed::Refused,
+                    (true, Admission::Admitted) => Claimed::Applied,
                 };
                 (&i.event, outcome)
             })
@@ -649,51 +654,29 @@ impl Pipeline {
                     self.queue_error(&mut queue, incoming, &parsed.name, e, &sender);
                     false
                 }
-                Ok(Command::Clearing(c)) => {
-                    self.clearing_command(&mut tx, &mut queue, c, incoming, &sender, now).await?
-                }
-                Ok(cmd) if cmd.is_pool() => {
-                    self.pool_command(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?
-                }
-                Ok(cmd) if cmd.is_initiative() => {
-                    self.initiative_command(&mut tx, &mut queue, cmd, incoming, pre, &sender, now)
-                        .await?
-                }
-                Ok(cmd) if cmd.is_ledger() => {
-                    self.ledger(&mut tx, &mut queue, cmd, incoming, pre, &sender, now).await?
-                }
-                Ok(Command::Admin(_)) => match &pre.admin {
-                    Some(Ok(reply)) => {
-                        let content = self.reply_content(
-                            &parsed.name,
-                            reply,
-                            sender.lang.unwrap_or(self.settings.default_language),
-                            incoming,
-                        );
-                        queue.push(
-                            Target::Room(event.room_id.clone()),
-                            "m.room.message",
-                            content,
-                            None,
-                        );
-                        true
-                    }
-                    Some(Err(e)) => {
-                        self.queue_error(&mut queue, incoming, &parsed.name, e, &sender);
-                        false
-                    }
-                    None => {
-                        let e = CommandError::new(
-                            ErrorCode::Internal,
-                            exodus_commands::text::Text::new("err-internal")
-                                .arg("id", "admin-not-run"),
-                        );
-                        self.queue_error(&mut queue, incoming, &parsed.name, &e, &sender);
-                        false
-                    }
-                },
                 Ok(cmd) => {
-                    self.profile(&mut tx, &mut queue, cmd, incoming, pre, sender, now).await?
+                    let d = Deciding { cmd, incoming, pre, sender: &sender, now };
+                    let decided = match cmd.family() {
+                        Family::Profile => self.decide_profile(&mut tx, &d).await?,
+                        Family::Ledger => self.decide_ledger(&mut tx, &d).await?,
+                        Family::Pool => self.decide_pool(&mut tx, &d).await?,
+                        Family::Initiative => self.decide_initiative(&mut tx, &d).await?,
+                        Family::Clearing => self.decide_clearing(&mut tx, &d).await?,
+                        Family::Admin => pre.admin.clone().unwrap_or_else(|| {
+                            Err(CommandError::new(
+                                ErrorCode::Internal,
+                                exodus_commands::text::Text::new("err-internal")
+                                    .arg("id", "admin-not-run"),
+                            ))
+                        }),
+                    };
+                    match decided {
+                        Ok(outcome) => self.apply(&mut tx, &mut queue, &d, outcome).await?,
+                        Err(e) => {
+                            self.queue_error(&mut queue, incoming, cmd.name(), &e, &sender);
+                            false
+                        }
+                    }
                 }
             };
             messages.extend(queue.messages);
@@ -784,7 +767,8 @@ impl Pipeline {
             return Ok(pre);
         }
         if let Command::Admin(admin) = cmd {
-            pre.admin = Some(self.admin(admin, incoming, now).await?);
+            pre.admin =
+                Some(self.admin(admin, incoming, now).await?.map(exodus_commands::Outcome::read));
             return Ok(pre);
         }
         if let Command::Network = cmd {
@@ -802,11 +786,11 @@ impl Pipeline {
         if cmd.is_initiative() {
             return self.prefetch_initiative(cmd, incoming, rooms).await;
         }
-        pre.circle_room = match cmd.record_id() {
+        pre.room = match cmd.record_id() {
             Some(id) => self.store.record_room(id).await?,
             None => self.store.circle_owner_of(room_id).await?.map(|_| room_id.clone()),
         };
-        pre.joined_circle = joined_now(pre.circle_room.as_deref(), incoming, rooms).await;
+        pre.joined = joined_now(pre.room.as_deref(), incoming, rooms).await;
         if matches!(cmd, Command::Circle(_)) && !incoming.in_dm {
             pre.sender_power = rooms.power_level(room_id, &incoming.sender).await.unwrap_or(0);
             // Unknown counts as readable: a ledger is not bound where that cannot be ruled out.
@@ -949,20 +933,16 @@ impl Pipeline {
         Ok(LedgerFacts { circle, supporters, given, received, reliability })
     }
 
-    /// A profile command (SPEC §3.1).
-    #[allow(clippy::too_many_arguments)]
-    async fn profile(
+    /// Decides a profile command (SPEC §3.1) on the sender's profile and, for `status`, their
+    /// figures; for `pay` in a circle room, on its owner's payment details (V8).
+    async fn decide_profile(
         &self,
         tx: &mut Tx,
-        queue: &mut Queue<'_>,
-        cmd: &Command,
-        incoming: &Incoming<'_>,
-        pre: &Prefetched,
-        before: Profile,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+        d: &Deciding<'_, '_>,
+    ) -> Result<Result<exodus_commands::Outcome, CommandError>, StoreError> {
+        let (cmd, incoming, before) = (d.cmd, d.incoming, d.sender);
         let facts = if cmd.needs_ledger_facts() {
-            self.ledger_facts(tx, &before, now).await?
+            self.ledger_facts(tx, before, d.now).await?
         } else {
             LedgerFacts::default()
         };
@@ -983,130 +963,21 @@ impl Pipeline {
         let ctx = exodus_commands::Ctx {
             sender: &incoming.sender,
             in_dm: incoming.in_dm,
-            now,
+            now: d.now,
             circle_owner: circle_owner.as_ref(),
         };
-        let decision = match decide(cmd, &ctx, &before, &facts) {
-            Ok(d) => d,
-            Err(e) => {
-                self.queue_error(queue, incoming, cmd.name(), &e, &before);
-                return Ok(false);
-            }
-        };
-        let mut lang = before.lang.unwrap_or(self.settings.default_language);
-        let mut notices = Vec::new();
-        match &decision.change {
-            Change::None => {}
-            Change::Save(after) => {
-                tx.save_profile(&before, after, now).await?;
-                lang = after.lang.unwrap_or(self.settings.default_language);
-                notices = self.status_changed(tx, &before, after, pre, now).await?;
-            }
-            Change::Erase => {
-                // SPEC §3.1: open intentions by and for the member are cancelled, counterparts told.
-                for record in tx.active_intentions_for(&incoming.sender).await? {
-                    let cancelled = ledger::cancel(&record, now);
-                    tx.update_record(&cancelled).await?;
-                    notices.push(Notice {
-                        target: NoticeTarget::Member(record.giver.clone()),
-                        reply: Reply::IntentionCancelled { record: cancelled },
-                    });
-                }
-                tx.erase_member(&incoming.sender).await?;
-                lang = self.settings.default_language;
-            }
-        }
-        let room_reply = self.reply_content(cmd.name(), &decision.reply, lang, incoming);
-        queue.push(
-            Target::Room(incoming.event.room_id.clone()),
-            "m.room.message",
-            room_reply,
-            None,
-        );
-        if let Some(private) = &decision.private {
-            let rendered = render_reply(cmd.name(), private, &self.style(lang));
-            queue.push(
-                Target::Dm(incoming.sender.clone()),
-                "m.room.message",
-                notice_content(&rendered, None),
-                None,
-            );
-        }
-        self.queue_notices(tx, queue, cmd.name(), &notices).await?;
-        Ok(true)
+        Ok(decide(cmd, &ctx, before, &facts))
     }
 
-    /// Consequences of a status change for the member's circle (SPEC §3.1, §5): going green
-    /// cancels the intentions in their favour; orange and red are announced to the circle.
-    async fn status_changed(
+    /// Decides a circle or ledger command (SPEC §3.2) on the records and the circle it
+    /// concerns, read in the transaction (the circle's owner locked: decisions about one circle
+    /// are serialised).
+    async fn decide_ledger(
         &self,
         tx: &mut Tx,
-        before: &Profile,
-        after: &Profile,
-        pre: &Prefetched,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Notice>, StoreError> {
-        let mut notices = Vec::new();
-        if before.need.level() == after.need.level()
-            && before.need.requested() == after.need.requested()
-        {
-            return Ok(notices);
-        }
-        if matches!(after.need, Need::Green) {
-            for record in tx.active_intentions_for(&after.member).await? {
-                let cancelled = ledger::cancel(&record, now);
-                tx.update_record(&cancelled).await?;
-                notices.push(Notice {
-                    target: NoticeTarget::Member(record.giver.clone()),
-                    reply: Reply::IntentionCancelled { record: cancelled },
-                });
-            }
-            return Ok(notices);
-        }
-        // Orange is told to the circle; red to the circle and the whole network. Only the request
-        // travels, never a record (SPEC §2, §5).
-        let facts = self.ledger_facts(tx, after, now).await?;
-        let request = HelpRequest {
-            owner: after.member.clone(),
-            need: after.need.clone(),
-            needed: needed(&after.need, &facts.circle),
-            supporters: facts.supporters,
-            circle_room: tx.circle_room_of(&after.member).await?,
-        };
-        let mut told: BTreeSet<MemberId> = pre.own_circle_members.iter().cloned().collect();
-        // The whole network hears of a red collection once, when it starts (and not again within
-        // a day, however often the status goes red); a change while red is the circle's news.
-        let key = format!("red:{}", after.member);
-        let starts =
-            matches!(after.need, Need::Red { .. }) && !matches!(before.need, Need::Red { .. });
-        if starts && self.cooldowns.wait(&key, RED_ALERT_EVERY, now).is_none() {
-            self.cooldowns.used(key, RED_ALERT_EVERY, now);
-            // The network as this transaction sees it (after any cancellation before it).
-            let supports =
-                tx.network_supports(&after.member, self.support_since(now), MAX_RELATED).await?;
-            told.extend(network_members(&after.member, &supports));
-        }
-        for member in told.into_iter().filter(|m| *m != after.member) {
-            notices.push(Notice {
-                target: NoticeTarget::Member(member.clone()),
-                reply: Reply::HelpRequest(request.clone()),
-            });
-        }
-        Ok(notices)
-    }
-
-    /// A circle or ledger command (SPEC §3.2).
-    #[allow(clippy::too_many_arguments)]
-    async fn ledger(
-        &self,
-        tx: &mut Tx,
-        queue: &mut Queue<'_>,
-        cmd: &Command,
-        incoming: &Incoming<'_>,
-        pre: &Prefetched,
-        sender: &Profile,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+        d: &Deciding<'_, '_>,
+    ) -> Result<Result<exodus_commands::Outcome, CommandError>, StoreError> {
+        let (cmd, incoming, pre, sender, now) = (d.cmd, d.incoming, d.pre, d.sender, d.now);
         let tz = self.settings.timezone;
         let cycle_start = self.cycle_start(now);
         let room_owner = tx.circle_owner_of(&incoming.event.room_id).await?;
@@ -1168,7 +1039,7 @@ impl Pipeline {
             is_pool: tx.is_pool_room(&incoming.event.room_id).await?,
         };
         // The prefetched membership is about the circle read now only if it is the same room.
-        let joined_circle = pre.joined_circle && pre.circle_room == circle_room;
+        let joined_circle = pre.joined && pre.room == circle_room;
         let world = World {
             sender: &incoming.sender,
             now,
@@ -1186,68 +1057,7 @@ impl Pipeline {
             network: pre.network.as_ref(),
             reliability,
         };
-        let decision = match decide_ledger(cmd, &world) {
-            Ok(d) => d,
-            Err(e) => {
-                self.queue_error(queue, incoming, cmd.name(), &e, sender);
-                return Ok(false);
-            }
-        };
-        for write in &decision.writes {
-            match write {
-                Write::BindCircle { owner, room_id } => {
-                    if !tx.bind_circle(owner, room_id, now).await? {
-                        let e = CommandError::new(
-                            ErrorCode::InvalidState,
-                            exodus_commands::text::Text::new("err-circle-exists"),
-                        );
-                        self.queue_error(
-                            queue,
-                            incoming,
-                            cmd.name(),
-                            &e.with_usage("circle"),
-                            sender,
-                        );
-                        return Ok(false);
-                    }
-                }
-                Write::CreateCircleRoom { owner } => {
-                    let name = format!("Circle of {owner}");
-                    queue.push_action(
-                        Target::Dm(owner.clone()),
-                        Action::CreateCircle { owner: owner.clone(), name },
-                    );
-                }
-                Write::Insert(r) => tx.insert_record(r).await?,
-                Write::Update(r) => tx.update_record(r).await?,
-                Write::SaveProfile(p) => {
-                    let before = circle
-                        .as_ref()
-                        .map(|c| &c.owner)
-                        .filter(|o| o.member == p.member)
-                        .cloned()
-                        .unwrap_or_else(|| sender.clone());
-                    tx.save_profile(&before, p, now).await?;
-                }
-                Write::Invite { room_id, member } => {
-                    queue.push_action(
-                        Target::Room(room_id.clone()),
-                        Action::Invite { user_id: member.clone() },
-                    );
-                }
-            }
-        }
-        let lang = sender.lang.unwrap_or(self.settings.default_language);
-        let tag = paid_tag(&decision.reply);
-        let reply = self.reply_content(cmd.name(), &decision.reply, lang, incoming);
-        queue.push(Target::Room(incoming.event.room_id.clone()), "m.room.message", reply, tag);
-        self.queue_notices(tx, queue, cmd.name(), &decision.notices).await?;
-        if let Some(initiative) = record_initiative
-            && decision.writes.iter().any(|w| matches!(w, Write::Update(_)))
-        {
-            self.backing_changed(tx, queue, initiative, now).await?;
-        }
-        Ok(true)
+        Ok(circle::decide_ledger(cmd, &world))
     }
 
     /// The reply to a command, in reply to it (or, for a reaction, to the message reacted to).
@@ -1313,7 +1123,7 @@ impl Pipeline {
                         Target::Dm(member.clone()),
                         "m.room.message",
                         notice_content(&rendered, None),
-                        paid_tag(&notice.reply),
+                        apply::reply_tag(&notice.reply),
                     );
                 }
                 NoticeTarget::Room(room) => {
@@ -1344,7 +1154,7 @@ impl Pipeline {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.store.begin().await?;
-        if !tx.claim_event(event, Outcome::Applied, now).await? {
+        if !tx.claim_event(event, Claimed::Applied, now).await? {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -1356,29 +1166,18 @@ impl Pipeline {
         .await?;
         let mut queue = Queue { event, next: 0, messages: Vec::new() };
         if let Some(owner) = tx.circle_owner_of(&event.room_id).await? {
+            // The owner's row locked: decisions about one circle are serialised.
             let _owner = tx.profile_for_update(&owner).await?;
-            let mut withdrawn = Vec::new();
-            for record in tx.active_intentions_by(member, &event.room_id).await? {
-                let changed = Record { state: ledger::State::Withdrawn, changed_at: now, ..record };
-                tx.update_record(&changed).await?;
-                withdrawn.push(changed);
+            let intentions = tx.active_intentions_by(member, &event.room_id).await?;
+            let left = consequence::left_circle(&owner, &event.room_id, member, &intentions, now);
+            for effect in &left.effects {
+                // Leaving only withdraws records.
+                let exodus_commands::Effect::UpdateRecord(record) = effect else {
+                    return Err(StoreError::Corrupt(format!("leaving a circle: {effect:?}")));
+                };
+                tx.update_record(record).await?;
             }
-            if !withdrawn.is_empty() {
-                let notices = vec![
-                    Notice {
-                        target: NoticeTarget::Room(event.room_id.clone()),
-                        reply: Reply::LeftCircle {
-                            member: member.clone(),
-                            withdrawn: withdrawn.clone(),
-                        },
-                    },
-                    Notice {
-                        target: NoticeTarget::Member(owner),
-                        reply: Reply::LeftCircle { member: member.clone(), withdrawn },
-                    },
-                ];
-                self.queue_notices(&mut tx, &mut queue, "circle", &notices).await?;
-            }
+            self.queue_notices(&mut tx, &mut queue, "circle", &left.notices).await?;
         }
         self.pool_member_left(&mut tx, &mut queue, &event.room_id, member).await?;
         self.initiative_member_left(&mut tx, &mut queue, &event.room_id, member, now).await?;
@@ -1414,7 +1213,7 @@ impl Pipeline {
         let mut sender = Profile::new(incoming.sender.clone());
         sender.lang = Some(self.lang_of(&incoming.sender).await);
         self.queue_error(&mut queue, incoming, &name, &error, &sender);
-        self.decide_alone(&incoming.event, Outcome::Failed, &queue.messages, now).await.map(drop)
+        self.decide_alone(&incoming.event, Claimed::Failed, &queue.messages, now).await.map(drop)
     }
 
     /// A message that could not be decrypted before the wait for its key ended: the sender is
@@ -1437,13 +1236,13 @@ impl Pipeline {
             notice_content(&rendered, Some(&event.event_id)),
             None,
         );
-        self.decide_alone(event, Outcome::Ignored, &queue.messages, now).await
+        self.decide_alone(event, Claimed::Ignored, &queue.messages, now).await
     }
 
     /// An event that is no command (a membership change, a reaction, a redaction) whose handling
     /// failed again and again: recorded as failed and passed over, nobody to answer.
     pub async fn pass_over(&self, event: &EventRef, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.decide_alone(event, Outcome::Failed, &[], now).await.map(drop)
+        self.decide_alone(event, Claimed::Failed, &[], now).await.map(drop)
     }
 
     /// Records `event` as decided with `outcome` in a transaction of its own, the room's cursor
@@ -1451,7 +1250,7 @@ impl Pipeline {
     async fn decide_alone(
         &self,
         event: &EventRef,
-        outcome: Outcome,
+        outcome: Claimed,
         messages: &[OutboxMessage],
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
@@ -1493,16 +1292,6 @@ pub(crate) async fn joined_now<R: Rooms>(
         Some(room) if room == incoming.event.room_id => incoming.sender_joined,
         Some(room) => rooms.is_joined(room, &incoming.sender).await.unwrap_or(false),
         None => false,
-    }
-}
-
-/// The tag of a message a 👍 on which confirms a record: the `paid` reply and the recipient's
-/// notice about it (SPEC §3).
-fn paid_tag(reply: &Reply) -> Option<Tag> {
-    match reply {
-        Reply::Record { done: RecordDone::Action(RecordAction::Paid), record, .. }
-        | Reply::Noticed { what: RecordNotice::PaidReported, record } => Some(Tag::Paid(record.id)),
-        _ => None,
     }
 }
 

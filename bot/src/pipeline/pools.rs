@@ -6,15 +6,11 @@ use chrono::{DateTime, Utc};
 use exodus_commands::Code;
 use exodus_commands::command::PoolCommand;
 use exodus_commands::outcome::{Notice, PledgeEnded, Target as NoticeTarget};
-use exodus_commands::pool::{
-    Ballot, ClaimId, ClaimState, PoolRoom, PoolWorld, PoolWrite, close_claim, decide_pool,
-};
-use exodus_commands::text::Text;
-use exodus_commands::{Command, CommandError, ErrorCode, MemberId, Profile, Reply};
-use exodus_storage::{
-    Cursor, EndedPledge, EventRef, OutboxMessage, Outcome, StoreError, Tag, Target, Tx,
-};
+use exodus_commands::pool::{self, Ballot, ClaimId, ClaimState, PoolRoom, PoolWorld, close_claim};
+use exodus_commands::{Command, CommandError, MemberId, Reply};
+use exodus_storage::{Cursor, EndedPledge, EventRef, OutboxMessage, Outcome, StoreError, Tx};
 
+use super::apply::Deciding;
 use crate::pipeline::{Incoming, Pipeline, Prefetched, Queue, Rooms, joined_now};
 
 /// What the jobs did to pools, for their reports.
@@ -37,11 +33,11 @@ impl Pipeline {
     ) -> Result<Prefetched, StoreError> {
         let mut pre = Prefetched::default();
         let room_id = &incoming.event.room_id;
-        pre.circle_room = match cmd {
+        pre.room = match cmd {
             Command::Vote { id, .. } => self.store().claim_room(*id).await?,
             _ => Some(room_id.clone()),
         };
-        pre.joined_circle = joined_now(pre.circle_room.as_deref(), incoming, rooms).await;
+        pre.joined = joined_now(pre.room.as_deref(), incoming, rooms).await;
         if matches!(cmd, Command::Pool(PoolCommand::Create { .. } | PoolCommand::Rule { .. }))
             && !incoming.in_dm
         {
@@ -52,20 +48,15 @@ impl Pipeline {
         Ok(pre)
     }
 
-    /// A pool command (SPEC §3.3), in the command's transaction. The reply to `claim` is the
-    /// claim message members vote on: it is tagged `claim:<id>`, so that a 👍 or 👎 on it is
-    /// known for a vote once it is sent.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn pool_command(
+    /// Decides a pool command (SPEC §3.3) on the pool (the claim's for `vote`), read in the
+    /// command's transaction. The reply to `claim` is the claim message members vote on: it is
+    /// tagged `claim:<id>`, so that a 👍 or 👎 on it is known for a vote once it is sent.
+    pub(crate) async fn decide_pool(
         &self,
         tx: &mut Tx,
-        queue: &mut Queue<'_>,
-        cmd: &Command,
-        incoming: &Incoming<'_>,
-        pre: &Prefetched,
-        sender: &Profile,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+        d: &Deciding<'_, '_>,
+    ) -> Result<Result<exodus_commands::Outcome, CommandError>, StoreError> {
+        let (cmd, incoming, pre, now) = (d.cmd, d.incoming, d.pre, d.now);
         let cycle_start = self.cycle_start(now);
         let claim = match cmd {
             Command::Vote { id, .. } => tx.claim_for_update(*id).await?,
@@ -84,7 +75,7 @@ impl Pipeline {
         let next_claim_id =
             if matches!(cmd, Command::Claim { .. }) { tx.next_claim_id().await? } else { 0 };
         // The prefetched membership is about this pool only if it is the same room.
-        let joined = pre.joined_circle && pre.circle_room.as_deref() == Some(pool_room.as_str());
+        let joined = pre.joined && pre.room.as_deref() == Some(pool_room.as_str());
         let world = PoolWorld {
             sender: &incoming.sender,
             now,
@@ -96,45 +87,7 @@ impl Pipeline {
             claim: claim.as_ref(),
             next_claim_id,
         };
-        let decision = match decide_pool(cmd, &world) {
-            Ok(d) => d,
-            Err(e) => {
-                self.queue_error(queue, incoming, cmd.name(), &e, sender);
-                return Ok(false);
-            }
-        };
-        for write in &decision.writes {
-            match write {
-                PoolWrite::Create { room_id, name, created_by, rules } => {
-                    if !tx.create_pool(room_id, name, created_by, rules, now).await? {
-                        let e = CommandError::new(
-                            ErrorCode::InvalidState,
-                            Text::new("err-room-is-a-pool"),
-                        )
-                        .with_usage("pool");
-                        self.queue_error(queue, incoming, cmd.name(), &e, sender);
-                        return Ok(false);
-                    }
-                }
-                PoolWrite::SetRules { room_id, rules } => tx.set_pool_rules(room_id, rules).await?,
-                PoolWrite::SetPledge { room_id, member, amount } => {
-                    tx.set_pledge(room_id, member, *amount, cycle_start, now).await?
-                }
-                PoolWrite::OpenClaim(c) => tx.insert_claim(c).await?,
-                PoolWrite::Ballot { claim, ballot } => {
-                    tx.insert_ballot(*claim, ballot).await?;
-                }
-            }
-        }
-        let lang = sender.lang.unwrap_or(self.settings().default_language);
-        let tag = match &decision.reply {
-            Reply::Claim { view, ballot: None } => Some(Tag::Claim(view.claim.id)),
-            _ => None,
-        };
-        let reply = self.reply_content(cmd.name(), &decision.reply, lang, incoming);
-        queue.push(Target::Room(incoming.event.room_id.clone()), "m.room.message", reply, tag);
-        self.queue_notices(tx, queue, cmd.name(), &decision.notices).await?;
-        Ok(true)
+        Ok(pool::decide_pool(cmd, &world))
     }
 
     /// `sender` redacted `redacts`, the event that cast `voter`'s vote on claim `claim` (V3):

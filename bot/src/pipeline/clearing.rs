@@ -9,11 +9,13 @@ use chrono::{DateTime, Utc};
 use exodus_commands::command::ClearingCommand;
 use exodus_commands::cycle::JobReport;
 use exodus_commands::render::render_reply;
-use exodus_commands::setoff::{self, ClearingFacts, ClearingWrite, Plan, decide_clearing};
-use exodus_commands::{MemberId, Profile, Reply};
-use exodus_storage::{StoreError, Target, Tx};
+use exodus_commands::setoff::{self, ClearingFacts, Plan};
+use exodus_commands::text::Text;
+use exodus_commands::{Command, CommandError, ErrorCode, MemberId, Reply};
+use exodus_storage::{StoreError, Tx};
 
-use crate::pipeline::{Incoming, Pipeline, Queue, notice_content};
+use super::apply::Deciding;
+use crate::pipeline::{Pipeline, notice_content};
 
 /// What a run found and did.
 #[derive(Debug)]
@@ -103,16 +105,18 @@ impl Pipeline {
         self.queue_per_member(tx, &source, setoff::digests(&plan.changes), rendered, now).await
     }
 
-    /// `clearing [on|off]`, `keep #N`, `unkeep #N` (SPEC §3.5), in the command's transaction.
-    pub(crate) async fn clearing_command(
+    /// Decides `clearing [on|off]`, `keep #N`, `unkeep #N` (SPEC §3.5) on the sender's opt-in
+    /// and the named obligation's keepers, read in the command's transaction.
+    pub(crate) async fn decide_clearing(
         &self,
         tx: &mut Tx,
-        queue: &mut Queue<'_>,
-        cmd: &ClearingCommand,
-        incoming: &Incoming<'_>,
-        sender: &Profile,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+        d: &Deciding<'_, '_>,
+    ) -> Result<Result<exodus_commands::Outcome, CommandError>, StoreError> {
+        let incoming = d.incoming;
+        let Command::Clearing(cmd) = d.cmd else {
+            let text = Text::new("err-internal").arg("id", "not-a-clearing-command");
+            return Ok(Err(CommandError::new(ErrorCode::Internal, text)));
+        };
         let opted_in = tx.clearing_opted_in(&incoming.sender).await?;
         let (record, keepers) = match cmd {
             ClearingCommand::Keep { id, .. } => {
@@ -133,24 +137,6 @@ impl Pipeline {
             kept_by_sender: keepers.contains(&incoming.sender),
             kept_by_other: keepers.iter().any(|k| k != &incoming.sender),
         };
-        let name = exodus_commands::Command::Clearing(*cmd).name();
-        let (write, reply) = match decide_clearing(cmd, &facts, last) {
-            Ok(decided) => decided,
-            Err(e) => {
-                self.queue_error(queue, incoming, name, &e, sender);
-                return Ok(false);
-            }
-        };
-        match write {
-            ClearingWrite::None => {}
-            ClearingWrite::OptIn(on) => tx.set_clearing(&incoming.sender, on, now).await?,
-            ClearingWrite::Keep { id, keep } => {
-                tx.set_kept(id, &incoming.sender, keep, now).await?
-            }
-        }
-        let lang = sender.lang.unwrap_or(self.settings().default_language);
-        let content = self.reply_content(name, &reply, lang, incoming);
-        queue.push(Target::Room(incoming.event.room_id.clone()), "m.room.message", content, None);
-        Ok(true)
+        Ok(setoff::decide_clearing(cmd, &facts, last))
     }
 }
