@@ -27,7 +27,7 @@ use matrix_sdk::ruma::events::SyncStateEvent;
 use matrix_sdk::ruma::events::room::history_visibility::HistoryVisibility;
 use matrix_sdk::ruma::events::room::member::MembershipState;
 use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
-use matrix_sdk::ruma::{OwnedRoomId, UserId, uint};
+use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId, UserId, uint};
 use matrix_sdk::sync::SyncResponse;
 use matrix_sdk::{Client, Room, RoomMemberships, RoomState};
 use serde_json::Value;
@@ -38,7 +38,7 @@ use crate::BotError;
 use crate::classify::{Classified, classify};
 use crate::config::InvitePolicy;
 use crate::metrics::Metrics;
-use crate::pipeline::{Handled, Incoming, Pipeline, Rooms, Via};
+use crate::pipeline::{Handled, Incoming, Pipeline, RoomFactError, Rooms, Via};
 
 /// How long an undecryptable event holds up its room while waiting for its key.
 const UTD_GRACE: Duration = Duration::from_secs(60);
@@ -836,9 +836,20 @@ async fn latest_cursor(room: &Room) -> Result<Option<Cursor>, Stop> {
 
 /// Whether a member is joined to the room now, as the homeserver last reported (V6).
 async fn joined(room: &Room, member: &MemberId) -> Result<bool, String> {
-    let user = UserId::parse(member.as_str()).map_err(|e| e.to_string())?;
-    let found = room.get_member_no_sync(&user).await.map_err(|e| e.to_string())?;
+    is_member(room, member).await.map_err(|e| e.to_string())
+}
+
+async fn is_member(room: &Room, member: &MemberId) -> Result<bool, RoomFactError> {
+    let found = room.get_member_no_sync(&user_id(member)?).await.map_err(state_error)?;
     Ok(found.is_some_and(|m| *m.membership() == MembershipState::Join))
+}
+
+fn user_id(member: &MemberId) -> Result<OwnedUserId, RoomFactError> {
+    UserId::parse(member.as_str()).map_err(|_| RoomFactError::InvalidId(member.to_string()))
+}
+
+fn state_error(e: impl std::error::Error + Send + Sync + 'static) -> RoomFactError {
+    RoomFactError::State(Box::new(e))
 }
 
 /// [`Rooms`] answered from the room state the homeserver sent (the SDK's state store, kept
@@ -848,24 +859,24 @@ pub struct MatrixRooms<'c> {
 }
 
 impl MatrixRooms<'_> {
-    fn room(&self, room_id: &str) -> Result<Room, String> {
-        let id = matrix_sdk::ruma::RoomId::parse(room_id).map_err(|e| e.to_string())?;
+    fn room(&self, room_id: &str) -> Result<Room, RoomFactError> {
+        let id = matrix_sdk::ruma::RoomId::parse(room_id)
+            .map_err(|_| RoomFactError::InvalidId(room_id.to_owned()))?;
         match self.client.get_room(&id) {
             Some(room) if room.state() == RoomState::Joined => Ok(room),
-            _ => Err(format!("the bot is not joined to {room_id}")),
+            _ => Err(RoomFactError::NotJoined(room_id.to_owned())),
         }
     }
 }
 
 impl Rooms for MatrixRooms<'_> {
-    async fn is_joined(&self, room_id: &str, member: &MemberId) -> Result<bool, String> {
-        joined(&self.room(room_id)?, member).await
+    async fn is_joined(&self, room_id: &str, member: &MemberId) -> Result<bool, RoomFactError> {
+        is_member(&self.room(room_id)?, member).await
     }
 
-    async fn power_level(&self, room_id: &str, member: &MemberId) -> Result<i64, String> {
+    async fn power_level(&self, room_id: &str, member: &MemberId) -> Result<i64, RoomFactError> {
         let room = self.room(room_id)?;
-        let user = UserId::parse(member.as_str()).map_err(|e| e.to_string())?;
-        let found = room.get_member_no_sync(&user).await.map_err(|e| e.to_string())?;
+        let found = room.get_member_no_sync(&user_id(member)?).await.map_err(state_error)?;
         Ok(match found.map(|m| m.power_level()) {
             Some(UserPowerLevel::Int(level)) => i64::from(level),
             Some(_) => i64::MAX,
@@ -873,17 +884,16 @@ impl Rooms for MatrixRooms<'_> {
         })
     }
 
-    async fn world_readable(&self, room_id: &str) -> Result<bool, String> {
+    async fn world_readable(&self, room_id: &str) -> Result<bool, RoomFactError> {
         let room = self.room(room_id)?;
         Ok(room.history_visibility_or_default() == HistoryVisibility::WorldReadable)
     }
 
     /// The room's joined members but the bot itself (it is nobody's supporter, and a
     /// notification to it would be a DM with itself).
-    async fn joined_members(&self, room_id: &str) -> Result<Vec<MemberId>, String> {
+    async fn joined_members(&self, room_id: &str) -> Result<Vec<MemberId>, RoomFactError> {
         let room = self.room(room_id)?;
-        let members =
-            room.members_no_sync(RoomMemberships::JOIN).await.map_err(|e| e.to_string())?;
+        let members = room.members_no_sync(RoomMemberships::JOIN).await.map_err(state_error)?;
         let me = self.client.user_id();
         Ok(members
             .iter()

@@ -46,6 +46,20 @@ pub struct Settings {
     pub timezone: Tz,
 }
 
+/// Why a room fact could not be established; the pipeline then denies (SPEC §2.1).
+#[derive(Debug, thiserror::Error)]
+pub enum RoomFactError {
+    /// The bot is not joined to the room (or has not synced it yet): it knows nothing of it.
+    #[error("the bot is not joined to {0}")]
+    NotJoined(String),
+    /// A room or user ID that is not one.
+    #[error("not a valid Matrix ID: {0}")]
+    InvalidId(String),
+    /// The room state could not be read.
+    #[error("the room state could not be read: {0}")]
+    State(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
 /// Room facts the Matrix adapter answers from the homeserver's current room state. An error
 /// means the fact could not be established, and the pipeline then denies (SPEC §2.1).
 pub trait Rooms: Sync {
@@ -54,20 +68,23 @@ pub trait Rooms: Sync {
         &self,
         room_id: &str,
         member: &MemberId,
-    ) -> impl Future<Output = Result<bool, String>> + Send;
+    ) -> impl Future<Output = Result<bool, RoomFactError>> + Send;
     /// `member`'s power level in `room_id`.
     fn power_level(
         &self,
         room_id: &str,
         member: &MemberId,
-    ) -> impl Future<Output = Result<i64, String>> + Send;
+    ) -> impl Future<Output = Result<i64, RoomFactError>> + Send;
     /// Anyone can read `room_id`'s history without joining (V9).
-    fn world_readable(&self, room_id: &str) -> impl Future<Output = Result<bool, String>> + Send;
+    fn world_readable(
+        &self,
+        room_id: &str,
+    ) -> impl Future<Output = Result<bool, RoomFactError>> + Send;
     /// The members joined to `room_id` now.
     fn joined_members(
         &self,
         room_id: &str,
-    ) -> impl Future<Output = Result<Vec<MemberId>, String>> + Send;
+    ) -> impl Future<Output = Result<Vec<MemberId>, RoomFactError>> + Send;
 }
 
 /// Where a command came from.
@@ -1300,16 +1317,16 @@ pub(crate) async fn joined_now<R: Rooms>(
 pub struct NoRooms;
 
 impl Rooms for NoRooms {
-    async fn is_joined(&self, _room_id: &str, _member: &MemberId) -> Result<bool, String> {
+    async fn is_joined(&self, _room_id: &str, _member: &MemberId) -> Result<bool, RoomFactError> {
         Ok(true)
     }
-    async fn power_level(&self, _room_id: &str, _member: &MemberId) -> Result<i64, String> {
+    async fn power_level(&self, _room_id: &str, _member: &MemberId) -> Result<i64, RoomFactError> {
         Ok(0)
     }
-    async fn world_readable(&self, _room_id: &str) -> Result<bool, String> {
+    async fn world_readable(&self, _room_id: &str) -> Result<bool, RoomFactError> {
         Ok(false)
     }
-    async fn joined_members(&self, _room_id: &str) -> Result<Vec<MemberId>, String> {
+    async fn joined_members(&self, _room_id: &str) -> Result<Vec<MemberId>, RoomFactError> {
         Ok(Vec::new())
     }
 }
@@ -1556,16 +1573,24 @@ mod tests {
     async fn a_world_readable_circle_room_shows_no_records() {
         struct Readable(std::sync::atomic::AtomicBool);
         impl Rooms for Readable {
-            async fn is_joined(&self, _room_id: &str, _member: &MemberId) -> Result<bool, String> {
+            async fn is_joined(
+                &self,
+                _room_id: &str,
+                _member: &MemberId,
+            ) -> Result<bool, RoomFactError> {
                 Ok(true)
             }
-            async fn power_level(&self, _room_id: &str, _member: &MemberId) -> Result<i64, String> {
+            async fn power_level(
+                &self,
+                _room_id: &str,
+                _member: &MemberId,
+            ) -> Result<i64, RoomFactError> {
                 Ok(100)
             }
-            async fn world_readable(&self, _room_id: &str) -> Result<bool, String> {
+            async fn world_readable(&self, _room_id: &str) -> Result<bool, RoomFactError> {
                 Ok(self.0.load(std::sync::atomic::Ordering::Relaxed))
             }
-            async fn joined_members(&self, _room_id: &str) -> Result<Vec<MemberId>, String> {
+            async fn joined_members(&self, _room_id: &str) -> Result<Vec<MemberId>, RoomFactError> {
                 Ok(Vec::new())
             }
         }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use exodus_bot::pipeline::Rooms;
+use exodus_bot::pipeline::{RoomFactError, Rooms};
 use exodus_commands::MemberId;
 use serde_json::{Value, json};
 
@@ -162,25 +162,25 @@ impl Homeserver {
         self.rooms.get(room_id).is_some_and(|r| r.members.contains(member))
     }
 
-    fn room(&self, room_id: &str) -> Result<&Room, String> {
-        self.rooms.get(room_id).ok_or_else(|| format!("the bot is not joined to {room_id}"))
+    fn room(&self, room_id: &str) -> Result<&Room, RoomFactError> {
+        self.rooms.get(room_id).ok_or_else(|| RoomFactError::NotJoined(room_id.to_owned()))
     }
 }
 
 impl Rooms for Homeserver {
-    async fn is_joined(&self, room_id: &str, member: &MemberId) -> Result<bool, String> {
+    async fn is_joined(&self, room_id: &str, member: &MemberId) -> Result<bool, RoomFactError> {
         Ok(self.room(room_id)?.members.contains(member.as_str()))
     }
 
-    async fn power_level(&self, room_id: &str, member: &MemberId) -> Result<i64, String> {
+    async fn power_level(&self, room_id: &str, member: &MemberId) -> Result<i64, RoomFactError> {
         Ok(self.room(room_id)?.power.get(member.as_str()).copied().unwrap_or(0))
     }
 
-    async fn world_readable(&self, room_id: &str) -> Result<bool, String> {
+    async fn world_readable(&self, room_id: &str) -> Result<bool, RoomFactError> {
         Ok(self.room(room_id)?.world_readable)
     }
 
-    async fn joined_members(&self, room_id: &str) -> Result<Vec<MemberId>, String> {
+    async fn joined_members(&self, room_id: &str) -> Result<Vec<MemberId>, RoomFactError> {
         Ok(self.room(room_id)?.members.iter().filter_map(|m| MemberId::parse(m)).collect())
     }
 }
