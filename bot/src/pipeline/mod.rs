@@ -816,6 +816,21 @@ impl Pipeline {
         Ok(pre)
     }
 
+    /// Logs and records a job an admin ran (`admin stats` lists it with the scheduled runs).
+    async fn manual_run(
+        &self,
+        job: &str,
+        as_of: DateTime<Utc>,
+        incoming: &Incoming<'_>,
+        now: DateTime<Utc>,
+        report: &exodus_commands::cycle::JobReport,
+    ) -> Result<(), StoreError> {
+        let admin = incoming.sender.as_str();
+        tracing::info!(job, %as_of, admin, %report, "job run by an admin");
+        let summary = report.to_string();
+        self.store.record_manual_run(job, as_of, admin, now, Utc::now(), &summary).await
+    }
+
     /// `admin run` and `admin stats` (SPEC §3.6), before the command's own transaction: a job
     /// runs in its own. Refused for anyone not named in the configuration. An event already
     /// decided (a replay) runs nothing again.
@@ -837,34 +852,14 @@ impl Pipeline {
             AdminCommand::Run { job: Job::Clearing, as_of } => {
                 let as_of = as_of.unwrap_or(now);
                 let outcome = self.clearing(as_of, true).await?;
-                let report = outcome.report();
-                tracing::info!(job = "clearing", %as_of, admin = %incoming.sender, %report, "job run by an admin");
-                self.store
-                    .record_manual_run(
-                        "clearing",
-                        as_of,
-                        incoming.sender.as_str(),
-                        now,
-                        Utc::now(),
-                        &report.to_string(),
-                    )
+                self.manual_run(Job::Clearing.name(), as_of, incoming, now, &outcome.report())
                     .await?;
                 outcome.reply(true)
             }
             AdminCommand::Clearing { apply } => {
                 let outcome = self.clearing(now, *apply).await?;
                 if *apply {
-                    let report = outcome.report();
-                    tracing::info!(job = "clearing", admin = %incoming.sender, %report, "clearing run by an admin");
-                    self.store
-                        .record_manual_run(
-                            "clearing",
-                            now,
-                            incoming.sender.as_str(),
-                            now,
-                            Utc::now(),
-                            &report.to_string(),
-                        )
+                    self.manual_run(Job::Clearing.name(), now, incoming, now, &outcome.report())
                         .await?;
                 }
                 outcome.reply(*apply)
@@ -872,17 +867,7 @@ impl Pipeline {
             AdminCommand::Run { job, as_of } => {
                 let as_of = as_of.unwrap_or(now);
                 let report = self.run_job(*job, as_of).await?;
-                tracing::info!(job = job.name(), %as_of, admin = %incoming.sender, %report, "job run by an admin");
-                self.store
-                    .record_manual_run(
-                        job.name(),
-                        as_of,
-                        incoming.sender.as_str(),
-                        now,
-                        Utc::now(),
-                        &report.to_string(),
-                    )
-                    .await?;
+                self.manual_run(job.name(), as_of, incoming, now, &report).await?;
                 Reply::JobRun { job: *job, as_of, report }
             }
             AdminCommand::Stats => {
