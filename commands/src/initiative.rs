@@ -439,13 +439,7 @@ fn fund_if_reached(facts: &InitiativeFacts, now: DateTime<Utc>) -> Option<Settle
     for r in
         after.backings.iter_mut().filter(|r| r.kind == Kind::Intention && r.state == State::Active)
     {
-        *r = Record {
-            kind: Kind::Obligation,
-            state: State::Open,
-            due: Some(due),
-            changed_at: now,
-            ..r.clone()
-        };
+        *r = ledger::fund(r, due, now);
         funded.push(r.clone());
     }
     after.backings.retain(|r| r.kind == Kind::Obligation);

@@ -262,6 +262,18 @@ pub fn cancel(record: &Record, now: DateTime<Utc>) -> Record {
     Record { state: State::Cancelled, changed_at: now, ..record.clone() }
 }
 
+/// The initiative it backs was funded (SPEC §3.4): an active intention becomes an obligation to
+/// the proposer, due at `due`.
+pub fn fund(record: &Record, due: DateTime<Utc>, now: DateTime<Utc>) -> Record {
+    Record {
+        kind: Kind::Obligation,
+        state: State::Open,
+        due: Some(due),
+        changed_at: now,
+        ..record.clone()
+    }
+}
+
 /// Its giver left the circle's room (SPEC §2.1 V2): an active intention is withdrawn, as if they
 /// had withdrawn it themselves.
 pub fn withdrawn_on_leaving(record: &Record, now: DateTime<Utc>) -> Record {

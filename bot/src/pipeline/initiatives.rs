@@ -8,7 +8,7 @@ use exodus_commands::initiative::{
     self, InitiativeId, InitiativeRoom, InitiativeState, InitiativeView, InitiativeWorld,
     InitiativeWrite, Settlement, days_left, lapse,
 };
-use exodus_commands::ledger::{self, Record};
+use exodus_commands::ledger;
 use exodus_commands::outcome::{InitiativeNotice, InitiativeReply, Notice, Target as NoticeTarget};
 use exodus_commands::render::render_reply;
 use exodus_commands::{Command, CommandError, MemberId, Profile, Reply};
@@ -260,7 +260,7 @@ impl Pipeline {
         }
         for record in tx.active_backings_by(member, room_id).await? {
             let Some(initiative) = tx.record_initiative(record.id).await? else { continue };
-            let withdrawn = Record { state: ledger::State::Withdrawn, changed_at: now, ..record };
+            let withdrawn = ledger::withdrawn_on_leaving(&record, now);
             tx.update_record(&withdrawn).await?;
             let Some((facts, _)) = tx.initiative_for_update(initiative).await? else { continue };
             let view = facts.view(now);
