@@ -5,7 +5,6 @@
 //! member's language as text, HTML and the `org.exodus.result` object (SPEC §3).
 
 pub mod amount;
-pub mod circle;
 pub mod clearing;
 pub mod code;
 pub mod command;
@@ -21,7 +20,6 @@ pub mod outcome;
 pub mod pool;
 pub mod profile;
 pub mod render;
-pub mod setoff;
 pub mod text;
 
 pub use amount::Amount;

@@ -69,7 +69,7 @@ pub enum Effect {
     /// A change to an initiative or its backings.
     Initiative(crate::initiative::InitiativeWrite),
     /// A member's clearing opt-in, or an obligation kept out of clearing.
-    Clearing(crate::setoff::ClearingWrite),
+    Clearing(crate::clearing::setoff::ClearingWrite),
     /// Matrix: create an encrypted room for the owner's circle, invite them with power 100 and
     /// bind it.
     CreateCircleRoom { owner: MemberId },
@@ -394,7 +394,7 @@ pub enum Reply {
     /// `clearing`: the member's opt-in and the last run's changes to their own obligations (DM).
     ClearingState {
         on: bool,
-        last: Option<crate::setoff::LastClearing>,
+        last: Option<crate::clearing::setoff::LastClearing>,
     },
     /// `clearing on|off`; `changed` false when it already was so.
     ClearingSet {
@@ -418,7 +418,7 @@ pub enum Reply {
     },
     /// After a run, to each party: the changes to their own obligations (V1).
     ClearingDigest {
-        items: Vec<crate::setoff::ClearingItem>,
+        items: Vec<crate::clearing::setoff::ClearingItem>,
     },
 }
 

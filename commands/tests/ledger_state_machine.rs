@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use exodus_commands::Effect;
-use exodus_commands::circle::{CircleFacts, RoomFacts, World, decide_ledger};
+use exodus_commands::ledger::{CircleFacts, RoomFacts, World, decide_ledger};
 use exodus_commands::ledger::{Kind, Record, State};
 use exodus_commands::profile::{Need, needed};
 use exodus_commands::{Amount, Command, MemberId, Profile, Reply, parse};

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use chrono::{DateTime, TimeZone as _, Utc};
+use exodus_commands::clearing::setoff::{Change, ClearingItem, LastClearing};
 use exodus_commands::command::{OutboxAction, RecordAction};
 use exodus_commands::cycle::{
     DigestItem, FailingDestination, Job, JobReport, JobRunView, Marked, Marking, Stats,
@@ -32,7 +33,6 @@ use exodus_commands::profile::{
     LedgerFacts, Level, Need, PaymentMethod, Reliability, Settled, Totals,
 };
 use exodus_commands::render::{Rendered, Style, render_error, render_reply};
-use exodus_commands::setoff::{Change, ClearingItem, LastClearing};
 use exodus_commands::text::Text;
 use exodus_commands::{Amount, Code, CommandError, ErrorCode, Lang, MemberId, Reply};
 use serde_json::Value;

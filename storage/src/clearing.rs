@@ -3,8 +3,8 @@
 //! (`clearing_runs`, `clearing_changes`) in the caller's transaction.
 
 use chrono::{DateTime, Utc};
+use exodus_commands::clearing::setoff::{self, Change, ClearingItem, Eligible, LastClearing, Plan};
 use exodus_commands::ledger::RecordId;
-use exodus_commands::setoff::{self, Change, ClearingItem, Eligible, LastClearing, Plan};
 use exodus_commands::{Amount, MemberId};
 
 use crate::ledger::member;

@@ -1402,7 +1402,7 @@ async fn initiatives_keep_backings_interest_and_cards(store: &Store) {
 }
 
 async fn clearing_selects_eligible_obligations_and_applies_a_run_once(store: &Store) {
-    use exodus_commands::setoff;
+    use exodus_commands::clearing::setoff;
     let cents = |c: i64| Amount::from_cents(c).unwrap();
     let obligation = |id: i64, giver: &str, recipient: &str, c: i64, state: State| Record {
         id,

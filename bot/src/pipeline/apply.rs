@@ -4,13 +4,13 @@
 //! is queued in the command's room, the private reply in the sender's DM and the notices.
 
 use chrono::{DateTime, Utc};
+use exodus_commands::clearing::setoff::ClearingWrite;
 use exodus_commands::command::RecordAction;
 use exodus_commands::consequence::{self, Consequences, StatusFacts};
 use exodus_commands::initiative::days_left;
 use exodus_commands::network::network_members;
 use exodus_commands::outcome::{InitiativeReply, RecordDone, RecordNotice};
 use exodus_commands::pool::PoolWrite;
-use exodus_commands::setoff::ClearingWrite;
 use exodus_commands::text::Text;
 use exodus_commands::{
     Command, CommandError, Effect, ErrorCode, MemberId, Need, Outcome, Profile, Reply,

@@ -6,10 +6,10 @@
 //! one's was the most there was), so it changes and sends nothing.
 
 use chrono::{DateTime, Utc};
+use exodus_commands::clearing::setoff::{self, ClearingFacts, Plan};
 use exodus_commands::command::ClearingCommand;
 use exodus_commands::cycle::JobReport;
 use exodus_commands::render::render_reply;
-use exodus_commands::setoff::{self, ClearingFacts, Plan};
 use exodus_commands::text::Text;
 use exodus_commands::{Command, CommandError, ErrorCode, MemberId, Reply};
 use exodus_storage::{StoreError, Tx};

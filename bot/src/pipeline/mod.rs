@@ -8,10 +8,10 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use exodus_commands::circle::{self, CircleFacts, RoomFacts, World};
 use exodus_commands::command::{AdminCommand, Family, OutboxAction, PayCommand, StatusCommand};
 use exodus_commands::consequence;
 use exodus_commands::cycle::{FailingDestination, Job, JobRunView, Stats};
+use exodus_commands::ledger::{self as circle, CircleFacts, RoomFacts, World};
 use exodus_commands::ledger::{self, Cycle};
 use exodus_commands::network::{FULFILMENT_CYCLES, NetworkFacts};
 use exodus_commands::outcome::{Notice, Target as NoticeTarget};

@@ -1,46 +1,37 @@
 //! From a message body to a typed [`Command`] (parse), and from a command plus the facts to a
 //! [`Outcome`] (decide). Both are pure.
 //!
-//! One module per command family; each declares its grammar in [`SPECS`] and has its own `parse`
-//! and `decide`.
+//! Each command family's grammars and parsers live in the family's folder, beside its decide and
+//! its rendering (`profile/`, `ledger/`, `network/`, `pool/`, `initiative/`, `clearing/`, and
+//! `cycle/` for `admin`); each declares its grammar in [`SPECS`]. This module keeps what they
+//! share: the [`Command`] enum, [`Family`], the [`SPECS`] table and the dispatch by keyword.
 
-mod about;
-mod admin;
-mod args;
-mod circle;
-mod clearing;
-mod forget_me;
-mod help;
-mod initiative;
-mod lang;
-mod mine;
-mod network;
-mod notify;
-mod pay;
-mod pledge;
-mod pool;
-mod status;
+pub(crate) mod args;
 
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 
-pub use self::admin::{AdminCommand, OutboxAction};
 pub use self::args::Args;
-pub use self::circle::CircleCommand;
-pub use self::clearing::ClearingCommand;
-pub use self::initiative::InitiativeCommand;
-pub use self::mine::ArchiveFilter;
-pub use self::pay::PayCommand;
-pub use self::pledge::RecordAction;
-pub use self::pool::{MAX_POOL_NAME_CHARS, PoolCommand};
-pub use self::status::StatusCommand;
+use crate::clearing::parse as clearing;
+pub use crate::clearing::parse::ClearingCommand;
+use crate::cycle::admin;
+pub use crate::cycle::admin::{AdminCommand, OutboxAction};
 use crate::error::{CommandError, ErrorCode};
 use crate::ids::{Lang, MemberId};
+use crate::initiative::parse as initiative;
+pub use crate::initiative::parse::InitiativeCommand;
 use crate::ledger::RecordId;
+use crate::ledger::{circle, mine, pledge};
+pub use crate::ledger::{circle::CircleCommand, mine::ArchiveFilter, pledge::RecordAction};
 use crate::lexer;
+use crate::network::parse as network;
 use crate::outcome::{Effect, Outcome};
+use crate::pool::parse as pool;
+pub use crate::pool::parse::{MAX_POOL_NAME_CHARS, PoolCommand};
 use crate::profile::{LedgerFacts, Profile};
+use crate::profile::{about, forget_me, help, lang, notify, pay, status};
+pub use crate::profile::{pay::PayCommand, status::StatusCommand};
 use crate::text::Text;
 
 /// Longest message body the parser looks at (bytes). Longer ones are refused with `limit_exceeded`.
@@ -123,13 +114,13 @@ pub enum Family {
     /// Status, about, payment details, language, notifications, forget-me, help: the sender's
     /// own profile ([`crate::command::decide`]).
     Profile,
-    /// A circle and its ledger of intentions and obligations ([`crate::circle::decide_ledger`]).
+    /// A circle and its ledger of intentions and obligations ([`crate::ledger::decide_ledger`]).
     Ledger,
     /// Pools, pledges, claims and votes ([`crate::pool::decide_pool`]).
     Pool,
     /// Initiatives and their backing ([`crate::initiative::decide_initiative`]).
     Initiative,
-    /// The clearing opt-in and keeps ([`crate::setoff::decide_clearing`]).
+    /// The clearing opt-in and keeps ([`crate::clearing::setoff::decide_clearing`]).
     Clearing,
     /// `admin` (SPEC §3.6), decided in the bot with the job runs and statistics.
     Admin,
@@ -300,7 +291,7 @@ impl Command {
         self.family() == Family::Initiative
     }
 
-    /// A clearing command, decided by [`crate::setoff::decide_clearing`].
+    /// A clearing command, decided by [`crate::clearing::setoff::decide_clearing`].
     pub fn is_clearing(&self) -> bool {
         self.family() == Family::Clearing
     }

@@ -5,6 +5,11 @@
 //! closing of a vote window.
 
 mod decide;
+// The pool commands' grammars and parsers (`parse`), the text of their replies (`render`) and
+// their `org.exodus.result` fields (`result`).
+pub(crate) mod parse;
+pub(crate) mod render;
+pub mod result;
 
 pub use decide::{
     Claim, ClaimState, ClaimView, Closing, PoolFacts, PoolRoom, PoolView, PoolWorld, PoolWrite,

@@ -67,7 +67,7 @@ pub fn value_weight<V: Serialize + ?Sized>(value: &V) -> usize {
 }
 
 /// What a piece of a message weighs in the event: in the plain body and in the HTML body.
-pub(super) trait Weigh {
+pub(crate) trait Weigh {
     fn weigh(&self) -> usize;
 }
 

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::Amount;
+use crate::clearing::setoff::{Change, ClearingItem};
 use crate::cycle::{DigestItem, Job, Marked, Marking};
 use crate::initiative::{Initiative, InitiativeState, InitiativeView};
 use crate::ledger::{Kind, Record, State};
@@ -15,7 +16,6 @@ use crate::network::{List, Network, Related};
 use crate::outcome::CircleView;
 use crate::pool::{Claim, ClaimState, ClaimView, PoolView};
 use crate::profile::{Level, Need, Reliability};
-use crate::setoff::{Change, ClearingItem};
 use crate::{Lang, MemberId};
 
 /// What the event's content may weigh in these tests (Matrix: 65,536 bytes for the whole event).
@@ -537,7 +537,7 @@ fn a_clearing_digest_of_5000_changes_and_a_leaver_of_5000_intentions_are_cut() {
         );
         assert_eq!(r.result["obligations_changed"], 5_000, "the figures count every change");
     }
-    let last = Some(crate::setoff::LastClearing { at: t0(), items });
+    let last = Some(crate::clearing::setoff::LastClearing { at: t0(), items });
     for r in render_both("clearing", &Reply::ClearingState { on: true, last: last.clone() }) {
         let shown = r.result["last"]["changes"].as_array().unwrap().len();
         assert_eq!(

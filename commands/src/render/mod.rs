@@ -4,24 +4,25 @@
 //! The object is the serialisation of the types of [`result`], which document it: each reply
 //! is built as one of those (beside its lines) and turned into JSON once.
 //!
-//! One module per family of replies (`profile`, `circle`, `ledger`, `network`, `jobs`, `pool`,
-//! `initiative`, `clearing`), each a folder: its `mod.rs` renders the family's replies, one
-//! function per [`Reply`] variant, and its `result.rs` holds the family's result types.
+//! Each family renders its own replies in its folder, beside its parser and its decide:
+//! `<family>/render.rs` has one function per [`Reply`] variant and `<family>/result.rs` the
+//! family's result types (`profile`, `network`, `pool`, `initiative`, `clearing`, `cycle` for the
+//! jobs, and `ledger`, which has the circle's in `render_circle.rs` and `result_circle.rs`).
 //! [`render_reply`] sends each variant to its family; this module keeps what they share: the
 //! Fluent bundles ([`tr`]), `Line`s and `finish`, dates, the lines about what a cut list left
 //! out, and usages. `fit` cuts long lists to fit in one event.
 
-mod fit;
+pub(crate) mod fit;
 pub mod result;
 
-mod circle;
-mod clearing;
-mod initiative;
-mod jobs;
-mod ledger;
-mod network;
-mod pool;
-mod profile;
+use crate::clearing::render as clearing;
+use crate::cycle::render as jobs;
+use crate::initiative::render as initiative;
+use crate::ledger::render as ledger;
+use crate::ledger::render_circle as circle;
+use crate::network::render as network;
+use crate::pool::render as pool;
+use crate::profile::render as profile;
 
 use crate::Code;
 use std::sync::LazyLock;
@@ -101,7 +102,7 @@ pub fn tr(lang: Lang, text: &Text) -> String {
 }
 
 /// Lines of a message; `Code` lines are usages and examples, set in monospace in HTML.
-enum Line {
+pub(crate) enum Line {
     Plain(String),
     Code(String),
 }
@@ -152,7 +153,7 @@ fn escape(s: &str) -> String {
     out
 }
 
-fn usage_lines(style: &Style<'_>, command: &str) -> Vec<Line> {
+pub(crate) fn usage_lines(style: &Style<'_>, command: &str) -> Vec<Line> {
     let Some(spec) = spec(command) else { return Vec::new() };
     let mut lines = vec![Line::Plain(tr(style.lang, &Text::new("usage-title")))];
     lines.extend(spec.usage.iter().map(|u| Line::Code(format!("{}{u}", style.prefix))));
@@ -162,7 +163,7 @@ fn usage_lines(style: &Style<'_>, command: &str) -> Vec<Line> {
 }
 
 /// A command's usages, one per line, with the prefix: `usage` in the result.
-fn usage_text(spec: &crate::command::Spec, style: &Style<'_>) -> String {
+pub(crate) fn usage_text(spec: &crate::command::Spec, style: &Style<'_>) -> String {
     spec.usage.iter().map(|u| format!("{}{u}", style.prefix)).collect::<Vec<_>>().join("\n")
 }
 
@@ -191,7 +192,7 @@ pub fn render_reply(command: &str, reply: &Reply, style: &Style<'_>) -> Rendered
 }
 
 /// A reply's lines, and the fields of its `org.exodus.result` beside `command` and `ok`.
-type Parts<'a> = (Vec<Line>, Fields<'a>);
+pub(crate) type Parts<'a> = (Vec<Line>, Fields<'a>);
 
 /// The lines and result fields of a reply, from its family's module: one arm per [`Reply`]
 /// variant, no wildcard, so that a new variant cannot be left unrendered.
@@ -266,7 +267,7 @@ fn reply_parts<'a>(reply: &'a Reply, style: &Style<'_>) -> Parts<'a> {
 }
 
 /// The sum of `amount` over `items` (exact: integer cents).
-fn sum<T>(items: &[T], amount: impl Fn(&T) -> crate::Amount) -> crate::Amount {
+pub(crate) fn sum<T>(items: &[T], amount: impl Fn(&T) -> crate::Amount) -> crate::Amount {
     items.iter().fold(crate::Amount::ZERO, |total, item| total.saturating_add(amount(item)))
 }
 
@@ -274,7 +275,7 @@ fn sum<T>(items: &[T], amount: impl Fn(&T) -> crate::Amount) -> crate::Amount {
 /// `$amount` and `$unit` for a list of amounts).
 ///
 /// [`Room::cut`]: fit::Room::cut
-fn more_line(
+pub(crate) fn more_line(
     count: usize,
     amount: Option<crate::Amount>,
     message: Text,
@@ -293,7 +294,7 @@ fn more_line(
 /// ([`more_line`]) and `more.<list>` of the result.
 ///
 /// [`Room::cut`]: fit::Room::cut
-fn omitted<T>(
+pub(crate) fn omitted<T>(
     rest: &[T],
     amount: impl Fn(&T) -> crate::Amount,
     message: Text,
@@ -304,7 +305,7 @@ fn omitted<T>(
 }
 
 /// The Fluent message of a notification about a record.
-fn date(t: DateTime<Utc>, _style: &Style<'_>) -> String {
+pub(crate) fn date(t: DateTime<Utc>, _style: &Style<'_>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
@@ -347,38 +348,38 @@ mod tests {
     fn every_message_the_code_names_exists() {
         let sources = [
             include_str!("mod.rs"),
-            include_str!("profile/mod.rs"),
-            include_str!("circle/mod.rs"),
-            include_str!("ledger/mod.rs"),
-            include_str!("network/mod.rs"),
-            include_str!("jobs/mod.rs"),
-            include_str!("pool/mod.rs"),
-            include_str!("initiative/mod.rs"),
-            include_str!("clearing/mod.rs"),
-            include_str!("../circle.rs"),
-            include_str!("../ledger.rs"),
-            include_str!("../profile.rs"),
+            include_str!("../profile/render.rs"),
+            include_str!("../ledger/render_circle.rs"),
+            include_str!("../ledger/render.rs"),
+            include_str!("../network/render.rs"),
+            include_str!("../cycle/render.rs"),
+            include_str!("../pool/render.rs"),
+            include_str!("../initiative/render.rs"),
+            include_str!("../clearing/render.rs"),
+            include_str!("../ledger/decide.rs"),
+            include_str!("../ledger/mod.rs"),
+            include_str!("../profile/mod.rs"),
             include_str!("../command/mod.rs"),
             include_str!("../command/args.rs"),
-            include_str!("../command/about.rs"),
-            include_str!("../command/circle.rs"),
-            include_str!("../command/forget_me.rs"),
-            include_str!("../command/help.rs"),
-            include_str!("../command/lang.rs"),
-            include_str!("../command/mine.rs"),
-            include_str!("../command/notify.rs"),
-            include_str!("../command/pay.rs"),
-            include_str!("../command/pledge.rs"),
-            include_str!("../command/status.rs"),
-            include_str!("../command/network.rs"),
-            include_str!("../command/admin.rs"),
-            include_str!("../command/clearing.rs"),
-            include_str!("../setoff.rs"),
-            include_str!("../cycle.rs"),
-            include_str!("../network.rs"),
+            include_str!("../profile/about.rs"),
+            include_str!("../ledger/circle.rs"),
+            include_str!("../profile/forget_me.rs"),
+            include_str!("../profile/help.rs"),
+            include_str!("../profile/lang.rs"),
+            include_str!("../ledger/mine.rs"),
+            include_str!("../profile/notify.rs"),
+            include_str!("../profile/pay.rs"),
+            include_str!("../ledger/pledge.rs"),
+            include_str!("../profile/status.rs"),
+            include_str!("../network/parse.rs"),
+            include_str!("../cycle/admin.rs"),
+            include_str!("../clearing/parse.rs"),
+            include_str!("../clearing/setoff.rs"),
+            include_str!("../cycle/mod.rs"),
+            include_str!("../network/mod.rs"),
             include_str!("../pool/mod.rs"),
             include_str!("../pool/decide.rs"),
-            include_str!("../command/pool.rs"),
+            include_str!("../pool/parse.rs"),
         ];
         let mut named = 0;
         for source in sources {

@@ -17,8 +17,9 @@
 //! The families: [`profile`] (`help`, `status` and a member's own settings), [`circle`] (a
 //! circle, its need and collections), [`ledger`] (records), [`network`], [`pool`] (pools and
 //! claims), [`initiative`], [`clearing`], [`jobs`] (the scheduled jobs' digests and `admin`).
-//! Each family's types are in `render/<family>/result.rs`, beside the code that renders it, and
-//! are re-exported here: this module holds the envelope and the types the families share.
+//! Each family's types are in `<family>/result.rs` (the circle's in `ledger/result_circle.rs`, the
+//! jobs' in `cycle/result.rs`), beside the code that renders it, and are re-exported here: this
+//! module holds the envelope and the types the families share.
 
 // The doc comments below are the documentation of the wire format: none may be missing.
 #![warn(missing_docs)]
@@ -48,14 +49,14 @@ macro_rules! constant {
 }
 pub(crate) use constant;
 
-pub use super::circle::result as circle;
-pub use super::clearing::result as clearing;
-pub use super::initiative::result as initiative;
-pub use super::jobs::result as jobs;
-pub use super::ledger::result as ledger;
-pub use super::network::result as network;
-pub use super::pool::result as pool;
-pub use super::profile::result as profile;
+pub use crate::clearing::result as clearing;
+pub use crate::cycle::result as jobs;
+pub use crate::initiative::result as initiative;
+pub use crate::ledger::result as ledger;
+pub use crate::ledger::result_circle as circle;
+pub use crate::network::result as network;
+pub use crate::pool::result as pool;
+pub use crate::profile::result as profile;
 
 /// The object of a reply: `{"command": …, "ok": true, …}`.
 #[derive(Debug, Serialize)]
