@@ -11,8 +11,7 @@ use chrono_tz::Tz;
 use exodus_commands::command::{AdminCommand, Family, OutboxAction, PayCommand, StatusCommand};
 use exodus_commands::consequence;
 use exodus_commands::cycle::{FailingDestination, Job, JobRunView, Stats};
-use exodus_commands::ledger::{self as circle, CircleFacts, RoomFacts, World};
-use exodus_commands::ledger::{self, Cycle};
+use exodus_commands::ledger::{self, CircleFacts, Cycle, RoomFacts, World};
 use exodus_commands::network::{FULFILMENT_CYCLES, NetworkFacts};
 use exodus_commands::outcome::{Notice, Target as NoticeTarget};
 use exodus_commands::render::{Rendered, Style, render_error, render_reply};
@@ -1059,7 +1058,7 @@ impl Pipeline {
             network: pre.network.as_ref(),
             reliability,
         };
-        Ok(circle::decide_ledger(cmd, &world))
+        Ok(ledger::decide_ledger(cmd, &world))
     }
 
     /// The reply to a command, in reply to it (or, for a reaction, to the message reacted to).

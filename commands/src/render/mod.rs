@@ -380,6 +380,9 @@ mod tests {
             include_str!("../pool/mod.rs"),
             include_str!("../pool/decide.rs"),
             include_str!("../pool/parse.rs"),
+            include_str!("../initiative/mod.rs"),
+            include_str!("../initiative/parse.rs"),
+            include_str!("../consequence.rs"),
         ];
         let mut named = 0;
         for source in sources {
