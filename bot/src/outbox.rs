@@ -26,7 +26,7 @@ use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedTransactionId, RoomId, UserId};
 use matrix_sdk::{Client, Room, RoomState};
 use tokio::sync::{Notify, watch};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::action::Action;
 use crate::digest;
@@ -51,6 +51,8 @@ const REINVITE_AFTER: Duration = Duration::from_secs(30);
 const INVITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The wait after a 429 that names none.
 const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
+/// How long the test failpoint `outbox-late-mark` holds a tagged message's mark.
+const LATE_MARK: Duration = Duration::from_secs(15);
 
 enum SendError {
     /// The account is rate-limited: nothing is sent anywhere for this long.
@@ -213,6 +215,9 @@ impl Outbox {
                 match self.send(&pending).await {
                     Ok(event_id) => {
                         self.metrics.outbox_sent.inc();
+                        if pending.message.tag.is_some() {
+                            self.before_mark(&pending).await;
+                        }
                         self.store.mark_sent(pending.id, &event_id, Utc::now()).await?;
                         if pending.destination_failures > 0 {
                             info!(%destination, "destination reachable again");
@@ -255,6 +260,23 @@ impl Outbox {
                     break;
                 }
             }
+        }
+    }
+
+    /// Test failpoints between a tagged message's send and its mark (a paid notice, a claim, a
+    /// card: what a reaction may answer), where a reaction to it is read before the outbox
+    /// knows the event it made: `outbox-before-mark` aborts the process there (a crash before the
+    /// mark; the message is resent after the restart), `outbox-late-mark` waits
+    /// [`LATE_MARK`] there (a reaction comes in meanwhile).
+    async fn before_mark(&self, pending: &PendingMessage) {
+        let txn_id = &pending.message.txn_id;
+        if crate::failpoint::armed("outbox-before-mark") {
+            error!(failpoint = "outbox-before-mark", %txn_id, "test failpoint reached: aborting");
+            std::process::abort();
+        }
+        if crate::failpoint::armed("outbox-late-mark") {
+            warn!(failpoint = "outbox-late-mark", %txn_id, wait = ?LATE_MARK, "test failpoint reached: the mark waits");
+            tokio::time::sleep(LATE_MARK).await;
         }
     }
 

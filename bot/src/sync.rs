@@ -22,12 +22,13 @@ use matrix_sdk::config::SyncSettings;
 use matrix_sdk::deserialized_responses::{SyncOrStrippedState, TimelineEvent, TimelineEventKind};
 use matrix_sdk::room::MessagesOptions;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
+use matrix_sdk::ruma::api::client::room::get_room_event;
 use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
 use matrix_sdk::ruma::events::SyncStateEvent;
 use matrix_sdk::ruma::events::room::history_visibility::HistoryVisibility;
 use matrix_sdk::ruma::events::room::member::MembershipState;
 use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
-use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId, UserId, uint};
+use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, UserId, uint};
 use matrix_sdk::sync::SyncResponse;
 use matrix_sdk::{Client, Room, RoomMemberships, RoomState};
 use serde_json::Value;
@@ -306,7 +307,7 @@ impl Syncer {
                     .unwrap_or(cursor)
             }
         };
-        let event_id = matrix_sdk::ruma::OwnedEventId::try_from(cursor.event_id.as_str())
+        let event_id = OwnedEventId::try_from(cursor.event_id.as_str())
             .map_err(|e| Stop::Failed(e.to_string()))?;
         let context = room
             .event_with_context(&event_id, false, uint!(0), None)
@@ -416,12 +417,16 @@ impl Syncer {
                     // 👍 on the bot's paid notice confirms the obligation; 👍 / 👎 on its claim
                     // message is a vote (SPEC §3, V3). A reaction to anything else is no command.
                     let up = thumbs_up;
-                    let tag = self
+                    let known = self
                         .pipeline
                         .store()
                         .sent_message_tag(&target)
                         .await
                         .map_err(|e| Stop::Failed(e.to_string()))?;
+                    let tag = match known {
+                        Some(tag) => Some(tag),
+                        None => self.unmarked_tag(room, &target).await?,
+                    };
                     // 👍 on an initiative's card is interest, not a command (SPEC §3.4).
                     let card = match tag {
                         Some(Tag::Initiative(id)) => Some(id),
@@ -562,6 +567,54 @@ impl Syncer {
             self.check_dm_room(room, member).await;
         }
         Ok(())
+    }
+
+    /// The tag of the bot's own message `target` when the outbox has sent it and not yet marked
+    /// it sent, so that [`exodus_storage::Store::sent_message_tag`] does not know it: between
+    /// `PUT /send` returning and the mark, or after a crash between the two until the outbox's
+    /// resend. A reaction read then must count all the same, or the cursor passes it and it is
+    /// lost. The homeserver gives the event to the device that sent it with the transaction ID it
+    /// was sent with (`unsigned.transaction_id`; the bot's device ID never changes), which names
+    /// the outbox message ([`exodus_storage::Store::recognise_sent`], which records the send).
+    /// Asked only while a tagged message to the room waits for its mark; only an event the bot
+    /// itself sent, into this room, counts.
+    async fn unmarked_tag(&self, room: &Room, target: &str) -> Result<Option<Tag>, Stop> {
+        let store = self.pipeline.store();
+        let room_id = room.room_id();
+        let failed = |e: exodus_storage::StoreError| Stop::Failed(e.to_string());
+        if !store.unmarked_tagged(room_id.as_str()).await.map_err(failed)? {
+            return Ok(None);
+        }
+        let Ok(event_id) = OwnedEventId::try_from(target) else { return Ok(None) };
+        // The event as the homeserver has it, not decrypted: `unsigned` is outside the
+        // encryption, and only the sender and it are read.
+        let request = get_room_event::v3::Request::new(room_id.to_owned(), event_id);
+        let event = match self.client.send(request).await {
+            Ok(response) => response.event,
+            Err(e) => match e.as_client_api_error().map(|e| e.status_code.as_u16()) {
+                // Not an event of this room that the bot may read: nothing it sent.
+                Some(status) if (400..500).contains(&status) && status != 429 => {
+                    debug!(%target, status, "the event reacted to cannot be read");
+                    return Ok(None);
+                }
+                _ => return Err(Stop::Failed(format!("/event: {e}"))),
+            },
+        };
+        let sender = event.get_field::<OwnedUserId>("sender").ok().flatten();
+        let unsigned = event.get_field::<Unsigned>("unsigned").ok().flatten();
+        let txn_id = match (sender, unsigned.and_then(|u| u.transaction_id)) {
+            (Some(sender), Some(txn_id)) if sender == room.own_user_id() => txn_id,
+            // Someone else's event, or none the bot's device sent with a transaction ID.
+            _ => return Ok(None),
+        };
+        let tag = store
+            .recognise_sent(room_id.as_str(), txn_id.as_str(), target, Utc::now())
+            .await
+            .map_err(failed)?;
+        if let Some(tag) = tag {
+            info!(%target, %txn_id, %tag, "a reaction to a message sent but not yet marked sent: recognised by its transaction ID");
+        }
+        Ok(tag)
     }
 
     /// Runs the pending commands through the pipeline, counting them, and moves `progress` past
@@ -817,6 +870,13 @@ impl Syncer {
             }
         }
     }
+}
+
+/// What [`Syncer::unmarked_tag`] reads of an event's `unsigned`.
+#[derive(serde::Deserialize)]
+struct Unsigned {
+    /// The transaction ID the event was sent with, given only to the device that sent it.
+    transaction_id: Option<OwnedTransactionId>,
 }
 
 /// The room's most recent event, as a cursor.

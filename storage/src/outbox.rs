@@ -312,6 +312,61 @@ impl Store {
 /// `last_error` of a message an admin dropped (`admin outbox retry` leaves those alone).
 const DROPPED: &str = "dropped by an admin";
 
+/// The outbox rows whose message went to `room_id` ($1): those to the room itself, and those to
+/// the member whose DM it is (by their destination, as `outbox_pending_by_destination` has it).
+const TO_ROOM: &str =
+    "COALESCE(room_id, recipient) IN ($1, (SELECT user_id FROM dm_rooms WHERE room_id = $1))";
+
+/// A message is sent in two steps, `PUT /send/{txnId}` and then [`Store::mark_sent`]; until the
+/// second, [`Store::sent_message_tag`] does not know the event it made. A reaction to it read in
+/// between (at once, or after a crash between the two steps, before the resend) is recognised
+/// here by the transaction ID the homeserver gives back to the device that sent the event.
+impl Store {
+    /// Whether a tagged message to `room_id` (or to the member whose DM it is) is still waiting
+    /// for its mark: only then may a reaction in that room be to a tagged message that
+    /// [`Store::sent_message_tag`] does not know yet, and is the event reacted to worth fetching.
+    pub async fn unmarked_tagged(&self, room_id: &str) -> Result<bool> {
+        let sql = format!(
+            "SELECT 1 FROM outbox WHERE {TO_ROOM} AND sent_ms IS NULL AND failed_ms IS NULL \
+             AND tag IS NOT NULL LIMIT 1"
+        );
+        let found: Option<i32> = on_backend!(&self.pool, pool => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(room_id).fetch_optional(pool).await?);
+        Ok(found.is_some())
+    }
+
+    /// The tag of the message sent into `room_id` with transaction ID `txn_id`, which made the
+    /// event `event_id`: the homeserver names that transaction ID in the event's
+    /// `unsigned.transaction_id`, and only to the device that sent it, so the caller must have
+    /// read it from the bot's own event as the homeserver gave it. The send is recorded now if
+    /// the outbox has not recorded it yet (its later mark of the same event changes nothing, and
+    /// a resend after a crash is not needed). `None` when no message to that room (or to the
+    /// member whose DM it is) has that transaction ID, or its send made another event.
+    pub async fn recognise_sent(
+        &self,
+        room_id: &str,
+        txn_id: &str,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::Tag>> {
+        let mark = format!(
+            "UPDATE outbox SET sent_ms = $4, sent_event_id = $3 \
+             WHERE txn_id = $2 AND sent_event_id IS NULL AND {TO_ROOM}"
+        );
+        let read = format!(
+            "SELECT tag FROM outbox WHERE txn_id = $2 AND sent_event_id = $3 AND {TO_ROOM}"
+        );
+        let mut tx = self.begin().await?;
+        let tag: Option<Option<String>> = on_backend!(&mut tx.tx, t => {
+            sqlx::query(sqlx::AssertSqlSafe(mark)).bind(room_id).bind(txn_id).bind(event_id).bind(millis(now))
+                .execute(&mut **t).await?;
+            sqlx::query_scalar(sqlx::AssertSqlSafe(read)).bind(room_id).bind(txn_id).bind(event_id)
+                .fetch_optional(&mut **t).await?
+        });
+        tx.commit().await?;
+        tag.flatten().map(|t| t.parse()).transpose()
+    }
+}
+
 impl Store {
     /// When the bot first ran on this database (recorded now if it never did).
     pub async fn first_start(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>> {

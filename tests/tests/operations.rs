@@ -588,7 +588,9 @@ async fn a_poison_message(database: Database) {
     assert!(log.contains(&reference), "the reference {reference} is not in the log");
     // The panic hook writes one `panicked at` line a try.
     assert_eq!(
-        log.lines().filter(|l| l.contains("panicked at") && l.contains("pipeline.rs")).count(),
+        log.lines()
+            .filter(|l| l.contains("panicked at") && l.contains("bot/src/pipeline/"))
+            .count(),
         3,
         "tried three times"
     );
