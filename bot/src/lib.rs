@@ -1,8 +1,6 @@
 //! Exodus bot: the Matrix adapter around the pure command layer (`exodus-commands`) and the store
 //! (`exodus-storage`). `run` is the whole bot; `main` only reads arguments and installs logging.
 
-pub mod action;
-pub mod classify;
 pub mod config;
 pub mod digest;
 pub mod failpoint;
@@ -10,13 +8,12 @@ pub mod flood;
 pub mod http;
 pub mod jobs;
 pub mod matrix;
+pub use matrix::{action, classify, outbox, sync};
 pub mod metrics;
-pub mod outbox;
 pub mod pipeline;
 pub use pipeline::{clearing, initiatives, pools};
 pub mod scheduler;
 pub mod supervisor;
-pub mod sync;
 
 /// mimalloc instead of the system allocator for every program built on this crate: a command
 /// makes many short-lived allocations (parsing, rendering, JSON), and glibc's malloc spent about a

@@ -1,5 +1,15 @@
-//! Connecting to the homeserver: the client with its state and crypto store in `data_dir`, and a
-//! session (access token and device ID) persisted there so the device never changes on restart.
+//! The Matrix adapter: everything that speaks to the homeserver. `sync` reads the rooms (its own
+//! loop around `sync_once`, catch-up from the room cursors) and hands command events to the
+//! pipeline, `classify` tells what an event is, `outbox` sends what the pipeline queued (with
+//! stable transaction IDs) and carries out its `action`s (create a room, invite, edit a card).
+//!
+//! This module connects: the client with its state and crypto store in `data_dir`, and a session
+//! (access token and device ID) persisted there so the device never changes on restart.
+
+pub mod action;
+pub mod classify;
+pub mod outbox;
+pub mod sync;
 
 use std::path::Path;
 use std::time::Duration;
