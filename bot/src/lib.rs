@@ -2,17 +2,16 @@
 //! (`exodus-storage`). `run` is the whole bot; `main` only reads arguments and installs logging.
 
 pub mod config;
-pub mod digest;
 pub mod failpoint;
 pub mod flood;
 pub mod http;
 pub mod jobs;
+pub use jobs::{digest, scheduler};
 pub mod matrix;
 pub use matrix::{action, classify, outbox, sync};
 pub mod metrics;
 pub mod pipeline;
 pub use pipeline::{clearing, initiatives, pools};
-pub mod scheduler;
 pub mod supervisor;
 
 /// mimalloc instead of the system allocator for every program built on this crate: a command

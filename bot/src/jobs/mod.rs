@@ -1,7 +1,11 @@
 //! The scheduled jobs of SPEC §4, run by the [`Scheduler`] or by `admin run`; each one a single
 //! transaction, so that a crash halfway leaves nothing done and a second run of the same cycle
 //! finds nothing more to do (every message a job writes has a transaction ID derived from what it
-//! is about, and the outbox keeps one message per ID).
+//! is about, and the outbox keeps one message per ID). `scheduler` says when they fall due;
+//! `digest` renders the per-member digests they pack, when the outbox sends them.
+
+pub mod digest;
+pub mod scheduler;
 
 use exodus_commands::Code;
 use std::sync::Arc;
@@ -21,8 +25,8 @@ use exodus_storage::{
 use tokio::sync::{Notify, watch};
 use tracing::{error, info, warn};
 
+use self::digest::ACTION_DIGEST;
 use crate::config::Schedules;
-use crate::digest::{self, ACTION_DIGEST};
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, notice_content, txn_id};
 use crate::scheduler::{due_slot, next_fire};
