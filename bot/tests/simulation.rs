@@ -23,7 +23,8 @@
 //! then catches every room up from its cursor.
 //!
 //! After every step the invariants are checked (`simulation/sim.rs`: `after_batch`, `decided`,
-//! `check_step`, `check_delivery`, `run_job_at`; `simulation/model.rs`): the database's event
+//! `check_step`, `check_delivery`; `simulation/jobs.rs`: `run_job_at`; `simulation/model.rs`,
+//! with the families' parts in `pools.rs`, `initiatives.rs`, `clearing.rs`): the database's event
 //! claims are exactly the events the pipeline reported (nothing remains of a transaction that
 //! crashed before its commit, no event is applied twice); every applied command has exactly one
 //! reply in the outbox, into its own room, written with it, ignored ones (V6) none, refused ones
