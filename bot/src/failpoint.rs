@@ -11,7 +11,8 @@
 //! - `outbox-panic`: the outbox task panics before its first round.
 //!
 //! Besides these, [`Hooks`] (same feature) let a test in the same process crash a pipeline at a
-//! transaction's commit and plant a bug: the seeded simulation, `bot/tests/simulation.rs`.
+//! transaction's commit and plant a bug, and [`with_job_crash`] crash the scheduled jobs at
+//! theirs: the seeded simulation, `bot/tests/simulation.rs`.
 
 /// The environment variable that names the failpoint to arm.
 pub const VARIABLE: &str = "EXODUS_TEST_FAILPOINT";
@@ -59,13 +60,14 @@ pub enum Point {
 #[derive(Clone, Default)]
 pub struct Hooks {
     /// Consulted at each [`Point`] of a command's transaction (`site` "command") and of a
-    /// member's leave (`site` "member-left"): `true` makes the pipeline return a database error
-    /// there instead of going on, as if the process had died (before the commit the transaction
-    /// is dropped, so it rolls back). A dead process does nothing more, so the hook should keep
-    /// answering `true` once it did; and since `handle_batch` retries a failed group event by
-    /// event (finding committed ones decided), what it reports after a crash is not to be
-    /// trusted: the simulation reads what was committed from the database.
-    pub crash: Option<std::sync::Arc<dyn Fn(Point, &'static str) -> bool + Send + Sync>>,
+    /// member's leave (`site` "member-left"; the jobs' are [`with_job_crash`]'s): `true` makes
+    /// the pipeline return a database error there instead of going on, as if the process had
+    /// died (before the commit the transaction is dropped, so it rolls back). A dead process
+    /// does nothing more, so the hook should keep answering `true` once it did; and since
+    /// `handle_batch` retries a failed group event by event (finding committed ones decided),
+    /// what it reports after a crash is not to be trusted: the simulation reads what was
+    /// committed from the database.
+    pub crash: Option<Crash>,
     /// A deliberate bug, to show that the simulation catches it: a command's replies are queued
     /// outside its transaction (in one of their own, after its commit), so that a crash in
     /// between leaves a command applied and never answered.
@@ -80,6 +82,46 @@ impl std::fmt::Debug for Hooks {
             .field("planted_reply_outside_transaction", &self.planted_reply_outside_transaction)
             .finish()
     }
+}
+
+/// A crash hook: consulted at each [`Point`] of a transaction, with the name of its site; `true`
+/// makes the transaction fail there as if the process had died (see [`Hooks::crash`]).
+#[cfg(feature = "failpoints")]
+pub type Crash = std::sync::Arc<dyn Fn(Point, &'static str) -> bool + Send + Sync>;
+
+#[cfg(feature = "failpoints")]
+tokio::task_local! {
+    static JOB_CRASH: Crash;
+}
+
+/// Runs `future` with `crash` consulted at the commits of the scheduled jobs it runs
+/// (`Pipeline::run_job`, directly or through `admin run`): sites `rollover`, `reminders` and
+/// `deadlines` at [`Point::BeforeCommit`] and [`Point::AfterCommit`] of their transaction,
+/// `clearing` at [`Point::AfterCommit`] (its transaction is `Pipeline::clearing`'s, in
+/// `clearing.rs`, which has no hook yet). The jobs reach it through a task-local rather than
+/// through the pipeline's [`Hooks`], which are private to `pipeline.rs`; outside such a future
+/// (the scheduler of a running bot) nothing is consulted.
+#[cfg(feature = "failpoints")]
+pub async fn with_job_crash<F: std::future::Future>(crash: Crash, future: F) -> F::Output {
+    JOB_CRASH.scope(crash, future).await
+}
+
+/// A simulated crash at `point` of job `site`'s transaction, if the hook of
+/// [`with_job_crash`] asks for one: the error to return instead of going on (before the commit
+/// the transaction is dropped, so it rolls back).
+#[cfg(feature = "failpoints")]
+pub fn job_crash_at(point: Point, site: &'static str) -> Result<(), exodus_storage::StoreError> {
+    match JOB_CRASH.try_with(|crash| crash(point, site)) {
+        Ok(true) => Err(crashed(point, site)),
+        _ => Ok(()),
+    }
+}
+
+/// Without the feature `failpoints`: never.
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn job_crash_at(_point: Point, _site: &'static str) -> Result<(), exodus_storage::StoreError> {
+    Ok(())
 }
 
 /// The error a crash hook makes the pipeline return (see [`Hooks::crash`]).

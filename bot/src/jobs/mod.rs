@@ -27,6 +27,7 @@ use tracing::{error, info, warn};
 
 use self::digest::ACTION_DIGEST;
 use crate::config::Schedules;
+use crate::failpoint::Point;
 use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, notice_content, txn_id};
 use crate::scheduler::{due_slot, next_fire};
@@ -45,7 +46,11 @@ impl Pipeline {
             Job::Rollover => self.run_rollover(as_of).await,
             Job::Reminders => self.run_reminders(as_of).await,
             Job::Deadlines => self.run_deadlines(as_of).await,
-            Job::Clearing => self.run_clearing(as_of).await,
+            Job::Clearing => {
+                let report = self.run_clearing(as_of).await?;
+                crate::failpoint::job_crash_at(Point::AfterCommit, "clearing")?;
+                Ok(report)
+            }
         }
     }
 
@@ -84,7 +89,9 @@ impl Pipeline {
             error!(failpoint = "rollover-before-commit", "test failpoint reached: aborting");
             std::process::abort();
         }
+        crate::failpoint::job_crash_at(Point::BeforeCommit, "rollover")?;
         tx.commit().await?;
+        crate::failpoint::job_crash_at(Point::AfterCommit, "rollover")?;
         let ms = |d: StdDuration| d.as_millis() as u64;
         info!(
             records_ms = ms(statements),
@@ -130,7 +137,9 @@ impl Pipeline {
                 )
                 .await?;
         }
+        crate::failpoint::job_crash_at(Point::BeforeCommit, "reminders")?;
         tx.commit().await?;
+        crate::failpoint::job_crash_at(Point::AfterCommit, "reminders")?;
         Ok(JobReport { counts: vec![("reminded", reminded)], messages })
     }
 
@@ -212,7 +221,9 @@ impl Pipeline {
                 as_of,
             )
             .await?;
+        crate::failpoint::job_crash_at(Point::BeforeCommit, "deadlines")?;
         tx.commit().await?;
+        crate::failpoint::job_crash_at(Point::AfterCommit, "deadlines")?;
         Ok(JobReport { counts, messages: sent })
     }
 

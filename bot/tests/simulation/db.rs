@@ -2,7 +2,7 @@
 //! database per test, emptied between seeds, which is much faster than creating one), and the
 //! inspector, a connection of its own that reads what is committed, to check the invariants.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use sqlx::postgres::PgPoolOptions;
@@ -131,6 +131,19 @@ pub struct DbRecord {
     pub room: String,
     pub cents: i64,
     pub state: String,
+    pub what: Option<String>,
+    pub initiative: Option<i64>,
+}
+
+/// What a set-off run did to one obligation (`clearing_changes`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DbChange {
+    pub record: i64,
+    pub giver: String,
+    pub recipient: String,
+    pub before: i64,
+    pub set_off: i64,
+    pub part: Option<i64>,
 }
 
 /// An outbox row (its content never changes once written).
@@ -140,6 +153,8 @@ pub struct OutboxRow {
     pub txn_id: String,
     /// The room it goes to (`None`: a member's DM).
     pub room: Option<String>,
+    /// The member whose DM it goes to.
+    pub recipient: Option<String>,
     pub content: serde_json::Value,
 }
 
@@ -158,8 +173,9 @@ macro_rules! on_db {
     };
 }
 
-type LedgerRow = (i64, String, String, String, String, i64, String);
-type OutboxTuple = (i64, String, Option<String>, String);
+type LedgerRow = (i64, String, String, String, String, i64, String, Option<String>, Option<i64>);
+type ChangeRow = (i64, i64, String, String, i64, i64, Option<i64>);
+type OutboxTuple = (i64, String, Option<String>, Option<String>, String);
 
 impl Inspector {
     /// Opens it once the store has made the schema.
@@ -192,13 +208,64 @@ impl Inspector {
     }
 
     pub async fn ledger(&self) -> BTreeMap<i64, DbRecord> {
-        const SQL: &str =
-            "SELECT id, kind, giver, recipient, room_id, amount_cents, state FROM ledger";
+        const SQL: &str = "SELECT id, kind, giver, recipient, room_id, amount_cents, state, what, \
+                           initiative_id FROM ledger";
         let rows: Vec<LedgerRow> =
             on_db!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await.expect("ledger"));
         rows.into_iter()
-            .map(|(id, kind, giver, recipient, room, cents, state)| {
-                (id, DbRecord { kind, giver, recipient, room, cents, state })
+            .map(|(id, kind, giver, recipient, room, cents, state, what, initiative)| {
+                (id, DbRecord { kind, giver, recipient, room, cents, state, what, initiative })
+            })
+            .collect()
+    }
+
+    /// The pools' rules, pledges, claims and their ballots, initiatives, opt-ins and keeps, one
+    /// line each (see `Model::domain`), in one round trip.
+    pub async fn domain(&self) -> BTreeSet<String> {
+        const SQL: &str = "\
+            SELECT 'pool|' || room_id || '|' || name || '|' || vote_hours || '|' || pay_days || '|' \
+                || COALESCE(CAST(max_claim_cents AS TEXT), '-') || '|' || renew FROM pools \
+            UNION ALL SELECT 'pledge|' || room_id || '|' || member || '|' || amount_cents || '|' \
+                || cycle_ms FROM pool_pledges \
+            UNION ALL SELECT 'claim|' || id || '|' || room_id || '|' || claimant || '|' || amount_cents \
+                || '|' || state || '|' || COALESCE(verdict, '-') || '|' \
+                || COALESCE(CAST(covered_cents AS TEXT), '-') || '|' || closes_ms FROM claims \
+            UNION ALL SELECT 'ballot|' || claim_id || '|' || seq || '|' || voter || '|' \
+                || COALESCE(vote, '-') FROM claim_ballots \
+            UNION ALL SELECT 'initiative|' || id || '|' || room_id || '|' || proposer || '|' \
+                || goal_cents || '|' || deadline_ms || '|' || state FROM initiatives \
+            UNION ALL SELECT 'opted|' || user_id FROM clearing_members \
+            UNION ALL SELECT 'kept|' || record_id || '|' || member FROM record_keeps";
+        let rows: Vec<String> =
+            on_db!(self, pool => sqlx::query_scalar(SQL).fetch_all(pool).await.expect("domain"));
+        rows.into_iter().collect()
+    }
+
+    /// The set-off runs after run `after`, in order: (run, run_ms, its changes).
+    pub async fn clearing_runs_after(&self, after: i64) -> Vec<(i64, i64, Vec<DbChange>)> {
+        const RUNS: &str = "SELECT id, run_ms FROM clearing_runs WHERE id > $1 ORDER BY id";
+        const CHANGES: &str = "SELECT run_id, record_id, giver, recipient, before_cents, \
+                               set_off_cents, part_id FROM clearing_changes WHERE run_id > $1 \
+                               ORDER BY run_id, record_id";
+        let (runs, changes): (Vec<(i64, i64)>, Vec<ChangeRow>) = on_db!(self, pool => (
+            sqlx::query_as(RUNS).bind(after).fetch_all(pool).await.expect("clearing runs"),
+            sqlx::query_as(CHANGES).bind(after).fetch_all(pool).await.expect("clearing changes"),
+        ));
+        runs.into_iter()
+            .map(|(run, at)| {
+                let of_run = changes
+                    .iter()
+                    .filter(|c| c.0 == run)
+                    .map(|(_, record, giver, recipient, before, set_off, part)| DbChange {
+                        record: *record,
+                        giver: giver.clone(),
+                        recipient: recipient.clone(),
+                        before: *before,
+                        set_off: *set_off,
+                        part: *part,
+                    })
+                    .collect();
+                (run, at, of_run)
             })
             .collect()
     }
@@ -221,15 +288,16 @@ impl Inspector {
 
     /// Outbox rows written after `after`, in order.
     pub async fn outbox_after(&self, after: i64) -> Vec<OutboxRow> {
-        const SQL: &str = "SELECT id, txn_id, room_id, content FROM outbox \
+        const SQL: &str = "SELECT id, txn_id, room_id, recipient, content FROM outbox \
                            WHERE id > $1 ORDER BY id";
         let rows: Vec<OutboxTuple> = on_db!(self, pool => sqlx::query_as(SQL)
             .bind(after).fetch_all(pool).await.expect("outbox"));
         rows.into_iter()
-            .map(|(id, txn_id, room, content)| OutboxRow {
+            .map(|(id, txn_id, room, recipient, content)| OutboxRow {
                 id,
                 txn_id,
                 room,
+                recipient,
                 content: serde_json::from_str(&content).expect("outbox content is JSON"),
             })
             .collect()

@@ -99,10 +99,18 @@ impl Homeserver {
         )
     }
 
-    /// `member` reacts 👍 to `target`.
-    pub fn react(&mut self, room_id: &str, member: &str, target: &str, ts: i64) -> String {
+    /// `member` reacts 👍 (`up`) or 👎 to `target`.
+    pub fn react(
+        &mut self,
+        room_id: &str,
+        member: &str,
+        target: &str,
+        up: bool,
+        ts: i64,
+    ) -> String {
+        let key = if up { "\u{1F44D}" } else { "\u{1F44E}" };
         let content = json!({ "m.relates_to": {
-            "rel_type": "m.annotation", "event_id": target, "key": "\u{1F44D}" } });
+            "rel_type": "m.annotation", "event_id": target, "key": key } });
         self.append(
             room_id,
             ts,
@@ -147,7 +155,13 @@ impl Homeserver {
         let event_id = self.append(
             room_id,
             ts,
-            json!({ "type": event_type, "sender": BOT, "content": content }),
+            // The homeserver gives the sending device its transaction ID (`unmarked_tag`).
+            json!({
+                "type": event_type,
+                "sender": BOT,
+                "content": content,
+                "unsigned": { "transaction_id": txn_id },
+            }),
         );
         self.txns.insert(txn_id.to_owned(), event_id.clone());
         self.sent.push(Sent {
