@@ -9,6 +9,9 @@
 //! - `command-panic`: a command whose text contains `failpoint-panic` panics inside its
 //!   transaction, every time.
 //! - `outbox-panic`: the outbox task panics before its first round.
+//! - `outbox-before-mark`: the process aborts after the outbox sent a tagged message (a paid
+//!   notice, a claim, a card), before it marks it sent.
+//! - `outbox-late-mark`: the outbox holds the mark of a tagged message it sent for 15 s.
 //!
 //! Besides these, [`Hooks`] (same feature) let a test in the same process crash a pipeline at a
 //! transaction's commit and plant a bug, and [`with_job_crash`] crash the scheduled jobs at
