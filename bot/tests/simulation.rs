@@ -49,10 +49,10 @@
 //! every command event has exactly one reply on the homeserver (none when ignored).
 //!
 //! Product bugs the simulation found are stepped around, or checked against what the bot does
-//! (`sim::KnownBugs`: a room with initiatives bound as a circle, `forget-me confirm` doing less
-//! than SPEC §3.1, a set-off part charged to a later cycle of its pool):
-//! `EXODUS_SIM_KNOWN_BUGS=all` (or some of `overlap,forget-me,set-off-charges`) runs into them and
-//! checks the SPEC's version.
+//! (`sim::KnownBugs`: `forget-me confirm` doing less than SPEC §3.1, a set-off part charged to a
+//! later cycle of its pool): `EXODUS_SIM_KNOWN_BUGS=all` (or some of `forget-me,set-off-charges`)
+//! runs into them and checks the SPEC's version. A third, a room with initiatives bound as a
+//! circle or a pool, is fixed: the members try it and the model expects the refusal.
 //!
 //! Runs: `cargo test -p exodus-bot --test simulation` runs [`DEFAULT_SEEDS_SQLITE`] seeds on
 //! SQLite and [`DEFAULT_SEEDS_POSTGRES`] on PostgreSQL, of [`DEFAULT_STEPS`] steps each.

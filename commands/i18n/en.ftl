@@ -277,6 +277,7 @@ err-not-a-pool-command = That is not a pool command.
 err-not-a-pool-room = This room is not a pool. Create one with pool create <name>.
 err-pool-in-dm = A pool lives in a room of its own: create it there.
 err-room-is-a-pool = This room is already a pool.
+err-room-has-initiatives = Initiatives live in this room, and their backings are its records: a circle or a pool needs a room of its own.
 err-pool-power = You need power level { $power } in this room to make it a pool.
 err-pool-rule-power = You need power level { $power } in this room to change the pool's rules.
 err-pool-world-readable = This room's history can be read without joining; a pool cannot live here.

@@ -182,6 +182,7 @@ impl Model {
             world_readable: false,
             circle_owner: (!in_dm).then(|| member(0)),
             is_pool: false,
+            has_initiatives: false,
         };
         let record =
             cmd.record_id().and_then(|id| self.records.iter().find(|r| r.id == id)).cloned();

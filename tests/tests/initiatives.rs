@@ -24,12 +24,16 @@ struct Town {
 
 impl Town {
     async fn create() -> Town {
+        Town::create_on(Database::Sqlite).await
+    }
+
+    async fn create_on(database: Database) -> Town {
         init_tracing();
         let hs = Homeserver::a();
         let admin = TestUser::login(&hs, "admin").await.unwrap();
         let bot = BotProcess::start_new(
             &hs,
-            BotOptions { admins: vec![admin.user_id.to_string()], ..Default::default() },
+            BotOptions { admins: vec![admin.user_id.to_string()], database, ..Default::default() },
         )
         .await
         .unwrap();
@@ -357,4 +361,32 @@ async fn malformed_initiative_commands_change_nothing() {
     assert_eq!(listed.result["initiatives"], json!([]));
     let (_, i, _) = t.propose("!propose 10 10 first").await;
     assert_eq!(i, 1, "no initiative was made by the refused commands");
+}
+
+/// A room where initiatives live keeps their backings as its records: it cannot be bound as a
+/// circle or a pool too (found by the seeded simulation: `commit #N` on a backing made it a
+/// circle's obligation while its initiative was still open). Nothing is bound.
+async fn a_room_with_initiatives_holds_no_circle_or_pool(database: Database) {
+    let t = Town::create_on(database).await;
+    let (_, i, _) = t.propose("!propose 50 10 \"a shared oven\"").await;
+    let circle = t.alice.command(&t.room, "!circle open").await.unwrap();
+    circle.assert_error("invalid_state");
+    assert!(circle.body.contains("Initiatives live in this room"), "{}", circle.body);
+    t.alice.command(&t.room, "!pool create Oven").await.unwrap().assert_error("invalid_state");
+    // Neither was bound: the room is no circle and no pool, and the initiative is as it was.
+    t.alice.command(&t.room, "!circle").await.unwrap().assert_error("invalid_state");
+    t.alice.command(&t.room, "!pool").await.unwrap().assert_error("invalid_state");
+    let shown = t.alice.command(&t.room, &format!("!initiative #{i}")).await.unwrap();
+    shown.assert_ok("initiative");
+    assert_eq!(shown.result["state"], "active");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_with_initiatives_holds_no_circle_or_pool_sqlite() {
+    a_room_with_initiatives_holds_no_circle_or_pool(Database::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_with_initiatives_holds_no_circle_or_pool_postgres() {
+    a_room_with_initiatives_holds_no_circle_or_pool(Database::Postgres).await;
 }

@@ -8,7 +8,9 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use exodus_commands::command::{AdminCommand, Family, OutboxAction, PayCommand, StatusCommand};
+use exodus_commands::command::{
+    AdminCommand, CircleCommand, Family, OutboxAction, PayCommand, StatusCommand,
+};
 use exodus_commands::consequence;
 use exodus_commands::cycle::{FailingDestination, Job, JobRunView, Stats};
 use exodus_commands::ledger::{self, CircleFacts, Cycle, RoomFacts, World};
@@ -1038,6 +1040,9 @@ impl Pipeline {
             world_readable: pre.world_readable,
             circle_owner: room_owner,
             is_pool: tx.is_pool_room(&incoming.event.room_id).await?,
+            has_initiatives: matches!(cmd, Command::Circle(CircleCommand::Open))
+                && !incoming.in_dm
+                && tx.has_initiatives(&incoming.event.room_id).await?,
         };
         // The prefetched membership is about the circle read now only if it is the same room.
         let joined_circle = pre.joined && pre.room == circle_room;

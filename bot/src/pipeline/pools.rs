@@ -71,6 +71,9 @@ impl Pipeline {
             sender_power: pre.sender_power,
             world_readable: pre.world_readable,
             is_circle: tx.circle_owner_of(&incoming.event.room_id).await?.is_some(),
+            has_initiatives: matches!(cmd, Command::Pool(PoolCommand::Create { .. }))
+                && !incoming.in_dm
+                && tx.has_initiatives(&incoming.event.room_id).await?,
         };
         let next_claim_id =
             if matches!(cmd, Command::Claim { .. }) { tx.next_claim_id().await? } else { 0 };

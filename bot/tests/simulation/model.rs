@@ -551,6 +551,9 @@ impl Model {
                     {
                         return fail("a second circle of an owner, or of a room, or in a pool");
                     }
+                    if self.initiatives.values().any(|i| i.room == ev.room) {
+                        return fail("a circle bound where initiatives live");
+                    }
                     if result["room_id"].as_str() != Some(ev.room.as_str()) {
                         return fail("the reply names another room");
                     }

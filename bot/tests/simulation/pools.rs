@@ -264,8 +264,11 @@ impl Model {
                     || self.circle_owner(&ev.room).is_some()
                     || (w.power)(&ev.room, sender) < 50
                     || (w.world_readable)(&ev.room)
+                    || self.initiatives.values().any(|i| i.room == ev.room)
                 {
-                    return fail("a pool bound where none may be (DM, pool, circle, power, V9)");
+                    return fail(
+                        "a pool bound where none may be (DM, pool, circle, power, V9, initiatives)",
+                    );
                 }
                 let name = result["name"].as_str().unwrap_or_default().to_owned();
                 if result["room_id"].as_str() != Some(ev.room.as_str()) || name.is_empty() {

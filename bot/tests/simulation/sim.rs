@@ -60,8 +60,6 @@ pub struct Config {
 /// stepped around, with a seed that runs into it.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct KnownBugs {
-    /// `overlap`: a room that has initiatives can be bound as a circle or a pool (`Sim::say`).
-    pub overlap: bool,
     /// `forget-me`: `forget-me confirm` does less than SPEC §3.1 says (`Model::forget`).
     pub forget_me: bool,
     /// `set-off-charges`: the part of a pool obligation the set-off splits off is charged to the
@@ -74,11 +72,7 @@ impl KnownBugs {
         let value = std::env::var("EXODUS_SIM_KNOWN_BUGS").unwrap_or_default();
         let names: Vec<&str> = value.split(',').map(str::trim).collect();
         let on = |name: &str| names.contains(&"all") || names.contains(&name);
-        KnownBugs {
-            overlap: on("overlap"),
-            forget_me: on("forget-me"),
-            set_off_charges: on("set-off-charges"),
-        }
+        KnownBugs { forget_me: on("forget-me"), set_off_charges: on("set-off-charges") }
     }
 }
 
@@ -380,7 +374,6 @@ pub struct Sim {
     /// Events whose replies are to be counted again at the end of the step (`check_step`).
     recheck: BTreeSet<String>,
     /// Rooms an initiative was proposed in (perhaps not decided yet).
-    proposed_in: BTreeSet<String>,
     /// Outbox rows written since the last step's check of what they show (V1, as the bot
     /// decided them: its recipients are who may see it when it is written).
     unchecked: Vec<i64>,
@@ -435,7 +428,6 @@ impl Sim {
             outbox: BTreeMap::new(),
             outbox_max: 0,
             unchecked: Vec::new(),
-            proposed_in: BTreeSet::new(),
             recheck: BTreeSet::new(),
             rows_by_event: BTreeMap::new(),
             hs_replies: BTreeMap::new(),
@@ -803,24 +795,9 @@ impl Sim {
             _ => rooms.choose(&mut self.rng).unwrap().clone(),
         };
         let in_dm = self.dm[&member] == room;
-        let (mut body, mut mentions, mut cmd) = self.command_for(&member, &room, in_dm);
-        if matches!(cmd, SimCmd::Propose { .. }) {
-            self.proposed_in.insert(room.clone());
-        }
-        if matches!(cmd, SimCmd::CircleOpen | SimCmd::PoolCreate)
-            && self.proposed_in.contains(&room)
-            && !self.cfg.known_bugs.overlap
-        {
-            // KNOWN BUG `overlap` (not fixed here): a room that has initiatives can still be
-            // bound as a circle (or a pool; `propose` refuses circle and pool rooms, the binding
-            // the other way round is not refused), and then the backings there are treated as
-            // that circle's intentions: `commit #N` turns a backing into a circle obligation while
-            // its initiative is still active (replay: EXODUS_SIM_KNOWN_BUGS=overlap
-            // EXODUS_SIM_SEED=119, SQLite), and the rollover expires the backings of active
-            // initiatives (EXODUS_SIM_SEED=3; SEED=7: a lapse then finds them expired, not
-            // cancelled). The members here leave such rooms unbound.
-            (body, mentions, cmd) = ("!circle".into(), Vec::new(), SimCmd::CircleShow);
-        }
+        let (body, mentions, cmd) = self.command_for(&member, &room, in_dm);
+        // Rooms where initiatives live are bound as circles or pools now and then too: the bot
+        // refuses (it once bound them, and backings became a circle's records: `overlap`).
         let event_id = self.hs.say(&room, &member, &body, &mentions, self.ts());
         self.stats.messages += 1;
         if exodus_commands::parse(&body, &["!".to_owned()]).is_some() {

@@ -34,6 +34,9 @@ pub struct RoomFacts {
     pub circle_owner: Option<MemberId>,
     /// The room is bound as a pool.
     pub is_pool: bool,
+    /// Initiatives live in the room (read for `circle open` only): their backings are its
+    /// records, so it cannot hold a circle's ledger too.
+    pub has_initiatives: bool,
 }
 
 /// A circle with its owner's profile and the records its figures count.
@@ -272,6 +275,9 @@ fn circle(c: &CircleCommand, w: &World<'_>) -> Result<Outcome, CommandError> {
             }
             if w.room.is_pool {
                 return Err(err(ErrorCode::InvalidState, "err-room-is-a-pool"));
+            }
+            if w.room.has_initiatives {
+                return Err(err(ErrorCode::InvalidState, "err-room-has-initiatives"));
             }
             if w.room.sender_power < CIRCLE_OPEN_POWER {
                 return Err(CommandError::new(

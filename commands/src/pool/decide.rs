@@ -165,6 +165,9 @@ pub struct PoolRoom {
     pub world_readable: bool,
     /// The room is bound as a circle.
     pub is_circle: bool,
+    /// Initiatives live in the room (read for `pool create` only): their backings are its
+    /// records, so it cannot hold a pool's too.
+    pub has_initiatives: bool,
 }
 
 /// Everything a pool command is decided on.
@@ -266,6 +269,9 @@ fn create(name: &str, w: &PoolWorld<'_>) -> Result<Outcome, CommandError> {
     }
     if w.room.is_circle {
         return Err(err(ErrorCode::InvalidState, "err-room-is-a-circle"));
+    }
+    if w.room.has_initiatives {
+        return Err(err(ErrorCode::InvalidState, "err-room-has-initiatives"));
     }
     if w.room.sender_power < POOL_POWER {
         return Err(CommandError::new(
@@ -626,6 +632,7 @@ mod tests {
             sender_power: power,
             world_readable: false,
             is_circle: false,
+            has_initiatives: false,
         }
     }
 
@@ -685,6 +692,13 @@ mod tests {
         circle.is_circle = true;
         assert_eq!(
             code(decide_pool(&create, &world(&a, &circle, None, None))),
+            ErrorCode::InvalidState
+        );
+        // A room whose records are initiatives' backings holds no pool's too.
+        let mut initiatives = room(100);
+        initiatives.has_initiatives = true;
+        assert_eq!(
+            code(decide_pool(&create, &world(&a, &initiatives, None, None))),
             ErrorCode::InvalidState
         );
         let p = pool(&[]);
