@@ -49,10 +49,11 @@
 //! every command event has exactly one reply on the homeserver (none when ignored).
 //!
 //! Product bugs the simulation found are stepped around, or checked against what the bot does
-//! (`sim::KnownBugs`: `forget-me confirm` doing less than SPEC §3.1, a set-off part charged to a
-//! later cycle of its pool): `EXODUS_SIM_KNOWN_BUGS=all` (or some of `forget-me,set-off-charges`)
-//! runs into them and checks the SPEC's version. A third, a room with initiatives bound as a
-//! circle or a pool, is fixed: the members try it and the model expects the refusal.
+//! (`sim::KnownBugs`: `forget-me confirm` doing less than SPEC §3.1, issue 21):
+//! `EXODUS_SIM_KNOWN_BUGS=forget-me` (or `all`) runs into it and checks the SPEC's version. Two
+//! others it found are fixed: a room with initiatives bound as a circle or a pool (the members
+//! try it, the model expects the refusal), a set-off part charged to the pool's cycle of the run
+//! rather than its claim's (the model checks the part keeps its obligation's creation time).
 //!
 //! Runs: `cargo test -p exodus-bot --test simulation` runs [`DEFAULT_SEEDS_SQLITE`] seeds on
 //! SQLite and [`DEFAULT_SEEDS_POSTGRES`] on PostgreSQL, of [`DEFAULT_STEPS`] steps each.

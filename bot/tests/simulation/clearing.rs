@@ -169,20 +169,14 @@ impl Model {
         for SetOff { change: c, record } in set_offs {
             if let Some(part) = c.part {
                 self.record_mut(c.record).cents -= c.set_off;
-                // KNOWN BUG `set-off-charges` (not fixed here): the part is written as made at the
-                // run (and at the wall clock's time, not the run's `as_of`), so a pool counts it
-                // as charged in the cycle the set-off ran (`Tx::pool`'s charges are the pool's
-                // obligations made this cycle): a March pool obligation set off in part in April
-                // lowers what its giver's pledge still covers in April, and `pool` shows it as
-                // paid in April. SPEC §3.3 charges a cycle with its approved claims only. The
-                // model follows the bot unless `strict_charges`
-                // (EXODUS_SIM_KNOWN_BUGS=set-off-charges): replay with
-                // EXODUS_SIM_KNOWN_BUGS=set-off-charges EXODUS_SIM_SEED=13 (SQLite).
-                let created = if self.strict_charges { record.created } else { run_ms };
+                // The part keeps the obligation's creation time, so a pool counts it in the cycle
+                // of its claim (SPEC §3.3). It was once written as made at the run: a March pool
+                // obligation set off in part in April lowered what its giver's pledge covered in
+                // April (seed 13 found it).
                 let split = MRecord {
                     cents: c.set_off,
                     state: "cleared",
-                    created,
+                    created: record.created,
                     fulfilled_at: Some(run_ms),
                     ..record
                 };

@@ -239,8 +239,6 @@ pub struct Model {
     pub admin: String,
     /// `forget-me confirm` as SPEC §3.1 has it (see `Model::forget`).
     pub strict_forget: bool,
-    /// A set-off part charged to its obligation's cycle (see `Model::apply_clearing`).
-    pub strict_charges: bool,
 }
 
 /// `"12.50"` → 1250 (amounts in results are strings with two decimals: never a float).

@@ -62,9 +62,6 @@ pub struct Config {
 pub struct KnownBugs {
     /// `forget-me`: `forget-me confirm` does less than SPEC §3.1 says (`Model::forget`).
     pub forget_me: bool,
-    /// `set-off-charges`: the part of a pool obligation the set-off splits off is charged to the
-    /// pool's cycle in which the set-off ran (`Model::apply_clearing`).
-    pub set_off_charges: bool,
 }
 
 impl KnownBugs {
@@ -72,7 +69,7 @@ impl KnownBugs {
         let value = std::env::var("EXODUS_SIM_KNOWN_BUGS").unwrap_or_default();
         let names: Vec<&str> = value.split(',').map(str::trim).collect();
         let on = |name: &str| names.contains(&"all") || names.contains(&name);
-        KnownBugs { forget_me: on("forget-me"), set_off_charges: on("set-off-charges") }
+        KnownBugs { forget_me: on("forget-me") }
     }
 }
 
@@ -455,7 +452,6 @@ impl Sim {
         };
         sim.model.admin = ADMIN.to_owned();
         sim.model.strict_forget = sim.cfg.known_bugs.forget_me;
-        sim.model.strict_charges = sim.cfg.known_bugs.set_off_charges;
         sim.setup();
         let focus = sim.focus;
         sim.log(format!("focus: {focus:?}"));

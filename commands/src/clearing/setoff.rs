@@ -125,7 +125,9 @@ pub fn plan(eligible: &[Eligible]) -> Result<Plan, ClearingError> {
 
 /// The records after a run: the obligation with what is still owed (or `cleared` when nothing
 /// is), and for a partial set-off the set-off part as a `cleared` record of its own, numbered
-/// `part`.
+/// `part`. The part keeps the obligation's creation time: it is a piece of that obligation, so a
+/// pool still counts it in the cycle of the claim that made it (SPEC §3.3), not in the cycle the
+/// set-off ran.
 pub fn apply(
     record: &Record,
     change: &Change,
@@ -143,7 +145,6 @@ pub fn apply(
         id,
         amount: change.set_off,
         state: State::Cleared,
-        created_at: now,
         changed_at: now,
         ..record.clone()
     });
