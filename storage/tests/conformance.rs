@@ -66,7 +66,18 @@ macro_rules! conformance {
     };
 }
 
+#[path = "conformance/recognise_sent.rs"]
+mod recognise_sent;
+use recognise_sent::{
+    a_message_marked_with_another_event_is_not_recognised,
+    a_sent_message_not_yet_marked_is_recognised_by_its_transaction_id,
+    only_a_message_to_that_room_or_its_members_dm_is_recognised,
+};
+
 conformance!(
+    a_sent_message_not_yet_marked_is_recognised_by_its_transaction_id,
+    only_a_message_to_that_room_or_its_members_dm_is_recognised,
+    a_message_marked_with_another_event_is_not_recognised,
     migrations_can_run_again,
     an_event_is_claimed_once,
     a_rolled_back_transaction_leaves_nothing,

@@ -1,72 +1,11 @@
-#![allow(clippy::unwrap_used)]
 //! A message the outbox has sent and not yet marked sent (the moment between `PUT /send` and
 //! `mark_sent`, or a crash in it): a reaction to it is recognised by the transaction ID the
 //! homeserver names to the sending device (`Store::unmarked_tagged`, `Store::recognise_sent`).
-//! Every case runs against SQLite and against PostgreSQL, as in `conformance.rs`.
+//! Cases of `conformance.rs`: each runs against SQLite and against PostgreSQL.
 
 use chrono::{DateTime, Utc};
 use exodus_commands::MemberId;
-use exodus_storage::testing::{
-    create_postgres_database, drop_postgres_database, postgres_base_url,
-};
 use exodus_storage::{OutboxMessage, Priority, Store, Tag, Target};
-
-/// A fresh, migrated store of one backend; dropping it removes the PostgreSQL database.
-struct Fixture {
-    store: Store,
-    pg_url: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Fixture {
-    async fn sqlite() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("exodus.db").display());
-        Fixture { store: Store::connect(&url).await.unwrap(), pg_url: None, _dir: Some(dir) }
-    }
-
-    async fn postgres() -> Fixture {
-        let base = postgres_base_url();
-        let url = create_postgres_database(&base, "exodus_recognise").await.unwrap_or_else(|e| {
-            panic!("PostgreSQL is required at {base} (set EXODUS_TEST_PG_URL): {e}")
-        });
-        Fixture { store: Store::connect(&url).await.unwrap(), pg_url: Some(url), _dir: None }
-    }
-
-    async fn finish(self) {
-        self.store.close().await;
-        if let Some(url) = self.pg_url {
-            drop_postgres_database(&url).await.unwrap();
-        }
-    }
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let f = super::Fixture::sqlite().await;
-                super::$name(&f.store).await;
-                f.finish().await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let f = super::Fixture::postgres().await;
-                super::$name(&f.store).await;
-                f.finish().await;
-            })*
-        }
-    };
-}
-
-on_both_backends!(
-    a_sent_message_not_yet_marked_is_recognised_by_its_transaction_id,
-    only_a_message_to_that_room_or_its_members_dm_is_recognised,
-    a_message_marked_with_another_event_is_not_recognised,
-);
 
 fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_millis(1_790_000_000_000).unwrap()
@@ -98,7 +37,7 @@ async fn enqueue(store: &Store, messages: &[OutboxMessage]) {
 /// The crash between the send and its mark: the event is unknown by its ID, recognised by its
 /// transaction ID (the send recorded then), and known by its ID from then on; the outbox does not
 /// send it again, and its own late mark of the same event changes nothing.
-async fn a_sent_message_not_yet_marked_is_recognised_by_its_transaction_id(store: &Store) {
+pub async fn a_sent_message_not_yet_marked_is_recognised_by_its_transaction_id(store: &Store) {
     let owner = member("owner");
     store.set_dm_room(&owner, "!dm:x", now()).await.unwrap();
     enqueue(
@@ -146,7 +85,7 @@ async fn a_sent_message_not_yet_marked_is_recognised_by_its_transaction_id(store
 /// A transaction ID is the outbox's only where its message went: a reaction in another room (or
 /// in another member's DM) never picks up a message it was not sent into; a transaction ID the
 /// outbox never used names nothing.
-async fn only_a_message_to_that_room_or_its_members_dm_is_recognised(store: &Store) {
+pub async fn only_a_message_to_that_room_or_its_members_dm_is_recognised(store: &Store) {
     let owner = member("owner");
     let bob = member("bob");
     store.set_dm_room(&owner, "!dm-owner:x", now()).await.unwrap();
@@ -179,7 +118,7 @@ async fn only_a_message_to_that_room_or_its_members_dm_is_recognised(store: &Sto
 
 /// A message the outbox marked with its event: another event naming its transaction ID (which
 /// the homeserver would not make) is not it.
-async fn a_message_marked_with_another_event_is_not_recognised(store: &Store) {
+pub async fn a_message_marked_with_another_event_is_not_recognised(store: &Store) {
     enqueue(store, &[message("claim", Target::Room("!circle:x".into()), Some(Tag::Claim(3)))])
         .await;
     let id = store.pending_outbox(1).await.unwrap()[0].id;
